@@ -1,0 +1,24 @@
+//! The caller of a request, from its `X-Auth-Token`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use hybridstack_core::policy::RequestContext;
+use hybridstack_core::CoreError;
+
+use crate::{ApiError, AppState};
+
+pub(crate) struct Caller(pub RequestContext);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| CoreError::Unauthorized("The request you have made requires authentication.".into()))?;
+        let (_, ctx) = state.identity.context(token).await?;
+        Ok(Caller(ctx))
+    }
+}

@@ -1,0 +1,154 @@
+//! `/v3/roles` and role inference (`/v3/roles/{prior}/implies/{implied}`, `/v3/role_inferences`).
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hybridstack_core::identity::Role;
+use serde_json::{json, Value};
+
+use super::{collection, created, filter, no_content, ok, path, self_link};
+use crate::auth::Caller;
+use crate::body::{object, Fields};
+use crate::{ApiError, AppState};
+
+pub(crate) fn render(state: &AppState, r: &Role) -> Value {
+    json!({"id": r.id, "name": r.name, "domain_id": r.domain_id, "description": r.description, "options": {},
+           "links": self_link(state, &format!("/roles/{}", r.id))})
+}
+
+fn brief(state: &AppState, r: &Role) -> Value {
+    json!({"id": r.id, "name": r.name, "links": self_link(state, &format!("/roles/{}", r.id))})
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let items = state.identity.role_list(&ctx).await?.iter().map(|r| render(&state, r)).collect();
+    Ok(collection(&state, "roles", "/roles", filter(items, &q, &[])))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok("role", render(&state, &state.identity.role_get(&ctx, &id).await?)))
+}
+
+async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
+    let b = object(&body, "role")?;
+    let r = Role {
+        id: String::new(),
+        name: b.req_str("name")?,
+        domain_id: b.opt_str("domain_id")?,
+        description: b.opt_str("description")?.unwrap_or_default(),
+    };
+    Ok(created("role", render(&state, &state.identity.role_create(&ctx, r).await?)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b = object(&body, "role")?;
+    let mut r = state.identity.role_get(&ctx, &id).await?;
+    if let Some(n) = b.opt_str("name")? {
+        r.name = n;
+    }
+    if let Some(x) = b.opt_str("description")? {
+        r.description = x;
+    }
+    Ok(ok("role", render(&state, &state.identity.role_update(&ctx, r).await?)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.identity.role_delete(&ctx, &id).await?;
+    Ok(no_content())
+}
+
+async fn implies_list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(prior): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = state.identity.role_get(&ctx, &prior).await?;
+    let implies: Vec<Value> = state
+        .identity
+        .implied_role_list(&ctx)
+        .await?
+        .iter()
+        .filter(|(a, _)| a.id == prior)
+        .map(|(_, i)| brief(&state, i))
+        .collect();
+    Ok(axum::Json(json!({"role_inference": {"prior_role": brief(&state, &p), "implies": implies},
+                          "links": self_link(&state, &format!("/roles/{prior}/implies"))}))
+    .into_response())
+}
+
+async fn implies_put(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (p, i) = state.identity.implied_role_add(&ctx, &prior, &implied).await?;
+    Ok(created("role_inference", json!({"prior_role": brief(&state, &p), "implies": brief(&state, &i)})))
+}
+
+async fn implies_get(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let pair = state
+        .identity
+        .implied_role_list(&ctx)
+        .await?
+        .into_iter()
+        .find(|(a, b)| a.id == prior && b.id == implied)
+        .ok_or_else(|| hybridstack_core::CoreError::not_found("implied role", &format!("{prior} implies {implied}")))?;
+    Ok(ok("role_inference", json!({"prior_role": brief(&state, &pair.0), "implies": brief(&state, &pair.1)})))
+}
+
+async fn implies_delete(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    state.identity.implied_role_remove(&ctx, &prior, &implied).await?;
+    Ok(no_content())
+}
+
+async fn inferences(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
+    let pairs = state.identity.implied_role_list(&ctx).await?;
+    let mut by_prior: Vec<(Role, Vec<Value>)> = Vec::new();
+    for (p, i) in &pairs {
+        match by_prior.iter_mut().find(|(r, _)| r.id == p.id) {
+            Some((_, v)) => v.push(brief(&state, i)),
+            None => by_prior.push((p.clone(), vec![brief(&state, i)])),
+        }
+    }
+    let items: Vec<Value> =
+        by_prior.iter().map(|(p, i)| json!({"prior_role": brief(&state, p), "implies": i})).collect();
+    Ok(axum::Json(json!({"role_inferences": items, "links": self_link(&state, "/role_inferences")})).into_response())
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(&path("/roles"), get(list).post(create))
+        .route(&path("/roles/{id}"), get(show).patch(update).delete(delete))
+        .route(&path("/roles/{id}/implies"), get(implies_list))
+        .route(&path("/roles/{id}/implies/{implied}"), get(implies_get).put(implies_put).delete(implies_delete))
+        .route(&path("/role_inferences"), get(inferences))
+}

@@ -1,0 +1,118 @@
+//! `/v3/auth/tokens`: issue, validate, check and revoke.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hybridstack_core::clock::iso;
+use hybridstack_core::identity::{AuthRequest, Principal, PrincipalScope, TokenPayload};
+use hybridstack_core::CoreError;
+use serde_json::{json, Value};
+
+use super::path;
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// Keystone's token document. Identical for issue and validation of the same token.
+pub(crate) async fn render(
+    state: &AppState,
+    p: &TokenPayload,
+    who: &Principal,
+    with_catalog: bool,
+) -> Result<Value, ApiError> {
+    let mut t = json!({
+        "methods": p.methods,
+        "user": {
+            "domain": {"id": who.user_domain.id, "name": who.user_domain.name},
+            "id": who.user.id,
+            "name": who.user.name,
+            "password_expires_at": who.user.password_expires_at.map(iso),
+        },
+        "audit_ids": p.audit_ids,
+        "expires_at": iso(p.expires_at),
+        "issued_at": iso(p.issued_at),
+    });
+    let project_id = match &who.scope {
+        PrincipalScope::Project { project, domain } => {
+            t["project"] =
+                json!({"domain": {"id": domain.id, "name": domain.name}, "id": project.id, "name": project.name});
+            t["is_domain"] = json!(false);
+            Some(project.id.as_str())
+        }
+        PrincipalScope::Domain(d) => {
+            t["domain"] = json!({"id": d.id, "name": d.name});
+            None
+        }
+        PrincipalScope::System => {
+            t["system"] = json!({"all": true});
+            None
+        }
+        PrincipalScope::Unscoped => return Ok(json!({ "token": t })),
+    };
+    t["roles"] = who.roles.iter().map(|r| json!({"id": r.id, "name": r.name})).collect();
+    if let Some(c) = &who.app_cred {
+        t["application_credential"] = json!({"id": c.id, "name": c.name, "restricted": !c.unrestricted});
+    }
+    if with_catalog {
+        t["catalog"] = serde_json::to_value(state.identity.catalog_for(project_id).await?)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+    }
+    Ok(json!({ "token": t }))
+}
+
+fn wants_catalog(q: &HashMap<String, String>) -> bool {
+    !q.contains_key("nocatalog")
+}
+
+fn with_subject(status: StatusCode, token: &str, body: Value) -> Response {
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(token) {
+        resp.headers_mut().insert("x-subject-token", v);
+    }
+    resp
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let auth = crate::body::object(&body, "auth")?;
+    let issued = state.identity.authenticate(&AuthRequest(Value::Object(auth))).await?;
+    let doc = render(&state, &issued.payload, &issued.principal, wants_catalog(&q)).await?;
+    Ok(with_subject(StatusCode::CREATED, &issued.token, doc))
+}
+
+fn subject(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| CoreError::BadRequest("X-Subject-Token is required.".into()).into())
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = subject(&headers)?;
+    let (payload, principal) = state.identity.validate(token).await?;
+    state.identity.may_inspect(&ctx, &payload)?;
+    let doc = render(&state, &payload, &principal, wants_catalog(&q)).await?;
+    Ok(with_subject(StatusCode::OK, token, doc))
+}
+
+async fn revoke(State(state): State<AppState>, Caller(ctx): Caller, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = subject(&headers)?;
+    state.identity.revoke_token(&ctx, token).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(&path("/auth/tokens"), get(validate).post(issue).delete(revoke))
+}

@@ -1,0 +1,37 @@
+//! The HTTP face: one router module per OpenStack service, mounted under the path prefixes
+//! devstack uses (`/identity`, …), plus the cross-cutting layers every request passes:
+//! request ids, access logging and OpenStack-shaped errors.
+
+mod auth;
+mod body;
+mod error;
+pub mod identity;
+mod request_id;
+
+use std::sync::Arc;
+
+use axum::Router;
+use hybridstack_core::identity::Identity;
+
+pub use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub identity: Arc<Identity>,
+}
+
+impl AppState {
+    /// The externally reachable base URL, without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        self.identity.config().public_url.trim_end_matches('/')
+    }
+}
+
+/// Every API this binary serves, on one listener.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(identity::router())
+        .fallback(error::not_found_fallback)
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}

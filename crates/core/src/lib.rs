@@ -1,0 +1,12 @@
+//! Service logic behind the OpenStack APIs: resource validation, policy, and the identity
+//! service (tokens, assignments, catalog). HTTP stays in `api`; SQL stays in `store`.
+
+pub mod clock;
+mod error;
+pub mod identity;
+pub mod keys;
+pub mod policy;
+pub mod secrets;
+
+pub use error::CoreError;
+pub use hybridstack_store as store;

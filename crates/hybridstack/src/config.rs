@@ -1,0 +1,80 @@
+//! Settings: command-line flags and `HYBRIDSTACK_*` environment variables override the TOML
+//! config file, which overrides the defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::Common;
+
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8770";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    database_url: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    region: Option<String>,
+    bcrypt_cost: Option<u32>,
+    token_ttl_secs: Option<i64>,
+    unique_last_password_count: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: String,
+    pub public_url: String,
+    pub region: String,
+    pub bcrypt_cost: u32,
+    pub token_ttl_secs: i64,
+    pub unique_last_password_count: usize,
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(v) => v.parse().map(Some).map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
+        Err(_) => Ok(None),
+    }
+}
+
+fn read_file(path: &Path, required: bool) -> Result<File> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("parsing {}", path.display())),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+impl Settings {
+    pub(crate) fn load(c: &Common) -> Result<Self> {
+        let file = match &c.config {
+            Some(p) => read_file(p, true)?,
+            None => read_file(&c.data_dir.join("hybridstack.toml"), false)?,
+        };
+        let listen = c.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let public_url = c.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let database_url = c
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", c.data_dir.join("hybridstack.db").display()));
+        Ok(Self {
+            data_dir: c.data_dir.clone(),
+            database_url,
+            listen,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            region: env_parse("HYBRIDSTACK_REGION")?.or(file.region).unwrap_or_else(|| "RegionOne".into()),
+            bcrypt_cost: env_parse("HYBRIDSTACK_BCRYPT_COST")?
+                .or(file.bcrypt_cost)
+                .unwrap_or(hybridstack_core::secrets::DEFAULT_BCRYPT_COST),
+            token_ttl_secs: env_parse("HYBRIDSTACK_TOKEN_TTL_SECS")?.or(file.token_ttl_secs).unwrap_or(3600),
+            unique_last_password_count: env_parse("HYBRIDSTACK_UNIQUE_LAST_PASSWORD_COUNT")?
+                .or(file.unique_last_password_count)
+                .unwrap_or(2),
+        })
+    }
+}

@@ -1,0 +1,198 @@
+//! `hybridstack`: one binary for the whole control plane.
+//!
+//! `bootstrap` prepares a data dir, `serve` runs every API on one listener, `migrate`
+//! upgrades the store. Errors become `anyhow` here, at the edge, and nowhere else.
+
+mod bench;
+mod config;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use hybridstack_core::identity::{self, Identity, IdentityConfig};
+use hybridstack_core::keys::Keys;
+use hybridstack_core::secrets::PasswordHasher;
+use hybridstack_store::Store;
+
+use config::Settings;
+
+#[derive(Parser)]
+#[command(name = "hybridstack", version, about = "One OpenStack-compatible API over KVM, vCenter, ACI and AWS")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct Common {
+    /// Where the store (SQLite), keys and config live.
+    #[arg(long, env = "HYBRIDSTACK_DATA_DIR", default_value = "/var/lib/hybridstack")]
+    data_dir: PathBuf,
+    /// Config file (TOML); defaults to <data-dir>/hybridstack.toml when that exists.
+    #[arg(long, env = "HYBRIDSTACK_CONFIG")]
+    config: Option<PathBuf>,
+    /// sqlite://… or postgres://…; defaults to SQLite under the data dir.
+    #[arg(long, env = "HYBRIDSTACK_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Base URL clients reach this server at; it goes into the catalog.
+    #[arg(long, env = "HYBRIDSTACK_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Address to listen on (also the default public URL).
+    #[arg(long, env = "HYBRIDSTACK_LISTEN")]
+    listen: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the store, keys, admin account, roles and catalog. Safe to run again.
+    Bootstrap {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, env = "HYBRIDSTACK_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+    },
+    /// Serve every API on one listener.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Apply pending store migrations.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Measure raw bcrypt verifications per second on all cores (the token-issue ceiling).
+    #[command(hide = true)]
+    BenchBcrypt {
+        #[arg(long, default_value_t = hybridstack_core::secrets::DEFAULT_BCRYPT_COST)]
+        cost: u32,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Bootstrap { common, admin_password } => {
+            rt.block_on(bootstrap(Settings::load(&common)?, &admin_password))
+        }
+        Command::Serve { common } => rt.block_on(serve(Settings::load(&common)?)),
+        Command::Migrate { common } => rt.block_on(migrate(Settings::load(&common)?)),
+        Command::BenchBcrypt { cost, seconds } => bench::bcrypt_rate(cost, seconds),
+    }
+}
+
+async fn open_store(s: &Settings) -> Result<Store> {
+    let store = Store::connect(&s.database_url)
+        .await
+        .with_context(|| format!("cannot open the store at {}", hybridstack_store::redact(&s.database_url)))?;
+    Ok(store)
+}
+
+async fn migrate_store(store: &Store) -> Result<usize> {
+    store.migrate().await.context("migrating the store")
+}
+
+async fn migrate(s: Settings) -> Result<()> {
+    let store = open_store(&s).await?;
+    let n = migrate_store(&store).await?;
+    println!("{}", if n == 0 { "store is up to date".to_string() } else { format!("applied {n} migration(s)") });
+    Ok(())
+}
+
+async fn bootstrap(s: Settings, admin_password: &str) -> Result<()> {
+    if admin_password.is_empty() {
+        bail!("--admin-password must not be empty");
+    }
+    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating {}", s.data_dir.display()))?;
+    let mut changes: Vec<String> = Vec::new();
+    let store = open_store(&s).await?;
+    let n = migrate_store(&store).await?;
+    if n > 0 {
+        changes.push(format!("applied {n} migration(s)"));
+    }
+    for k in Keys::create_missing(&s.data_dir)? {
+        changes.push(format!("created key {k}"));
+    }
+    let hasher = PasswordHasher::new(s.bcrypt_cost)?;
+    let report = identity::bootstrap(&store, hasher, admin_password, &s.public_url, &s.region).await?;
+    changes.extend(report.changes);
+    if changes.is_empty() {
+        println!("already bootstrapped: nothing changed");
+    } else {
+        for c in &changes {
+            println!("{c}");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(s: Settings) -> Result<()> {
+    let store = open_store(&s).await?;
+    migrate_store(&store).await?;
+    let keys = Keys::load(&s.data_dir).context("loading keys")?;
+    for change in identity::ensure_catalog(&store, &s.public_url, &s.region).await? {
+        tracing::info!("catalog: {change}");
+    }
+    let hasher = PasswordHasher::new(s.bcrypt_cost)?;
+    let cfg = IdentityConfig {
+        token_ttl_secs: s.token_ttl_secs,
+        unique_last_password_count: s.unique_last_password_count,
+        public_url: s.public_url.clone(),
+        region: s.region.clone(),
+    };
+    let identity = Identity::new(store, keys, hasher, cfg).await?;
+    tokio::spawn(housekeeping(identity.clone()));
+    let app = hybridstack_api::router(hybridstack_api::AppState { identity });
+    let listener =
+        tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
+    let auth_url = format!("{}/identity/v3", s.public_url.trim_end_matches('/'));
+    println!("hybridstack is serving on {} (public URL {})", s.listen, s.public_url);
+    println!("export OS_AUTH_URL={auth_url}");
+    println!("export OS_IDENTITY_API_VERSION=3");
+    println!(
+        "export OS_USERNAME=admin OS_PROJECT_NAME=admin OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default"
+    );
+    println!("export OS_REGION_NAME={}", s.region);
+    println!("export OS_PASSWORD=<the admin password given to bootstrap>");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+async fn housekeeping(identity: Arc<Identity>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = identity.housekeeping().await {
+            tracing::warn!(error = %e, "identity housekeeping failed; retrying");
+        }
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,137 @@
+//! The store: repositories over sqlx, one module per resource family.
+//!
+//! One set of SQL serves SQLite (the embedded default) and PostgreSQL (shared by several
+//! control-plane nodes) through sqlx's `Any` driver. Booleans and timestamps are stored as
+//! BIGINT so that both databases decode them the same way; each backend has its own
+//! migration directory only where DDL must differ (auto-increment keys).
+
+mod error;
+pub mod identity;
+#[cfg(test)]
+mod tests;
+
+pub use error::StoreError;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+
+/// Which database sits behind the pool; a few statements (locking, upserts) differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL scheme in {:?}; use sqlite:// or postgres://",
+                redact(url)
+            )));
+        };
+        // SQLite serialises writers; a single connection avoids SQLITE_BUSY storms from
+        // deferred transactions upgrading to write locks, and is fast enough for a
+        // single-node control plane. PostgreSQL gets a real pool.
+        let max = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new().max_connections(max).connect(url).await.map_err(StoreError::from)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending migration; returns how many were applied.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let before = self.applied_migrations().await.unwrap_or(0);
+        migrator.run(&self.pool).await?;
+        let after = self.applied_migrations().await?;
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// Hides the password in a database URL before it reaches a message or a log.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+pub(crate) trait RowExt {
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+    fn boolean(&self, col: &str) -> Result<bool, StoreError> {
+        Ok(self.int(col)? != 0)
+    }
+    fn json(&self, col: &str) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        let raw = self.text(col)?;
+        match serde_json::from_str(&raw) {
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            _ => Err(StoreError::Corrupt(format!("column {col} is not a JSON object"))),
+        }
+    }
+}
+
+impl RowExt for AnyRow {
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        Ok(sqlx::Row::try_get(self, col)?)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::Row::try_get(self, col)?)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::Row::try_get(self, col)?)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::Row::try_get(self, col)?)
+    }
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

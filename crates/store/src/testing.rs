@@ -1,0 +1,46 @@
+//! Test stores: SQLite in a temp dir always, PostgreSQL when `HYBRIDSTACK_TEST_POSTGRES_URL`
+//! names a server (CI sets it; each test gets its own schema-free database by resetting it).
+
+use crate::Store;
+
+pub struct TestStore {
+    pub store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&url).await.expect("connect sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    TestStore { store, _dir: Some(dir) }
+}
+
+/// A fresh PostgreSQL database per call, created on the server named by the env variable.
+pub async fn postgres() -> Option<TestStore> {
+    let base = std::env::var("HYBRIDSTACK_TEST_POSTGRES_URL").ok()?;
+    let admin = Store::connect(&base).await.expect("connect postgres");
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("create test database");
+    let url = match base.rfind('/') {
+        Some(i) if i > base.find("://").map(|s| s + 2).unwrap_or(0) => format!("{}/{name}", &base[..i]),
+        _ => format!("{base}/{name}"),
+    };
+    let store = Store::connect(&url).await.expect("connect test database");
+    store.migrate().await.expect("migrate postgres");
+    Some(TestStore { store, _dir: None })
+}
+
+/// Every store the environment offers: SQLite always, PostgreSQL when configured. In CI
+/// (`CI=true`) a missing PostgreSQL is a failure, not a silent SQLite-only run.
+pub async fn all() -> Vec<(&'static str, TestStore)> {
+    let mut v = vec![("sqlite", sqlite().await)];
+    match postgres().await {
+        Some(pg) => v.push(("postgres", pg)),
+        None => assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI must set HYBRIDSTACK_TEST_POSTGRES_URL so the store tests run on PostgreSQL"
+        ),
+    }
+    v
+}

@@ -1,0 +1,227 @@
+//! Repository tests, run on every store the environment offers (SQLite always; PostgreSQL
+//! when `HYBRIDSTACK_TEST_POSTGRES_URL` is set, which CI requires).
+
+use crate::identity::*;
+use crate::testing;
+use crate::{Store, StoreError};
+
+fn domain(id: &str) -> Domain {
+    Domain { id: id.into(), name: format!("name-{id}"), description: String::new(), enabled: true, extra: Default::default() }
+}
+
+fn project(id: &str, domain_id: &str) -> Project {
+    Project {
+        id: id.into(),
+        name: format!("p-{id}"),
+        domain_id: domain_id.into(),
+        parent_id: None,
+        description: "d".into(),
+        enabled: true,
+        tags: vec!["a".into(), "b".into()],
+        extra: Default::default(),
+    }
+}
+
+fn user(id: &str, domain_id: &str) -> User {
+    User {
+        id: id.into(),
+        name: format!("u-{id}"),
+        domain_id: domain_id.into(),
+        enabled: true,
+        default_project_id: None,
+        description: String::new(),
+        extra: serde_json::json!({"email": "x@example.org"}).as_object().cloned().unwrap_or_default(),
+        password_hash: Some("h0".into()),
+        password_created_at: Some(1),
+        password_expires_at: None,
+        created_at: 1,
+    }
+}
+
+async fn each(f: impl AsyncFn(&Store)) {
+    for (name, t) in testing::all().await {
+        eprintln!("store backend: {name}");
+        f(&t.store).await;
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    each(async |s| {
+        assert_eq!(s.migrate().await.expect("re-migrate"), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn domains_round_trip_and_names_are_unique() {
+    each(async |s| {
+        s.domain_create(&domain("d1")).await.expect("create");
+        assert_eq!(s.domain_get("d1").await.expect("get"), domain("d1"));
+        assert_eq!(s.domain_by_name("name-d1").await.expect("by name").id, "d1");
+        let mut dup = domain("d2");
+        dup.name = "name-d1".into();
+        assert!(matches!(s.domain_create(&dup).await, Err(StoreError::Conflict(_))));
+        let mut d = domain("d1");
+        d.enabled = false;
+        d.description = "changed".into();
+        s.domain_update(&d).await.expect("update");
+        assert_eq!(s.domain_get("d1").await.expect("get"), d);
+        assert!(matches!(s.domain_get("nope").await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_domain_that_owns_projects_is_not_deleted() {
+    each(async |s| {
+        s.domain_create(&domain("d1")).await.expect("domain");
+        s.project_create(&project("p1", "d1")).await.expect("project");
+        assert!(matches!(s.domain_delete("d1").await, Err(StoreError::Conflict(_))));
+        s.project_delete("p1").await.expect("delete project");
+        s.domain_delete("d1").await.expect("delete domain");
+        assert!(matches!(s.domain_delete("d1").await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn projects_keep_tags_and_unique_names_per_domain() {
+    each(async |s| {
+        s.domain_create(&domain("d1")).await.expect("domain");
+        s.domain_create(&domain("d2")).await.expect("domain");
+        s.project_create(&project("p1", "d1")).await.expect("create");
+        let got = s.project_get("p1").await.expect("get");
+        assert_eq!(got.tags, vec!["a".to_string(), "b".to_string()]);
+        assert!(matches!(s.project_create(&Project { id: "p2".into(), ..project("p1", "d1") }).await, Err(StoreError::Conflict(_))));
+        s.project_create(&Project { id: "p3".into(), ..project("p1", "d2") }).await.expect("same name elsewhere");
+        let mut p = got.clone();
+        p.tags = vec!["z".into()];
+        s.project_update(&p).await.expect("update");
+        assert_eq!(s.project_get("p1").await.expect("get").tags, vec!["z".to_string()]);
+        let listed = s.project_list().await.expect("list");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed.iter().find(|p| p.id == "p1").map(|p| p.tags.clone()), Some(vec!["z".to_string()]));
+        assert!(matches!(s.project_create(&project("p4", "missing-domain")).await, Err(StoreError::Conflict(_))));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn password_history_keeps_the_newest() {
+    each(async |s| {
+        s.domain_create(&domain("d1")).await.expect("domain");
+        s.user_create(&user("u1", "d1")).await.expect("user");
+        for (i, h) in ["h1", "h2", "h3"].iter().enumerate() {
+            s.user_set_password("u1", h, 10 + i as i64, None, 2).await.expect("set");
+        }
+        assert_eq!(s.user_password_history("u1", 5).await.expect("history"), vec!["h3".to_string(), "h2".to_string()]);
+        let u = s.user_get("u1").await.expect("get");
+        assert_eq!(u.password_hash.as_deref(), Some("h3"));
+        assert_eq!(u.extra.get("email").and_then(|v| v.as_str()), Some("x@example.org"));
+        assert!(matches!(s.user_set_password("ghost", "h", 1, None, 2).await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn assignments_are_idempotent_and_go_with_their_user() {
+    each(async |s| {
+        s.domain_create(&domain("d1")).await.expect("domain");
+        s.user_create(&user("u1", "d1")).await.expect("user");
+        s.project_create(&project("p1", "d1")).await.expect("project");
+        s.role_create(&Role { id: "r1".into(), name: "member".into(), domain_id: None, description: String::new() })
+            .await
+            .expect("role");
+        let a = Assignment {
+            actor_type: ActorType::User,
+            actor_id: "u1".into(),
+            target_type: TargetType::Project,
+            target_id: "p1".into(),
+            role_id: "r1".into(),
+            inherited: false,
+        };
+        s.assignment_add(&a).await.expect("grant");
+        s.assignment_add(&a).await.expect("grant again");
+        assert_eq!(s.assignments_of(ActorType::User, "u1").await.expect("list"), vec![a.clone()]);
+        s.user_delete("u1").await.expect("delete user");
+        assert!(s.assignment_list().await.expect("list").is_empty());
+        assert!(matches!(s.assignment_remove(&a).await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn app_credentials_carry_roles_and_unique_names() {
+    each(async |s| {
+        s.domain_create(&domain("d1")).await.expect("domain");
+        s.user_create(&user("u1", "d1")).await.expect("user");
+        let c = AppCredential {
+            id: "c1".into(),
+            name: "ci".into(),
+            user_id: "u1".into(),
+            project_id: "p1".into(),
+            description: String::new(),
+            secret_hash: "sha256$00".into(),
+            expires_at: Some(99),
+            unrestricted: false,
+            created_at: 1,
+            role_ids: vec!["r1".into(), "r2".into()],
+        };
+        s.app_credential_create(&c).await.expect("create");
+        let mut got = s.app_credential_get("c1").await.expect("get");
+        got.role_ids.sort();
+        assert_eq!(got, c);
+        assert_eq!(s.app_credential_by_name("u1", "ci").await.expect("by name").id, "c1");
+        assert!(matches!(s.app_credential_create(&AppCredential { id: "c2".into(), ..c.clone() }).await, Err(StoreError::Conflict(_))));
+        s.user_delete("u1").await.expect("delete user");
+        assert!(matches!(s.app_credential_get("c1").await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revocation_events_replay_in_order_and_purge() {
+    each(async |s| {
+        s.revocation_add("user", "u1", 100, 1_000).await.expect("add");
+        s.revocation_add("audit_id", "a1", 200, 2_000).await.expect("add");
+        let all = s.revocations_since(0).await.expect("since 0");
+        assert_eq!(all.len(), 2);
+        assert!(all[0].seq < all[1].seq);
+        assert_eq!(s.revocations_since(all[0].seq).await.expect("since first")[0].value, "a1");
+        assert_eq!(s.revocations_purge(1_500).await.expect("purge"), 1);
+        assert_eq!(s.revocations_since(0).await.expect("after purge").len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn catalog_rows_round_trip() {
+    each(async |s| {
+        s.region_create(&Region { id: "RegionOne".into(), description: String::new(), parent_region_id: None })
+            .await
+            .expect("region");
+        let svc = Service {
+            id: "s1".into(),
+            service_type: "identity".into(),
+            name: "keystone".into(),
+            description: String::new(),
+            enabled: true,
+        };
+        s.service_create(&svc).await.expect("service");
+        let e = Endpoint {
+            id: "e1".into(),
+            service_id: "s1".into(),
+            interface: "public".into(),
+            region_id: Some("RegionOne".into()),
+            url: "http://x/identity".into(),
+            enabled: true,
+        };
+        s.endpoint_create(&e).await.expect("endpoint");
+        assert!(matches!(s.region_delete("RegionOne").await, Err(StoreError::Conflict(_))));
+        s.service_delete("s1").await.expect("delete service");
+        assert!(s.endpoint_list().await.expect("endpoints").is_empty());
+        s.region_delete("RegionOne").await.expect("delete region");
+    })
+    .await;
+}
