@@ -6,7 +6,13 @@ use crate::testing;
 use crate::{Store, StoreError};
 
 fn domain(id: &str) -> Domain {
-    Domain { id: id.into(), name: format!("name-{id}"), description: String::new(), enabled: true, extra: Default::default() }
+    Domain {
+        id: id.into(),
+        name: format!("name-{id}"),
+        description: String::new(),
+        enabled: true,
+        extra: Default::default(),
+    }
 }
 
 fn project(id: &str, domain_id: &str) -> Project {
@@ -93,7 +99,10 @@ async fn projects_keep_tags_and_unique_names_per_domain() {
         s.project_create(&project("p1", "d1")).await.expect("create");
         let got = s.project_get("p1").await.expect("get");
         assert_eq!(got.tags, vec!["a".to_string(), "b".to_string()]);
-        assert!(matches!(s.project_create(&Project { id: "p2".into(), ..project("p1", "d1") }).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            s.project_create(&Project { id: "p2".into(), ..project("p1", "d1") }).await,
+            Err(StoreError::Conflict(_))
+        ));
         s.project_create(&Project { id: "p3".into(), ..project("p1", "d2") }).await.expect("same name elsewhere");
         let mut p = got.clone();
         p.tags = vec!["z".into()];
@@ -173,7 +182,10 @@ async fn app_credentials_carry_roles_and_unique_names() {
         got.role_ids.sort();
         assert_eq!(got, c);
         assert_eq!(s.app_credential_by_name("u1", "ci").await.expect("by name").id, "c1");
-        assert!(matches!(s.app_credential_create(&AppCredential { id: "c2".into(), ..c.clone() }).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            s.app_credential_create(&AppCredential { id: "c2".into(), ..c.clone() }).await,
+            Err(StoreError::Conflict(_))
+        ));
         s.user_delete("u1").await.expect("delete user");
         assert!(matches!(s.app_credential_get("c1").await, Err(StoreError::NotFound)));
     })

@@ -14,6 +14,9 @@ mod tokens;
 mod users;
 mod versions;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 
 use axum::http::StatusCode;

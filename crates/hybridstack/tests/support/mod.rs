@@ -1,0 +1,66 @@
+//! Runs the real binary: a fresh data dir, `bootstrap`, then `serve` on a free loopback port.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "e2e-admin-secret";
+
+pub struct Server {
+    pub url: String,
+    pub data: tempfile::TempDir,
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hybridstack"))
+}
+
+pub fn start() -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = Command::new(binary())
+        .args(["bootstrap", "--data-dir"])
+        .arg(data.path())
+        .args(["--admin-password", ADMIN_PASSWORD, "--public-url", &url])
+        .output()
+        .expect("run bootstrap");
+    assert!(out.status.success(), "bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
+    let log = std::fs::File::create(data.path().join("serve.log")).expect("log file");
+    let child = Command::new(binary())
+        .args(["serve", "--data-dir"])
+        .arg(data.path())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn serve");
+    let server = Server { url, data, child };
+    wait_ready(&server.url, server.data.path());
+    server
+}
+
+fn wait_ready(url: &str, data: &Path) {
+    let addr = url.trim_start_matches("http://").to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not start; log:\n{}", std::fs::read_to_string(data.join("serve.log")).unwrap_or_default());
+}
