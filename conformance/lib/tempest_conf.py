@@ -66,8 +66,15 @@ def volume(ctx):  # Cinder v3
 
 
 def image(ctx):  # Glance v2
-    return {"image": {"region": ctx.region, "endpoint_type": "publicURL"},
-            "image-feature-enabled": {}}
+    # image_format_enforcement=False: Tempest's list tests upload random bytes labelled qcow2,
+    # ami, vhd...; with enforcement on they skip. run-tempest therefore serves with
+    # HYBRIDSTACK_IMAGE_REQUIRE_FORMAT_MATCH=false (hostile images are still refused).
+    return {"image": {"region": ctx.region, "endpoint_type": "publicURL", "catalog_type": "image",
+                      "container_formats": "bare,ami,ari,aki,ovf,ova",
+                      "disk_formats": "qcow2,raw,ami,ari,aki,vhd,vmdk,vdi,iso,vhdx"},
+            "image-feature-enabled": {"api_v2": "True", "image_format_enforcement": "False",
+                                      "os_glance_reserved": "True", "import_image": "True",
+                                      "manage_locations": "False"}}
 
 
 # service name -> ([service_available] flag or None, function giving its sections)

@@ -23,7 +23,8 @@ fn title(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND => "Not Found",
         StatusCode::METHOD_NOT_ALLOWED => "Method Not Allowed",
         StatusCode::CONFLICT => "Conflict",
-        StatusCode::NOT_IMPLEMENTED => "Not Implemented",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported Media Type",
         _ => "Internal Server Error",
     }
 }
@@ -37,23 +38,31 @@ pub(crate) fn keystone_error(status: StatusCode, message: &str) -> Response {
     resp
 }
 
+/// The status a service error maps to, and the message a client may see.
+pub(crate) fn status_and_message(e: &CoreError) -> (StatusCode, String) {
+    match e {
+        CoreError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+        CoreError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
+        CoreError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
+        CoreError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+        CoreError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+        // Something we deliberately do not offer: the request cannot succeed as sent.
+        CoreError::NotSupported(m) => (StatusCode::BAD_REQUEST, m.clone()),
+        CoreError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
+        CoreError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m.clone()),
+        CoreError::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An unexpected error prevented the server from fulfilling your request.".to_string(),
+            )
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, msg) = match &self.0 {
-            CoreError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
-            CoreError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m.clone()),
-            CoreError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
-            CoreError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
-            CoreError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
-            CoreError::NotImplemented(m) => (StatusCode::NOT_IMPLEMENTED, m.clone()),
-            CoreError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "An unexpected error prevented the server from fulfilling your request.".to_string(),
-                )
-            }
-        };
+        let (status, msg) = status_and_message(&self.0);
         keystone_error(status, &msg)
     }
 }

@@ -6,18 +6,21 @@ mod auth;
 mod body;
 mod error;
 pub mod identity;
+pub mod images;
 mod request_id;
 
 use std::sync::Arc;
 
 use axum::Router;
 use hybridstack_core::identity::Identity;
+use hybridstack_core::images::Images;
 
 pub use error::ApiError;
 
 #[derive(Clone)]
 pub struct AppState {
     pub identity: Arc<Identity>,
+    pub images: Arc<Images>,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(identity::router())
+        .merge(images::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

@@ -15,8 +15,15 @@ pub enum CoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A feature hybridstack deliberately does not offer (a 400 naming it, never a 5xx).
     #[error("{0}")]
-    NotImplemented(String),
+    NotSupported(String),
+    /// The request body is larger than a limit or quota allows.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The request's Content-Type is not one this operation takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -4,6 +4,7 @@
 pub mod clock;
 mod error;
 pub mod identity;
+pub mod images;
 pub mod keys;
 pub mod policy;
 pub mod secrets;

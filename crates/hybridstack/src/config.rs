@@ -20,6 +20,8 @@ struct File {
     bcrypt_cost: Option<u32>,
     token_ttl_secs: Option<i64>,
     unique_last_password_count: Option<usize>,
+    image_quota_bytes: Option<i64>,
+    image_require_format_match: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub(crate) struct Settings {
     pub bcrypt_cost: u32,
     pub token_ttl_secs: i64,
     pub unique_last_password_count: usize,
+    pub image_quota_bytes: i64,
+    pub image_require_format_match: bool,
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
@@ -75,6 +79,12 @@ impl Settings {
             unique_last_password_count: env_parse("HYBRIDSTACK_UNIQUE_LAST_PASSWORD_COUNT")?
                 .or(file.unique_last_password_count)
                 .unwrap_or(2),
+            image_quota_bytes: env_parse("HYBRIDSTACK_IMAGE_QUOTA_BYTES")?
+                .or(file.image_quota_bytes)
+                .unwrap_or(1 << 40),
+            image_require_format_match: env_parse("HYBRIDSTACK_IMAGE_REQUIRE_FORMAT_MATCH")?
+                .or(file.image_require_format_match)
+                .unwrap_or(true),
         })
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use hybridstack_core::identity::{self, Identity, IdentityConfig};
+use hybridstack_core::images::{Images, ImagesConfig};
 use hybridstack_core::keys::Keys;
 use hybridstack_core::secrets::PasswordHasher;
 use hybridstack_store::Store;
@@ -153,9 +154,18 @@ async fn serve(s: Settings) -> Result<()> {
         public_url: s.public_url.clone(),
         region: s.region.clone(),
     };
-    let identity = Identity::new(store, keys, hasher, cfg).await?;
+    let identity = Identity::new(store.clone(), keys, hasher, cfg).await?;
     tokio::spawn(housekeeping(identity.clone()));
-    let app = hybridstack_api::router(hybridstack_api::AppState { identity });
+    let images = Images::open(
+        store,
+        &s.data_dir,
+        ImagesConfig { quota_bytes: s.image_quota_bytes, require_format_match: s.image_require_format_match },
+    )?;
+    let rolled_back = images.recover().await?;
+    if rolled_back > 0 {
+        tracing::warn!("returned {rolled_back} image(s) interrupted mid-transfer to queued");
+    }
+    let app = hybridstack_api::router(hybridstack_api::AppState { identity, images });
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
     let auth_url = format!("{}/identity/v3", s.public_url.trim_end_matches('/'));

@@ -7,6 +7,8 @@
 
 mod error;
 pub mod identity;
+pub mod images;
+mod quotas;
 #[cfg(test)]
 mod tests;
 
@@ -95,6 +97,13 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Free-form attributes kept as a JSON object (Keystone's `extra`, Glance's properties).
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+pub(crate) fn extra_text(extra: &Extra) -> String {
+    serde_json::Value::Object(extra.clone()).to_string()
 }
 
 pub(crate) fn flag(b: bool) -> i64 {

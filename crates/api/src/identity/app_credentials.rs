@@ -75,7 +75,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let b = object(&body, "application_credential")?;
     if b.get("access_rules").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
-        return Err(CoreError::NotImplemented(
+        return Err(CoreError::NotSupported(
             "Access rules on application credentials are not supported by hybridstack.".into(),
         )
         .into());

@@ -83,7 +83,7 @@ async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes)
     let b = object(&body, "project")?;
     if b.opt_bool("is_domain")? == Some(true) {
         return Err(
-            CoreError::NotImplemented("Projects acting as domains are not supported; create a domain.".into()).into()
+            CoreError::NotSupported("Projects acting as domains are not supported; create a domain.".into()).into()
         );
     }
     let p = Project {

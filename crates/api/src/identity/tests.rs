@@ -28,7 +28,9 @@ async fn app() -> App {
     let cfg = IdentityConfig { public_url: "http://test".into(), ..Default::default() };
     let identity =
         Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
-    App { router: router(AppState { identity }), _store: t, _dir: dir }
+    let images =
+        hybridstack_core::images::Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
+    App { router: router(AppState { identity, images }), _store: t, _dir: dir }
 }
 
 async fn call(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {

@@ -212,7 +212,7 @@ impl Identity {
             return Err(bad("scope.system must be {\"all\": true}."));
         }
         if scope.get("OS-TRUST:trust").is_some() {
-            return Err(CoreError::NotImplemented("Trusts are not supported by hybridstack.".into()));
+            return Err(CoreError::NotSupported("Trusts are not supported by hybridstack.".into()));
         }
         Err(bad("scope must name a project, a domain or the system."))
     }

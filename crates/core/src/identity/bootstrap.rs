@@ -14,7 +14,7 @@ use crate::secrets::PasswordHasher;
 use crate::CoreError;
 
 /// (service type, name, path prefix) of every API this binary serves.
-pub const SERVICES: &[(&str, &str, &str)] = &[("identity", "keystone", "/identity")];
+pub const SERVICES: &[(&str, &str, &str)] = &[("identity", "keystone", "/identity"), ("image", "glance", "/image")];
 
 #[derive(Debug, Default)]
 pub struct BootstrapReport {

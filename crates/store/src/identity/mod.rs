@@ -22,8 +22,4 @@ pub use revocations::RevocationEvent;
 pub use roles::Role;
 pub use users::User;
 
-pub(crate) type Extra = serde_json::Map<String, serde_json::Value>;
-
-pub(crate) fn extra_text(extra: &Extra) -> String {
-    serde_json::Value::Object(extra.clone()).to_string()
-}
+pub(crate) use crate::{extra_text, Extra};

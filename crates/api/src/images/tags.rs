@@ -1,0 +1,33 @@
+//! `/v2/images/{id}/tags/{tag}`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::Router;
+
+use super::{path, GlanceError};
+use crate::auth::Caller;
+use crate::AppState;
+
+async fn add(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<Response, GlanceError> {
+    state.images.add_tag(&ctx, &id, &tag).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<Response, GlanceError> {
+    state.images.remove_tag(&ctx, &id, &tag).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(&path("/images/{id}/tags/{tag}"), put(add).delete(remove))
+}

@@ -1,0 +1,330 @@
+//! Moving image data: upload (`PUT …/file`), staging and import (`PUT …/stage`, `POST
+//! …/import` with glance-direct or copy-image), and download. Every transition is a
+//! compare-and-set on the image's status, so two uploads cannot race, and a transfer that
+//! dies returns the image to `queued` (see `Images::recover` for crashes).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hybridstack_driver::{DiskFormat, ImageSource};
+use hybridstack_store::images::{Image, ImageLocation};
+
+use super::inspect::{inspect, matches_declared};
+use super::upload::{Received, UploadSession};
+use super::{forbidden, Images, LOCAL_STORE};
+use crate::clock::now_micros;
+use crate::policy::RequestContext;
+use crate::CoreError;
+
+/// An upload in progress. Dropped without `finish` (error, cut connection), it puts the image
+/// back to `queued`; its `UploadSession` removes the partial file.
+pub struct Upload {
+    images: Arc<Images>,
+    image: Image,
+    from: &'static str,
+    pub session: Option<UploadSession>,
+    armed: bool,
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if self.armed {
+            let (images, mut image, from) = (self.images.clone(), self.image.clone(), self.from);
+            let tripped = image.status.clone();
+            tokio::spawn(async move {
+                image.status = from.into();
+                image.updated_at = now_micros();
+                if let Err(e) = images.store.image_update(&image, Some(&tripped)).await {
+                    tracing::warn!(image = %image.id, error = %e, "could not return an interrupted upload to queued");
+                }
+            });
+        }
+    }
+}
+
+fn blocking_err(e: tokio::task::JoinError) -> CoreError {
+    CoreError::Internal(format!("inspection task failed: {e}"))
+}
+
+impl Images {
+    async fn begin(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        id: &str,
+        to: &str,
+        path: PathBuf,
+    ) -> Result<Upload, CoreError> {
+        let mut image = self.owned(ctx, id).await?;
+        if image.status != "queued" {
+            return Err(CoreError::Conflict(format!(
+                "Image status transition from {} to {to} is not allowed.",
+                image.status
+            )));
+        }
+        if image.disk_format.is_none() || image.container_format.is_none() {
+            return Err(CoreError::BadRequest(
+                "Properties disk_format, container_format must be set prior to saving data.".into(),
+            ));
+        }
+        let allowance = self.allowance(&image.owner).await?;
+        image.status = to.into();
+        image.updated_at = now_micros();
+        self.store
+            .image_update(&image, Some("queued"))
+            .await
+            .map_err(|_| CoreError::Conflict(format!("Image {id} is already receiving data.")))?;
+        // The guard exists before the file does, so a failure from here on still resets the status.
+        let mut upload = Upload { images: self.clone(), image, from: "queued", session: None, armed: true };
+        upload.session = Some(UploadSession::create(path, allowance).await?);
+        Ok(upload)
+    }
+
+    /// `PUT /v2/images/{id}/file`: the image moves `queued` → `saving`.
+    pub async fn begin_upload(self: &Arc<Self>, ctx: &RequestContext, id: &str) -> Result<Upload, CoreError> {
+        let path = self.local.staging_path(id);
+        self.begin(ctx, id, "saving", path).await
+    }
+
+    /// Checks the received data, moves it into the local store and activates the image.
+    async fn activate(&self, mut image: Image, got: Received, from: &str) -> Result<Image, CoreError> {
+        let path = got.path.clone();
+        let found = tokio::task::spawn_blocking(move || inspect(&path)).await.map_err(blocking_err)?;
+        let declared = image.disk_format.clone().unwrap_or_default();
+        let found = match found {
+            Ok(f) if !self.cfg.require_format_match || matches_declared(&declared, &f) => f,
+            Ok(f) => {
+                let _ = tokio::fs::remove_file(&got.path).await;
+                return Err(CoreError::BadRequest(format!(
+                    "Image data does not match the declared disk_format {declared}: it is {}.",
+                    f.format
+                )));
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&got.path).await;
+                return Err(e);
+            }
+        };
+        let stored = self
+            .local
+            .adopt(&got.path, &image.id)
+            .await
+            .map_err(|e| CoreError::Internal(format!("storing image data: {e}")))?;
+        let now = now_micros();
+        self.store
+            .image_location_put(&ImageLocation {
+                image_id: image.id.clone(),
+                store: LOCAL_STORE.into(),
+                reference: stored.reference,
+                disk_format: declared,
+                status: "active".into(),
+                created_at: now,
+            })
+            .await?;
+        image.status = "active".into();
+        image.size = i64::try_from(got.size).ok();
+        image.virtual_size = found.virtual_size.and_then(|v| i64::try_from(v).ok());
+        image.checksum = Some(got.md5);
+        image.os_hash_algo = Some("sha512".into());
+        image.os_hash_value = Some(got.sha512);
+        image.updated_at = now;
+        if self.store.image_update(&image, Some(from)).await.is_err() {
+            // Deleted (or reset) while the data arrived: the data has no owner, remove it.
+            let _ = self.local.delete_file(&image.id).await;
+            return Err(CoreError::Conflict(format!("Image {} changed while its data was uploaded.", image.id)));
+        }
+        Ok(image)
+    }
+
+    pub async fn finish_upload(&self, mut up: Upload) -> Result<Image, CoreError> {
+        let session = up.session.take().ok_or_else(|| CoreError::Internal("upload already finished".into()))?;
+        let got = session.finish().await?;
+        let image = up.image.clone();
+        let done = self.activate(image, got, "saving").await;
+        if done.is_ok() {
+            up.armed = false;
+        }
+        done
+    }
+
+    fn stage_path(&self, id: &str) -> PathBuf {
+        self.local.staging_path(id).with_file_name(format!("{id}.stage"))
+    }
+
+    /// `PUT /v2/images/{id}/stage`: data for a later glance-direct import; `queued` → `uploading`.
+    pub async fn begin_stage(self: &Arc<Self>, ctx: &RequestContext, id: &str) -> Result<Upload, CoreError> {
+        let path = self.local.staging_path(id);
+        self.begin(ctx, id, "uploading", path).await
+    }
+
+    pub async fn finish_stage(&self, mut up: Upload) -> Result<(), CoreError> {
+        let session = up.session.take().ok_or_else(|| CoreError::Internal("upload already finished".into()))?;
+        let got = session.finish().await?;
+        tokio::fs::rename(&got.path, self.stage_path(&up.image.id))
+            .await
+            .map_err(|e| CoreError::Internal(format!("staging image data: {e}")))?;
+        up.armed = false;
+        Ok(())
+    }
+
+    /// `POST /v2/images/{id}/import`. Returns once the import is accepted; the work runs in
+    /// the background and ends with the image `active` (or back in `queued` on failure).
+    pub async fn import(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        id: &str,
+        method: &str,
+        stores: Vec<String>,
+    ) -> Result<(), CoreError> {
+        let mut image = self.owned(ctx, id).await?;
+        for s in &stores {
+            if self.find_store(s).is_none() {
+                return Err(CoreError::BadRequest(format!("Unknown store {s:?}; see /v2/info/stores.")));
+            }
+        }
+        match method {
+            "glance-direct" => {
+                if image.status != "uploading" {
+                    return Err(CoreError::Conflict(format!(
+                        "Image {id} has no staged data (status {}); PUT it to /stage first.",
+                        image.status
+                    )));
+                }
+                image.status = "importing".into();
+                image.updated_at = now_micros();
+                self.store.image_update(&image, Some("uploading")).await?;
+                let me = self.clone();
+                let staged = self.stage_path(id);
+                tokio::spawn(async move { me.run_direct_import(image, staged, stores).await });
+                Ok(())
+            }
+            "copy-image" => {
+                if image.status != "active" {
+                    return Err(CoreError::Conflict(format!(
+                        "Only an active image can be copied; {id} is {}.",
+                        image.status
+                    )));
+                }
+                if stores.is_empty() {
+                    return Err(CoreError::BadRequest("copy-image needs the target stores.".into()));
+                }
+                let me = self.clone();
+                tokio::spawn(async move {
+                    for s in stores {
+                        if let Err(e) = me.copy_to_store(&image, &s).await {
+                            tracing::warn!(image = %image.id, store = %s, error = %e, "copy-image failed");
+                        }
+                    }
+                });
+                Ok(())
+            }
+            other => {
+                Err(CoreError::BadRequest(format!("Import method {other:?} is not available; see /v2/info/import.")))
+            }
+        }
+    }
+
+    async fn run_direct_import(&self, image: Image, staged: PathBuf, stores: Vec<String>) {
+        let id = image.id.clone();
+        let result = async {
+            let path = staged.clone();
+            let got =
+                tokio::task::spawn_blocking(move || super::upload::hash_file(&path)).await.map_err(blocking_err)??;
+            let image = self.activate(image, got, "importing").await?;
+            for s in stores.iter().filter(|s| s.as_str() != LOCAL_STORE) {
+                self.copy_to_store(&image, s).await?;
+            }
+            Ok::<_, CoreError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(image = %id, error = %e, "glance-direct import failed; the image returns to queued");
+            let _ = tokio::fs::remove_file(&staged).await;
+            if let Ok(mut i) = self.store.image_get(&id).await {
+                if i.status == "importing" {
+                    i.status = "queued".into();
+                    i.updated_at = now_micros();
+                    let _ = self.store.image_update(&i, Some("importing")).await;
+                }
+            }
+        }
+    }
+
+    /// Copies an active image into another store, converting to a format that store takes.
+    pub async fn copy_to_store(&self, image: &Image, store_id: &str) -> Result<(), CoreError> {
+        let target =
+            self.find_store(store_id).ok_or_else(|| CoreError::BadRequest(format!("Unknown store {store_id:?}.")))?;
+        if self.store.image_locations(&image.id).await?.iter().any(|l| l.store == store_id) {
+            return Ok(());
+        }
+        let from = image
+            .disk_format
+            .as_deref()
+            .and_then(DiskFormat::parse)
+            .or_else(|| {
+                matches!(image.disk_format.as_deref(), Some("ami" | "ari" | "aki" | "iso")).then_some(DiskFormat::Raw)
+            })
+            .ok_or_else(|| {
+                CoreError::BadRequest(format!("Images in {:?} cannot be copied between stores.", image.disk_format))
+            })?;
+        let src = self
+            .local
+            .local_path_of(&image.id)
+            .await
+            .ok_or_else(|| CoreError::Conflict(format!("Image {} has no local data to copy from.", image.id)))?;
+        let accepted = target.accepted_formats();
+        let (path, format, _tmp) = if accepted.contains(&from) {
+            (src, from, None)
+        } else {
+            let to =
+                *accepted.first().ok_or_else(|| CoreError::Internal(format!("store {store_id} accepts no format")))?;
+            let tmp = self.local.staging_path(&image.id);
+            super::convert::convert(&src, from, &tmp, to).await?;
+            (tmp.clone(), to, Some(TempFile(tmp)))
+        };
+        let size = tokio::fs::metadata(&path).await.map_err(|e| CoreError::Internal(e.to_string()))?.len();
+        let stored = target
+            .put(&ImageSource { image_id: image.id.clone(), path, format, size })
+            .await
+            .map_err(|e| CoreError::Conflict(format!("Copy to store {store_id} failed: {e}")))?;
+        self.store
+            .image_location_put(&ImageLocation {
+                image_id: image.id.clone(),
+                store: store_id.into(),
+                reference: stored.reference,
+                disk_format: stored.format.as_str().into(),
+                status: "active".into(),
+                created_at: now_micros(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The file to serve for `GET …/file`; `None` when the image has no data yet.
+    pub async fn data(&self, ctx: &RequestContext, id: &str) -> Result<(Image, Option<PathBuf>), CoreError> {
+        let image = self.get(ctx, id).await?;
+        if image.status == "deactivated" && !ctx.is_admin() {
+            return Err(forbidden("The requested image has been deactivated. Image data download is forbidden."));
+        }
+        if image.status != "active" && image.status != "deactivated" {
+            return Ok((image, None));
+        }
+        let path = self.local.local_path_of(&image.id).await.ok_or_else(|| {
+            CoreError::Conflict(format!("Image {id} has no copy in the local store; its data lives in a cloud."))
+        })?;
+        Ok((image, Some(path)))
+    }
+
+    /// Where the image lives: one location per store.
+    pub async fn locations(&self, id: &str) -> Result<Vec<ImageLocation>, CoreError> {
+        Ok(self.store.image_locations(id).await?)
+    }
+}
+
+/// A converted copy that exists only for the duration of one transfer.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,10 @@
+//! The seam between the control plane and the clouds. Each backend crate (`driver-libvirt`,
+//! `driver-aws`, `driver-vsphere`, `driver-aci`) implements these traits; `core` and `engine`
+//! only ever hold `dyn` trait objects. A method a cloud cannot honour returns
+//! [`DriverError::NotSupported`], never a pretend success.
+
+mod error;
+mod image_store;
+
+pub use error::DriverError;
+pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};
