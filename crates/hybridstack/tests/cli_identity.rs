@@ -3,77 +3,8 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::Value;
-
-fn openstack_cli() -> PathBuf {
-    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
-    let cli = PathBuf::from(venv).join("bin/openstack");
-    assert!(cli.exists(), "{} is missing: run scripts/install-test-deps (or set HYBRIDSTACK_TEST_VENV)", cli.display());
-    cli
-}
-
-struct Cli {
-    bin: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Cli {
-    fn password(url: &str, user: &str, password: &str, project: &str) -> Self {
-        let env = [
-            ("OS_AUTH_URL", format!("{url}/identity")),
-            ("OS_IDENTITY_API_VERSION", "3".into()),
-            ("OS_USERNAME", user.into()),
-            ("OS_PASSWORD", password.into()),
-            ("OS_PROJECT_NAME", project.into()),
-            ("OS_USER_DOMAIN_NAME", "Default".into()),
-            ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
-            ("OS_REGION_NAME", "RegionOne".into()),
-        ];
-        Self { bin: openstack_cli(), env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect() }
-    }
-
-    fn app_credential(url: &str, id: &str, secret: &str) -> Self {
-        let env = [
-            ("OS_AUTH_URL", format!("{url}/identity")),
-            ("OS_AUTH_TYPE", "v3applicationcredential".into()),
-            ("OS_APPLICATION_CREDENTIAL_ID", id.into()),
-            ("OS_APPLICATION_CREDENTIAL_SECRET", secret.into()),
-            ("OS_IDENTITY_API_VERSION", "3".into()),
-            ("OS_REGION_NAME", "RegionOne".into()),
-        ];
-        Self { bin: openstack_cli(), env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect() }
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        let mut c = Command::new(&self.bin);
-        // Only our OS_* variables: an operator's own cloud settings must not leak in.
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_")) {
-            c.env_remove(k);
-        }
-        c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        c.args(args).output().expect("run openstack")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(out.status.success(), "openstack {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.extend(["-f", "json"]);
-        let text = self.ok(&a);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("openstack {}: not JSON ({e}): {text}", args.join(" ")))
-    }
-}
-
-fn field<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("no {k} in {v}"))
-}
+use support::cli::{field, Cli};
 
 #[test]
 fn the_openstack_cli_drives_identity() {

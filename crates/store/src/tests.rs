@@ -237,3 +237,108 @@ async fn catalog_rows_round_trip() {
     })
     .await;
 }
+
+fn image(id: &str, owner: &str, size: Option<i64>) -> crate::images::Image {
+    crate::images::Image {
+        id: id.into(),
+        name: Some(format!("img-{id}")),
+        owner: owner.into(),
+        status: "queued".into(),
+        visibility: "shared".into(),
+        protected: false,
+        os_hidden: false,
+        checksum: None,
+        os_hash_algo: None,
+        os_hash_value: None,
+        size,
+        virtual_size: None,
+        min_disk: 0,
+        min_ram: 0,
+        container_format: Some("bare".into()),
+        disk_format: Some("raw".into()),
+        properties: serde_json::json!({"os_distro": "debian"}).as_object().cloned().unwrap_or_default(),
+        tags: vec!["t1".into()],
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn images_round_trip_with_status_compare_and_set() {
+    each(async |s| {
+        s.image_create(&image("i1", "p1", None)).await.expect("create");
+        let got = s.image_get("i1").await.expect("get");
+        assert_eq!(got, image("i1", "p1", None));
+        let mut saving = got.clone();
+        saving.status = "saving".into();
+        s.image_update(&saving, Some("queued")).await.expect("queued -> saving");
+        assert!(matches!(s.image_update(&saving, Some("queued")).await, Err(StoreError::Conflict(_))), "lost race");
+        let mut active = saving.clone();
+        active.status = "active".into();
+        active.size = Some(5_000_000_000);
+        active.tags = vec!["t2".into(), "t3".into()];
+        s.image_update(&active, Some("saving")).await.expect("saving -> active");
+        let got = s.image_get("i1").await.expect("get");
+        assert_eq!(got.size, Some(5_000_000_000));
+        assert_eq!(got.tags, vec!["t2".to_string(), "t3".to_string()]);
+        s.image_create(&image("i2", "p1", Some(7))).await.expect("second");
+        assert_eq!(s.image_bytes_of("p1").await.expect("sum"), 5_000_000_007);
+        assert_eq!(s.image_bytes_of("nobody").await.expect("sum"), 0);
+        assert_eq!(s.images_in_status("queued").await.expect("queued").len(), 1);
+        s.image_delete("i1").await.expect("delete");
+        assert!(matches!(s.image_get("i1").await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn image_visibility_query_sees_owned_public_and_member_images() {
+    each(async |s| {
+        s.image_create(&image("mine", "p1", None)).await.expect("create");
+        s.image_create(&crate::images::Image { visibility: "public".into(), ..image("pub", "p9", None) })
+            .await
+            .expect("create");
+        s.image_create(&crate::images::Image { visibility: "private".into(), ..image("hidden", "p9", None) })
+            .await
+            .expect("create");
+        s.image_create(&image("shared", "p9", None)).await.expect("create");
+        s.image_member_create(&crate::images::ImageMember {
+            image_id: "shared".into(),
+            member_id: "p1".into(),
+            status: "pending".into(),
+            created_at: 1,
+            updated_at: 1,
+        })
+        .await
+        .expect("member");
+        let q = crate::images::ImageQuery { viewer_project: Some("p1".into()) };
+        let mut ids: Vec<String> = s.image_list(&q).await.expect("list").into_iter().map(|i| i.id).collect();
+        ids.sort();
+        assert_eq!(ids, ["mine", "pub", "shared"]);
+        assert_eq!(s.image_list(&Default::default()).await.expect("all").len(), 4);
+        s.image_member_set_status("shared", "p1", "accepted", 2).await.expect("accept");
+        assert_eq!(s.image_member_get("shared", "p1").await.expect("get").status, "accepted");
+        assert!(matches!(
+            s.image_member_create(&s.image_member_get("shared", "p1").await.expect("get")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        s.image_location_put(&crate::images::ImageLocation {
+            image_id: "shared".into(),
+            store: "local".into(),
+            reference: "shared".into(),
+            disk_format: "raw".into(),
+            status: "active".into(),
+            created_at: 1,
+        })
+        .await
+        .expect("location");
+        s.image_delete("shared").await.expect("delete");
+        assert!(s.image_locations("shared").await.expect("locations").is_empty(), "locations go with the image");
+        assert!(s.image_memberships_of("p1").await.expect("memberships").is_empty());
+        s.quota_set("p1", "image_size_total", 10).await.expect("quota");
+        s.quota_set("p1", "image_size_total", 20).await.expect("quota again");
+        assert_eq!(s.quota_override("p1", "image_size_total").await.expect("get"), Some(20));
+        assert_eq!(s.quota_override("p2", "image_size_total").await.expect("get"), None);
+    })
+    .await;
+}

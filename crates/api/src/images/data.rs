@@ -47,7 +47,10 @@ async fn upload(
 ) -> Result<Response, GlanceError> {
     require_octet_stream(&headers)?;
     let mut up = state.images.begin_upload(&ctx, &id).await?;
-    receive(&mut up, body).await?;
+    if let Err(e) = receive(&mut up, body).await {
+        state.images.abort(up).await;
+        return Err(e);
+    }
     state.images.finish_upload(up).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -61,7 +64,10 @@ async fn stage(
 ) -> Result<Response, GlanceError> {
     require_octet_stream(&headers)?;
     let mut up = state.images.begin_stage(&ctx, &id).await?;
-    receive(&mut up, body).await?;
+    if let Err(e) = receive(&mut up, body).await {
+        state.images.abort(up).await;
+        return Err(e);
+    }
     state.images.finish_stage(up).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -137,13 +137,30 @@ impl Images {
 
     pub async fn finish_upload(&self, mut up: Upload) -> Result<Image, CoreError> {
         let session = up.session.take().ok_or_else(|| CoreError::Internal("upload already finished".into()))?;
-        let got = session.finish().await?;
-        let image = up.image.clone();
-        let done = self.activate(image, got, "saving").await;
-        if done.is_ok() {
-            up.armed = false;
+        let done = match session.finish().await {
+            Ok(got) => self.activate(up.image.clone(), got, "saving").await,
+            Err(e) => Err(e),
+        };
+        if done.is_err() {
+            self.abort(up).await;
+            return done;
         }
+        up.armed = false;
         done
+    }
+
+    /// Ends a failed transfer now (rather than from the drop guard): the partial file goes
+    /// and the image is `queued` again before the client hears of the failure.
+    pub async fn abort(&self, mut up: Upload) {
+        up.armed = false;
+        drop(up.session.take());
+        let mut image = up.image.clone();
+        let tripped = image.status.clone();
+        image.status = up.from.into();
+        image.updated_at = now_micros();
+        if let Err(e) = self.store.image_update(&image, Some(&tripped)).await {
+            tracing::warn!(image = %image.id, error = %e, "could not return a failed upload to queued");
+        }
     }
 
     fn stage_path(&self, id: &str) -> PathBuf {
@@ -158,10 +175,16 @@ impl Images {
 
     pub async fn finish_stage(&self, mut up: Upload) -> Result<(), CoreError> {
         let session = up.session.take().ok_or_else(|| CoreError::Internal("upload already finished".into()))?;
-        let got = session.finish().await?;
-        tokio::fs::rename(&got.path, self.stage_path(&up.image.id))
-            .await
-            .map_err(|e| CoreError::Internal(format!("staging image data: {e}")))?;
+        let staged = match session.finish().await {
+            Ok(got) => tokio::fs::rename(&got.path, self.stage_path(&up.image.id))
+                .await
+                .map_err(|e| CoreError::Internal(format!("staging image data: {e}"))),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = staged {
+            self.abort(up).await;
+            return Err(e);
+        }
         up.armed = false;
         Ok(())
     }

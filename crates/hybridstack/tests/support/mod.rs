@@ -1,5 +1,9 @@
 //! Runs the real binary: a fresh data dir, `bootstrap`, then `serve` on a free loopback port.
 
+#![allow(dead_code)] // each test binary uses its own part of the support code
+
+pub mod cli;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +15,12 @@ pub struct Server {
     pub url: String,
     pub data: tempfile::TempDir,
     child: Child,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -29,6 +39,11 @@ pub fn binary() -> PathBuf {
 }
 
 pub fn start() -> Server {
+    start_with(&[])
+}
+
+/// Starts a server with extra environment for `serve` (e.g. settings under test).
+pub fn start_with(env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -44,6 +59,7 @@ pub fn start() -> Server {
         .args(["serve", "--data-dir"])
         .arg(data.path())
         .args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
