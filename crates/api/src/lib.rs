@@ -21,9 +21,14 @@ pub use error::ApiError;
 pub struct AppState {
     pub identity: Arc<Identity>,
     pub images: Arc<Images>,
+    token_docs: Arc<identity::TokenDocs>,
 }
 
 impl AppState {
+    pub fn new(identity: Arc<Identity>, images: Arc<Images>) -> Self {
+        Self { identity, images, token_docs: Default::default() }
+    }
+
     /// The externally reachable base URL, without a trailing slash.
     pub fn public_url(&self) -> &str {
         self.identity.config().public_url.trim_end_matches('/')

@@ -48,6 +48,11 @@ impl PasswordHasher {
         bcrypt::verify(password, stored).unwrap_or(false)
     }
 
+    /// Whether verifying against `stored` is cheap enough to do inline (a digest, not bcrypt).
+    pub fn is_cheap(stored: &str) -> bool {
+        stored.starts_with(GENERATED_PREFIX)
+    }
+
     /// A fresh application-credential secret and its stored form.
     pub fn generate_secret(&self) -> (String, String) {
         let mut raw = [0u8; 64];

@@ -76,12 +76,16 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    // Log lines are written by a background thread, so a busy request path never waits on
+    // stderr; the guard flushes what is queued when main returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(writer)
         .init();
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -165,7 +169,7 @@ async fn serve(s: Settings) -> Result<()> {
     if rolled_back > 0 {
         tracing::warn!("returned {rolled_back} image(s) interrupted mid-transfer to queued");
     }
-    let app = hybridstack_api::router(hybridstack_api::AppState { identity, images });
+    let app = hybridstack_api::router(hybridstack_api::AppState::new(identity, images));
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
     let auth_url = format!("{}/identity/v3", s.public_url.trim_end_matches('/'));

@@ -28,6 +28,8 @@ use crate::AppState;
 
 pub(crate) const PREFIX: &str = "/identity";
 
+pub(crate) use tokens::TokenDocs;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(versions::router())

@@ -1,6 +1,7 @@
 //! `/v3/auth/tokens`: issue, validate, check and revoke.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -64,6 +65,34 @@ pub(crate) async fn render(
     Ok(json!({ "token": t }))
 }
 
+/// Rendered validation documents, keyed by token and catalog choice. An entry is reused only
+/// while the identity service still hands out the very principal it was rendered from (a
+/// pointer comparison); any identity change rebuilds the principal and so the document.
+/// Validation is the hottest identity call (every service validates every request's token).
+#[derive(Default)]
+pub(crate) struct TokenDocs {
+    map: RwLock<HashMap<(String, bool), (Arc<Principal>, bytes::Bytes)>>,
+}
+
+const MAX_DOCS: usize = 100_000;
+
+impl TokenDocs {
+    fn get(&self, token: &str, catalog: bool, who: &Arc<Principal>) -> Option<bytes::Bytes> {
+        let map = self.map.read().ok()?;
+        let (p, doc) = map.get(&(token.to_string(), catalog))?;
+        Arc::ptr_eq(p, who).then(|| doc.clone())
+    }
+
+    fn put(&self, token: &str, catalog: bool, who: Arc<Principal>, doc: bytes::Bytes) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= MAX_DOCS {
+                map.clear();
+            }
+            map.insert((token.to_string(), catalog), (who, doc));
+        }
+    }
+}
+
 fn wants_catalog(q: &HashMap<String, String>) -> bool {
     !q.contains_key("nocatalog")
 }
@@ -103,8 +132,21 @@ async fn validate(
     let token = subject(&headers)?;
     let (payload, principal) = state.identity.validate(token).await?;
     state.identity.may_inspect(&ctx, &payload)?;
-    let doc = render(&state, &payload, &principal, wants_catalog(&q)).await?;
-    Ok(with_subject(StatusCode::OK, token, doc))
+    let catalog = wants_catalog(&q);
+    let doc = match state.token_docs.get(token, catalog, &principal) {
+        Some(doc) => doc,
+        None => {
+            let v = render(&state, &payload, &principal, catalog).await?;
+            let doc = bytes::Bytes::from(serde_json::to_vec(&v).map_err(|e| CoreError::Internal(e.to_string()))?);
+            state.token_docs.put(token, catalog, principal, doc.clone());
+            doc
+        }
+    };
+    let mut resp = (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json")], doc).into_response();
+    if let Ok(v) = HeaderValue::from_str(token) {
+        resp.headers_mut().insert("x-subject-token", v);
+    }
+    Ok(resp)
 }
 
 async fn revoke(State(state): State<AppState>, Caller(ctx): Caller, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -10,6 +10,7 @@ use super::token::new_audit_id;
 use super::{Identity, Principal, TokenPayload, TokenScope, User};
 use crate::clock::now_micros;
 use crate::policy::RequestContext;
+use crate::secrets::PasswordHasher;
 use crate::CoreError;
 
 /// The `auth` object of a token request, as sent.
@@ -93,7 +94,12 @@ impl Identity {
             self.store.app_credential_by_name(&user.id, name).await.map_err(|_| unauthorized())?
         };
         let stored = cred.secret_hash.clone();
-        if !self.blocking(move |h| h.verify(&secret, &stored)).await? {
+        let valid = if PasswordHasher::is_cheap(&stored) {
+            self.hasher.verify(&secret, &stored)
+        } else {
+            self.blocking(move |h| h.verify(&secret, &stored)).await?
+        };
+        if !valid {
             return Err(unauthorized());
         }
         if cred.expires_at.is_some_and(|e| e <= now_micros()) {

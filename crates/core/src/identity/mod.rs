@@ -73,6 +73,9 @@ pub struct Identity {
     generation: AtomicU64,
     principals: principal::Cache,
     catalog: catalog::Cache,
+    /// One permit per core: more bcrypt runs at once than cores only adds switching, and the
+    /// queue in front of the permits is fair.
+    hashing: tokio::sync::Semaphore,
 }
 
 impl Identity {
@@ -91,6 +94,7 @@ impl Identity {
             generation: AtomicU64::new(0),
             principals: Default::default(),
             catalog: Default::default(),
+            hashing: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
         });
         me.revocations.sync(&me.store).await?;
         Ok(me)
@@ -125,6 +129,7 @@ impl Identity {
         f: impl FnOnce(PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, CoreError> {
         let h = self.hasher;
+        let _permit = self.hashing.acquire().await.map_err(|_| CoreError::Internal("hashing pool closed".into()))?;
         tokio::task::spawn_blocking(move || f(h))
             .await
             .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))
