@@ -162,3 +162,31 @@ async fn grants_made_over_http_show_in_effective_assignments() {
     assert_eq!(names, ["member", "reader"], "the group grant reaches the user, with implied roles: {v}");
     assert!(v["role_assignments"][0]["links"]["membership"].is_string());
 }
+
+#[tokio::test]
+async fn cached_validation_documents_follow_identity_changes() {
+    let app = app().await;
+    let (token, issued) = admin_token(&app).await;
+    let validate = || {
+        let mut r = req("GET", "/identity/v3/auth/tokens", Some(&token), None);
+        r.headers_mut().insert("x-subject-token", token.parse().expect("header"));
+        r
+    };
+    for _ in 0..2 {
+        let (status, _, bytes) = call(&app, validate()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&bytes).expect("json"),
+            issued,
+            "first render and cached copy agree"
+        );
+    }
+    let user = issued["token"]["user"]["id"].as_str().expect("user id").to_string();
+    let body = json!({"user": {"description": "renamed below", "name": "root"}});
+    let (status, _, _) =
+        call(&app, req("PATCH", &format!("/identity/v3/users/{user}"), Some(&token), Some(body))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, bytes) = call(&app, validate()).await;
+    let after: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(after["token"]["user"]["name"], "root", "a rename reaches the cached document");
+}
