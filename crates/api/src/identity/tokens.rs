@@ -71,8 +71,11 @@ pub(crate) async fn render(
 /// Validation is the hottest identity call (every service validates every request's token).
 #[derive(Default)]
 pub(crate) struct TokenDocs {
-    map: RwLock<HashMap<(String, bool), (Arc<Principal>, bytes::Bytes)>>,
+    map: RwLock<HashMap<DocKey, (Arc<Principal>, bytes::Bytes)>>,
 }
+
+/// (token, with catalog)
+type DocKey = (String, bool);
 
 const MAX_DOCS: usize = 100_000;
 
