@@ -68,7 +68,7 @@ fn token_and_image(addr: &str) -> (String, String) {
         "domain": {"id": "default"}, "password": support::ADMIN_PASSWORD}}},
         "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
     let (status, _, headers) = http(
-        &addr,
+        addr,
         "POST",
         "/identity/v3/auth/tokens",
         &[("Content-Type", "application/json")],
@@ -78,7 +78,7 @@ fn token_and_image(addr: &str) -> (String, String) {
     let token = headers.iter().find(|(k, _)| k == "x-subject-token").map(|(_, v)| v.clone()).expect("token");
     let create = json!({"name": "big", "disk_format": "raw", "container_format": "bare"});
     let (status, body, _) = http(
-        &addr,
+        addr,
         "POST",
         "/image/v2/images",
         &[("Content-Type", "application/json"), ("X-Auth-Token", &token)],
