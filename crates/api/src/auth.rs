@@ -7,7 +7,7 @@ use hybridstack_core::CoreError;
 
 use crate::{ApiError, AppState};
 
-pub(crate) struct Caller(pub RequestContext);
+pub(crate) struct Caller(pub std::sync::Arc<RequestContext>);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;

@@ -25,7 +25,7 @@ fn grant_of((t, a): Kinds, tid: String, aid: String, role: String) -> Assignment
 
 async fn put_grant(
     s: AppState,
-    ctx: RequestContext,
+    ctx: std::sync::Arc<RequestContext>,
     k: Kinds,
     (tid, aid, role): (String, String, String),
 ) -> Result<Response, ApiError> {
@@ -35,7 +35,7 @@ async fn put_grant(
 
 async fn check_grant(
     s: AppState,
-    ctx: RequestContext,
+    ctx: std::sync::Arc<RequestContext>,
     k: Kinds,
     (tid, aid, role): (String, String, String),
 ) -> Result<Response, ApiError> {
@@ -45,7 +45,7 @@ async fn check_grant(
 
 async fn delete_grant(
     s: AppState,
-    ctx: RequestContext,
+    ctx: std::sync::Arc<RequestContext>,
     k: Kinds,
     (tid, aid, role): (String, String, String),
 ) -> Result<Response, ApiError> {
@@ -55,7 +55,7 @@ async fn delete_grant(
 
 async fn list_grants(
     s: AppState,
-    ctx: RequestContext,
+    ctx: std::sync::Arc<RequestContext>,
     (t, a): Kinds,
     (tid, aid): (String, String),
     link: String,

@@ -71,27 +71,36 @@ pub(crate) async fn render(
 /// Validation is the hottest identity call (every service validates every request's token).
 #[derive(Default)]
 pub(crate) struct TokenDocs {
-    map: RwLock<HashMap<DocKey, (Arc<Principal>, bytes::Bytes)>>,
+    /// Keyed by token, one map per catalog choice, so a lookup needs no allocation.
+    with_catalog: RwLock<HashMap<String, Doc>>,
+    without_catalog: RwLock<HashMap<String, Doc>>,
 }
 
-/// (token, with catalog)
-type DocKey = (String, bool);
+type Doc = (Arc<Principal>, bytes::Bytes);
 
 const MAX_DOCS: usize = 100_000;
 
 impl TokenDocs {
+    fn map(&self, catalog: bool) -> &RwLock<HashMap<String, Doc>> {
+        if catalog {
+            &self.with_catalog
+        } else {
+            &self.without_catalog
+        }
+    }
+
     fn get(&self, token: &str, catalog: bool, who: &Arc<Principal>) -> Option<bytes::Bytes> {
-        let map = self.map.read().ok()?;
-        let (p, doc) = map.get(&(token.to_string(), catalog))?;
+        let map = self.map(catalog).read().ok()?;
+        let (p, doc) = map.get(token)?;
         Arc::ptr_eq(p, who).then(|| doc.clone())
     }
 
     fn put(&self, token: &str, catalog: bool, who: Arc<Principal>, doc: bytes::Bytes) {
-        if let Ok(mut map) = self.map.write() {
+        if let Ok(mut map) = self.map(catalog).write() {
             if map.len() >= MAX_DOCS {
                 map.clear();
             }
-            map.insert((token.to_string(), catalog), (who, doc));
+            map.insert(token.to_string(), (who, doc));
         }
     }
 }

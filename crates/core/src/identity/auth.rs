@@ -135,6 +135,7 @@ impl Identity {
                 "token" => {
                     let id = str_at(body, "id").ok_or_else(|| bad("auth.identity.token.id is required."))?;
                     let (old, _) = self.validate(id).await?;
+                    let old = (*old).clone();
                     if old.app_cred_id.is_some() {
                         return Err(CoreError::Forbidden(
                             "A token from an application credential cannot be rescoped.".into(),
@@ -275,9 +276,10 @@ impl Identity {
     }
 
     /// Checks a subject token: 404 when it is not a live token of ours.
-    pub async fn validate(&self, token: &str) -> Result<(TokenPayload, Arc<Principal>), CoreError> {
+    pub async fn validate(&self, token: &str) -> Result<(Arc<TokenPayload>, Arc<Principal>), CoreError> {
         let nf = || CoreError::NotFound(format!("Could not find token: {}.", short(token)));
-        let payload = TokenPayload::open(token, &self.keys.token).ok_or_else(nf)?;
+        let payload = self.opened.open(token, &self.keys.token).ok_or_else(nf)?;
+        // Expiry and revocation are checked on every use; only the decryption is cached.
         if payload.expires_at <= now_micros() || self.revocations.is_revoked(&payload) {
             return Err(nf());
         }
@@ -286,7 +288,7 @@ impl Identity {
     }
 
     /// The caller of a request, from its `X-Auth-Token`: 401 unless it is a live token.
-    pub async fn context(&self, token: &str) -> Result<(TokenPayload, RequestContext), CoreError> {
+    pub async fn context(&self, token: &str) -> Result<(Arc<TokenPayload>, Arc<RequestContext>), CoreError> {
         let (payload, principal) = self.validate(token).await.map_err(|_| unauthorized())?;
         Ok((payload, principal.context()))
     }

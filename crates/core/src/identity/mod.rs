@@ -73,6 +73,7 @@ pub struct Identity {
     generation: AtomicU64,
     principals: principal::Cache,
     catalog: catalog::Cache,
+    opened: token::OpenedTokens,
     /// One permit per core: more bcrypt runs at once than cores only adds switching, and the
     /// queue in front of the permits is fair.
     hashing: tokio::sync::Semaphore,
@@ -94,6 +95,7 @@ impl Identity {
             generation: AtomicU64::new(0),
             principals: Default::default(),
             catalog: Default::default(),
+            opened: Default::default(),
             hashing: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
         });
         me.revocations.sync(&me.store).await?;

@@ -33,14 +33,23 @@ pub struct Principal {
     pub scope: PrincipalScope,
     pub roles: Vec<Role>,
     pub app_cred: Option<AppCredential>,
+    /// The request context every call made with this principal's tokens runs under, built
+    /// once rather than per request.
+    ctx: Arc<RequestContext>,
 }
 
 impl Principal {
-    pub fn context(&self) -> RequestContext {
-        RequestContext {
-            user_id: self.user.id.clone(),
-            user_domain_id: self.user.domain_id.clone(),
-            scope: match &self.scope {
+    fn new(
+        user: User,
+        user_domain: Domain,
+        scope: PrincipalScope,
+        roles: Vec<Role>,
+        app_cred: Option<AppCredential>,
+    ) -> Self {
+        let ctx = Arc::new(RequestContext {
+            user_id: user.id.clone(),
+            user_domain_id: user.domain_id.clone(),
+            scope: match &scope {
                 PrincipalScope::Project { project, .. } => {
                     Scope::Project { id: project.id.clone(), domain_id: project.domain_id.clone() }
                 }
@@ -48,10 +57,15 @@ impl Principal {
                 PrincipalScope::System => Scope::System,
                 PrincipalScope::Unscoped => Scope::Unscoped,
             },
-            roles: self.roles.iter().map(|r| r.name.clone()).collect(),
-            app_cred_id: self.app_cred.as_ref().map(|c| c.id.clone()),
-            app_cred_unrestricted: self.app_cred.as_ref().is_some_and(|c| c.unrestricted),
-        }
+            roles: roles.iter().map(|r| r.name.clone()).collect(),
+            app_cred_id: app_cred.as_ref().map(|c| c.id.clone()),
+            app_cred_unrestricted: app_cred.as_ref().is_some_and(|c| c.unrestricted),
+        });
+        Self { user, user_domain, scope, roles, app_cred, ctx }
+    }
+
+    pub fn context(&self) -> Arc<RequestContext> {
+        self.ctx.clone()
     }
 }
 
@@ -137,6 +151,6 @@ impl Identity {
         if !matches!(scope, PrincipalScope::Unscoped) && roles.is_empty() {
             return Err(unauthorized());
         }
-        Ok(Principal { user, user_domain, scope, roles, app_cred })
+        Ok(Principal::new(user, user_domain, scope, roles, app_cred))
     }
 }

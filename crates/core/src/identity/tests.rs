@@ -46,7 +46,7 @@ async fn login(n: &Node, user: &str, pw: &str, project: Option<&str>) -> Result<
 
 async fn admin_ctx(n: &Node) -> RequestContext {
     let t = login(n, "admin", PW, Some("admin")).await.expect("admin login");
-    n.id.context(&t.token).await.expect("context").1
+    (*n.id.context(&t.token).await.expect("context").1).clone()
 }
 
 /// A project with a user holding `role` on it; returns (project id, user id).
@@ -121,7 +121,7 @@ async fn admin_token_carries_implied_roles_and_catalog_scope() {
         names.sort();
         assert_eq!(names, ["admin", "member", "reader"]);
         let (payload, again) = n.id.validate(&issued.token).await.expect("validate");
-        assert_eq!(payload, issued.payload);
+        assert_eq!(*payload, issued.payload);
         assert_eq!(again.user.name, "admin");
         let cat = n.id.catalog_for(Some("p")).await.expect("catalog");
         assert_eq!(cat[0].service_type, "identity");

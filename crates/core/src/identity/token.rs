@@ -58,6 +58,30 @@ impl TokenPayload {
     }
 }
 
+/// Tokens already opened, by their text: a token's payload never changes, so each is
+/// decrypted once. Bounded; cleared when full.
+#[derive(Default)]
+pub struct OpenedTokens {
+    map: parking_lot::RwLock<std::collections::HashMap<String, std::sync::Arc<TokenPayload>>>,
+}
+
+const MAX_OPENED: usize = 100_000;
+
+impl OpenedTokens {
+    pub fn open(&self, token: &str, ring: &KeyRing) -> Option<std::sync::Arc<TokenPayload>> {
+        if let Some(p) = self.map.read().get(token) {
+            return Some(p.clone());
+        }
+        let p = std::sync::Arc::new(TokenPayload::open(token, ring)?);
+        let mut map = self.map.write();
+        if map.len() >= MAX_OPENED {
+            map.clear();
+        }
+        map.insert(token.to_string(), p.clone());
+        Some(p)
+    }
+}
+
 pub fn new_audit_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 16];
