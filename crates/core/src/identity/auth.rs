@@ -278,12 +278,22 @@ impl Identity {
     /// Checks a subject token: 404 when it is not a live token of ours.
     pub async fn validate(&self, token: &str) -> Result<(Arc<TokenPayload>, Arc<Principal>), CoreError> {
         let nf = || CoreError::NotFound(format!("Could not find token: {}.", short(token)));
-        let payload = self.opened.open(token, &self.keys.token).ok_or_else(nf)?;
-        // Expiry and revocation are checked on every use; only the decryption is cached.
+        let opened = self.opened.open(token, &self.keys.token).ok_or_else(nf)?;
+        let payload = opened.payload.clone();
+        // Expiry and revocation are checked on every use; only decryption and resolution are cached.
         if payload.expires_at <= now_micros() || self.revocations.is_revoked(&payload) {
             return Err(nf());
         }
-        let principal = self.principal(&payload).await.map_err(|_| nf())?;
+        let gen = self.generation();
+        let fresh = opened.principal.read().as_ref().and_then(|s| s.fresh(gen, super::principal::TTL));
+        let principal = match fresh {
+            Some(p) => p,
+            None => {
+                let p = self.principal(&payload).await.map_err(|_| nf())?;
+                *opened.principal.write() = Some(super::stamped::Stamped::new(gen, p.clone()));
+                p
+            }
+        };
         Ok((payload, principal))
     }
 

@@ -15,7 +15,7 @@ use crate::policy::{RequestContext, Scope};
 use crate::CoreError;
 
 /// How long a cached principal may lag behind another node's write.
-const TTL: Duration = Duration::from_secs(5);
+pub(super) const TTL: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub(super) struct Stamped<T> {
+pub(crate) struct Stamped<T> {
     generation: u64,
     at: Instant,
     value: Arc<T>,

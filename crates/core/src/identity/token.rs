@@ -58,21 +58,28 @@ impl TokenPayload {
     }
 }
 
+/// A token already opened, with the principal last resolved for it.
+pub(crate) struct Opened {
+    pub payload: std::sync::Arc<TokenPayload>,
+    pub(crate) principal: parking_lot::RwLock<Option<super::stamped::Stamped<super::Principal>>>,
+}
+
 /// Tokens already opened, by their text: a token's payload never changes, so each is
 /// decrypted once. Bounded; cleared when full.
 #[derive(Default)]
-pub struct OpenedTokens {
-    map: parking_lot::RwLock<std::collections::HashMap<String, std::sync::Arc<TokenPayload>>>,
+pub(crate) struct OpenedTokens {
+    map: parking_lot::RwLock<std::collections::HashMap<String, std::sync::Arc<Opened>>>,
 }
 
 const MAX_OPENED: usize = 100_000;
 
 impl OpenedTokens {
-    pub fn open(&self, token: &str, ring: &KeyRing) -> Option<std::sync::Arc<TokenPayload>> {
+    pub(crate) fn open(&self, token: &str, ring: &KeyRing) -> Option<std::sync::Arc<Opened>> {
         if let Some(p) = self.map.read().get(token) {
             return Some(p.clone());
         }
-        let p = std::sync::Arc::new(TokenPayload::open(token, ring)?);
+        let payload = std::sync::Arc::new(TokenPayload::open(token, ring)?);
+        let p = std::sync::Arc::new(Opened { payload, principal: Default::default() });
         let mut map = self.map.write();
         if map.len() >= MAX_OPENED {
             map.clear();
