@@ -55,9 +55,22 @@ def compute(ctx):  # Nova v2.1: sections to fill in when /compute is served.
     }
 
 
+# Exactly the aliases hybridstack advertises at GET /network/v2.0/extensions.
+NETWORK_EXTENSIONS = ("router,ext-gw-mode,external-net,security-group,subnet_allocation,net-mtu,binding,"
+                      "port-security,allowed-address-pairs,project-id,standard-attr-description,"
+                      "standard-attr-timestamp,standard-attr-revisions,pagination,sorting,fip-port-details")
+
+
 def network(ctx):  # Neutron v2.0
-    return {"network": {"region": ctx.region, "endpoint_type": "publicURL"},
-            "network-feature-enabled": {}}
+    return {"network": {"region": ctx.region, "endpoint_type": "publicURL", "catalog_type": "network",
+                        "public_network_id": ctx.public_network_id or "",
+                        "floating_network_name": "public",
+                        "project_network_cidr": "10.100.0.0/16", "project_network_mask_bits": "28",
+                        "project_network_v6_cidr": "2001:db8::/48", "project_network_v6_mask_bits": "64",
+                        "shared_physical_network": "False"},
+            "network-feature-enabled": {"ipv6": "True", "ipv6_subnet_attributes": "True",
+                                        "floating_ips": "True", "api_extensions": NETWORK_EXTENSIONS},
+            "enforce_scope": {"neutron": "False"}}
 
 
 def volume(ctx):  # Cinder v3
@@ -137,6 +150,7 @@ def main():
     p.add_argument("--region", default="RegionOne")
     p.add_argument("--services", default="identity",
                    help="comma-separated: " + ", ".join(SERVICES))
+    p.add_argument("--public-network-id", default="", help="external network for floating IPs")
     p.add_argument("--log-dir", required=True)
     p.add_argument("--lock-path", required=True)
     p.add_argument("--out", required=True)

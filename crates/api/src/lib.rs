@@ -7,6 +7,7 @@ mod body;
 mod error;
 pub mod identity;
 pub mod images;
+pub mod network;
 mod request_id;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use axum::Router;
 use hybridstack_core::identity::Identity;
 use hybridstack_core::images::Images;
+use hybridstack_core::network::Networking;
 
 pub use error::ApiError;
 
@@ -21,12 +23,13 @@ pub use error::ApiError;
 pub struct AppState {
     pub identity: Arc<Identity>,
     pub images: Arc<Images>,
+    pub networking: Arc<Networking>,
     token_docs: Arc<identity::TokenDocs>,
 }
 
 impl AppState {
-    pub fn new(identity: Arc<Identity>, images: Arc<Images>) -> Self {
-        Self { identity, images, token_docs: Default::default() }
+    pub fn new(identity: Arc<Identity>, images: Arc<Images>, networking: Arc<Networking>) -> Self {
+        Self { identity, images, networking, token_docs: Default::default() }
     }
 
     /// The externally reachable base URL, without a trailing slash.
@@ -40,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(identity::router())
         .merge(images::router())
+        .merge(network::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

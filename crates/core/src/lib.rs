@@ -6,6 +6,7 @@ mod error;
 pub mod identity;
 pub mod images;
 pub mod keys;
+pub mod network;
 pub mod policy;
 pub mod secrets;
 

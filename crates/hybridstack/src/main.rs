@@ -161,7 +161,7 @@ async fn serve(s: Settings) -> Result<()> {
     let identity = Identity::new(store.clone(), keys, hasher, cfg).await?;
     tokio::spawn(housekeeping(identity.clone()));
     let images = Images::open(
-        store,
+        store.clone(),
         &s.data_dir,
         ImagesConfig { quota_bytes: s.image_quota_bytes, require_format_match: s.image_require_format_match },
     )?;
@@ -169,7 +169,8 @@ async fn serve(s: Settings) -> Result<()> {
     if rolled_back > 0 {
         tracing::warn!("returned {rolled_back} image(s) interrupted mid-transfer to queued");
     }
-    let app = hybridstack_api::router(hybridstack_api::AppState::new(identity, images));
+    let networking = hybridstack_core::network::Networking::new(store.clone());
+    let app = hybridstack_api::router(hybridstack_api::AppState::new(identity, images, networking));
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
     let auth_url = format!("{}/identity/v3", s.public_url.trim_end_matches('/'));

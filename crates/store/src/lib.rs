@@ -8,6 +8,7 @@
 mod error;
 pub mod identity;
 pub mod images;
+pub mod network;
 mod quotas;
 #[cfg(test)]
 mod tests;

@@ -30,7 +30,11 @@ async fn app() -> App {
         Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
     let images =
         hybridstack_core::images::Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
-    App { router: router(AppState::new(identity, images)), _store: t, _dir: dir }
+    App {
+        router: router(AppState::new(identity, images, hybridstack_core::network::Networking::new(t.store.clone()))),
+        _store: t,
+        _dir: dir,
+    }
 }
 
 async fn call(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {

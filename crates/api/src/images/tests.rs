@@ -30,7 +30,7 @@ async fn app() -> App {
     let identity =
         Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
     let images = Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
-    let router = router(AppState::new(identity, images));
+    let router = router(AppState::new(identity, images, hybridstack_core::network::Networking::new(t.store.clone())));
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
         "domain": {"id": "default"}, "password": "pw"}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
     let resp = router

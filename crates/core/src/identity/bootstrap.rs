@@ -14,7 +14,8 @@ use crate::secrets::PasswordHasher;
 use crate::CoreError;
 
 /// (service type, name, path prefix) of every API this binary serves.
-pub const SERVICES: &[(&str, &str, &str)] = &[("identity", "keystone", "/identity"), ("image", "glance", "/image")];
+pub const SERVICES: &[(&str, &str, &str)] =
+    &[("identity", "keystone", "/identity"), ("image", "glance", "/image"), ("network", "neutron", "/network")];
 
 #[derive(Debug, Default)]
 pub struct BootstrapReport {

@@ -1,0 +1,86 @@
+//! `/v2.0/floatingips`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hybridstack_core::network::model::FloatingIp;
+use hybridstack_core::CoreError;
+use serde_json::{Map, Value};
+
+use super::{body_object, one, path, show, Body, ListQuery, NeutronError, Result};
+use crate::auth::Caller;
+use crate::AppState;
+
+fn render(f: &FloatingIp) -> Result<Map<String, Value>> {
+    show(f, &["fip_port_id"])
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(q)?;
+    let items = s.networking.fip_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
+    Ok(q.respond("floatingips", items, &format!("{}{}", s.public_url(), path("/floatingips"))))
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(q)?;
+    Ok(one("floatingip", q.select(render(&s.networking.fip_get(&ctx, &id).await?)?), StatusCode::OK))
+}
+
+async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
+    let b = body_object(&body, "floatingip")?;
+    let net = b.string("floating_network_id")?.ok_or_else(|| {
+        NeutronError(CoreError::BadRequest(
+            "BadRequest: Bad floatingip request: floating_network_id is required.".into(),
+        ))
+    })?;
+    let f = s
+        .networking
+        .fip_create(
+            &ctx,
+            net,
+            b.string("port_id")?,
+            b.string("fixed_ip_address")?,
+            b.string("floating_ip_address")?,
+            b.string("description")?.unwrap_or_default(),
+            b.string("project_id")?.or(b.string("tenant_id")?),
+        )
+        .await?;
+    Ok(one("floatingip", render(&f)?, StatusCode::CREATED))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    let b = body_object(&body, "floatingip")?;
+    let f = s
+        .networking
+        .fip_update(&ctx, &id, b.nullable_string("port_id")?, b.string("fixed_ip_address")?, b.string("description")?)
+        .await?;
+    Ok(one("floatingip", render(&f)?, StatusCode::OK))
+}
+
+async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+    s.networking.fip_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(&path("/floatingips"), get(list).post(create))
+        .route(&path("/floatingips/{id}"), get(get_one).put(update).delete(delete))
+}

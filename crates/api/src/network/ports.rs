@@ -1,0 +1,143 @@
+//! `/v2.0/ports` (with bulk create).
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use hybridstack_core::network::model::Port;
+use hybridstack_core::network::{IpRequest, PortRequest};
+use hybridstack_core::policy::RequestContext;
+use hybridstack_core::CoreError;
+use serde_json::{json, Map, Value};
+
+use super::{one, path, show, Body, ListQuery, NeutronError, Result};
+use crate::auth::Caller;
+use crate::AppState;
+
+/// Binding details other than the vnic type are for administrators only.
+fn render(ctx: &RequestContext, p: &Port) -> Result<Map<String, Value>> {
+    let hide: &[&str] = if ctx.is_admin() { &[] } else { &["binding:host_id"] };
+    show(p, hide)
+}
+
+fn request(b: &Map<String, Value>) -> Result<PortRequest> {
+    let fixed_ips = match b.get("fixed_ips") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(|f| {
+                    let o = f.as_object().ok_or_else(|| {
+                        NeutronError(CoreError::BadRequest("InvalidInput: Invalid input for fixed_ips.".into()))
+                    })?;
+                    Ok(IpRequest { subnet_id: o.string("subnet_id")?, ip_address: o.string("ip_address")? })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Some(_) => {
+            return Err(NeutronError(CoreError::BadRequest(
+                "InvalidInput: Invalid input for fixed_ips. Reason: not a list.".into(),
+            )))
+        }
+    };
+    Ok(PortRequest {
+        name: b.string("name")?,
+        network_id: b.string("network_id")?,
+        project_id: b.string("project_id")?.or(b.string("tenant_id")?),
+        mac_address: b.string("mac_address")?,
+        admin_state_up: b.boolean("admin_state_up")?,
+        device_id: b.string("device_id")?,
+        device_owner: b.string("device_owner")?,
+        fixed_ips,
+        security_groups: b.strings("security_groups")?,
+        port_security_enabled: b.boolean("port_security_enabled")?,
+        allowed_address_pairs: match b.get("allowed_address_pairs") {
+            Some(Value::Array(a)) => Some(a.clone()),
+            _ => None,
+        },
+        description: b.string("description")?,
+        host_id: b.string("binding:host_id")?,
+    })
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(q)?;
+    let items = s.networking.port_list(&ctx).await?.iter().map(|p| render(&ctx, p)).collect::<Result<Vec<_>>>()?;
+    Ok(q.respond("ports", items, &format!("{}{}", s.public_url(), path("/ports"))))
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(q)?;
+    Ok(one("port", q.select(render(&ctx, &s.networking.port_get(&ctx, &id).await?)?), StatusCode::OK))
+}
+
+/// One port (`{"port": …}`) or several (`{"ports": [...]}`); a bulk create that fails part
+/// way deletes the ports it made.
+async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        NeutronError(CoreError::BadRequest(format!("InvalidInput: The request body is not valid JSON: {e}")))
+    })?;
+    if let Some(Value::Array(many)) = v.get("ports") {
+        let mut made: Vec<Port> = Vec::new();
+        for item in many {
+            let b = item.as_object().cloned().unwrap_or_default();
+            let outcome = match request(&b) {
+                Ok(r) => s.networking.port_create(&ctx, r).await.map_err(NeutronError),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(p) => made.push(p),
+                Err(e) => {
+                    for p in &made {
+                        let _ = s.networking.port_delete(&ctx, &p.id).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let items = made.iter().map(|p| render(&ctx, p).map(Value::Object)).collect::<Result<Vec<_>>>()?;
+        return Ok((StatusCode::CREATED, axum::Json(json!({ "ports": items }))).into_response());
+    }
+    let b = match v.get("port") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => {
+            return Err(NeutronError(CoreError::BadRequest(
+                "BadRequest: Bad request: the body must hold 'port' or 'ports'.".into(),
+            )))
+        }
+    };
+    let p = s.networking.port_create(&ctx, request(&b)?).await?;
+    Ok(one("port", render(&ctx, &p)?, StatusCode::CREATED))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    let b = super::body_object(&body, "port")?;
+    let p = s.networking.port_update(&ctx, &id, request(&b)?).await?;
+    Ok(one("port", render(&ctx, &p)?, StatusCode::OK))
+}
+
+async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+    s.networking.port_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(&path("/ports"), get(list).post(create))
+        .route(&path("/ports/{id}"), get(get_one).put(update).delete(delete))
+}

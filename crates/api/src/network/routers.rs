@@ -1,0 +1,144 @@
+//! `/v2.0/routers` and `add_router_interface` / `remove_router_interface`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::Router;
+use hybridstack_core::network::model::Router as RouterDoc;
+use hybridstack_core::network::{Gateway, InterfaceInfo};
+use hybridstack_core::CoreError;
+use serde_json::{json, Map, Value};
+
+use super::{body_object, one, path, show, Body, ListQuery, NeutronError, Result};
+use crate::auth::Caller;
+use crate::AppState;
+
+fn render(r: &RouterDoc) -> Result<Map<String, Value>> {
+    show(r, &["gw_port_id"])
+}
+
+/// `external_gateway_info`: absent → `None`; null or `{}` → `Some(None)`; else the network.
+fn gateway(b: &Map<String, Value>) -> Result<Option<Option<Gateway>>> {
+    match b.get("external_gateway_info") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::Object(g)) if g.is_empty() => Ok(Some(None)),
+        Some(Value::Object(g)) => {
+            let net = g.string("network_id")?.ok_or_else(|| {
+                NeutronError(CoreError::BadRequest(
+                    "InvalidInput: Invalid input for external_gateway_info. Reason: network_id is required.".into(),
+                ))
+            })?;
+            Ok(Some(Some((net, g.boolean("enable_snat")?))))
+        }
+        Some(_) => {
+            Err(NeutronError(CoreError::BadRequest("InvalidInput: Invalid input for external_gateway_info.".into())))
+        }
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(q)?;
+    let items = s.networking.router_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
+    Ok(q.respond("routers", items, &format!("{}{}", s.public_url(), path("/routers"))))
+}
+
+async fn get_one(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(q)?;
+    Ok(one("router", q.select(render(&s.networking.router_get(&ctx, &id).await?)?), StatusCode::OK))
+}
+
+async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
+    let b = body_object(&body, "router")?;
+    let r = s
+        .networking
+        .router_create(
+            &ctx,
+            b.string("name")?.unwrap_or_default(),
+            b.boolean("admin_state_up")?.unwrap_or(true),
+            b.string("description")?.unwrap_or_default(),
+            gateway(&b)?.flatten(),
+            b.string("project_id")?.or(b.string("tenant_id")?),
+        )
+        .await?;
+    Ok(one("router", render(&r)?, StatusCode::CREATED))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    let b = body_object(&body, "router")?;
+    let r = s
+        .networking
+        .router_update(
+            &ctx,
+            &id,
+            b.string("name")?,
+            b.boolean("admin_state_up")?,
+            b.string("description")?,
+            gateway(&b)?,
+        )
+        .await?;
+    Ok(one("router", render(&r)?, StatusCode::OK))
+}
+
+async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+    s.networking.router_delete(&ctx, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn interface(i: InterfaceInfo) -> Response {
+    axum::Json(json!({"id": i.router_id, "tenant_id": i.project_id, "project_id": i.project_id, "port_id": i.port_id,
+        "network_id": i.network_id, "subnet_id": i.subnet_id, "subnet_ids": i.subnet_ids}))
+    .into_response()
+}
+
+fn interface_args(body: &Bytes) -> Result<(Option<String>, Option<String>)> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        NeutronError(CoreError::BadRequest(format!("InvalidInput: The request body is not valid JSON: {e}")))
+    })?;
+    let m = v.as_object().cloned().unwrap_or_default();
+    Ok((m.string("subnet_id")?, m.string("port_id")?))
+}
+
+async fn add_interface(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    let (subnet, port) = interface_args(&body)?;
+    Ok(interface(s.networking.router_add_interface(&ctx, &id, subnet, port).await?))
+}
+
+async fn remove_interface(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    let (subnet, port) = interface_args(&body)?;
+    Ok(interface(s.networking.router_remove_interface(&ctx, &id, subnet, port).await?))
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(&path("/routers"), get(list).post(create))
+        .route(&path("/routers/{id}"), get(get_one).put(update).delete(delete))
+        .route(&path("/routers/{id}/add_router_interface"), put(add_interface))
+        .route(&path("/routers/{id}/remove_router_interface"), put(remove_interface))
+}

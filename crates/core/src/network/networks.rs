@@ -1,0 +1,182 @@
+//! Networks.
+
+use hybridstack_store::network::NetChange;
+
+use super::model::{Network, Port, Subnet};
+use super::{fault, new_id, now, Doc, Fault, Networking};
+use crate::policy::RequestContext;
+use crate::CoreError;
+
+impl Doc for Network {
+    const KIND: &'static str = "network";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+}
+
+/// Ports that go away with their network rather than keeping it in use.
+pub(crate) fn auto_deleted(device_owner: &str) -> bool {
+    matches!(device_owner, "network:dhcp" | "network:distributed" | "network:floatingip_agent_gateway")
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NetworkRequest {
+    pub name: Option<String>,
+    pub project_id: Option<String>,
+    pub admin_state_up: Option<bool>,
+    pub shared: Option<bool>,
+    pub external: Option<bool>,
+    pub mtu: Option<u32>,
+    pub port_security_enabled: Option<bool>,
+    pub description: Option<String>,
+}
+
+impl Networking {
+    fn sees_network(ctx: &RequestContext, n: &Network) -> bool {
+        Self::owns(ctx, &n.project_id) || n.shared || n.external
+    }
+
+    async fn with_subnets(&self, mut n: Network) -> Result<Network, CoreError> {
+        n.subnets = self.children::<Subnet>(&n.id).await?.into_iter().map(|s| s.id).collect();
+        Ok(n)
+    }
+
+    pub async fn network_list(&self, ctx: &RequestContext) -> Result<Vec<Network>, CoreError> {
+        let mut out = Vec::new();
+        for n in self.all::<Network>().await? {
+            if Self::sees_network(ctx, &n) {
+                out.push(self.with_subnets(n).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn network_get(&self, ctx: &RequestContext, id: &str) -> Result<Network, CoreError> {
+        match self.load::<Network>(id).await? {
+            Some(n) if Self::sees_network(ctx, &n) => self.with_subnets(n).await,
+            _ => Err(fault(Fault::NetworkNotFound, format!("Network {id} could not be found."))),
+        }
+    }
+
+    /// The network, if the caller owns it (or is admin); 404 otherwise.
+    pub(crate) async fn own_network(&self, ctx: &RequestContext, id: &str) -> Result<Network, CoreError> {
+        match self.load::<Network>(id).await? {
+            Some(n) if Self::owns(ctx, &n.project_id) => Ok(n),
+            Some(n) if Self::sees_network(ctx, &n) => {
+                Err(fault(Fault::PolicyNotAuthorized, format!("Network {id} belongs to another project.")))
+            }
+            _ => Err(fault(Fault::NetworkNotFound, format!("Network {id} could not be found."))),
+        }
+    }
+
+    pub async fn network_create(&self, ctx: &RequestContext, r: NetworkRequest) -> Result<Network, CoreError> {
+        ctx.require_member()?;
+        let project_id = Self::target_project(ctx, r.project_id)?;
+        if (r.shared == Some(true) || r.external == Some(true)) && !ctx.is_admin() {
+            return Err(fault(
+                Fault::PolicyNotAuthorized,
+                "Only administrators may create shared or external networks.".into(),
+            ));
+        }
+        let mtu = r.mtu.unwrap_or(1500);
+        if !(68..=9000).contains(&mtu) {
+            return Err(fault(
+                Fault::InvalidInput,
+                format!("Invalid input for mtu. Reason: {mtu} is not in range 68 to 9000."),
+            ));
+        }
+        let t = now();
+        let n = Network {
+            id: new_id(),
+            name: r.name.unwrap_or_default(),
+            project_id,
+            admin_state_up: r.admin_state_up.unwrap_or(true),
+            status: "ACTIVE".into(),
+            shared: r.shared.unwrap_or(false),
+            external: r.external.unwrap_or(false),
+            mtu,
+            port_security_enabled: r.port_security_enabled.unwrap_or(true),
+            description: r.description.unwrap_or_default(),
+            tags: vec![],
+            availability_zone_hints: vec![],
+            availability_zones: vec![],
+            ipv4_address_scope: None,
+            ipv6_address_scope: None,
+            subnets: vec![],
+            created_at: t.clone(),
+            updated_at: t,
+            revision_number: 1,
+        };
+        self.ensure_default_sg(&n.project_id).await?;
+        self.apply(NetChange { put: vec![Self::object(&n)?], ..Default::default() }).await?;
+        Ok(n)
+    }
+
+    pub async fn network_update(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        r: NetworkRequest,
+    ) -> Result<Network, CoreError> {
+        ctx.require_member()?;
+        let mut n = self.own_network(ctx, id).await?;
+        if (r.shared.is_some() || r.external.is_some()) && !ctx.is_admin() {
+            return Err(fault(
+                Fault::PolicyNotAuthorized,
+                "Only administrators may change shared or router:external.".into(),
+            ));
+        }
+        if let Some(x) = r.name {
+            n.name = x;
+        }
+        if let Some(x) = r.admin_state_up {
+            n.admin_state_up = x;
+        }
+        if let Some(x) = r.shared {
+            n.shared = x;
+        }
+        if let Some(x) = r.external {
+            n.external = x;
+        }
+        if let Some(x) = r.mtu {
+            n.mtu = x;
+        }
+        if let Some(x) = r.port_security_enabled {
+            n.port_security_enabled = x;
+        }
+        if let Some(x) = r.description {
+            n.description = x;
+        }
+        n.updated_at = now();
+        n.revision_number += 1;
+        self.apply(NetChange { put: vec![Self::object(&n)?], ..Default::default() }).await?;
+        self.with_subnets(n).await
+    }
+
+    /// Deletes the network with its subnets; 409 while ports other than service ports use it.
+    pub async fn network_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
+        ctx.require_member()?;
+        let n = self.own_network(ctx, id).await?;
+        let ports = self.children::<Port>(&n.id).await?;
+        let busy: Vec<&str> = ports.iter().filter(|p| !auto_deleted(&p.device_owner)).map(|p| p.id.as_str()).collect();
+        if !busy.is_empty() {
+            return Err(fault(
+                Fault::NetworkInUse,
+                format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network, id for these ports is: {}.", busy.join(",")),
+            ));
+        }
+        let mut c = NetChange::default();
+        for p in &ports {
+            c.release_port.push(p.id.clone());
+            c.delete.push(("port".into(), p.id.clone()));
+        }
+        for s in self.children::<Subnet>(&n.id).await? {
+            c.delete.push(("subnet".into(), s.id));
+        }
+        c.delete.push(("network".into(), n.id));
+        self.apply(c).await
+    }
+}
