@@ -342,3 +342,46 @@ async fn image_visibility_query_sees_owned_public_and_member_images() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_address_is_allocated_once_and_a_failed_change_writes_nothing() {
+    use crate::network::{IpAllocation, NetChange, NetObject};
+    each(async |s| {
+        let obj = |id: &str| NetObject {
+            kind: "port".into(),
+            id: id.into(),
+            project_id: "p1".into(),
+            parent_id: "n1".into(),
+            body: "{}".into(),
+            created_at: 1,
+        };
+        let ip = |port: &str| IpAllocation {
+            subnet_id: "s1".into(),
+            ip_address: "10.0.0.2".into(),
+            port_id: port.into(),
+            network_id: "n1".into(),
+        };
+        s.net_apply(&NetChange { put: vec![obj("a")], allocate: vec![ip("a")], ..Default::default() })
+            .await
+            .expect("first");
+        let clash =
+            s.net_apply(&NetChange { put: vec![obj("b")], allocate: vec![ip("b")], ..Default::default() }).await;
+        assert!(matches!(clash, Err(StoreError::Conflict(ref m)) if m == "ip:s1:10.0.0.2"), "{clash:?}");
+        assert!(matches!(s.net_get("port", "b").await, Err(StoreError::NotFound)), "the failed change wrote nothing");
+        s.net_apply(&NetChange {
+            release_port: vec!["a".into()],
+            put: vec![obj("b")],
+            allocate: vec![ip("b")],
+            ..Default::default()
+        })
+        .await
+        .expect("released and retaken in one change");
+        assert_eq!(s.ip_allocations_of_subnet("s1").await.expect("allocs")[0].port_id, "b");
+        assert_eq!(s.net_children("port", "n1").await.expect("children").len(), 2);
+        s.net_apply(&NetChange { delete: vec![("port".into(), "a".into())], ..Default::default() })
+            .await
+            .expect("delete");
+        assert_eq!(s.net_list("port").await.expect("list").len(), 1);
+    })
+    .await;
+}

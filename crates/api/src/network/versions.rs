@@ -8,6 +8,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{path, NeutronError, PREFIX};
+use crate::auth::Caller;
 use crate::AppState;
 
 async fn versions(State(state): State<AppState>) -> Response {
@@ -27,7 +28,7 @@ const RESOURCES: &[(&str, &str)] = &[
     ("subnetpool", "subnetpools"),
 ];
 
-async fn resources(State(state): State<AppState>) -> Response {
+async fn resources(State(state): State<AppState>, Caller(_): Caller) -> Response {
     let items: Vec<Value> = RESOURCES
         .iter()
         .map(|(name, coll)| {
@@ -62,11 +63,11 @@ fn render(e: &(&str, &str, &str)) -> Value {
     json!({"alias": e.0, "name": e.1, "description": e.2, "updated": "2012-10-05T10:00:00-00:00", "links": []})
 }
 
-async fn extensions() -> Response {
+async fn extensions(Caller(_): Caller) -> Response {
     axum::Json(json!({"extensions": EXTENSIONS.iter().map(render).collect::<Vec<_>>()})).into_response()
 }
 
-async fn extension(Path(alias): Path<String>) -> Result<Response, NeutronError> {
+async fn extension(Caller(_): Caller, Path(alias): Path<String>) -> Result<Response, NeutronError> {
     let e = EXTENSIONS
         .iter()
         .find(|e| e.0 == alias)
