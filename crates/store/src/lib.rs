@@ -9,6 +9,7 @@ mod error;
 pub mod identity;
 pub mod images;
 pub mod network;
+pub mod operations;
 mod quotas;
 #[cfg(test)]
 mod tests;

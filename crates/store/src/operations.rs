@@ -1,0 +1,131 @@
+//! Operations of the durable engine: claimed under a lease (`FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL, so several nodes share the queue; SQLite has one writer, so a plain
+//! update-returning is atomic), and updated only by the worker that holds the lease.
+
+use sqlx::any::AnyRow;
+
+use crate::{Backend, RowExt, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub id: String,
+    pub kind: String,
+    pub resource_id: String,
+    pub state: String,
+    pub input: String,
+    pub steps_done: String,
+    pub error: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_until: i64,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn decode(r: &AnyRow) -> Result<Operation, StoreError> {
+    Ok(Operation {
+        id: r.text("id")?,
+        kind: r.text("kind")?,
+        resource_id: r.text("resource_id")?,
+        state: r.text("state")?,
+        input: r.text("input")?,
+        steps_done: r.text("steps_done")?,
+        error: r.opt_text("error")?,
+        lease_owner: r.opt_text("lease_owner")?,
+        lease_until: r.int("lease_until")?,
+        attempts: r.int("attempts")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+    })
+}
+
+/// What a worker records after each step.
+#[derive(Debug, Clone)]
+pub struct Progress<'a> {
+    pub id: &'a str,
+    pub state: &'a str,
+    pub steps_done: &'a str,
+    pub error: Option<&'a str>,
+    pub now: i64,
+    pub lease_until: i64,
+}
+
+/// States a worker still has to drive.
+const LIVE: &str = "('pending', 'running', 'undoing')";
+
+impl Store {
+    pub async fn op_create(&self, o: &Operation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO operations (id, kind, resource_id, state, input, steps_done, error, lease_owner, lease_until, \
+             attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&o.id)
+        .bind(&o.kind)
+        .bind(&o.resource_id)
+        .bind(&o.state)
+        .bind(&o.input)
+        .bind(&o.steps_done)
+        .bind(&o.error)
+        .bind(&o.lease_owner)
+        .bind(o.lease_until)
+        .bind(o.attempts)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn op_get(&self, id: &str) -> Result<Operation, StoreError> {
+        let r = sqlx::query("SELECT * FROM operations WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        decode(&r)
+    }
+
+    /// Claims the oldest live operation whose lease has run out (or was never taken).
+    pub async fn op_claim(&self, owner: &str, now: i64, lease_until: i64) -> Result<Option<Operation>, StoreError> {
+        let pick = match self.backend() {
+            Backend::Postgres => format!(
+                "SELECT id FROM operations WHERE state IN {LIVE} AND lease_until < $2 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ),
+            Backend::Sqlite => {
+                format!("SELECT id FROM operations WHERE state IN {LIVE} AND lease_until < $2 ORDER BY created_at, id LIMIT 1")
+            }
+        };
+        let sql = format!(
+            "UPDATE operations SET lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2 \
+             WHERE id = ({pick}) RETURNING *"
+        );
+        let row = sqlx::query(&sql).bind(owner).bind(now).bind(lease_until).fetch_optional(self.pool()).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Records progress; only the lease holder may, so a worker that lost its lease (it was
+    /// presumed dead and the operation re-claimed) cannot overwrite the new owner's work.
+    pub async fn op_progress(&self, owner: &str, p: &Progress<'_>) -> Result<(), StoreError> {
+        let id = p.id;
+        let done = sqlx::query(
+            "UPDATE operations SET state = $3, steps_done = $4, error = $5, updated_at = $6, lease_until = $7 \
+             WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(p.state)
+        .bind(p.steps_done)
+        .bind(p.error)
+        .bind(p.now)
+        .bind(p.lease_until)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!("operation {id} is no longer leased to {owner}")));
+        }
+        Ok(())
+    }
+
+    pub async fn ops_live(&self) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT * FROM operations WHERE state IN {LIVE} ORDER BY created_at, id"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(decode).collect()
+    }
+}
