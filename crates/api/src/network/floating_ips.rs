@@ -10,7 +10,7 @@ use hybridstack_core::network::model::FloatingIp;
 use hybridstack_core::CoreError;
 use serde_json::{Map, Value};
 
-use super::{body_object, one, path, show, Body, ListQuery, NeutronError, Result};
+use super::{body_object, listing, one, path, show, showing, Body, NeutronError, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -23,9 +23,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.fip_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("floatingips", items, &format!("{}{}", s.public_url(), path("/floatingips"))))
+    listing(&s, q, "floatingips", "/floatingips", &s.networking.fip_list(&ctx).await?, render)
 }
 
 async fn get_one(
@@ -34,8 +32,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("floatingip", q.select(render(&s.networking.fip_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "floatingip", &s.networking.fip_get(&ctx, &id).await?, render)
 }
 
 async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {

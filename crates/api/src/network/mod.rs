@@ -219,6 +219,31 @@ fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     }
 }
 
+/// A list response: the items rendered, then filtered, sorted, paged and field-selected.
+pub(crate) fn listing<T>(
+    s: &AppState,
+    query: Vec<(String, String)>,
+    key: &str,
+    collection: &str,
+    items: &[T],
+    render: impl Fn(&T) -> Result<Map<String, Value>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(query)?;
+    let items = items.iter().map(render).collect::<Result<Vec<_>>>()?;
+    Ok(q.respond(key, items, &format!("{}{}", s.public_url(), path(collection))))
+}
+
+/// A show response with `fields=` applied.
+pub(crate) fn showing<T>(
+    query: Vec<(String, String)>,
+    key: &str,
+    item: &T,
+    render: impl Fn(&T) -> Result<Map<String, Value>>,
+) -> Result<Response> {
+    let q = ListQuery::parse(query)?;
+    Ok(one(key, q.select(render(item)?), StatusCode::OK))
+}
+
 pub(crate) fn one(key: &str, item: Map<String, Value>, status: StatusCode) -> Response {
     (status, axum::Json(json!({ key: Value::Object(item) }))).into_response()
 }

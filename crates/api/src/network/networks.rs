@@ -10,7 +10,7 @@ use hybridstack_core::network::model::Network;
 use hybridstack_core::network::NetworkRequest;
 use serde_json::{Map, Value};
 
-use super::{body_object, one, path, show, Body, ListQuery, Result};
+use super::{body_object, listing, one, path, show, showing, Body, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -36,9 +36,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.network_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("networks", items, &format!("{}{}", s.public_url(), path("/networks"))))
+    listing(&s, q, "networks", "/networks", &s.networking.network_list(&ctx).await?, render)
 }
 
 async fn get_one(
@@ -47,8 +45,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("network", q.select(render(&s.networking.network_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "network", &s.networking.network_get(&ctx, &id).await?, render)
 }
 
 async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {

@@ -12,7 +12,7 @@ use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
-use super::{one, path, show, Body, ListQuery, NeutronError, Result};
+use super::{listing, one, path, show, showing, Body, NeutronError, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -66,9 +66,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.port_list(&ctx).await?.iter().map(|p| render(&ctx, p)).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("ports", items, &format!("{}{}", s.public_url(), path("/ports"))))
+    listing(&s, q, "ports", "/ports", &s.networking.port_list(&ctx).await?, |p| render(&ctx, p))
 }
 
 async fn get_one(
@@ -77,8 +75,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("port", q.select(render(&ctx, &s.networking.port_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "port", &s.networking.port_get(&ctx, &id).await?, |p| render(&ctx, p))
 }
 
 /// One port (`{"port": …}`) or several (`{"ports": [...]}`); a bulk create that fails part

@@ -11,7 +11,7 @@ use hybridstack_core::network::{Gateway, InterfaceInfo};
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
-use super::{body_object, one, path, show, Body, ListQuery, NeutronError, Result};
+use super::{body_object, listing, one, path, show, showing, Body, NeutronError, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -44,9 +44,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.router_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("routers", items, &format!("{}{}", s.public_url(), path("/routers"))))
+    listing(&s, q, "routers", "/routers", &s.networking.router_list(&ctx).await?, render)
 }
 
 async fn get_one(
@@ -55,8 +53,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("router", q.select(render(&s.networking.router_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "router", &s.networking.router_get(&ctx, &id).await?, render)
 }
 
 async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {

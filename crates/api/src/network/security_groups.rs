@@ -9,7 +9,7 @@ use axum::Router;
 use hybridstack_core::network::model::SecurityGroup;
 use serde_json::{Map, Value};
 
-use super::{body_object, one, path, show, Body, ListQuery, Result};
+use super::{body_object, listing, one, path, show, showing, Body, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -32,9 +32,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.sg_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("security_groups", items, &format!("{}{}", s.public_url(), path("/security-groups"))))
+    listing(&s, q, "security_groups", "/security-groups", &s.networking.sg_list(&ctx).await?, render)
 }
 
 async fn get_one(
@@ -43,8 +41,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("security_group", q.select(render(&s.networking.sg_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "security_group", &s.networking.sg_get(&ctx, &id).await?, render)
 }
 
 async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {

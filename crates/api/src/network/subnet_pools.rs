@@ -10,7 +10,7 @@ use hybridstack_core::network::model::SubnetPool;
 use hybridstack_core::network::SubnetPoolRequest;
 use serde_json::{Map, Value};
 
-use super::{body_object, one, path, show, Body, ListQuery, Result};
+use super::{body_object, listing, one, path, show, showing, Body, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -37,9 +37,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.subnetpool_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("subnetpools", items, &format!("{}{}", s.public_url(), path("/subnetpools"))))
+    listing(&s, q, "subnetpools", "/subnetpools", &s.networking.subnetpool_list(&ctx).await?, render)
 }
 
 async fn get_one(
@@ -48,8 +46,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("subnetpool", q.select(render(&s.networking.subnetpool_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "subnetpool", &s.networking.subnetpool_get(&ctx, &id).await?, render)
 }
 
 async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {

@@ -11,7 +11,7 @@ use hybridstack_core::network::SubnetRequest;
 use hybridstack_core::CoreError;
 use serde_json::{Map, Value};
 
-use super::{body_object, one, path, show, Body, ListQuery, NeutronError, Result};
+use super::{body_object, listing, one, path, show, showing, Body, NeutronError, Result};
 use crate::auth::Caller;
 use crate::AppState;
 
@@ -52,9 +52,7 @@ async fn list(
     Caller(ctx): Caller,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    let items = s.networking.subnet_list(&ctx).await?.iter().map(render).collect::<Result<Vec<_>>>()?;
-    Ok(q.respond("subnets", items, &format!("{}{}", s.public_url(), path("/subnets"))))
+    listing(&s, q, "subnets", "/subnets", &s.networking.subnet_list(&ctx).await?, render)
 }
 
 async fn get_one(
@@ -63,8 +61,7 @@ async fn get_one(
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
-    let q = ListQuery::parse(q)?;
-    Ok(one("subnet", q.select(render(&s.networking.subnet_get(&ctx, &id).await?)?), StatusCode::OK))
+    showing(q, "subnet", &s.networking.subnet_get(&ctx, &id).await?, render)
 }
 
 async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
