@@ -26,4 +26,13 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    pub async fn quota_clear(&self, project_id: &str, resource: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM project_quotas WHERE project_id = $1 AND resource = $2")
+            .bind(project_id)
+            .bind(resource)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

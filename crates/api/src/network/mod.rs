@@ -5,6 +5,7 @@
 mod floating_ips;
 mod networks;
 mod ports;
+mod quotas;
 mod routers;
 mod security_group_rules;
 mod security_groups;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(networks::router())
         .merge(subnets::router())
         .merge(ports::router())
+        .merge(quotas::router())
         .merge(routers::router())
         .merge(floating_ips::router())
         .merge(security_groups::router())

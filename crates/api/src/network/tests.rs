@@ -1,1 +1,111 @@
+//! HTTP-level behaviour of the network API that clients depend on.
 
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use hybridstack_core::identity::{bootstrap, Identity, IdentityConfig};
+use hybridstack_core::images::Images;
+use hybridstack_core::keys::Keys;
+use hybridstack_core::network::Networking;
+use hybridstack_core::secrets::PasswordHasher;
+use hybridstack_store::testing;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::{router, AppState};
+
+struct App {
+    router: Router,
+    token: String,
+    _store: testing::TestStore,
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let t = testing::sqlite().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    Keys::create_missing(dir.path()).expect("keys");
+    let h = PasswordHasher::new(4).expect("cost");
+    bootstrap(&t.store, h, "pw", "http://test", "RegionOne").await.expect("bootstrap");
+    let cfg = IdentityConfig { public_url: "http://test".into(), ..Default::default() };
+    let identity =
+        Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
+    let images = Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
+    let router = router(AppState::new(identity, images, Networking::new(t.store.clone())));
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
+        "domain": {"id": "default"}, "password": "pw"}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
+    let resp = router
+        .clone()
+        .oneshot(Request::post("/identity/v3/auth/tokens").body(Body::from(body.to_string())).expect("req"))
+        .await
+        .expect("infallible");
+    let token = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token").to_string();
+    App { router, token, _store: t, _dir: dir }
+}
+
+async fn call(app: &App, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("x-auth-token", &app.token)
+        .header("content-type", "application/json");
+    let resp = app
+        .router
+        .clone()
+        .oneshot(b.body(body.map(|v| Body::from(v.to_string())).unwrap_or_default()).expect("req"))
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let bytes = to_bytes(resp.into_body(), 1 << 20).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn errors_carry_neutrons_fault_types() {
+    let app = app().await;
+    let (s, v) = call(&app, "GET", "/network/v2.0/networks/nope", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["NeutronError"]["type"], "NetworkNotFound");
+    assert_eq!(v["NeutronError"]["message"], "Network nope could not be found.");
+    let (_, net) = call(&app, "POST", "/network/v2.0/networks", Some(json!({"network": {"name": "n"}}))).await;
+    let net = net["network"]["id"].as_str().expect("id").to_string();
+    let (_, sub) = call(
+        &app,
+        "POST",
+        "/network/v2.0/subnets",
+        Some(json!({"subnet": {"network_id": net, "cidr": "10.0.0.0/28", "ip_version": 4}})),
+    )
+    .await;
+    let sub = sub["subnet"]["id"].as_str().expect("id").to_string();
+    let port = json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": sub, "ip_address": "10.0.0.9"}]}});
+    let (s, _) = call(&app, "POST", "/network/v2.0/ports", Some(port.clone())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = call(&app, "POST", "/network/v2.0/ports", Some(port)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["NeutronError"]["type"], "IpAddressAlreadyAllocated");
+}
+
+#[tokio::test]
+async fn fields_select_exactly_and_lists_page() {
+    let app = app().await;
+    for i in 0..3 {
+        call(&app, "POST", "/network/v2.0/networks", Some(json!({"network": {"name": format!("n{i}")}}))).await;
+    }
+    let (s, v) = call(&app, "GET", "/network/v2.0/networks?fields=id&fields=name", None).await;
+    assert_eq!(s, StatusCode::OK);
+    for n in v["networks"].as_array().expect("list") {
+        let mut keys: Vec<&str> = n.as_object().expect("object").keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["id", "name"]);
+    }
+    let (_, v) = call(&app, "GET", "/network/v2.0/networks?limit=2&sort_key=name&sort_dir=asc", None).await;
+    assert_eq!(v["networks"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["networks"][0]["name"], "n0");
+    assert_eq!(v["networks_links"][0]["rel"], "next");
+    let (s, v) = call(&app, "GET", "/network/", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["versions"][0]["id"], "v2.0");
+    let (s, v) = call(&app, "GET", "/network/v2.0/quotas/anything/default", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["quota"]["port"], 500);
+}

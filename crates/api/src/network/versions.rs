@@ -57,6 +57,8 @@ pub(crate) const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
+    ("quotas", "Quota management support", "Expose functions for quotas management per project"),
+    ("quota_details", "Quota details management support", "Expose functions for quotas usage statistics per project"),
 ];
 
 fn render(e: &(&str, &str, &str)) -> Value {

@@ -134,6 +134,7 @@ impl Networking {
     ) -> Result<FloatingIp, CoreError> {
         ctx.require_member()?;
         let project_id = Self::target_project(ctx, project)?;
+        self.check_quota(&project_id, "floatingip").await?;
         let net = self
             .load::<Network>(&network_id)
             .await?

@@ -7,6 +7,7 @@ pub mod ipam;
 pub mod model;
 mod networks;
 mod ports;
+mod quotas;
 mod routers;
 mod security_groups;
 mod subnet_pools;
@@ -24,6 +25,7 @@ use crate::CoreError;
 
 pub use networks::NetworkRequest;
 pub use ports::{IpRequest, PortRequest};
+pub use quotas::QUOTAS;
 pub use routers::{Gateway, InterfaceInfo};
 pub use security_groups::RuleRequest;
 pub use subnet_pools::SubnetPoolRequest;

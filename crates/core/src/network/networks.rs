@@ -75,6 +75,7 @@ impl Networking {
     pub async fn network_create(&self, ctx: &RequestContext, r: NetworkRequest) -> Result<Network, CoreError> {
         ctx.require_member()?;
         let project_id = Self::target_project(ctx, r.project_id)?;
+        self.check_quota(&project_id, "network").await?;
         if (r.shared == Some(true) || r.external == Some(true)) && !ctx.is_admin() {
             return Err(fault(
                 Fault::PolicyNotAuthorized,

@@ -293,6 +293,9 @@ impl Networking {
         } else {
             Self::target_project(ctx, r.project_id.clone())?
         };
+        if !internal {
+            self.check_quota(&project_id, "port").await?;
+        }
         let mac = match &r.mac_address {
             Some(m) => Self::check_mac(m)?,
             None => random_mac(),

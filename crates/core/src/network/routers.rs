@@ -95,6 +95,7 @@ impl Networking {
     ) -> Result<Router, CoreError> {
         ctx.require_member()?;
         let project_id = Self::target_project(ctx, project)?;
+        self.check_quota(&project_id, "router").await?;
         let t = now();
         let mut r = Router {
             id: new_id(),

@@ -285,6 +285,7 @@ impl Networking {
                 "Default security group already exists.".into(),
             ));
         }
+        self.check_quota(&project, "security_group").await?;
         let g = Self::new_group(&project, &name, &description);
         let mut c = NetChange { put: vec![Self::object(&g)?], ..Default::default() };
         for eth in ["IPv4", "IPv6"] {
@@ -395,6 +396,7 @@ impl Networking {
             return Err(bad(Fault::InvalidInput, "Only remote_ip_prefix or remote_group_id may be provided.".into()));
         }
         let group = self.sg_get(ctx, &sg_id).await?;
+        self.check_quota(&group.project_id, "security_group_rule").await?;
         if let Some(remote) = &r.remote_group_id {
             self.sg_get(ctx, remote).await?;
         }

@@ -66,6 +66,7 @@ impl Networking {
     pub async fn subnetpool_create(&self, ctx: &RequestContext, r: SubnetPoolRequest) -> Result<SubnetPool, CoreError> {
         ctx.require_member()?;
         let project_id = Self::target_project(ctx, r.project_id)?;
+        self.check_quota(&project_id, "subnetpool").await?;
         if r.shared == Some(true) && !ctx.is_admin() {
             return Err(fault(
                 Fault::PolicyNotAuthorized,

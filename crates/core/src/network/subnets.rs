@@ -116,6 +116,7 @@ impl Networking {
             .clone()
             .ok_or_else(|| fault(Fault::BadRequest, "Bad subnet request: network_id is required.".into()))?;
         let network = self.own_network(ctx, &network_id).await?;
+        self.check_quota(&network.project_id, "subnet").await?;
         let cidr = r.cidr.clone().ok_or_else(|| {
             fault(
                 Fault::BadRequest,

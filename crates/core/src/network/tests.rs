@@ -213,3 +213,29 @@ async fn floating_ips_need_a_router_path_to_the_external_network() {
         .expect("allocs");
     assert!(public_ips.is_empty(), "gateway and floating addresses are returned: {public_ips:?}");
 }
+
+#[tokio::test]
+async fn quotas_cap_creation_and_only_admins_change_them() {
+    let t = testing::sqlite().await;
+    let n = Networking::new(t.store.clone());
+    let (a, c) = (admin(), member("p1"));
+    assert_eq!(n.quota_get(&c, "p1").await.expect("own quota").get("port"), Some(&500));
+    assert!(matches!(n.quota_get(&member("p2"), "p1").await, Err(CoreError::Forbidden(_))));
+    let limits = [("port".to_string(), 1)].into_iter().collect();
+    assert!(
+        matches!(n.quota_set(&c, "p1", &limits).await, Err(CoreError::Forbidden(_))),
+        "members cannot raise their quota"
+    );
+    n.quota_set(&a, "p1", &limits).await.expect("admin sets it");
+    let net = n.network_create(&c, NetworkRequest::default()).await.expect("network");
+    let port = || PortRequest { network_id: Some(net.id.clone()), ..Default::default() };
+    n.port_create(&c, port()).await.expect("within quota");
+    let over = n.port_create(&c, port()).await.expect_err("over quota");
+    assert!(matches!(over, CoreError::Conflict(ref m) if m.starts_with("OverQuota")), "{over}");
+    let details = n.quota_details(&c, "p1").await.expect("details");
+    assert_eq!(details.get("port"), Some(&(1, 1)));
+    n.quota_reset(&a, "p1").await.expect("reset");
+    n.port_create(&c, port()).await.expect("back to the default");
+    let bad = [("nonsense".to_string(), 1)].into_iter().collect();
+    assert!(matches!(n.quota_set(&a, "p1", &bad).await, Err(CoreError::BadRequest(_))));
+}
