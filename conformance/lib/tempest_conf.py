@@ -59,7 +59,7 @@ def compute(ctx):  # Nova v2.1: sections to fill in when /compute is served.
 NETWORK_EXTENSIONS = ("router,ext-gw-mode,external-net,security-group,subnet_allocation,net-mtu,binding,"
                       "port-security,allowed-address-pairs,project-id,standard-attr-description,"
                       "standard-attr-timestamp,standard-attr-revisions,pagination,sorting,fip-port-details,"
-                      "quotas,quota_details")
+                      "quotas,quota_details,standard-attr-tag")
 
 
 def network(ctx):  # Neutron v2.0

@@ -11,6 +11,7 @@ mod security_group_rules;
 mod security_groups;
 mod subnet_pools;
 mod subnets;
+mod tags;
 mod versions;
 
 #[cfg(test)]
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(security_groups::router())
         .merge(security_group_rules::router())
         .merge(subnet_pools::router())
+        .merge(tags::router())
 }
 
 /// `/network/v2.0` + `rest`.

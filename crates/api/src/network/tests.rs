@@ -109,3 +109,28 @@ async fn fields_select_exactly_and_lists_page() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["quota"]["port"], 500);
 }
+
+#[tokio::test]
+async fn network_resources_take_tags() {
+    let app = app().await;
+    let (_, net) = call(&app, "POST", "/network/v2.0/networks", Some(json!({"network": {"name": "n"}}))).await;
+    let id = net["network"]["id"].as_str().expect("id").to_string();
+    let base = format!("/network/v2.0/networks/{id}/tags");
+    let (s, _) = call(&app, "PUT", &format!("{base}/red"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = call(&app, "PUT", &base, Some(json!({"tags": ["blue", "green"]}))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["tags"], json!(["blue", "green"]));
+    let (s, _) = call(&app, "GET", &format!("{base}/red"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "replacing dropped red");
+    let (_, v) = call(&app, "GET", &format!("/network/v2.0/networks/{id}"), None).await;
+    assert_eq!(v["network"]["tags"], json!(["blue", "green"]));
+    let (s, _) = call(&app, "DELETE", &format!("{base}/blue"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = call(&app, "DELETE", &format!("{base}/blue"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(&app, "DELETE", &base, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = call(&app, "GET", &base, None).await;
+    assert_eq!(v["tags"], json!([]));
+}

@@ -12,6 +12,7 @@ mod routers;
 mod security_groups;
 mod subnet_pools;
 mod subnets;
+mod tags;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use routers::{Gateway, InterfaceInfo};
 pub use security_groups::RuleRequest;
 pub use subnet_pools::SubnetPoolRequest;
 pub use subnets::SubnetRequest;
+pub use tags::TagOp;
 
 /// Neutron's fault names. Clients and Tempest read them from the error body's `type`.
 #[derive(Debug, Clone, Copy)]
