@@ -5,6 +5,11 @@
 
 mod error;
 mod image_store;
+mod network;
 
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};
+pub use network::{
+    FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterSpec, RuleSpec,
+    SecurityGroupSpec, SubnetSpec,
+};
