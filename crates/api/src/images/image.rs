@@ -16,16 +16,14 @@ use super::{path, ts, GlanceError};
 use crate::auth::Caller;
 use crate::AppState;
 
-pub(crate) async fn render(state: &AppState, i: &Image) -> Value {
+/// One image, with the stores that hold it.
+pub(crate) async fn render_one(state: &AppState, i: &Image) -> Result<Value, GlanceError> {
+    let stores = state.images.active_stores(std::slice::from_ref(&i.id)).await?;
+    Ok(render(i, stores.get(&i.id).map(Vec::as_slice).unwrap_or_default()))
+}
+
+pub(crate) fn render(i: &Image, stores: &[String]) -> Value {
     let mut v: Map<String, Value> = i.properties.clone();
-    let stores: Vec<String> = match state.images.locations(&i.id).await {
-        Ok(locs) => {
-            let mut s: Vec<String> = locs.into_iter().filter(|l| l.status == "active").map(|l| l.store).collect();
-            s.sort();
-            s
-        }
-        Err(_) => Vec::new(),
-    };
     let base = json!({
         "id": i.id, "name": i.name, "status": i.status, "visibility": i.visibility, "protected": i.protected,
         "os_hidden": i.os_hidden, "checksum": i.checksum, "os_hash_algo": i.os_hash_algo, "os_hash_value": i.os_hash_value,
@@ -143,7 +141,7 @@ async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes)
         return Err(bad("name has at most 255 characters.".into()));
     }
     let i = state.images.create(&ctx, n).await?;
-    let mut resp = (StatusCode::CREATED, axum::Json(render(&state, &i).await)).into_response();
+    let mut resp = (StatusCode::CREATED, axum::Json(render(&i, &[]))).into_response();
     if let Ok(loc) = format!("{}{}", state.public_url(), path(&format!("/images/{}", i.id))).parse() {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
@@ -207,10 +205,10 @@ async fn list(
 ) -> Result<Response, GlanceError> {
     let q = parse_query(pairs)?;
     let (page, more) = state.images.list(&ctx, &q).await?;
-    let mut items = Vec::with_capacity(page.len());
-    for i in &page {
-        items.push(render(&state, i).await);
-    }
+    let ids: Vec<String> = page.iter().map(|i| i.id.clone()).collect();
+    let stores = state.images.active_stores(&ids).await?;
+    let items: Vec<Value> =
+        page.iter().map(|i| render(i, stores.get(&i.id).map(Vec::as_slice).unwrap_or_default())).collect();
     let mut body = json!({"images": items, "first": "/v2/images", "schema": "/v2/schemas/images"});
     if more {
         if let Some(last) = page.last() {
@@ -238,7 +236,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, GlanceError> {
     let i = state.images.get(&ctx, &id).await?;
-    Ok(axum::Json(render(&state, &i).await).into_response())
+    Ok(axum::Json(render_one(&state, &i).await?).into_response())
 }
 
 /// Both JSON-patch dialects Glance takes: v2.1 (RFC 6902, `{"op", "path", "value"}`) and
@@ -297,7 +295,7 @@ async fn update(
 ) -> Result<Response, GlanceError> {
     let ops = parse_patch(&headers, &body)?;
     let i = state.images.update(&ctx, &id, &ops).await?;
-    Ok(axum::Json(render(&state, &i).await).into_response())
+    Ok(axum::Json(render_one(&state, &i).await?).into_response())
 }
 
 async fn delete(

@@ -341,6 +341,18 @@ impl Images {
     pub async fn locations(&self, id: &str) -> Result<Vec<ImageLocation>, CoreError> {
         Ok(self.store.image_locations(id).await?)
     }
+
+    /// For each image, the stores holding a whole copy (sorted), read in one go for a page.
+    pub async fn active_stores(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, CoreError> {
+        let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (image, store) in self.store.image_active_stores(ids).await? {
+            out.entry(image).or_default().push(store);
+        }
+        Ok(out)
+    }
 }
 
 /// A converted copy that exists only for the duration of one transfer.

@@ -118,10 +118,6 @@ pub fn validate_pools(net: &IpNet, pools: &[Pool], gateway: Option<IpAddr>) -> R
 
 /// A free address of the pools, skipping `taken`: the first one, or with `spread` one of the
 /// first 64 free ones at random, so that requests racing for addresses stop colliding.
-pub fn first_free(pools: &[Pool], v6: bool, taken: &HashSet<u128>) -> Result<Option<IpAddr>, CoreError> {
-    pick_free(pools, v6, taken, false)
-}
-
 pub fn pick_free(pools: &[Pool], v6: bool, taken: &HashSet<u128>, spread: bool) -> Result<Option<IpAddr>, CoreError> {
     let want = if spread { 64 } else { 1 };
     let mut found = Vec::with_capacity(want);
@@ -197,6 +193,6 @@ mod tests {
         let with_gw = vec![Pool { start: "10.0.0.1".into(), end: "10.0.0.7".into() }];
         assert!(validate_pools(&net, &with_gw, gw).is_err());
         let taken: HashSet<u128> = [to_u128("10.0.0.3".parse().expect("ip"))].into_iter().collect();
-        assert_eq!(first_free(&ok, false, &taken).expect("free"), Some("10.0.0.4".parse().expect("ip")));
+        assert_eq!(pick_free(&ok, false, &taken, false).expect("free"), Some("10.0.0.4".parse().expect("ip")));
     }
 }

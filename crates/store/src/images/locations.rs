@@ -57,6 +57,26 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// The stores holding a whole copy of each of `image_ids`, in one query per 500 ids.
+    pub async fn image_active_stores(&self, image_ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in image_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT image_id, store FROM image_locations WHERE status = 'active' AND image_id IN ({}) ORDER BY store",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push((r.text("image_id")?, r.text("store")?));
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn image_location_delete(&self, image_id: &str, store: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM image_locations WHERE image_id = $1 AND store = $2")
             .bind(image_id)
