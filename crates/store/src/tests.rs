@@ -333,7 +333,10 @@ async fn image_visibility_query_sees_owned_public_and_member_images() {
         .await
         .expect("location");
         let ids = vec!["shared".to_string(), "mine".to_string()];
-        assert_eq!(s.image_active_stores(&ids).await.expect("stores"), vec![("shared".to_string(), "local".to_string())]);
+        assert_eq!(
+            s.image_active_stores(&ids).await.expect("stores"),
+            vec![("shared".to_string(), "local".to_string())]
+        );
         s.image_delete("shared").await.expect("delete");
         assert!(s.image_locations("shared").await.expect("locations").is_empty(), "locations go with the image");
         assert!(s.image_memberships_of("p1").await.expect("memberships").is_empty());
