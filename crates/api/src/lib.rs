@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+pub mod compute;
 mod error;
 pub mod identity;
 pub mod images;
@@ -13,6 +14,7 @@ mod request_id;
 use std::sync::Arc;
 
 use axum::Router;
+use hybridstack_core::compute::Compute;
 use hybridstack_core::identity::Identity;
 use hybridstack_core::images::Images;
 use hybridstack_core::network::Networking;
@@ -24,12 +26,27 @@ pub struct AppState {
     pub identity: Arc<Identity>,
     pub images: Arc<Images>,
     pub networking: Arc<Networking>,
+    pub compute: Arc<Compute>,
     token_docs: Arc<identity::TokenDocs>,
+    /// The v2.1 compute router as the legacy v2.0 endpoint dispatches to it, built once.
+    legacy_compute: Arc<std::sync::OnceLock<Router>>,
 }
 
 impl AppState {
-    pub fn new(identity: Arc<Identity>, images: Arc<Images>, networking: Arc<Networking>) -> Self {
-        Self { identity, images, networking, token_docs: Default::default() }
+    pub fn new(
+        identity: Arc<Identity>,
+        images: Arc<Images>,
+        networking: Arc<Networking>,
+        compute: Arc<Compute>,
+    ) -> Self {
+        Self {
+            identity,
+            images,
+            networking,
+            compute,
+            token_docs: Default::default(),
+            legacy_compute: Default::default(),
+        }
     }
 
     /// The externally reachable base URL, without a trailing slash.
@@ -44,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::router())
         .merge(images::router())
         .merge(network::router())
+        .merge(compute::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

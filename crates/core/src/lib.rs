@@ -2,6 +2,7 @@
 //! service (tokens, assignments, catalog). HTTP stays in `api`; SQL stays in `store`.
 
 pub mod clock;
+pub mod compute;
 mod error;
 pub mod identity;
 pub mod images;

@@ -3,10 +3,14 @@
 //! only ever hold `dyn` trait objects. A method a cloud cannot honour returns
 //! [`DriverError::NotSupported`], never a pretend success.
 
+mod compute;
 mod error;
 mod image_store;
 mod network;
 
+pub use compute::{
+    Capacity, Compute, ComputeCapabilities, ImageFile, NicSpec, OwnedServer, PowerAction, PowerState, ServerSpec,
+};
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};
 pub use network::{

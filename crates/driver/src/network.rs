@@ -69,6 +69,8 @@ pub struct PortSpec {
     pub security_group_ids: Vec<String>,
     /// (address or CIDR, MAC) pairs the port may also use.
     pub allowed_address_pairs: Vec<(String, Option<String>)>,
+    /// Whether the port's IPv4 address is handed out by DHCP (its subnet has DHCP on).
+    pub dhcp: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,10 @@
 //! Steps must be idempotent (create-if-absent, keyed by the resource id tagged on the backend
 //! object): after a crash the step that was running when the process died runs again.
 
+pub mod reconciler;
 mod saga;
+pub mod sagas;
 mod worker;
 
-pub use saga::{Saga, Step, StepError};
+pub use saga::{OnFailed, Saga, Step, StepError};
 pub use worker::{Engine, EngineError, Outcome};

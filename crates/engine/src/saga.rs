@@ -26,8 +26,16 @@ pub trait Step: Send + Sync {
     async fn undo(&self, input: &Value, output: &Value) -> Result<(), StepError>;
 }
 
+/// What to do once a failed operation has been unwound: record the fault on the resource.
+/// Runs again after a crash until it succeeds, so it must be idempotent too.
+#[async_trait]
+pub trait OnFailed: Send + Sync {
+    async fn failed(&self, input: &Value, error: &str) -> Result<(), StepError>;
+}
+
 /// The steps of one kind of operation, in order.
 pub struct Saga {
     pub kind: &'static str,
     pub steps: Vec<Box<dyn Step>>,
+    pub on_failed: Option<Box<dyn OnFailed>>,
 }

@@ -192,8 +192,42 @@ impl Engine {
                 }
             }
         }
+        if let Some(hook) = &saga.on_failed {
+            let why = error.clone().unwrap_or_default();
+            if let Err(e) = hook.failed(&input, &why).await {
+                tracing::warn!(op = %op.id, "recording the failure failed, will retry: {e}");
+                self.record(&op, "undoing", &done, error.as_deref(), 0).await?;
+                return Ok(Outcome::Deferred(op.id));
+            }
+        }
         self.record(&op, "failed", &done, error.as_deref(), 0).await?;
         Ok(Outcome::Failed(op.id))
+    }
+
+    /// At start-up: operations this node held when it last stopped are free to claim at once,
+    /// since no process of this node's name still runs them.
+    pub async fn reclaim_own(&self) -> Result<u64, EngineError> {
+        Ok(self.store.op_release_owner(&self.owner).await?)
+    }
+
+    /// Works the queue until `stop` is set: drains it, then sleeps until woken or a second
+    /// passes (operations deferred after a transient failure come back that way).
+    pub async fn run(self: Arc<Self>, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
+        use std::sync::atomic::Ordering;
+        while !stop.load(Ordering::Relaxed) {
+            let notified = wake.notified();
+            match self.run_once().await {
+                Ok(Outcome::Idle) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+                }
+                Ok(Outcome::Deferred(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!("engine: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
     }
 
     /// Runs until no operation is claimable.

@@ -22,6 +22,11 @@ struct File {
     unique_last_password_count: Option<usize>,
     image_quota_bytes: Option<i64>,
     image_require_format_match: Option<bool>,
+    node_name: Option<String>,
+    engine_workers: Option<usize>,
+    reconcile_interval_secs: Option<u64>,
+    orphan_grace_secs: Option<u64>,
+    shutdown_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +41,14 @@ pub(crate) struct Settings {
     pub unique_last_password_count: usize,
     pub image_quota_bytes: i64,
     pub image_require_format_match: bool,
+    /// This control-plane node's name: it owns the leases its engine takes, so after a crash
+    /// the restarted node reclaims its own operations at once.
+    pub node_name: String,
+    pub engine_workers: usize,
+    pub reconcile_interval_secs: u64,
+    /// How long a backend object must stay unowned before the reconciler deletes it.
+    pub orphan_grace_secs: u64,
+    pub shutdown_timeout_secs: u64,
 }
 
 fn env_parse<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
@@ -85,6 +98,20 @@ impl Settings {
             image_require_format_match: env_parse("HYBRIDSTACK_IMAGE_REQUIRE_FORMAT_MATCH")?
                 .or(file.image_require_format_match)
                 .unwrap_or(true),
+            node_name: env_parse("HYBRIDSTACK_NODE_NAME")?
+                .or(file.node_name)
+                .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "hybridstack".into()),
+            engine_workers: env_parse("HYBRIDSTACK_ENGINE_WORKERS")?.or(file.engine_workers).unwrap_or(8).max(1),
+            reconcile_interval_secs: env_parse("HYBRIDSTACK_RECONCILE_INTERVAL_SECS")?
+                .or(file.reconcile_interval_secs)
+                .unwrap_or(15)
+                .max(1),
+            orphan_grace_secs: env_parse("HYBRIDSTACK_ORPHAN_GRACE_SECS")?.or(file.orphan_grace_secs).unwrap_or(600),
+            shutdown_timeout_secs: env_parse("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS")?
+                .or(file.shutdown_timeout_secs)
+                .unwrap_or(60),
         })
     }
 }

@@ -4,7 +4,9 @@
 //! upgrades the store. Errors become `anyhow` here, at the edge, and nowhere else.
 
 mod bench;
+mod cloud;
 mod config;
+mod drivers;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +62,13 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Register and inspect the clouds servers run on.
+    Cloud {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: cloud::CloudCommand,
+    },
     /// Apply pending store migrations.
     Migrate {
         #[command(flatten)]
@@ -94,19 +103,20 @@ fn main() -> Result<()> {
             rt.block_on(bootstrap(Settings::load(&common)?, &admin_password))
         }
         Command::Serve { common } => rt.block_on(serve(Settings::load(&common)?)),
+        Command::Cloud { common, command } => rt.block_on(cloud::run(Settings::load(&common)?, command)),
         Command::Migrate { common } => rt.block_on(migrate(Settings::load(&common)?)),
         Command::BenchBcrypt { cost, seconds } => bench::bcrypt_rate(cost, seconds),
     }
 }
 
-async fn open_store(s: &Settings) -> Result<Store> {
+pub(crate) async fn open_store(s: &Settings) -> Result<Store> {
     let store = Store::connect(&s.database_url)
         .await
         .with_context(|| format!("cannot open the store at {}", hybridstack_store::redact(&s.database_url)))?;
     Ok(store)
 }
 
-async fn migrate_store(store: &Store) -> Result<usize> {
+pub(crate) async fn migrate_store(store: &Store) -> Result<usize> {
     store.migrate().await.context("migrating the store")
 }
 
@@ -170,7 +180,8 @@ async fn serve(s: Settings) -> Result<()> {
         tracing::warn!("returned {rolled_back} image(s) interrupted mid-transfer to queued");
     }
     let networking = hybridstack_core::network::Networking::new(store.clone());
-    let app = hybridstack_api::router(hybridstack_api::AppState::new(identity, images, networking));
+    let compute = start_compute(&s, &store, images.clone(), networking.clone()).await?;
+    let app = hybridstack_api::router(hybridstack_api::AppState::new(identity, images, networking, compute));
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
     let auth_url = format!("{}/identity/v3", s.public_url.trim_end_matches('/'));
@@ -184,6 +195,41 @@ async fn serve(s: Settings) -> Result<()> {
     println!("export OS_PASSWORD=<the admin password given to bootstrap>");
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
+}
+
+/// The compute service and the engine that realises it: workers draining the operation
+/// queue (first re-claiming what this node held when it last stopped) and the reconciler.
+async fn start_compute(
+    s: &Settings,
+    store: &Store,
+    images: Arc<Images>,
+    networking: Arc<hybridstack_core::network::Networking>,
+) -> Result<Arc<hybridstack_core::compute::Compute>> {
+    use hybridstack_core::compute::{Clouds, Compute, ComputeConfig};
+    let clouds = Clouds::new(store.clone(), Arc::new(drivers::Builtin));
+    clouds.refresh().await?;
+    for (name, why) in clouds.broken() {
+        tracing::warn!(cloud = %name, "cloud unavailable: {why}");
+    }
+    let cfg = ComputeConfig { shutdown_timeout_secs: s.shutdown_timeout_secs };
+    let compute = Compute::new(store.clone(), images, networking, clouds, cfg);
+    let mut engine = hybridstack_engine::Engine::new(store.clone(), s.node_name.clone(), Duration::from_secs(300));
+    hybridstack_engine::sagas::register(&mut engine, &compute);
+    let reclaimed = engine.reclaim_own().await?;
+    if reclaimed > 0 {
+        tracing::warn!("resuming {reclaimed} operation(s) this node held when it last stopped");
+    }
+    let engine = Arc::new(engine);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for _ in 0..s.engine_workers {
+        tokio::spawn(engine.clone().run(compute.wake.clone(), stop.clone()));
+    }
+    let reconciler = Arc::new(hybridstack_engine::reconciler::Reconciler::new(
+        compute.clone(),
+        Duration::from_secs(s.orphan_grace_secs),
+    ));
+    tokio::spawn(reconciler.run(Duration::from_secs(s.reconcile_interval_secs), stop));
+    Ok(compute)
 }
 
 async fn housekeeping(identity: Arc<Identity>) {

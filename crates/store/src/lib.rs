@@ -5,6 +5,7 @@
 //! BIGINT so that both databases decode them the same way; each backend has its own
 //! migration directory only where DDL must differ (auto-increment keys).
 
+pub mod compute;
 mod error;
 pub mod identity;
 pub mod images;

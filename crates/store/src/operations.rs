@@ -3,6 +3,7 @@
 //! update-returning is atomic), and updated only by the worker that holds the lease.
 
 use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 use crate::{Backend, RowExt, Store, StoreError};
 
@@ -50,29 +51,37 @@ pub struct Progress<'a> {
     pub lease_until: i64,
 }
 
+/// Queues an operation inside the caller's transaction, so it lands with the desired state.
+pub(crate) async fn insert_op(tx: &mut Transaction<'_, Any>, o: &Operation) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO operations (id, kind, resource_id, state, input, steps_done, error, lease_owner, lease_until, \
+         attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&o.id)
+    .bind(&o.kind)
+    .bind(&o.resource_id)
+    .bind(&o.state)
+    .bind(&o.input)
+    .bind(&o.steps_done)
+    .bind(&o.error)
+    .bind(&o.lease_owner)
+    .bind(o.lease_until)
+    .bind(o.attempts)
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// States a worker still has to drive.
 const LIVE: &str = "('pending', 'running', 'undoing')";
 
 impl Store {
     pub async fn op_create(&self, o: &Operation) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO operations (id, kind, resource_id, state, input, steps_done, error, lease_owner, lease_until, \
-             attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&o.id)
-        .bind(&o.kind)
-        .bind(&o.resource_id)
-        .bind(&o.state)
-        .bind(&o.input)
-        .bind(&o.steps_done)
-        .bind(&o.error)
-        .bind(&o.lease_owner)
-        .bind(o.lease_until)
-        .bind(o.attempts)
-        .bind(o.created_at)
-        .bind(o.updated_at)
-        .execute(self.pool())
-        .await?;
+        let mut tx = self.pool().begin().await?;
+        insert_op(&mut tx, o).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -83,13 +92,22 @@ impl Store {
 
     /// Claims the oldest live operation whose lease has run out (or was never taken).
     pub async fn op_claim(&self, owner: &str, now: i64, lease_until: i64) -> Result<Option<Operation>, StoreError> {
+        // Operations on one resource run in the order they were queued: one is claimable only
+        // when no older live operation on the same resource exists (a delete waits for the
+        // create it follows).
+        let first = format!(
+            "NOT EXISTS (SELECT 1 FROM operations o2 WHERE o2.resource_id = o.resource_id AND o2.state IN {LIVE} \
+             AND (o2.created_at < o.created_at OR (o2.created_at = o.created_at AND o2.id < o.id)))"
+        );
         let pick = match self.backend() {
             Backend::Postgres => format!(
-                "SELECT id FROM operations WHERE state IN {LIVE} AND lease_until < $2 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+                "SELECT o.id FROM operations o WHERE o.state IN {LIVE} AND o.lease_until < $2 AND {first} \
+                 ORDER BY o.created_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED"
             ),
-            Backend::Sqlite => {
-                format!("SELECT id FROM operations WHERE state IN {LIVE} AND lease_until < $2 ORDER BY created_at, id LIMIT 1")
-            }
+            Backend::Sqlite => format!(
+                "SELECT o.id FROM operations o WHERE o.state IN {LIVE} AND o.lease_until < $2 AND {first} \
+                 ORDER BY o.created_at, o.id LIMIT 1"
+            ),
         };
         let sql = format!(
             "UPDATE operations SET lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2 \
@@ -120,6 +138,27 @@ impl Store {
             return Err(StoreError::Conflict(format!("operation {id} is no longer leased to {owner}")));
         }
         Ok(())
+    }
+
+    /// Frees the leases `owner` holds (its previous process died); returns how many.
+    pub async fn op_release_owner(&self, owner: &str) -> Result<u64, StoreError> {
+        let r =
+            sqlx::query(&format!("UPDATE operations SET lease_until = 0 WHERE lease_owner = $1 AND state IN {LIVE}"))
+                .bind(owner)
+                .execute(self.pool())
+                .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// The live operations on one resource, oldest first.
+    pub async fn ops_live_for(&self, resource_id: &str) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM operations WHERE resource_id = $1 AND state IN {LIVE} ORDER BY created_at, id"
+        ))
+        .bind(resource_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(decode).collect()
     }
 
     pub async fn ops_live(&self) -> Result<Vec<Operation>, StoreError> {

@@ -31,7 +31,12 @@ async fn app() -> App {
     let images =
         hybridstack_core::images::Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
     App {
-        router: router(AppState::new(identity, images, hybridstack_core::network::Networking::new(t.store.clone()))),
+        router: router({
+            let networking = hybridstack_core::network::Networking::new(t.store.clone());
+            let compute =
+                hybridstack_core::compute::Compute::without_clouds(t.store.clone(), images.clone(), networking.clone());
+            AppState::new(identity, images, networking, compute)
+        }),
         _store: t,
         _dir: dir,
     }

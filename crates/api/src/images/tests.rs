@@ -30,7 +30,12 @@ async fn app() -> App {
     let identity =
         Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
     let images = Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
-    let router = router(AppState::new(identity, images, hybridstack_core::network::Networking::new(t.store.clone())));
+    let router = router({
+        let networking = hybridstack_core::network::Networking::new(t.store.clone());
+        let compute =
+            hybridstack_core::compute::Compute::without_clouds(t.store.clone(), images.clone(), networking.clone());
+        AppState::new(identity, images, networking, compute)
+    });
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
         "domain": {"id": "default"}, "password": "pw"}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
     let resp = router

@@ -14,8 +14,12 @@ use crate::secrets::PasswordHasher;
 use crate::CoreError;
 
 /// (service type, name, path prefix) of every API this binary serves.
-pub const SERVICES: &[(&str, &str, &str)] =
-    &[("identity", "keystone", "/identity"), ("image", "glance", "/image"), ("network", "neutron", "/network")];
+pub const SERVICES: &[(&str, &str, &str)] = &[
+    ("identity", "keystone", "/identity"),
+    ("image", "glance", "/image"),
+    ("network", "neutron", "/network"),
+    ("compute", "nova", "/compute/v2.1"),
+];
 
 #[derive(Debug, Default)]
 pub struct BootstrapReport {

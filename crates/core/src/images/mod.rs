@@ -239,6 +239,12 @@ impl Images {
         if i.protected {
             return Err(forbidden(&format!("Image {id} is protected and cannot be deleted.")));
         }
+        self.delete_internal(id).await
+    }
+
+    /// Deletes an image and every copy of its data, with no policy check (the undo of a
+    /// failed snapshot). Deleting one already gone succeeds.
+    pub async fn delete_internal(&self, id: &str) -> Result<(), CoreError> {
         for loc in self.store.image_locations(id).await? {
             if let Some(s) = self.find_store(&loc.store) {
                 s.delete(id, &loc.reference).await.map_err(|e| {
@@ -247,7 +253,11 @@ impl Images {
             }
             self.store.image_location_delete(id, &loc.store).await?;
         }
-        self.store.image_delete(id).await.or_not_found("image", id)
+        let _ = self.local.delete_file(id).await;
+        match self.store.image_delete(id).await {
+            Ok(()) | Err(hybridstack_store::StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn add_tag(&self, ctx: &RequestContext, id: &str, tag: &str) -> Result<(), CoreError> {

@@ -13,6 +13,7 @@ use super::inspect::{inspect, matches_declared};
 use super::upload::{Received, UploadSession};
 use super::{forbidden, Images, LOCAL_STORE};
 use crate::clock::now_micros;
+use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -361,5 +362,61 @@ struct TempFile(PathBuf);
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Images {
+    /// An image by id with no visibility check, for engine steps acting for the control plane.
+    pub async fn image_internal(&self, id: &str) -> Result<Option<Image>, CoreError> {
+        match self.store.image_get(id).await {
+            Ok(i) => Ok(Some(i)),
+            Err(hybridstack_store::StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The local store's file for an active image (what a cloud copies a server's disk from).
+    pub async fn local_file(&self, id: &str) -> Option<PathBuf> {
+        self.local.local_path_of(id).await
+    }
+
+    /// A scratch path beside the local store, on the same filesystem, for data the control
+    /// plane produces itself (a server snapshot) before it becomes an image.
+    pub fn scratch_path(&self, name: &str) -> PathBuf {
+        self.local.staging_path(name).with_file_name(format!("{name}.scratch"))
+    }
+
+    /// Fills a queued image from a file the control plane made (a server snapshot) and
+    /// activates it; the file is moved into the store.
+    pub async fn fill_from_file(&self, id: &str, file: &std::path::Path) -> Result<Image, CoreError> {
+        let mut image = self.store.image_get(id).await.or_not_found("image", id)?;
+        if image.status == "active" {
+            return Ok(image);
+        }
+        image.status = "saving".into();
+        image.updated_at = now_micros();
+        self.store
+            .image_update(&image, Some("queued"))
+            .await
+            .map_err(|_| CoreError::Conflict(format!("Image {id} is not waiting for data.")))?;
+        let staged = self.local.staging_path(id);
+        let moved = tokio::fs::rename(file, &staged).await;
+        let got = match moved {
+            Ok(()) => {
+                let p = staged.clone();
+                tokio::task::spawn_blocking(move || super::upload::hash_file(&p)).await.map_err(blocking_err)?
+            }
+            Err(e) => Err(CoreError::Internal(format!("staging snapshot data: {e}"))),
+        };
+        let done = match got {
+            Ok(got) => self.activate(image.clone(), got, "saving").await,
+            Err(e) => Err(e),
+        };
+        if done.is_err() {
+            image.status = "queued".into();
+            let _ = self.store.image_update(&image, Some("saving")).await;
+            let _ = tokio::fs::remove_file(&staged).await;
+        }
+        done
     }
 }

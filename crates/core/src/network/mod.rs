@@ -2,6 +2,7 @@
 //! IPs, security groups and subnet pools. Objects are stored as documents (see
 //! `store::network`); every multi-object change is one `NetChange`, applied atomically.
 
+pub mod binding;
 mod floating_ips;
 pub mod ipam;
 pub mod model;

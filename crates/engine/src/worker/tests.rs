@@ -76,6 +76,7 @@ fn saga(backend: &Arc<Backend>, failing: Option<(usize, i64, bool)>) -> Saga {
                     as Box<dyn Step>
             })
             .collect(),
+        on_failed: None,
     }
 }
 

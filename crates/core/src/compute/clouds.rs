@@ -1,0 +1,177 @@
+//! The registered clouds and their drivers. Each cloud is one availability zone. Core never
+//! names a backend crate: the binary hands in a `DriverFactory` that opens a driver for a
+//! cloud row, so adding a backend touches only the binary and its own crate.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hybridstack_driver::{Compute as ComputeDriver, Network as NetworkDriver};
+use hybridstack_store::compute::CloudRow;
+use hybridstack_store::{Store, StoreError};
+use parking_lot::RwLock;
+use serde_json::Value;
+
+use crate::CoreError;
+
+/// An open cloud: its drivers, by concern.
+pub struct CloudHandle {
+    pub name: String,
+    pub kind: String,
+    pub compute: Arc<dyn ComputeDriver>,
+    pub network: Arc<dyn NetworkDriver>,
+}
+
+pub trait DriverFactory: Send + Sync {
+    /// Opens the drivers for a cloud; fails with the reason when the backend is unreachable
+    /// or the settings are wrong.
+    fn open(&self, kind: &str, name: &str, config: &Value) -> Result<CloudHandle, CoreError>;
+}
+
+pub struct Clouds {
+    store: Store,
+    factory: Arc<dyn DriverFactory>,
+    open: RwLock<BTreeMap<String, Arc<CloudHandle>>>,
+    /// Why a registered cloud could not be opened, for `cloud check` and scheduling faults.
+    broken: RwLock<BTreeMap<String, String>>,
+}
+
+/// A cloud as `cloud list` shows it.
+#[derive(Debug, Clone)]
+pub struct CloudInfo {
+    pub name: String,
+    pub kind: String,
+    pub config: Value,
+    pub error: Option<String>,
+}
+
+pub fn valid_cloud_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+impl Clouds {
+    pub fn new(store: Store, factory: Arc<dyn DriverFactory>) -> Arc<Self> {
+        Arc::new(Self { store, factory, open: RwLock::default(), broken: RwLock::default() })
+    }
+
+    /// Opens every registered cloud not open yet; keeps the reason for those that fail.
+    pub async fn refresh(&self) -> Result<(), CoreError> {
+        let rows = self.store.cloud_list().await?;
+        for r in &rows {
+            if self.open.read().contains_key(&r.name) {
+                continue;
+            }
+            let config: Value = serde_json::from_str(&r.config)
+                .map_err(|e| CoreError::Internal(format!("cloud {} has corrupt settings: {e}", r.name)))?;
+            let factory = self.factory.clone();
+            let (kind, name) = (r.kind.clone(), r.name.clone());
+            let opened = tokio::task::spawn_blocking(move || factory.open(&kind, &name, &config))
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            match opened {
+                Ok(h) => {
+                    self.broken.write().remove(&r.name);
+                    self.open.write().insert(r.name.clone(), Arc::new(h));
+                }
+                Err(e) => {
+                    tracing::warn!(cloud = %r.name, "cannot open cloud: {e}");
+                    self.broken.write().insert(r.name.clone(), e.to_string());
+                }
+            }
+        }
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        self.open.write().retain(|k, _| names.contains(&k.as_str()));
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<CloudHandle>> {
+        self.open.read().get(name).cloned()
+    }
+
+    /// A cloud by name, opening it first if it was registered since the last refresh.
+    pub async fn require(&self, name: &str) -> Result<Arc<CloudHandle>, CoreError> {
+        if let Some(h) = self.get(name) {
+            return Ok(h);
+        }
+        self.refresh().await?;
+        self.get(name).ok_or_else(|| match self.broken.read().get(name) {
+            Some(why) => CoreError::Conflict(format!("Cloud {name} is unavailable: {why}")),
+            None => CoreError::NotFound(format!("Cloud {name} is not registered.")),
+        })
+    }
+
+    pub fn all(&self) -> Vec<Arc<CloudHandle>> {
+        self.open.read().values().cloned().collect()
+    }
+
+    pub fn broken(&self) -> BTreeMap<String, String> {
+        self.broken.read().clone()
+    }
+
+    pub async fn list(&self) -> Result<Vec<CloudInfo>, CoreError> {
+        let broken = self.broken();
+        self.store
+            .cloud_list()
+            .await?
+            .into_iter()
+            .map(|r| {
+                let config = serde_json::from_str(&r.config).unwrap_or(Value::Null);
+                Ok(CloudInfo { error: broken.get(&r.name).cloned(), name: r.name, kind: r.kind, config })
+            })
+            .collect()
+    }
+
+    /// Registers a cloud after opening it once, so a typo in its settings is caught now.
+    pub async fn add(&self, kind: &str, name: &str, config: Value) -> Result<Arc<CloudHandle>, CoreError> {
+        if !valid_cloud_name(name) {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid cloud name {name:?}: use 1 to 63 letters, digits, '-' or '_', starting with a letter or digit."
+            )));
+        }
+        let factory = self.factory.clone();
+        let (k, n, c) = (kind.to_string(), name.to_string(), config.clone());
+        let handle = tokio::task::spawn_blocking(move || factory.open(&k, &n, &c))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let row = CloudRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.into(),
+            kind: kind.into(),
+            config: config.to_string(),
+            sealed_secret: None,
+            created_at: crate::clock::now_micros(),
+        };
+        match self.store.cloud_insert(&row).await {
+            Err(StoreError::Conflict(_)) => {
+                return Err(CoreError::Conflict(format!("A cloud named {name} is already registered.")))
+            }
+            other => other?,
+        }
+        let h = Arc::new(handle);
+        self.open.write().insert(name.into(), h.clone());
+        Ok(h)
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<(), CoreError> {
+        match self.store.cloud_delete(name).await {
+            Err(StoreError::NotFound) => Err(CoreError::NotFound(format!("Cloud {name} is not registered."))),
+            other => {
+                other?;
+                self.open.write().remove(name);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A factory that opens nothing: a binary (or test) built without backend drivers. Servers
+/// then fail to schedule with the reason.
+pub struct NoDrivers;
+
+impl DriverFactory for NoDrivers {
+    fn open(&self, kind: &str, _name: &str, _config: &Value) -> Result<CloudHandle, CoreError> {
+        Err(CoreError::BadRequest(format!("No driver for clouds of kind {kind:?} is built into this binary.")))
+    }
+}

@@ -1,0 +1,219 @@
+//! What the engine's server sagas call: the domain work of each step (placement, ports,
+//! boot specs) and the state each step leaves the server in. Every function here is safe to
+//! call again after a crash: it finds what an earlier call did instead of doing it twice.
+
+use hybridstack_driver::{DriverError, ImageFile, NicSpec, ServerSpec};
+
+use super::model::{Fault, FlavorCopy, Server};
+use super::{now, Compute};
+use crate::network::binding::acting_for;
+use crate::CoreError;
+
+/// A driver failure as the API shows it (a 409 for what the cloud cannot do).
+pub fn driver_error(e: DriverError) -> CoreError {
+    match e {
+        DriverError::NotSupported(m) => CoreError::Conflict(format!("Not supported by this cloud: {m}")),
+        DriverError::NotFound(m) => CoreError::NotFound(m),
+        DriverError::Rejected(m) => CoreError::BadRequest(m),
+        other => CoreError::Internal(other.to_string()),
+    }
+}
+
+/// Whether a driver failure is worth retrying.
+pub fn transient(e: &DriverError) -> bool {
+    matches!(e, DriverError::Transient(_))
+}
+
+impl Compute {
+    pub async fn server_internal(&self, id: &str) -> Result<Server, CoreError> {
+        self.server_row(id).await?.map(|(s, _)| s).ok_or_else(|| super::servers::server_not_found(id))
+    }
+
+    /// Changes the stored server with no operation attached.
+    pub async fn transition<F>(&self, id: &str, mut f: F) -> Result<Server, CoreError>
+    where
+        F: FnMut(&mut Server),
+    {
+        self.modify(id, |s| {
+            f(s);
+            Ok((vec![], vec![]))
+        })
+        .await
+    }
+
+    /// Ends an operation that failed: the server goes to ERROR with the fault, and its
+    /// action's event records the error.
+    pub async fn fail_server(
+        &self,
+        id: &str,
+        request_id: Option<&str>,
+        code: u16,
+        message: &str,
+    ) -> Result<(), CoreError> {
+        let m = message.to_string();
+        let r = self
+            .transition(id, |s| {
+                if s.vm_state != "deleted" {
+                    s.vm_state = "error".into();
+                }
+                s.task_state = None;
+                s.pending_action = None;
+                s.fault = Some(Fault { code, message: m.clone(), created: now(), details: None });
+            })
+            .await;
+        match r {
+            Ok(_) | Err(CoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(rid) = request_id {
+            self.finish_action(id, rid, Some(message)).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends an operation that succeeded: applies the final state and closes the action.
+    pub async fn succeed<F>(&self, id: &str, request_id: Option<&str>, f: F) -> Result<Server, CoreError>
+    where
+        F: FnMut(&mut Server),
+    {
+        let mut f = f;
+        let s = self
+            .transition(id, |s| {
+                f(s);
+                s.task_state = None;
+                s.pending_action = None;
+            })
+            .await?;
+        if let Some(rid) = request_id {
+            self.finish_action(id, rid, None).await?;
+        }
+        Ok(s)
+    }
+
+    /// The ports the server asked for, created or adopted and bound to its cloud. Ports this
+    /// server created carry its id as their device, so a rerun finds them instead of making
+    /// new ones. Returns (port id, created by us).
+    pub async fn ensure_ports(&self, s: &Server) -> Result<Vec<(String, bool)>, CoreError> {
+        let ctx = acting_for(&s.user_id, &s.project_id);
+        let mut out = Vec::new();
+        let sg_ids = if s.networks.is_empty() {
+            vec![]
+        } else {
+            self.networking.resolve_security_groups(&ctx, &s.project_id, &s.security_groups).await?
+        };
+        let mut taken: Vec<String> = Vec::new();
+        for n in &s.networks {
+            if let Some(port) = &n.port_id {
+                self.networking.bind_port(port, &s.id, &s.cloud).await?;
+                out.push((port.clone(), false));
+                continue;
+            }
+            let Some(net) = &n.network_id else { continue };
+            let existing = self
+                .networking
+                .children_ports(net)
+                .await?
+                .into_iter()
+                .find(|p| p.device_id == s.id && !taken.contains(&p.id));
+            let port = match existing {
+                Some(p) => p,
+                None => {
+                    self.networking
+                        .server_port_create(&ctx, &s.id, net, n.fixed_ip.clone(), Some(sg_ids.clone()))
+                        .await?
+                }
+            };
+            taken.push(port.id.clone());
+            self.networking.bind_port(&port.id, &s.id, &s.cloud).await?;
+            out.push((port.id, true));
+        }
+        Ok(out)
+    }
+
+    /// Lets go of a server's ports: the ones it created are deleted, the ones the user
+    /// brought are unbound. Also finds ports a crashed run created but did not record.
+    pub async fn release_ports(&self, s: &Server, ports: &[(String, bool)]) -> Result<(), CoreError> {
+        for (id, created) in ports {
+            if *created {
+                self.networking.server_port_delete(id).await?;
+            } else {
+                self.networking.unbind_port(id).await?;
+            }
+        }
+        for n in &s.networks {
+            let Some(net) = &n.network_id else { continue };
+            for p in self.networking.children_ports(net).await? {
+                if p.device_id == s.id
+                    && p.device_owner.starts_with("compute:")
+                    && !ports.iter().any(|(id, _)| *id == p.id)
+                {
+                    self.networking.server_port_delete(&p.id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the cloud needs to boot (or rebuild, or resize) the server with `flavor`.
+    pub async fn boot_spec(&self, s: &Server, flavor: &FlavorCopy, start: bool) -> Result<ServerSpec, CoreError> {
+        let image = self
+            .images
+            .image_internal(&s.image_id)
+            .await?
+            .ok_or_else(|| CoreError::BadRequest(format!("Image {} no longer exists.", s.image_id)))?;
+        let file = |id: &str, format: &str, size: i64| -> Result<ImageFile, CoreError> {
+            Ok(ImageFile {
+                image_id: id.into(),
+                path: Default::default(),
+                format: format.into(),
+                size: u64::try_from(size).unwrap_or(0),
+            })
+        };
+        let mut root = file(&image.id, image.disk_format.as_deref().unwrap_or("raw"), image.size.unwrap_or(0))?;
+        root.path = self
+            .images
+            .local_file(&image.id)
+            .await
+            .ok_or_else(|| CoreError::Conflict(format!("Image {} has no data in the local store.", image.id)))?;
+        let mut extra = Vec::new();
+        for id in [&s.kernel_id, &s.ramdisk_id] {
+            if id.is_empty() {
+                extra.push(None);
+                continue;
+            }
+            let i =
+                self.images.image_internal(id).await?.ok_or_else(|| {
+                    CoreError::BadRequest(format!("Image {id} (kernel or ramdisk) no longer exists."))
+                })?;
+            let mut f = file(id, "raw", i.size.unwrap_or(0))?;
+            f.path = self
+                .images
+                .local_file(id)
+                .await
+                .ok_or_else(|| CoreError::Conflict(format!("Image {id} has no data in the local store.")))?;
+            extra.push(Some(f));
+        }
+        let ramdisk = extra.pop().flatten();
+        let kernel = extra.pop().flatten();
+        let cmdline = image.properties.get("os_command_line").and_then(|v| v.as_str()).map(str::to_string);
+        let mut nics = Vec::new();
+        for (port_id, _) in &s.ports {
+            if let Some(p) = self.networking.port_internal(port_id).await? {
+                nics.push(NicSpec { port_id: p.id, network_id: p.network_id, mac_address: p.mac_address });
+            }
+        }
+        Ok(ServerSpec {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            vcpus: flavor.vcpus,
+            ram_mb: flavor.ram,
+            disk_gb: flavor.disk,
+            image: root,
+            kernel,
+            ramdisk,
+            kernel_cmdline: cmdline,
+            nics,
+            start,
+        })
+    }
+}

@@ -1,0 +1,194 @@
+//! The compute service (Nova v2.1): flavors, keypairs, servers and their actions, quotas,
+//! zones and hypervisors. A request validates and records the server's desired state with
+//! the operation that realises it, in one transaction; the engine's sagas do the cloud work
+//! and write the outcome back through the functions in `lifecycle`.
+
+pub mod clouds;
+mod flavors;
+mod instance_actions;
+mod keypairs;
+pub mod lifecycle;
+pub mod model;
+mod quotas;
+mod scheduler;
+mod server_actions;
+mod servers;
+mod zones;
+
+use std::sync::Arc;
+
+use hybridstack_store::compute::{ActionRow, ServerRow};
+use hybridstack_store::operations::Operation;
+use hybridstack_store::{Store, StoreError};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::images::Images;
+use crate::network::Networking;
+use crate::CoreError;
+
+pub use clouds::{CloudHandle, CloudInfo, Clouds, DriverFactory};
+pub use flavors::FlavorRequest;
+pub use keypairs::KeypairRequest;
+pub use quotas::{QuotaSet, QUOTA_NAMES};
+pub use server_actions::ServerAction;
+pub use servers::{
+    CreateRequest, Created, ListQuery, NetworkRequest, ServerUpdate, TagChange, MAX_LIMIT as SERVERS_MAX_LIMIT,
+};
+pub use zones::{Hypervisor, Zone};
+
+/// Operation kinds the engine registers sagas for.
+pub mod ops {
+    pub const CREATE: &str = "server.create";
+    pub const DELETE: &str = "server.delete";
+    pub const POWER: &str = "server.power";
+    pub const REBUILD: &str = "server.rebuild";
+    pub const RESIZE: &str = "server.resize";
+    pub const CONFIRM_RESIZE: &str = "server.confirm_resize";
+    pub const REVERT_RESIZE: &str = "server.revert_resize";
+    pub const SNAPSHOT: &str = "server.snapshot";
+}
+
+#[derive(Debug, Clone)]
+pub struct ComputeConfig {
+    /// How long a graceful stop may take before the guest is forced off.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ComputeConfig {
+    fn default() -> Self {
+        Self { shutdown_timeout_secs: 60 }
+    }
+}
+
+pub struct Compute {
+    store: Store,
+    pub images: Arc<Images>,
+    pub networking: Arc<Networking>,
+    pub clouds: Arc<Clouds>,
+    /// Woken when an operation is queued, so a worker picks it up at once.
+    pub wake: Arc<Notify>,
+    pub cfg: ComputeConfig,
+}
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// A fresh operation row for `kind` on a server.
+pub(crate) fn operation(kind: &str, server_id: &str, input: Value) -> Operation {
+    let t = crate::clock::now_micros();
+    Operation {
+        id: new_id(),
+        kind: kind.into(),
+        resource_id: server_id.into(),
+        state: "pending".into(),
+        input: input.to_string(),
+        steps_done: "[]".into(),
+        error: None,
+        lease_owner: None,
+        lease_until: 0,
+        attempts: 0,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+impl Compute {
+    pub fn new(
+        store: Store,
+        images: Arc<Images>,
+        networking: Arc<Networking>,
+        clouds: Arc<Clouds>,
+        cfg: ComputeConfig,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, images, networking, clouds, wake: Arc::new(Notify::new()), cfg })
+    }
+
+    /// A compute service with no cloud drivers, for tests of the API around it.
+    pub fn without_clouds(store: Store, images: Arc<Images>, networking: Arc<Networking>) -> Arc<Self> {
+        let clouds = Clouds::new(store.clone(), Arc::new(clouds::NoDrivers));
+        Self::new(store, images, networking, clouds, ComputeConfig::default())
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn decode(row: &ServerRow) -> Result<model::Server, CoreError> {
+        serde_json::from_str(&row.body)
+            .map_err(|e| CoreError::Internal(format!("stored server {} is corrupt: {e}", row.id)))
+    }
+
+    fn row_of(s: &model::Server, prev: Option<&ServerRow>) -> Result<ServerRow, CoreError> {
+        let t = crate::clock::now_micros();
+        Ok(ServerRow {
+            id: s.id.clone(),
+            project_id: s.project_id.clone(),
+            user_id: s.user_id.clone(),
+            name: s.name.clone(),
+            status: s.status().into(),
+            cloud: s.cloud.clone(),
+            flavor_id: s.flavor.id.clone(),
+            image_id: s.image_id.clone(),
+            vcpus: i64::from(s.flavor.vcpus),
+            ram_mb: i64::try_from(s.flavor.ram).unwrap_or(i64::MAX),
+            created_at: prev.map_or(t, |p| p.created_at),
+            updated_at: t.max(prev.map_or(0, |p| p.updated_at + 1)),
+            deleted_at: if s.vm_state == "deleted" {
+                prev.map_or(t, |p| if p.deleted_at > 0 { p.deleted_at } else { t })
+            } else {
+                0
+            },
+            version: prev.map_or(0, |p| p.version + 1),
+            body: serde_json::to_string(s).map_err(|e| CoreError::Internal(e.to_string()))?,
+        })
+    }
+
+    /// A server by id, deleted ones included, with no visibility check (engine use).
+    pub async fn server_row(&self, id: &str) -> Result<Option<(model::Server, ServerRow)>, CoreError> {
+        match self.store.server_get(id).await {
+            Ok(r) => Ok(Some((Self::decode(&r)?, r))),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Applies `f` to the stored server and saves it with compare-and-swap, retrying when a
+    /// concurrent writer got there first. `f` returns the operations and action records to
+    /// write in the same transaction.
+    pub(crate) async fn modify<F>(&self, id: &str, mut f: F) -> Result<model::Server, CoreError>
+    where
+        F: FnMut(&mut model::Server) -> Result<(Vec<Operation>, Vec<ActionRow>), CoreError>,
+    {
+        for _ in 0..16 {
+            let Some((mut s, row)) = self.server_row(id).await? else {
+                return Err(CoreError::NotFound(format!("Instance {id} could not be found.")));
+            };
+            let (ops, actions) = f(&mut s)?;
+            s.updated = now();
+            let new = Self::row_of(&s, Some(&row))?;
+            let w = hybridstack_store::compute::ServerWrite {
+                row: Some(new),
+                expect_version: Some(row.version),
+                ops: ops.clone(),
+                actions,
+            };
+            match self.store.server_write(&w).await {
+                Ok(()) => {
+                    if !ops.is_empty() {
+                        self.wake.notify_waiters();
+                    }
+                    return Ok(s);
+                }
+                Err(StoreError::Conflict(m)) if m == "version" => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Conflict(format!("Instance {id} is being changed by another request; try again.")))
+    }
+}

@@ -1,0 +1,79 @@
+//! Placement: which cloud a server runs on. Each cloud is a zone; the scheduler keeps the
+//! clouds that match the requested zone and have room for the flavor (with the usual
+//! overcommit: 16 vCPUs and 1.5 MiB of RAM per physical one), and picks the one with the most
+//! free RAM. When none fits, the reason becomes Nova's "No valid host was found" fault.
+
+use super::model::Server;
+use super::Compute;
+use crate::CoreError;
+
+const CPU_RATIO: u64 = 16;
+const RAM_RATIO_TENTHS: u64 = 15;
+
+impl Compute {
+    /// The cloud for `s`, or the fault message explaining why there is none.
+    pub async fn choose_cloud(&self, s: &Server) -> Result<Result<String, String>, CoreError> {
+        self.clouds.refresh().await?;
+        let zone = s.requested_zone.as_deref().map(|z| z.split(':').next().unwrap_or_default().to_string());
+        let usage = self.store().server_usage_by_cloud().await?;
+        let mut reasons = Vec::new();
+        let mut best: Option<(u64, String)> = None;
+        let mut clouds = self.clouds.all();
+        clouds.sort_by(|a, b| a.name.cmp(&b.name));
+        if clouds.is_empty() {
+            reasons.push("no cloud is registered (hybridstack cloud add …)".to_string());
+        }
+        for c in clouds {
+            if zone.as_ref().is_some_and(|z| !z.is_empty() && *z != c.name) {
+                continue;
+            }
+            let cap = match c.compute.capacity().await {
+                Ok(cap) => cap,
+                Err(e) => {
+                    reasons.push(format!("cloud {} is unreachable: {e}", c.name));
+                    continue;
+                }
+            };
+            // The server itself is already counted in its own cloud's usage once placed.
+            let (used_cpu, used_ram) =
+                usage.iter().find(|(cloud, ..)| *cloud == c.name).map_or((0, 0), |(_, cpu, ram, _)| {
+                    (u64::try_from(*cpu).unwrap_or(0), u64::try_from(*ram).unwrap_or(0))
+                });
+            let cpu_room = (cap.vcpus * CPU_RATIO).saturating_sub(used_cpu);
+            let ram_room = (cap.memory_mb * RAM_RATIO_TENTHS / 10).saturating_sub(used_ram);
+            if u64::from(s.flavor.vcpus) > cpu_room {
+                reasons
+                    .push(format!("cloud {} has {cpu_room} vCPUs free, the flavor needs {}", c.name, s.flavor.vcpus));
+                continue;
+            }
+            if s.flavor.ram > ram_room {
+                reasons.push(format!("cloud {} has {ram_room} MiB free, the flavor needs {}", c.name, s.flavor.ram));
+                continue;
+            }
+            if s.flavor.disk > cap.free_disk_gb && cap.free_disk_gb > 0 {
+                reasons.push(format!(
+                    "cloud {} has {} GiB of disk free, the flavor needs {}",
+                    c.name, cap.free_disk_gb, s.flavor.disk
+                ));
+                continue;
+            }
+            if best.as_ref().is_none_or(|(room, _)| ram_room > *room) {
+                best = Some((ram_room, c.name.clone()));
+            }
+        }
+        for (name, why) in self.clouds.broken() {
+            if zone.as_ref().is_none_or(|z| z.is_empty() || *z == name) {
+                reasons.push(format!("cloud {name} cannot be opened: {why}"));
+            }
+        }
+        if let (Some(z), None) = (&zone, &best) {
+            if !z.is_empty() && reasons.is_empty() {
+                reasons.push(format!("no cloud serves availability zone {z}"));
+            }
+        }
+        Ok(match best {
+            Some((_, name)) => Ok(name),
+            None => Err(format!("No valid host was found. {}", reasons.join("; "))),
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! The KVM/QEMU backend, through libvirt (the `virt` bindings). One registered libvirt URI
+//! is one cloud:
+//!
+//! - a server is a domain named `hs-<server id>` whose libvirt UUID *is* the server id, so a
+//!   step looks it up by id and a reconciler finds ours by name and UUID;
+//! - its root disk is a qcow2 overlay (`disk-<id>`) on the image's volume (`image-<id>`) in
+//!   a storage pool the driver owns;
+//! - a tenant network is an isolated libvirt network (`hs-net-<network id>`, same UUID) whose
+//!   dnsmasq hands each port the address Neutron assigned, by MAC.
+//!
+//! libvirt calls block, so each trait method runs its work on tokio's blocking pool.
+
+mod config;
+mod domain_xml;
+mod errors;
+mod guest;
+mod net;
+mod volumes;
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use virt::connect::Connect;
+
+pub use config::{detect_domain_type, LibvirtConfig};
+use errors::fail;
+use hybridstack_driver::DriverError;
+
+/// One libvirt endpoint, as a cloud.
+pub struct LibvirtCloud {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) cfg: LibvirtConfig,
+    /// Reopened when libvirtd restarts under us.
+    conn: Mutex<Option<Connect>>,
+}
+
+impl LibvirtCloud {
+    /// Connects and makes sure the storage pool exists and runs.
+    pub fn open(name: &str, cfg: LibvirtConfig) -> Result<Self, DriverError> {
+        // libvirt prints every error to stderr by default; ours are returned and logged
+        // with their context instead (a missing volume is often the expected answer).
+        virt::error::clear_error_callback();
+        let inner = Arc::new(Inner { name: name.to_string(), cfg, conn: Mutex::new(None) });
+        let conn = inner.conn()?;
+        volumes::ensure_pool(&conn, &inner.cfg)?;
+        std::fs::create_dir_all(&inner.cfg.console_dir)
+            .map_err(|e| fail(format!("cannot create the console directory {}: {e}", inner.cfg.console_dir)))?;
+        Ok(Self { inner })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Runs blocking libvirt work off the async runtime.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, DriverError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &Connect) -> Result<T, DriverError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.conn()?;
+            let r = f(&inner, &conn);
+            if let Err(DriverError::Transient(_)) = &r {
+                // The connection may be what broke; the next call reconnects.
+                *inner.conn.lock() = None;
+            }
+            r
+        })
+        .await
+        .map_err(|e| fail(format!("libvirt worker failed: {e}")))?
+    }
+}
+
+impl Inner {
+    pub(crate) fn conn(&self) -> Result<Connect, DriverError> {
+        let mut guard = self.conn.lock();
+        if let Some(c) = guard.as_ref() {
+            if c.is_alive().unwrap_or(false) {
+                return Ok(c.clone());
+            }
+        }
+        let c = Connect::open(Some(&self.cfg.uri)).map_err(|e| {
+            DriverError::Transient(format!("cannot connect to libvirt at {}: {}", self.cfg.uri, e.message()))
+        })?;
+        *guard = Some(c.clone());
+        Ok(c)
+    }
+}

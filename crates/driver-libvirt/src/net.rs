@@ -1,0 +1,258 @@
+//! `Network` for libvirt: a Neutron network becomes an isolated libvirt network
+//! (`hs-net-<id>`, with the Neutron id as its UUID) on a bridge that holds the first IPv4
+//! subnet's gateway address; its dnsmasq hands each port exactly the address Neutron assigned,
+//! through a static host entry keyed by MAC and named after the port.
+//!
+//! Not realised here yet (each returns NotSupported rather than pretending): routers and
+//! floating IPs (NAT) and security-group filtering.
+
+use async_trait::async_trait;
+use hybridstack_driver::{
+    DriverError, FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterSpec,
+    SecurityGroupSpec,
+};
+use virt::connect::Connect;
+use virt::network::Network as LvNetwork;
+
+use crate::domain_xml::{esc, network_name};
+use crate::errors::{is_missing, lv};
+use crate::LibvirtCloud;
+
+fn lookup(conn: &Connect, id: &str) -> Result<Option<LvNetwork>, DriverError> {
+    match conn.lookup_network_by_uuid_string(id) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(lv("looking up the network", e)),
+    }
+}
+
+/// Linux bridge names have at most 15 characters.
+fn bridge_name(id: &str) -> String {
+    let hex: String = id.chars().filter(char::is_ascii_hexdigit).take(11).collect();
+    format!("hsb{hex}")
+}
+
+fn host_name(port_id: &str) -> String {
+    format!("p-{port_id}")
+}
+
+fn network_xml(n: &NetworkSpec) -> Result<String, DriverError> {
+    let mut ips = String::new();
+    if let Some(s) = n.subnets.iter().find(|s| s.ip_version == 4 && s.gateway_ip.is_some()) {
+        let prefix = s
+            .cidr
+            .split_once('/')
+            .map(|(_, p)| p.to_string())
+            .ok_or_else(|| DriverError::Rejected(format!("subnet {} has no prefix length in {}", s.id, s.cidr)))?;
+        let gw = s.gateway_ip.clone().unwrap_or_default();
+        // DHCP is switched on with the first port's host entry (see ensure_port).
+        ips = format!("<ip address='{}' prefix='{}'></ip>", esc(&gw), esc(&prefix));
+    }
+    Ok(format!(
+        "<network><name>{}</name><uuid>{}</uuid><bridge name='{}' stp='off' delay='0'/><mtu size='{}'/>{ips}</network>",
+        esc(&network_name(&n.id)),
+        esc(&n.id),
+        bridge_name(&n.id),
+        n.mtu.max(576)
+    ))
+}
+
+fn ensure_network(conn: &Connect, n: &NetworkSpec) -> Result<String, DriverError> {
+    let net = match lookup(conn, &n.id)? {
+        Some(net) => net,
+        None => conn.define_network_xml(&network_xml(n)?).map_err(|e| lv("defining the network", e))?,
+    };
+    if !net.is_active().map_err(|e| lv("reading the network state", e))? {
+        net.create().map_err(|e| match lv("starting the network", e) {
+            // Most often another network already holds the same addresses on this host.
+            DriverError::Failed(m) => DriverError::Rejected(m),
+            other => other,
+        })?;
+    }
+    let _ = net.set_autostart(true);
+    Ok(network_name(&n.id))
+}
+
+fn delete_network(conn: &Connect, id: &str) -> Result<(), DriverError> {
+    let Some(net) = lookup(conn, id)? else { return Ok(()) };
+    if net.is_active().map_err(|e| lv("reading the network state", e))? {
+        net.destroy().map_err(|e| lv("stopping the network", e))?;
+    }
+    match net.undefine() {
+        Ok(()) => Ok(()),
+        Err(e) if is_missing(&e) => Ok(()),
+        Err(e) => Err(lv("undefining the network", e)),
+    }
+}
+
+const DHCP_FLAGS: u32 = virt::sys::VIR_NETWORK_UPDATE_AFFECT_LIVE | virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+fn ensure_port(conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
+    let net = lookup(conn, &p.network_id)?
+        .ok_or_else(|| DriverError::NotFound(format!("network {} is not realised on this cloud", p.network_id)))?;
+    let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+    let name = host_name(&p.id);
+    if !p.dhcp {
+        return Ok(name);
+    }
+    if xml.contains(&format!("name='{name}'")) || xml.contains(&format!("name=\"{name}\"")) {
+        return Ok(name);
+    }
+    let Some((_, ip)) = p.fixed_ips.iter().find(|(_, ip)| !ip.contains(':')) else { return Ok(name) };
+    let host = format!("<host mac='{}' name='{}' ip='{}'/>", esc(&p.mac_address), esc(&name), esc(ip));
+    if !xml.contains("<dhcp") {
+        // libvirt starts dnsmasq's DHCP only for a network with ranges or hosts, and adding
+        // a host later does not start it; so the first host is written into the definition
+        // and the network restarted. No guest is attached yet: this is its first DHCP port.
+        if !xml.contains("</ip>") {
+            return Err(DriverError::Rejected(format!(
+                "network {} has no IPv4 gateway on this cloud, so it cannot serve DHCP",
+                p.network_id
+            )));
+        }
+        let with_host = xml.replacen("</ip>", &format!("<dhcp>{host}</dhcp></ip>"), 1);
+        if net.is_active().map_err(|e| lv("reading the network state", e))? {
+            net.destroy().map_err(|e| lv("stopping the network", e))?;
+        }
+        let net = conn.define_network_xml(&with_host).map_err(|e| lv("redefining the network", e))?;
+        net.create().map_err(|e| lv("restarting the network", e))?;
+        return Ok(name);
+    }
+    net.update(
+        virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+        virt::sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+        -1,
+        &host,
+        DHCP_FLAGS,
+    )
+    .map_err(|e| lv("adding the port's DHCP entry", e))?;
+    Ok(name)
+}
+
+/// The `<host …/>` element naming `name` in a network's XML, if any.
+fn host_entry(xml: &str, name: &str) -> Option<String> {
+    xml.split("<host ").skip(1).find_map(|rest| {
+        let el = rest.split("/>").next()?;
+        (el.contains(&format!("name='{name}'")) || el.contains(&format!("name=\"{name}\"")))
+            .then(|| format!("<host {el}/>"))
+    })
+}
+
+fn delete_port(conn: &Connect, id: &str) -> Result<(), DriverError> {
+    let name = host_name(id);
+    for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
+        let n = net.name().map_err(|e| lv("reading a network name", e))?;
+        if !n.starts_with("hs-net-") {
+            continue;
+        }
+        let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+        if let Some(host) = host_entry(&xml, &name) {
+            net.update(
+                virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
+                virt::sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
+                -1,
+                &host,
+                DHCP_FLAGS,
+            )
+            .map_err(|e| lv("removing the port's DHCP entry", e))?;
+        }
+    }
+    Ok(())
+}
+
+fn list_owned(conn: &Connect) -> Result<Vec<Owned>, DriverError> {
+    let mut out = Vec::new();
+    for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
+        let n = net.name().map_err(|e| lv("reading a network name", e))?;
+        if let Some(id) = n.strip_prefix("hs-net-") {
+            out.push(Owned { kind: "network", id: id.to_string(), reference: n.clone() });
+            let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+            for rest in xml.split("name='p-").skip(1) {
+                if let Some(port) = rest.split('\'').next() {
+                    out.push(Owned { kind: "port", id: port.to_string(), reference: n.clone() });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl Network for LibvirtCloud {
+    fn capabilities(&self) -> NetworkCapabilities {
+        NetworkCapabilities {
+            ipv6: false,
+            routers: false,
+            floating_ips: false,
+            security_groups: false,
+            remote_group_rules: false,
+        }
+    }
+
+    async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
+        let n = n.clone();
+        self.blocking(move |_, c| ensure_network(c, &n)).await
+    }
+
+    async fn delete_network(&self, id: &str) -> Result<(), DriverError> {
+        let id = id.to_string();
+        self.blocking(move |_, c| delete_network(c, &id)).await
+    }
+
+    async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError> {
+        let p = p.clone();
+        self.blocking(move |_, c| ensure_port(c, &p)).await
+    }
+
+    async fn delete_port(&self, id: &str) -> Result<(), DriverError> {
+        let id = id.to_string();
+        self.blocking(move |_, c| delete_port(c, &id)).await
+    }
+
+    async fn ensure_security_group(&self, _g: &SecurityGroupSpec) -> Result<String, DriverError> {
+        Err(DriverError::NotSupported("security groups are not enforced on libvirt clouds yet".into()))
+    }
+
+    async fn delete_security_group(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn ensure_router(&self, _r: &RouterSpec) -> Result<String, DriverError> {
+        Err(DriverError::NotSupported("routers (NAT) are not realised on libvirt clouds yet".into()))
+    }
+
+    async fn delete_router(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn ensure_floating_ip(&self, _f: &FloatingIpSpec) -> Result<String, DriverError> {
+        Err(DriverError::NotSupported("floating IPs (1:1 NAT) are not realised on libvirt clouds yet".into()))
+    }
+
+    async fn delete_floating_ip(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
+        self.blocking(|_, c| list_owned(c)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_names_fit_linux_limit() {
+        let b = bridge_name("0b7c5a3e-1234-4f00-9abc-def012345678");
+        assert!(b.len() <= 15, "{b}");
+        assert_eq!(b, "hsb0b7c5a3e123");
+    }
+
+    #[test]
+    fn finds_a_host_entry_by_name() {
+        let xml = "<dhcp><host mac='52:54:00:00:00:01' name='p-a' ip='10.0.0.5'/><host mac='52:54:00:00:00:02' name='p-b' ip='10.0.0.6'/></dhcp>";
+        assert_eq!(host_entry(xml, "p-b").as_deref(), Some("<host mac='52:54:00:00:00:02' name='p-b' ip='10.0.0.6'/>"));
+        assert_eq!(host_entry(xml, "p-c"), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! `Compute`: how a cloud runs servers (DESIGN.md, "Clouds, zones, mappings"). A server is a
+//! libvirt domain with a qcow2 overlay on the image (KVM), a VM cloned from a template
+//! (vSphere) or an EC2 instance (AWS).
+//!
+//! The engine calls these from saga steps, so every call is idempotent and keyed by our
+//! server id, which the backend object carries (libvirt domain UUID, EC2 tag, extraConfig):
+//! `ensure_server` after a crash finds the domain the first call defined instead of defining
+//! a second, and every `delete_*` succeeds when the object is already gone.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use crate::DriverError;
+
+/// A file of the control plane's image store that a server boots from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFile {
+    pub image_id: String,
+    pub path: PathBuf,
+    /// `raw` or `qcow2`
+    pub format: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NicSpec {
+    pub port_id: String,
+    pub network_id: String,
+    pub mac_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub id: String,
+    pub name: String,
+    pub vcpus: u32,
+    pub ram_mb: u64,
+    /// The root disk's size; 0 means the image's own size.
+    pub disk_gb: u64,
+    pub image: ImageFile,
+    /// Direct kernel boot (Glance's `kernel_id`/`ramdisk_id` image properties).
+    pub kernel: Option<ImageFile>,
+    pub ramdisk: Option<ImageFile>,
+    pub kernel_cmdline: Option<String>,
+    pub nics: Vec<NicSpec>,
+    /// Whether to start the server once it exists.
+    pub start: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerAction {
+    Start,
+    /// Graceful shutdown, forced off if the guest does not stop in time.
+    Stop,
+    SoftReboot,
+    HardReboot,
+    Pause,
+    Unpause,
+    Suspend,
+    Resume,
+}
+
+/// Nova's power states, as the API shows them in `OS-EXT-STS:power_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerState {
+    NoState = 0,
+    Running = 1,
+    Paused = 3,
+    Shutdown = 4,
+    Crashed = 6,
+    Suspended = 7,
+}
+
+/// A server the cloud holds that carries our id, as a reconciler sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedServer {
+    pub id: String,
+    pub power: PowerState,
+}
+
+/// What a cloud can do; the API refuses with the reason what a cloud cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ComputeCapabilities {
+    pub pause: bool,
+    pub suspend: bool,
+    pub resize: bool,
+    pub snapshot: bool,
+    pub console_output: bool,
+}
+
+/// The cloud's size, for `os-hypervisors` and the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Capacity {
+    pub hypervisor_type: String,
+    pub hypervisor_hostname: String,
+    pub vcpus: u64,
+    pub memory_mb: u64,
+    pub local_gb: u64,
+    pub free_disk_gb: u64,
+}
+
+#[async_trait]
+pub trait Compute: Send + Sync {
+    fn capabilities(&self) -> ComputeCapabilities;
+
+    async fn capacity(&self) -> Result<Capacity, DriverError>;
+
+    /// Creates the server if absent (its disks, its definition) and starts it when asked.
+    async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError>;
+
+    /// Removes the server and every disk it owns; succeeds when it is already gone.
+    async fn delete_server(&self, id: &str) -> Result<(), DriverError>;
+
+    async fn power(&self, id: &str, action: PowerAction) -> Result<(), DriverError>;
+
+    async fn power_state(&self, id: &str) -> Result<PowerState, DriverError>;
+
+    /// Replaces the server's root disk with a fresh one from `s.image` (rebuild).
+    async fn rebuild(&self, s: &ServerSpec) -> Result<(), DriverError>;
+
+    /// Cold resize: stops the server, keeps a copy of its disk and definition for a revert,
+    /// applies the new size and starts it again.
+    async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError>;
+
+    /// Drops what `resize` kept for a revert.
+    async fn confirm_resize(&self, id: &str) -> Result<(), DriverError>;
+
+    /// Puts back the disk and size `resize` kept (`s` carries the old flavor).
+    async fn revert_resize(&self, s: &ServerSpec) -> Result<(), DriverError>;
+
+    /// Copies the root disk, flattened, to `dest` as qcow2.
+    async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError>;
+
+    /// The last `lines` lines the guest wrote to its serial console (all when `None`).
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError>;
+
+    /// Every server the cloud holds that carries our id.
+    async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError>;
+}

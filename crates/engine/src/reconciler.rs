@@ -1,0 +1,163 @@
+//! Reconciliation, per cloud and periodic (level-triggered, as kube-rs controllers are):
+//! list what the cloud holds under our ids and compare it with the store.
+//!
+//! - a server stopped or started out of band has its state corrected (drift);
+//! - a server whose backend object vanished goes to ERROR with a fault;
+//! - a backend object no live row owns (an orphan) is deleted once it has been seen orphaned
+//!   for the grace period, so an object whose row is still being written is never touched.
+//!
+//! Servers with an operation in flight are left to their operation.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hybridstack_core::compute::{CloudHandle, Compute};
+use hybridstack_core::CoreError;
+use hybridstack_driver::PowerState;
+use parking_lot::Mutex;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub drift_fixed: usize,
+    pub vanished: usize,
+    pub orphans_deleted: usize,
+}
+
+pub struct Reconciler {
+    compute: Arc<Compute>,
+    grace: Duration,
+    /// When each orphan candidate (cloud, kind, id) was first seen.
+    seen: Mutex<HashMap<(String, &'static str, String), Instant>>,
+}
+
+impl Reconciler {
+    pub fn new(compute: Arc<Compute>, grace: Duration) -> Self {
+        Self { compute, grace, seen: Mutex::default() }
+    }
+
+    fn ripe(
+        &self,
+        key: (String, &'static str, String),
+        now: Instant,
+        still: &mut HashSet<(String, &'static str, String)>,
+    ) -> bool {
+        still.insert(key.clone());
+        let first = *self.seen.lock().entry(key).or_insert(now);
+        now.duration_since(first) >= self.grace
+    }
+
+    pub async fn run_once(&self) -> Result<Report, CoreError> {
+        self.compute.clouds.refresh().await?;
+        let mut report = Report::default();
+        let mut still = HashSet::new();
+        for cloud in self.compute.clouds.all() {
+            if let Err(e) = self.cloud(&cloud, &mut report, &mut still).await {
+                tracing::warn!(cloud = %cloud.name, "reconciliation failed: {e}");
+            }
+        }
+        // Forget candidates that stopped being orphans (adopted, or gone).
+        self.seen.lock().retain(|k, _| still.contains(k));
+        Ok(report)
+    }
+
+    async fn busy(&self, id: &str) -> Result<bool, CoreError> {
+        Ok(!self.compute.store().ops_live_for(id).await?.is_empty())
+    }
+
+    async fn cloud(
+        &self,
+        cloud: &CloudHandle,
+        report: &mut Report,
+        still: &mut HashSet<(String, &'static str, String)>,
+    ) -> Result<(), CoreError> {
+        let owned = cloud.compute.list_owned().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
+        let owned_ids: HashMap<&str, PowerState> = owned.iter().map(|o| (o.id.as_str(), o.power)).collect();
+        let live: HashSet<String> = self.compute.store().server_ids_on(&cloud.name).await?.into_iter().collect();
+        let now = Instant::now();
+        for id in &live {
+            if self.busy(id).await? {
+                continue;
+            }
+            let s = self.compute.server_internal(id).await?;
+            if s.task_state.is_some() || !["active", "stopped", "paused", "suspended"].contains(&s.vm_state.as_str()) {
+                continue;
+            }
+            match owned_ids.get(id.as_str()) {
+                None => {
+                    tracing::warn!(server = %id, cloud = %cloud.name, "server vanished from its cloud");
+                    let msg = format!("The server's backend object vanished from cloud {}.", cloud.name);
+                    self.compute.fail_server(id, None, 500, &msg).await?;
+                    report.vanished += 1;
+                }
+                Some(power) => {
+                    let (vm, p) = match (s.vm_state.as_str(), power) {
+                        ("active", PowerState::Shutdown | PowerState::Crashed) => ("stopped", PowerState::Shutdown),
+                        ("stopped", PowerState::Running) => ("active", PowerState::Running),
+                        ("active", PowerState::Paused) => ("paused", PowerState::Paused),
+                        ("paused", PowerState::Running) => ("active", PowerState::Running),
+                        _ => continue,
+                    };
+                    tracing::info!(server = %id, from = %s.vm_state, to = vm, "correcting state drift");
+                    let expect = s.vm_state.clone();
+                    self.compute
+                        .transition(id, |s| {
+                            // Only if nothing changed it meanwhile.
+                            if s.vm_state == expect && s.task_state.is_none() {
+                                s.vm_state = vm.into();
+                                s.power_state = p as u8;
+                            }
+                        })
+                        .await?;
+                    report.drift_fixed += 1;
+                }
+            }
+        }
+        for o in &owned {
+            if live.contains(&o.id) || self.busy(&o.id).await? {
+                continue;
+            }
+            if self.ripe((cloud.name.clone(), "server", o.id.clone()), now, still) {
+                tracing::warn!(server = %o.id, cloud = %cloud.name, "deleting an orphaned server");
+                cloud.compute.delete_server(&o.id).await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
+                report.orphans_deleted += 1;
+            }
+        }
+        let net_owned = cloud.network.list_owned().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
+        for o in net_owned {
+            let orphan = match o.kind {
+                "port" => match self.compute.networking.port_internal(&o.id).await? {
+                    Some(p) => p.host_id != cloud.name,
+                    None => true,
+                },
+                "network" => self.compute.networking.ports_bound_on(&o.id, &cloud.name, "").await? == 0,
+                _ => false,
+            };
+            if !orphan || self.busy(&o.id).await? {
+                continue;
+            }
+            if self.ripe((cloud.name.clone(), o.kind, o.id.clone()), now, still) {
+                tracing::warn!(kind = o.kind, id = %o.id, cloud = %cloud.name, "deleting an orphaned network object");
+                let r = match o.kind {
+                    "port" => cloud.network.delete_port(&o.id).await,
+                    _ => cloud.network.delete_network(&o.id).await,
+                };
+                r.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
+                report.orphans_deleted += 1;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn run(self: Arc<Self>, every: Duration, stop: Arc<AtomicBool>) {
+        while !stop.load(Ordering::Relaxed) {
+            match self.run_once().await {
+                Ok(r) if r != Report::default() => tracing::info!(?r, "reconciled"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("reconciliation failed: {e}"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}

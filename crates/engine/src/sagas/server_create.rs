@@ -1,0 +1,163 @@
+//! Server create: place it on a cloud, give it its ports, realise its networks on that cloud,
+//! boot it, and mark it ACTIVE. A failure undoes the finished steps in reverse, so a server
+//! that ends in ERROR holds no domain, disk or port.
+
+use std::sync::Arc;
+
+use hybridstack_core::compute::Compute;
+use serde_json::{json, Value};
+
+use super::{cloud_of, core, driver, nothing, server_id, step, Fut};
+use crate::saga::{Step, StepError};
+
+pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
+    vec![
+        step(c, "schedule", schedule, nothing),
+        step(c, "ports", ports, unports),
+        step(c, "network", network, unnetwork),
+        step(c, "spawn", spawn, unspawn),
+        step(c, "finish", finish, nothing),
+    ]
+}
+
+fn schedule<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        if !s.cloud.is_empty() {
+            return Ok(json!({"cloud": s.cloud}));
+        }
+        let cloud = c.choose_cloud(&s).await.map_err(core)?.map_err(StepError::Failed)?;
+        c.transition(&id, |s| {
+            s.cloud = cloud.clone();
+            s.task_state = Some("networking".into());
+        })
+        .await
+        .map_err(core)?;
+        Ok(json!({"cloud": cloud}))
+    })
+}
+
+fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let ports = c.ensure_ports(&s).await.map_err(core)?;
+        let addresses =
+            c.networking.addresses_of(&ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
+        let recorded = ports.clone();
+        c.transition(&id, |s| {
+            s.ports = recorded.clone();
+            s.addresses = addresses.clone();
+            s.task_state = Some("spawning".into());
+        })
+        .await
+        .map_err(core)?;
+        Ok(json!({"ports": ports}))
+    })
+}
+
+fn unports<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, ()> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let ports: Vec<(String, bool)> = serde_json::from_value(output["ports"].clone()).unwrap_or_default();
+        c.release_ports(&s, &ports).await.map_err(core)?;
+        c.transition(&id, |s| {
+            s.ports.clear();
+            s.addresses.clear();
+        })
+        .await
+        .map_err(core)?;
+        Ok(())
+    })
+}
+
+/// Realises each of the server's networks and ports on its cloud (DHCP entry, filters).
+fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let cloud = cloud_of(c, &s.cloud).await?;
+        let mut networks: Vec<String> = Vec::new();
+        for (port_id, _) in &s.ports {
+            let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? else { continue };
+            if !networks.contains(&p.network_id) {
+                let spec = c.networking.network_spec(&p.network_id).await.map_err(core)?;
+                cloud.network.ensure_network(&spec).await.map_err(driver)?;
+                networks.push(p.network_id.clone());
+            }
+            let spec = c.networking.port_spec(&p).await.map_err(core)?;
+            cloud.network.ensure_port(&spec).await.map_err(driver)?;
+        }
+        Ok(json!({"networks": networks}))
+    })
+}
+
+pub(super) fn unnetwork<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, ()> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        if s.cloud.is_empty() {
+            return Ok(());
+        }
+        let cloud = cloud_of(c, &s.cloud).await?;
+        for (port_id, _) in &s.ports {
+            cloud.network.delete_port(port_id).await.map_err(driver)?;
+        }
+        let networks: Vec<String> = serde_json::from_value(output["networks"].clone()).unwrap_or_default();
+        for n in networks {
+            // The network stays while another server's port on this cloud still uses it.
+            if c.networking.ports_bound_on(&n, &s.cloud, &s.id).await.map_err(core)? == 0 {
+                cloud.network.delete_network(&n).await.map_err(driver)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn spawn<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let cloud = cloud_of(c, &s.cloud).await?;
+        let spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
+        cloud.compute.ensure_server(&spec).await.map_err(driver)?;
+        Ok(Value::Null)
+    })
+}
+
+pub(super) fn unspawn<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let cloud = cloud_of(c, &s.cloud).await?;
+        cloud.compute.delete_server(&id).await.map_err(driver)
+    })
+}
+
+fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let cloud = cloud_of(c, &s.cloud).await?;
+        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
+        let addresses =
+            c.networking.addresses_of(&s.ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
+        let launched = chrono_now();
+        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+            s.vm_state = "active".into();
+            s.power_state = power as u8;
+            s.launched_at = Some(launched.clone());
+            s.addresses = addresses.clone();
+            s.fault = None;
+        })
+        .await
+        .map_err(core)?;
+        Ok(Value::Null)
+    })
+}
+
+pub(super) fn chrono_now() -> String {
+    hybridstack_core::clock::iso(hybridstack_core::clock::now_micros())
+}

@@ -1,0 +1,74 @@
+//! Server delete: destroy the guest and its disks, take its ports off the cloud (and the
+//! cloud network with the last of them), release its Neutron ports, and mark it deleted.
+//! Nothing here is undone: each step converges, and a failed one is retried or reported.
+
+use std::sync::Arc;
+
+use hybridstack_core::compute::Compute;
+use serde_json::{json, Value};
+
+use super::{cloud_of, core, driver, nothing, server_id, step, Fut};
+use crate::saga::Step;
+
+pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
+    vec![
+        step(c, "destroy", destroy, nothing),
+        step(c, "network", network, nothing),
+        step(c, "ports", ports, nothing),
+        step(c, "finish", finish, nothing),
+    ]
+}
+
+fn destroy<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        if !s.cloud.is_empty() {
+            let cloud = cloud_of(c, &s.cloud).await?;
+            cloud.compute.delete_server(&id).await.map_err(driver)?;
+        }
+        Ok(Value::Null)
+    })
+}
+
+fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        let mut networks = Vec::new();
+        for (port_id, _) in &s.ports {
+            if let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? {
+                if !networks.contains(&p.network_id) {
+                    networks.push(p.network_id);
+                }
+            }
+        }
+        super::server_create::unnetwork(c, input, &json!({"networks": networks})).await?;
+        Ok(Value::Null)
+    })
+}
+
+fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let s = c.server_internal(&id).await.map_err(core)?;
+        c.release_ports(&s, &s.ports).await.map_err(core)?;
+        Ok(Value::Null)
+    })
+}
+
+fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        let at = super::server_create::chrono_now();
+        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+            s.vm_state = "deleted".into();
+            s.power_state = 0;
+            s.terminated_at = Some(at.clone());
+            s.ports.clear();
+        })
+        .await
+        .map_err(core)?;
+        Ok(Value::Null)
+    })
+}

@@ -1,0 +1,30 @@
+//! The backends built into this binary, by cloud kind. Core knows clouds only through the
+//! `DriverFactory` this provides.
+
+use std::sync::Arc;
+
+use hybridstack_core::compute::{CloudHandle, DriverFactory};
+use hybridstack_core::CoreError;
+use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
+use serde_json::Value;
+
+pub(crate) struct Builtin;
+
+impl DriverFactory for Builtin {
+    fn open(&self, kind: &str, name: &str, config: &Value) -> Result<CloudHandle, CoreError> {
+        match kind {
+            "libvirt" => {
+                let cfg: LibvirtConfig = serde_json::from_value(config.clone())
+                    .map_err(|e| CoreError::BadRequest(format!("invalid libvirt cloud settings: {e}")))?;
+                let cloud = Arc::new(
+                    LibvirtCloud::open(name, cfg)
+                        .map_err(|e| CoreError::BadRequest(format!("cannot open libvirt cloud {name}: {e}")))?,
+                );
+                Ok(CloudHandle { name: name.into(), kind: kind.into(), compute: cloud.clone(), network: cloud })
+            }
+            other => Err(CoreError::BadRequest(format!(
+                "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt)."
+            ))),
+        }
+    }
+}
