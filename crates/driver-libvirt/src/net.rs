@@ -75,6 +75,19 @@ fn ensure_network(conn: &Connect, n: &NetworkSpec) -> Result<String, DriverError
 
 fn delete_network(conn: &Connect, id: &str) -> Result<(), DriverError> {
     let Some(net) = lookup(conn, id)? else { return Ok(()) };
+    // Still in use on this host (a port's DHCP entry, or a guest's interface): it stays, and
+    // goes with its last port. The reconciler collects one left behind.
+    let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+    let connections = xml
+        .split("connections='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    if connections > 0 || xml.contains("<host ") {
+        tracing::info!(network = %id, connections, "network still in use on this cloud; kept");
+        return Ok(());
+    }
     if net.is_active().map_err(|e| lv("reading the network state", e))? {
         net.destroy().map_err(|e| lv("stopping the network", e))?;
     }
@@ -138,13 +151,13 @@ fn host_entry(xml: &str, name: &str) -> Option<String> {
     })
 }
 
-fn delete_port(conn: &Connect, id: &str) -> Result<(), DriverError> {
+fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), DriverError> {
     let name = host_name(id);
     for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
         let n = net.name().map_err(|e| lv("reading a network name", e))?;
-        if !n.starts_with("hs-net-") {
-            continue;
-        }
+        let Some(net_id) = n.strip_prefix("hs-net-") else { continue };
+        let lock = inner.net_lock(net_id);
+        let _held = lock.lock();
         let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
         if let Some(host) = host_entry(&xml, &name) {
             net.update(
@@ -191,22 +204,37 @@ impl Network for LibvirtCloud {
 
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
         let n = n.clone();
-        self.blocking(move |_, c| ensure_network(c, &n)).await
+        self.blocking(move |i, c| {
+            let lock = i.net_lock(&n.id);
+            let _held = lock.lock();
+            ensure_network(c, &n)
+        })
+        .await
     }
 
     async fn delete_network(&self, id: &str) -> Result<(), DriverError> {
         let id = id.to_string();
-        self.blocking(move |_, c| delete_network(c, &id)).await
+        self.blocking(move |i, c| {
+            let lock = i.net_lock(&id);
+            let _held = lock.lock();
+            delete_network(c, &id)
+        })
+        .await
     }
 
     async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError> {
         let p = p.clone();
-        self.blocking(move |_, c| ensure_port(c, &p)).await
+        self.blocking(move |i, c| {
+            let lock = i.net_lock(&p.network_id);
+            let _held = lock.lock();
+            ensure_port(c, &p)
+        })
+        .await
     }
 
     async fn delete_port(&self, id: &str) -> Result<(), DriverError> {
         let id = id.to_string();
-        self.blocking(move |_, c| delete_port(c, &id)).await
+        self.blocking(move |i, c| delete_port(i, c, &id)).await
     }
 
     async fn ensure_security_group(&self, _g: &SecurityGroupSpec) -> Result<String, DriverError> {

@@ -308,9 +308,6 @@ impl Compute {
     ) -> Result<String, CoreError> {
         let base = self.images.image_internal(&s.image_id).await?;
         let mut props = hybridstack_store::Extra::new();
-        for (k, v) in metadata {
-            props.insert(k.clone(), json!(v));
-        }
         if let Some(b) = &base {
             for k in
                 ["kernel_id", "ramdisk_id", "os_command_line", "os_distro", "os_type", "architecture", "hw_disk_bus"]
@@ -324,6 +321,10 @@ impl Compute {
         props.insert("instance_uuid".into(), json!(s.id));
         props.insert("base_image_ref".into(), json!(s.image_id));
         props.insert("user_id".into(), json!(s.user_id));
+        // What the user asked for wins over Nova's own properties, as in Nova.
+        for (k, v) in metadata {
+            props.insert(k.clone(), json!(v));
+        }
         let image = self
             .images
             .create(

@@ -122,6 +122,12 @@ pub(crate) fn check_metadata(m: &BTreeMap<String, String>) -> Result<(), CoreErr
     Ok(())
 }
 
+/// An access address as Nova keeps it: empty, or the address in canonical form (RFC 5952
+/// for IPv6, so `0:0:0:0:0:babe:220.12.22.2` reads back as `::babe:dc0c:1602`).
+fn canonical_ip(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|s| s.parse::<std::net::IpAddr>().map_or_else(|_| s.clone(), |ip| ip.to_string()))
+}
+
 fn check_access_ip(v: &Option<String>, six: bool) -> Result<(), CoreError> {
     let Some(s) = v else { return Ok(()) };
     if s.is_empty() {
@@ -341,8 +347,8 @@ impl Compute {
                 metadata: r.metadata.clone(),
                 tags: r.tags.clone(),
                 user_data: r.user_data.clone(),
-                access_ipv4: r.access_ipv4.clone().unwrap_or_default(),
-                access_ipv6: r.access_ipv6.clone().unwrap_or_default(),
+                access_ipv4: canonical_ip(&r.access_ipv4).unwrap_or_default(),
+                access_ipv6: canonical_ip(&r.access_ipv6).unwrap_or_default(),
                 description: r.description.clone(),
                 locked: false,
                 locked_reason: None,
@@ -507,11 +513,11 @@ impl Compute {
             if let Some(d) = &u.description {
                 s.description = d.clone();
             }
-            if let Some(a) = &u.access_ipv4 {
-                s.access_ipv4 = a.clone();
+            if let Some(a) = canonical_ip(&u.access_ipv4) {
+                s.access_ipv4 = a;
             }
-            if let Some(a) = &u.access_ipv6 {
-                s.access_ipv6 = a.clone();
+            if let Some(a) = canonical_ip(&u.access_ipv6) {
+                s.access_ipv6 = a;
             }
             Ok((vec![], vec![]))
         })

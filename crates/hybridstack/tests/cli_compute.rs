@@ -1,0 +1,181 @@
+//! End-to-end: the `openstack` CLI drives servers on a real libvirtd (QEMU under TCG), booting
+//! the project's test guest (guest/build-test-guest). It checks what the guest itself says on
+//! its serial console, including the address its DHCP client got (the one Neutron assigned),
+//! and that deleting the server leaves no domain, disk or network behind in libvirt.
+//!
+//! Needs libvirtd on qemu:///system and the built guest (scripts/install-test-deps does both).
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::cli::{field, Cli};
+
+fn guest_dir() -> String {
+    std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into())
+}
+
+fn virsh(args: &[&str]) -> String {
+    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("run virsh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes the cloud's storage pool at the end, whatever happened.
+struct Pool(String);
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        virsh(&["pool-destroy", &self.0]);
+        virsh(&["pool-undefine", &self.0]);
+    }
+}
+
+fn wait_for<F: FnMut() -> Option<String>>(what: &str, secs: u64, mut f: F) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn status(cli: &Cli, server: &str) -> String {
+    field(&cli.json(&["server", "show", server]), "status").to_string()
+}
+
+#[test]
+fn the_openstack_cli_runs_a_guest_on_libvirt() {
+    let guest = guest_dir();
+    assert!(
+        std::path::Path::new(&format!("{guest}/vmlinuz")).exists(),
+        "the test guest is missing in {guest}: run scripts/install-test-deps (or guest/build-test-guest {guest})"
+    );
+    assert!(
+        virsh(&["version"]).contains("libvirt") || !virsh(&["uri"]).is_empty(),
+        "libvirtd does not answer on qemu:///system: run scripts/lib/libvirt-up"
+    );
+    let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
+    let cloud = format!("cli-{}", std::process::id());
+    let _pool = Pool(format!("hybridstack-{cloud}"));
+    let added = Command::new(support::binary())
+        .args(["cloud", "--data-dir"])
+        .arg(server.data.path())
+        .args(["add", "libvirt", "--name", &cloud, "--domain-type", "qemu"])
+        .output()
+        .expect("run cloud add");
+    assert!(added.status.success(), "cloud add failed: {}", String::from_utf8_lossy(&added.stderr));
+
+    let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+    let kernel = admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "aki",
+        "--container-format",
+        "aki",
+        "--file",
+        &format!("{guest}/vmlinuz"),
+        "guest-kernel",
+    ]);
+    let initrd = admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "ari",
+        "--container-format",
+        "ari",
+        "--file",
+        &format!("{guest}/initrd.img"),
+        "guest-initrd",
+    ]);
+    admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "qcow2",
+        "--container-format",
+        "bare",
+        "--file",
+        &format!("{guest}/disk.qcow2"),
+        "--property",
+        &format!("kernel_id={}", field(&kernel, "id")),
+        "--property",
+        &format!("ramdisk_id={}", field(&initrd, "id")),
+        "--property",
+        "os_command_line=console=ttyS0",
+        "guest",
+    ]);
+    admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "192", "--disk", "1", "g.small"]);
+    admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "2", "g.medium"]);
+    let net = admin.json(&["network", "create", "guests"]);
+    admin.json(&["subnet", "create", "--network", "guests", "--subnet-range", "10.97.0.0/24", "guests-v4"]);
+
+    let created = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        "guest",
+        "--flavor",
+        "g.small",
+        "--network",
+        "guests",
+        "--wait",
+        "vm1",
+    ]);
+    assert_eq!(field(&created, "status"), "ACTIVE", "{created}");
+    assert_eq!(field(&created, "OS-EXT-AZ:availability_zone"), cloud);
+    let id = field(&created, "id").to_string();
+    let listed = admin.json(&["server", "list"]);
+    assert!(listed.as_array().is_some_and(|l| l.iter().any(|s| s["ID"] == id.as_str())), "{listed}");
+
+    // The address and MAC Neutron assigned are what the guest's DHCP client reports.
+    let ports = admin.json(&["port", "list", "--server", &id, "--long"]);
+    let port = &ports[0];
+    let mac = port["MAC Address"].as_str().unwrap_or_default().to_string();
+    let fixed = port["Fixed IP Addresses"].to_string();
+    let ip = fixed.split("'ip_address': '").nth(1).or_else(|| fixed.split("\"ip_address\": \"").nth(1));
+    let ip = ip.and_then(|r| r.split(['\'', '"']).next()).unwrap_or_default().to_string();
+    assert!(ip.starts_with("10.97.0."), "port address {fixed}");
+    let expected = format!("hybridstack-test-guest: eth0 {ip}/24 mac {mac}");
+    wait_for("the guest's DHCP line on its console", 120, || {
+        let log = admin.ok(&["console", "log", "show", "vm1"]);
+        assert!(!log.contains("hybridstack-test-guest: dhcp failed"), "DHCP failed in the guest:\n{log}");
+        log.contains(&expected).then_some(log)
+    });
+
+    admin.ok(&["server", "stop", "vm1"]);
+    wait_for("SHUTOFF", 60, || (status(&admin, "vm1") == "SHUTOFF").then_some(String::new()));
+    assert!(virsh(&["list", "--state-shutoff", "--name"]).contains(&format!("hs-{id}")));
+    admin.ok(&["server", "start", "vm1"]);
+    wait_for("ACTIVE after start", 60, || (status(&admin, "vm1") == "ACTIVE").then_some(String::new()));
+    admin.ok(&["server", "reboot", "--hard", "--wait", "vm1"]);
+    assert_eq!(status(&admin, "vm1"), "ACTIVE");
+
+    admin.ok(&["server", "resize", "--flavor", "g.medium", "--wait", "vm1"]);
+    assert_eq!(status(&admin, "vm1"), "VERIFY_RESIZE");
+    admin.ok(&["server", "resize", "confirm", "vm1"]);
+    wait_for("ACTIVE after confirm", 60, || (status(&admin, "vm1") == "ACTIVE").then_some(String::new()));
+    let shown = admin.json(&["server", "show", "vm1"]);
+    assert!(shown["flavor"].to_string().contains("g.medium"), "{shown}");
+    assert!(virsh(&["dumpxml", &format!("hs-{id}")]).contains("262144"), "the domain has 256 MiB after the resize");
+
+    let image = admin.json(&["server", "image", "create", "--name", "vm1-snap", "--wait", "vm1"]);
+    assert_eq!(field(&image, "status"), "active", "{image}");
+    let snap = admin.json(&["image", "show", "vm1-snap"]);
+    assert_eq!(field(&snap, "disk_format"), "qcow2");
+    assert!(snap["properties"].to_string().contains(&id), "the snapshot names its server: {snap}");
+
+    admin.ok(&["server", "delete", "--wait", "vm1"]);
+    let gone = admin.run(&["server", "show", "vm1"]);
+    assert!(!gone.status.success(), "the server is gone");
+    assert!(!virsh(&["list", "--all", "--name"]).contains(&format!("hs-{id}")), "no domain is left");
+    assert!(!virsh(&["net-list", "--all", "--name"]).contains(field(&net, "id")), "no libvirt network is left");
+    let vols = virsh(&["vol-list", &format!("hybridstack-{cloud}")]);
+    assert!(!vols.contains(&format!("disk-{id}")), "no disk is left: {vols}");
+    let ports: Value = admin.json(&["port", "list", "--network", "guests"]);
+    assert_eq!(ports.as_array().map(Vec::len), Some(0), "no port is left: {ports}");
+}
