@@ -22,13 +22,29 @@ fn virsh(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Removes the cloud's storage pool at the end, whatever happened.
-struct Pool(String);
+/// Removes what the test made in libvirtd at the end, whatever happened: guests whose disks
+/// are in the test's data dir, the test's networks, and the cloud's storage pool. (A passing
+/// run has already deleted the guest and network through the API, and checked that.)
+struct Leftovers {
+    pool: String,
+    data_dir: String,
+    networks: std::cell::RefCell<Vec<String>>,
+}
 
-impl Drop for Pool {
+impl Drop for Leftovers {
     fn drop(&mut self) {
-        virsh(&["pool-destroy", &self.0]);
-        virsh(&["pool-undefine", &self.0]);
+        for d in virsh(&["list", "--all", "--name"]).lines().filter(|l| l.starts_with("hs-")) {
+            if virsh(&["dumpxml", d]).contains(&self.data_dir) {
+                virsh(&["destroy", d]);
+                virsh(&["undefine", "--managed-save", d]);
+            }
+        }
+        for n in self.networks.borrow().iter() {
+            virsh(&["net-destroy", &format!("hs-net-{n}")]);
+            virsh(&["net-undefine", &format!("hs-net-{n}")]);
+        }
+        virsh(&["pool-destroy", &self.pool]);
+        virsh(&["pool-undefine", &self.pool]);
     }
 }
 
@@ -60,7 +76,11 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     );
     let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
     let cloud = format!("cli-{}", std::process::id());
-    let _pool = Pool(format!("hybridstack-{cloud}"));
+    let leftovers = Leftovers {
+        pool: format!("hybridstack-{cloud}"),
+        data_dir: server.data.path().display().to_string(),
+        networks: Default::default(),
+    };
     let added = Command::new(support::binary())
         .args(["cloud", "--data-dir"])
         .arg(server.data.path())
@@ -112,6 +132,7 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "192", "--disk", "1", "g.small"]);
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "2", "g.medium"]);
     let net = admin.json(&["network", "create", "guests"]);
+    leftovers.networks.borrow_mut().push(field(&net, "id").to_string());
     admin.json(&["subnet", "create", "--network", "guests", "--subnet-range", "10.97.0.0/24", "guests-v4"]);
 
     let created = admin.json(&[
@@ -136,9 +157,15 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     let ports = admin.json(&["port", "list", "--server", &id, "--long"]);
     let port = &ports[0];
     let mac = port["MAC Address"].as_str().unwrap_or_default().to_string();
-    let fixed = port["Fixed IP Addresses"].to_string();
-    let ip = fixed.split("'ip_address': '").nth(1).or_else(|| fixed.split("\"ip_address\": \"").nth(1));
-    let ip = ip.and_then(|r| r.split(['\'', '"']).next()).unwrap_or_default().to_string();
+    let fixed = &port["Fixed IP Addresses"];
+    let ip = match fixed {
+        Value::Array(a) => a.first().and_then(|f| f["ip_address"].as_str()).unwrap_or_default().to_string(),
+        // Older clients print the list as a Python repr string.
+        Value::String(s) => {
+            s.split("'ip_address': '").nth(1).and_then(|r| r.split('\'').next()).unwrap_or_default().into()
+        }
+        _ => String::new(),
+    };
     assert!(ip.starts_with("10.97.0."), "port address {fixed}");
     let expected = format!("hybridstack-test-guest: eth0 {ip}/24 mac {mac}");
     wait_for("the guest's DHCP line on its console", 120, || {

@@ -192,3 +192,6 @@ impl Compute {
         Err(CoreError::Conflict(format!("Instance {id} is being changed by another request; try again.")))
     }
 }
+
+#[cfg(test)]
+mod tests;
