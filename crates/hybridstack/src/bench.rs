@@ -34,3 +34,92 @@ pub(crate) fn bcrypt_rate(cost: u32, seconds: u64) -> Result<()> {
     println!("bcrypt_verifies_per_sec: {rate:.2}");
     Ok(())
 }
+
+/// `bench-seed-servers`: writes `count` server records into the admin project (as the
+/// list-latency benchmark's data set), in batches, with no cloud behind them.
+pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> Result<()> {
+    use hybridstack_core::compute::model::{Address, FlavorCopy, Server};
+    let store = crate::open_store(s).await?;
+    crate::migrate_store(&store).await?;
+    let project = store.project_by_name("default", "admin").await?;
+    let user = store.user_by_name("default", "admin").await?;
+    let images = hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default())?;
+    let networking = hybridstack_core::network::Networking::new(store.clone());
+    let compute = hybridstack_core::compute::Compute::without_clouds(store, images, networking);
+    let flavor = FlavorCopy {
+        id: "1".into(),
+        name: "m1.tiny".into(),
+        vcpus: 1,
+        ram: 512,
+        disk: 1,
+        ephemeral: 0,
+        swap: 0,
+        extra_specs: Default::default(),
+    };
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let batch: Vec<Server> = (done..count.min(done + 10_000))
+            .map(|i| {
+                let t = "2026-01-01T00:00:00Z".to_string();
+                Server {
+                    id: uuid_for(i),
+                    name: format!("bench-{i}"),
+                    project_id: project.id.clone(),
+                    user_id: user.id.clone(),
+                    vm_state: "active".into(),
+                    task_state: None,
+                    power_state: 1,
+                    cloud: "bench".into(),
+                    requested_zone: None,
+                    flavor: flavor.clone(),
+                    old_flavor: None,
+                    image_id: "00000000-0000-4000-8000-000000000001".into(),
+                    key_name: None,
+                    key_data: None,
+                    metadata: [("role".to_string(), "web".to_string())].into(),
+                    tags: vec![],
+                    user_data: None,
+                    access_ipv4: String::new(),
+                    access_ipv6: String::new(),
+                    description: None,
+                    locked: false,
+                    locked_reason: None,
+                    locked_by: None,
+                    created: t.clone(),
+                    updated: t.clone(),
+                    launched_at: Some(t),
+                    terminated_at: None,
+                    fault: None,
+                    networks: vec![],
+                    network_mode: "auto".into(),
+                    ports: vec![],
+                    addresses: vec![Address {
+                        network_name: "private".into(),
+                        version: 4,
+                        addr: format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+                        kind: "fixed".into(),
+                        mac: format!("fa:16:3e:{:02x}:{:02x}:{:02x}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
+                    }],
+                    security_groups: vec!["default".into()],
+                    config_drive: String::new(),
+                    reservation_id: "r-bench".into(),
+                    launch_index: 0,
+                    hostname: format!("bench-{i}"),
+                    kernel_id: String::new(),
+                    ramdisk_id: String::new(),
+                    server_group: None,
+                    pending_action: None,
+                }
+            })
+            .collect();
+        done += batch.len();
+        compute.import_servers(&batch).await?;
+    }
+    println!("seeded {count} servers in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn uuid_for(i: usize) -> String {
+    format!("{:08x}-0000-4000-8000-{:012x}", i >> 16, i)
+}

@@ -74,6 +74,14 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write N synthetic server records into the admin project (the list benchmark's data).
+    #[command(hide = true)]
+    BenchSeedServers {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        count: usize,
+    },
     /// Measure raw bcrypt verifications per second on all cores (the token-issue ceiling).
     #[command(hide = true)]
     BenchBcrypt {
@@ -106,6 +114,9 @@ fn main() -> Result<()> {
         Command::Cloud { common, command } => rt.block_on(cloud::run(Settings::load(&common)?, command)),
         Command::Migrate { common } => rt.block_on(migrate(Settings::load(&common)?)),
         Command::BenchBcrypt { cost, seconds } => bench::bcrypt_rate(cost, seconds),
+        Command::BenchSeedServers { common, count } => {
+            rt.block_on(bench::seed_servers(&Settings::load(&common)?, count))
+        }
     }
 }
 

@@ -326,6 +326,37 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts many servers in one transaction (bulk import: migrations, benchmarks).
+    pub async fn server_insert_many(&self, rows: &[ServerRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for s in rows {
+            sqlx::query(
+                "INSERT INTO servers (id, project_id, user_id, name, status, cloud, flavor_id, image_id, vcpus, \
+                 ram_mb, created_at, updated_at, deleted_at, version, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(&s.id)
+            .bind(&s.project_id)
+            .bind(&s.user_id)
+            .bind(&s.name)
+            .bind(&s.status)
+            .bind(&s.cloud)
+            .bind(&s.flavor_id)
+            .bind(&s.image_id)
+            .bind(s.vcpus)
+            .bind(s.ram_mb)
+            .bind(s.created_at)
+            .bind(s.updated_at)
+            .bind(s.deleted_at)
+            .bind(s.version)
+            .bind(&s.body)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One page of servers, newest first (Nova's default order).
     pub async fn server_list(&self, q: &ServerQuery) -> Result<Vec<ServerRow>, StoreError> {
         let mut sql = String::from("SELECT * FROM servers WHERE 1 = 1");
@@ -382,7 +413,8 @@ impl Store {
     /// (servers, vCPUs, MiB of RAM) a project's live servers hold, for quota checks.
     pub async fn server_usage(&self, project_id: &str) -> Result<(i64, i64, i64), StoreError> {
         let r = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(ram_mb), 0) AS m FROM servers \
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS c, \
+             CAST(COALESCE(SUM(ram_mb), 0) AS BIGINT) AS m FROM servers \
              WHERE project_id = $1 AND deleted_at = 0",
         )
         .bind(project_id)
@@ -395,7 +427,8 @@ impl Store {
     /// and `os-hypervisors`.
     pub async fn server_usage_by_cloud(&self) -> Result<Vec<(String, i64, i64, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT cloud, COALESCE(SUM(vcpus), 0) AS c, COALESCE(SUM(ram_mb), 0) AS m, COUNT(*) AS n FROM servers \
+            "SELECT cloud, CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS c, CAST(COALESCE(SUM(ram_mb), 0) AS BIGINT) AS m, \
+             COUNT(*) AS n FROM servers \
              WHERE deleted_at = 0 GROUP BY cloud",
         )
         .fetch_all(self.pool())

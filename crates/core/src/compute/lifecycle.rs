@@ -29,13 +29,18 @@ impl Compute {
         self.server_row(id).await?.map(|(s, _)| s).ok_or_else(|| super::servers::server_not_found(id))
     }
 
-    /// Changes the stored server with no operation attached.
+    /// Changes the stored server with no operation attached. A delete asked for while
+    /// another operation ran stays visible (`deleting`) until the delete itself finishes.
     pub async fn transition<F>(&self, id: &str, mut f: F) -> Result<Server, CoreError>
     where
         F: FnMut(&mut Server),
     {
         self.modify(id, |s| {
+            let deleting = s.task_state.as_deref() == Some("deleting");
             f(s);
+            if deleting && s.vm_state != "deleted" {
+                s.task_state = Some("deleting".into());
+            }
             Ok((vec![], vec![]))
         })
         .await

@@ -149,6 +149,13 @@ impl Compute {
         })
     }
 
+    /// Writes server records as they are, with no operation (bulk import: benchmarks and
+    /// migrations from another control plane). Nothing is realised on any cloud.
+    pub async fn import_servers(&self, servers: &[model::Server]) -> Result<(), CoreError> {
+        let rows = servers.iter().map(|s| Self::row_of(s, None)).collect::<Result<Vec<_>, _>>()?;
+        Ok(self.store.server_insert_many(&rows).await?)
+    }
+
     /// A server by id, deleted ones included, with no visibility check (engine use).
     pub async fn server_row(&self, id: &str) -> Result<Option<(model::Server, ServerRow)>, CoreError> {
         match self.store.server_get(id).await {

@@ -135,3 +135,6 @@ pub fn register(engine: &mut Engine, compute: &Arc<Compute>) {
         Box::new(server_snapshot::SnapshotFailed(compute.clone())),
     ));
 }
+
+#[cfg(test)]
+mod tests;

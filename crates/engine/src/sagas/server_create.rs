@@ -73,24 +73,37 @@ fn unports<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, (
     })
 }
 
-/// Realises each of the server's networks and ports on its cloud (DHCP entry, filters).
+/// Realises each of the server's networks and ports on its cloud (DHCP entry, filters). A
+/// failed step is not undone by the saga, so a failure part-way takes back what this step
+/// made before reporting it.
 fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
         let s = c.server_internal(&id).await.map_err(core)?;
         let cloud = cloud_of(c, &s.cloud).await?;
         let mut networks: Vec<String> = Vec::new();
-        for (port_id, _) in &s.ports {
-            let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? else { continue };
-            if !networks.contains(&p.network_id) {
-                let spec = c.networking.network_spec(&p.network_id).await.map_err(core)?;
-                cloud.network.ensure_network(&spec).await.map_err(driver)?;
-                networks.push(p.network_id.clone());
+        let mut realise = async || -> Result<(), StepError> {
+            for (port_id, _) in &s.ports {
+                let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? else { continue };
+                if !networks.contains(&p.network_id) {
+                    let spec = c.networking.network_spec(&p.network_id).await.map_err(core)?;
+                    networks.push(p.network_id.clone());
+                    cloud.network.ensure_network(&spec).await.map_err(driver)?;
+                }
+                let spec = c.networking.port_spec(&p).await.map_err(core)?;
+                cloud.network.ensure_port(&spec).await.map_err(driver)?;
             }
-            let spec = c.networking.port_spec(&p).await.map_err(core)?;
-            cloud.network.ensure_port(&spec).await.map_err(driver)?;
+            Ok(())
+        };
+        let done = realise().await;
+        let out = json!({"networks": networks});
+        if let Err(e) = done {
+            if let Err(again) = unnetwork(c, input, &out).await {
+                tracing::warn!(server = %id, "could not take back a part-realised network: {again}");
+            }
+            return Err(e);
         }
-        Ok(json!({"networks": networks}))
+        Ok(out)
     })
 }
 
@@ -122,7 +135,13 @@ fn spawn<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<
         let s = c.server_internal(&id).await.map_err(core)?;
         let cloud = cloud_of(c, &s.cloud).await?;
         let spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
-        cloud.compute.ensure_server(&spec).await.map_err(driver)?;
+        if let Err(e) = cloud.compute.ensure_server(&spec).await {
+            // Whatever the failed call made (a disk, a definition) goes before the saga unwinds.
+            if let Err(again) = cloud.compute.delete_server(&id).await {
+                tracing::warn!(server = %id, "could not take back a part-made server: {again}");
+            }
+            return Err(driver(e));
+        }
         Ok(Value::Null)
     })
 }

@@ -15,12 +15,37 @@ pub struct Server {
     pub url: String,
     pub data: tempfile::TempDir,
     child: Child,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Kills `serve` with SIGKILL (no chance to clean up) and starts it again on the same
+    /// data dir and port, as an operator's supervisor would after a crash.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.child = spawn_serve(self.data.path(), &self.url, &env);
+        wait_ready(&self.url, self.data.path());
+    }
+}
+
+fn spawn_serve(data: &Path, url: &str, env: &[(&str, &str)]) -> Child {
+    let listen = url.trim_start_matches("http://").to_string();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(data.join("serve.log")).expect("log file");
+    Command::new(binary())
+        .args(["serve", "--data-dir"])
+        .arg(data)
+        .args(["--listen", &listen, "--public-url", url])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn serve")
 }
 
 impl Drop for Server {
@@ -54,17 +79,9 @@ pub fn start_with(env: &[(&str, &str)]) -> Server {
         .output()
         .expect("run bootstrap");
     assert!(out.status.success(), "bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
-    let log = std::fs::File::create(data.path().join("serve.log")).expect("log file");
-    let child = Command::new(binary())
-        .args(["serve", "--data-dir"])
-        .arg(data.path())
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn serve");
-    let server = Server { url, data, child };
+    let child = spawn_serve(data.path(), &url, env);
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let server = Server { url, data, child, env };
     wait_ready(&server.url, server.data.path());
     server
 }
