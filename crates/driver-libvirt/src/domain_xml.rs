@@ -25,6 +25,16 @@ pub(crate) fn domain_name(id: &str) -> String {
     format!("hs-{id}")
 }
 
+/// The marker of a cloud's ownership in a domain's XML.
+pub(crate) fn cloud_marker(cloud: &str) -> String {
+    format!("<hs:cloud>{}</hs:cloud>", esc(cloud))
+}
+
+/// A cloud's networks carry its name as their DNS domain, which marks them as its own.
+pub(crate) fn network_domain(cloud: &str) -> String {
+    format!("{}.hybridstack.internal", esc(cloud))
+}
+
 pub(crate) fn network_name(id: &str) -> String {
     format!("hs-net-{id}")
 }
@@ -37,7 +47,9 @@ pub(crate) struct DomainFiles {
     pub console_log: String,
 }
 
-pub(crate) fn domain(spec: &ServerSpec, domain_type: &str, files: &DomainFiles) -> String {
+/// The domain of a server on cloud `cloud`; the cloud's name in the metadata is what makes
+/// the domain this cloud's (several clouds, or control planes, may share one libvirt host).
+pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &DomainFiles) -> String {
     let boot = match &files.kernel {
         Some(k) => {
             let initrd = files.initrd.as_ref().map(|i| format!("<initrd>{}</initrd>", esc(i))).unwrap_or_default();
@@ -61,7 +73,7 @@ pub(crate) fn domain(spec: &ServerSpec, domain_type: &str, files: &DomainFiles) 
     format!(
         "<domain type='{dt}'>\
 <name>{name}</name><uuid>{id}</uuid><title>{title}</title>\
-<metadata><hs:server xmlns:hs='{ns}'><hs:id>{id}</hs:id></hs:server></metadata>\
+<metadata><hs:server xmlns:hs='{ns}'><hs:id>{id}</hs:id><hs:cloud>{cloud}</hs:cloud></hs:server></metadata>\
 <memory unit='MiB'>{ram}</memory><vcpu>{vcpus}</vcpu>\
 <os><type arch='x86_64' machine='pc'>hvm</type>{boot}</os>\
 <features><acpi/><apic/></features>\
@@ -77,6 +89,7 @@ pub(crate) fn domain(spec: &ServerSpec, domain_type: &str, files: &DomainFiles) 
         name = esc(&domain_name(&spec.id)),
         id = esc(&spec.id),
         title = esc(&spec.name),
+        cloud = esc(cloud),
         ns = METADATA_NS,
         ram = spec.ram_mb,
         vcpus = spec.vcpus,

@@ -90,6 +90,21 @@ fn graceful_off(d: &Domain, timeout: Duration) -> Result<(), DriverError> {
 }
 
 impl Inner {
+    /// The pool's copy of an image, made once even when several servers boot from it at once
+    /// (a second caller waits for the first upload instead of taking it for a cut one).
+    fn image_volume(
+        &self,
+        conn: &Connect,
+        pool: &virt::storage_pool::StoragePool,
+        prefix: &str,
+        f: &hybridstack_driver::ImageFile,
+        format: &str,
+    ) -> Result<String, DriverError> {
+        let lock = self.lock(&format!("{prefix}-{}", f.image_id));
+        let _held = lock.lock();
+        volumes::ensure_image(conn, pool, prefix, f, format)
+    }
+
     fn console_log(&self, id: &str) -> String {
         format!("{}/{id}.log", self.cfg.console_dir)
     }
@@ -106,17 +121,15 @@ impl Inner {
                 )))
             }
         };
-        let base = volumes::ensure_image(conn, &pool, "image", &spec.image, format)?;
-        let kernel =
-            spec.kernel.as_ref().map(|k| volumes::ensure_image(conn, &pool, "kernel", k, "raw")).transpose()?;
-        let initrd =
-            spec.ramdisk.as_ref().map(|r| volumes::ensure_image(conn, &pool, "ramdisk", r, "raw")).transpose()?;
+        let base = self.image_volume(conn, &pool, "image", &spec.image, format)?;
+        let kernel = spec.kernel.as_ref().map(|k| self.image_volume(conn, &pool, "kernel", k, "raw")).transpose()?;
+        let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, &pool, "ramdisk", r, "raw")).transpose()?;
         let disk = volumes::ensure_disk(&pool, &spec.id, &base, format, spec.disk_gb * GIB)?;
         Ok(DomainFiles { disk, kernel, initrd, console_log: self.console_log(&spec.id) })
     }
 
     fn define(&self, conn: &Connect, spec: &ServerSpec, files: &DomainFiles) -> Result<Domain, DriverError> {
-        let xml = domain_xml::domain(spec, &self.cfg.domain_type, files);
+        let xml = domain_xml::domain(spec, &self.name, &self.cfg.domain_type, files);
         conn.define_domain_xml(&xml).map_err(|e| lv("defining the domain", e))
     }
 
@@ -233,10 +246,8 @@ impl Inner {
     /// The files an existing server boots from (kernel and initrd already in the pool).
     fn files_of(&self, conn: &Connect, spec: &ServerSpec) -> Result<DomainFiles, DriverError> {
         let pool = volumes::ensure_pool(conn, &self.cfg)?;
-        let kernel =
-            spec.kernel.as_ref().map(|k| volumes::ensure_image(conn, &pool, "kernel", k, "raw")).transpose()?;
-        let initrd =
-            spec.ramdisk.as_ref().map(|r| volumes::ensure_image(conn, &pool, "ramdisk", r, "raw")).transpose()?;
+        let kernel = spec.kernel.as_ref().map(|k| self.image_volume(conn, &pool, "kernel", k, "raw")).transpose()?;
+        let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, &pool, "ramdisk", r, "raw")).transpose()?;
         let disk = volumes::find(&pool, &format!("disk-{}", spec.id))?
             .ok_or_else(|| DriverError::NotFound(format!("server {} has no root disk", spec.id)))?;
         Ok(DomainFiles { disk: volumes::path(&disk)?, kernel, initrd, console_log: self.console_log(&spec.id) })
@@ -318,6 +329,11 @@ impl Inner {
             let Some(id) = name.strip_prefix("hs-") else { continue };
             let uuid = d.uuid_string().map_err(|e| lv("reading a domain uuid", e))?;
             if uuid != id {
+                continue;
+            }
+            // Another cloud's (or another control plane's) server on the same host is not ours.
+            let xml = d.xml_desc(0).map_err(|e| lv("reading a domain", e))?;
+            if !xml.contains(&domain_xml::cloud_marker(&self.name)) {
                 continue;
             }
             out.push(OwnedServer { id: uuid, power: state_of(&d)? });

@@ -36,10 +36,12 @@ pub(crate) struct Inner {
     pub(crate) cfg: LibvirtConfig,
     /// Reopened when libvirtd restarts under us.
     conn: Mutex<Option<Connect>>,
-    /// One lock per network: realising a network, adding or removing a port's DHCP entry and
-    /// deleting the network must not interleave (a delete would pull the network from under
-    /// a guest being attached to it).
-    net_locks: Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
+    /// One lock per shared object, by name. For a network: realising it, adding or removing
+    /// a port's DHCP entry and deleting it must not interleave (a delete would pull the
+    /// network from under a guest being attached to it). For an image: one upload at a time.
+    /// (They serialise one control-plane process; nodes sharing a libvirt host would need a
+    /// lock in the store as well.)
+    locks: Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl LibvirtCloud {
@@ -48,8 +50,7 @@ impl LibvirtCloud {
         // libvirt prints every error to stderr by default; ours are returned and logged
         // with their context instead (a missing volume is often the expected answer).
         virt::error::clear_error_callback();
-        let inner =
-            Arc::new(Inner { name: name.to_string(), cfg, conn: Mutex::new(None), net_locks: Mutex::default() });
+        let inner = Arc::new(Inner { name: name.to_string(), cfg, conn: Mutex::new(None), locks: Mutex::default() });
         let conn = inner.conn()?;
         volumes::ensure_pool(&conn, &inner.cfg)?;
         std::fs::create_dir_all(&inner.cfg.console_dir)
@@ -83,8 +84,12 @@ impl LibvirtCloud {
 }
 
 impl Inner {
+    pub(crate) fn lock(&self, key: &str) -> Arc<Mutex<()>> {
+        self.locks.lock().entry(key.to_string()).or_default().clone()
+    }
+
     pub(crate) fn net_lock(&self, network_id: &str) -> Arc<Mutex<()>> {
-        self.net_locks.lock().entry(network_id.to_string()).or_default().clone()
+        self.lock(&format!("network-{network_id}"))
     }
 
     pub(crate) fn conn(&self) -> Result<Connect, DriverError> {

@@ -14,7 +14,7 @@ use hybridstack_driver::{
 use virt::connect::Connect;
 use virt::network::Network as LvNetwork;
 
-use crate::domain_xml::{esc, network_name};
+use crate::domain_xml::{esc, network_domain, network_name};
 use crate::errors::{is_missing, lv};
 use crate::LibvirtCloud;
 
@@ -36,7 +36,7 @@ fn host_name(port_id: &str) -> String {
     format!("p-{port_id}")
 }
 
-fn network_xml(n: &NetworkSpec) -> Result<String, DriverError> {
+fn network_xml(n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
     let mut ips = String::new();
     if let Some(s) = n.subnets.iter().find(|s| s.ip_version == 4 && s.gateway_ip.is_some()) {
         let prefix = s
@@ -49,18 +49,20 @@ fn network_xml(n: &NetworkSpec) -> Result<String, DriverError> {
         ips = format!("<ip address='{}' prefix='{}'></ip>", esc(&gw), esc(&prefix));
     }
     Ok(format!(
-        "<network><name>{}</name><uuid>{}</uuid><bridge name='{}' stp='off' delay='0'/><mtu size='{}'/>{ips}</network>",
+        "<network><name>{}</name><uuid>{}</uuid><bridge name='{}' stp='off' delay='0'/><mtu size='{}'/>\
+<domain name='{}' localOnly='yes'/>{ips}</network>",
         esc(&network_name(&n.id)),
         esc(&n.id),
         bridge_name(&n.id),
-        n.mtu.max(576)
+        n.mtu.max(576),
+        network_domain(cloud)
     ))
 }
 
-fn ensure_network(conn: &Connect, n: &NetworkSpec) -> Result<String, DriverError> {
+fn ensure_network(conn: &Connect, n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
     let net = match lookup(conn, &n.id)? {
         Some(net) => net,
-        None => conn.define_network_xml(&network_xml(n)?).map_err(|e| lv("defining the network", e))?,
+        None => conn.define_network_xml(&network_xml(n, cloud)?).map_err(|e| lv("defining the network", e))?,
     };
     if !net.is_active().map_err(|e| lv("reading the network state", e))? {
         net.create().map_err(|e| match lv("starting the network", e) {
@@ -173,13 +175,18 @@ fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), Dri
     Ok(())
 }
 
-fn list_owned(conn: &Connect) -> Result<Vec<Owned>, DriverError> {
+fn list_owned(conn: &Connect, cloud: &str) -> Result<Vec<Owned>, DriverError> {
     let mut out = Vec::new();
+    let marker = format!("name='{}'", network_domain(cloud));
     for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
         let n = net.name().map_err(|e| lv("reading a network name", e))?;
         if let Some(id) = n.strip_prefix("hs-net-") {
-            out.push(Owned { kind: "network", id: id.to_string(), reference: n.clone() });
             let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+            // Another cloud's network on the same host is not ours to collect.
+            if !xml.contains(&marker) {
+                continue;
+            }
+            out.push(Owned { kind: "network", id: id.to_string(), reference: n.clone() });
             for rest in xml.split("name='p-").skip(1) {
                 if let Some(port) = rest.split('\'').next() {
                     out.push(Owned { kind: "port", id: port.to_string(), reference: n.clone() });
@@ -207,7 +214,7 @@ impl Network for LibvirtCloud {
         self.blocking(move |i, c| {
             let lock = i.net_lock(&n.id);
             let _held = lock.lock();
-            ensure_network(c, &n)
+            ensure_network(c, &n, &i.name)
         })
         .await
     }
@@ -262,7 +269,7 @@ impl Network for LibvirtCloud {
     }
 
     async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
-        self.blocking(|_, c| list_owned(c)).await
+        self.blocking(|i, c| list_owned(c, &i.name)).await
     }
 }
 

@@ -10,6 +10,8 @@
 pub mod reconciler;
 mod saga;
 pub mod sagas;
+#[cfg(test)]
+mod testbed;
 mod worker;
 
 pub use saga::{OnFailed, Saga, Step, StepError};

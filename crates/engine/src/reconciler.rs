@@ -161,3 +161,6 @@ impl Reconciler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,7 @@ mod keypairs;
 mod quotas;
 mod security_groups;
 mod server_actions;
+mod server_groups;
 mod server_meta;
 mod servers;
 mod versions;
@@ -45,6 +46,7 @@ fn v21() -> Router<AppState> {
         .merge(servers::router())
         .merge(server_actions::router())
         .merge(server_meta::router())
+        .merge(server_groups::router())
         .merge(flavors::router())
         .merge(images::router())
         .merge(keypairs::router())

@@ -12,6 +12,7 @@ pub mod model;
 mod quotas;
 mod scheduler;
 mod server_actions;
+mod server_groups;
 mod servers;
 mod zones;
 

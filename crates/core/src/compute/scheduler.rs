@@ -18,6 +18,7 @@ impl Compute {
         let usage = self.store().server_usage_by_cloud().await?;
         let mut reasons = Vec::new();
         let mut best: Option<(u64, String)> = None;
+        let placement = self.group_placement(s).await?;
         let mut clouds = self.clouds.all();
         clouds.sort_by(|a, b| a.name.cmp(&b.name));
         if clouds.is_empty() {
@@ -26,6 +27,17 @@ impl Compute {
         for c in clouds {
             if zone.as_ref().is_some_and(|z| !z.is_empty() && *z != c.name) {
                 continue;
+            }
+            match &placement {
+                Some((true, with)) if !with.contains(&c.name) => {
+                    reasons.push(format!("cloud {} breaks the server group's affinity", c.name));
+                    continue;
+                }
+                Some((false, apart)) if apart.contains(&c.name) => {
+                    reasons.push(format!("cloud {} already runs a member of the server group (anti-affinity)", c.name));
+                    continue;
+                }
+                _ => {}
             }
             let cap = match c.compute.capacity().await {
                 Ok(cap) => cap,

@@ -324,9 +324,12 @@ impl Compute {
         let props = &image.properties;
         let prop = |k: &str| props.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let reservation_id = format!("r-{}", &new_id()[..8]);
+        let ids: Vec<String> = (0..count).map(|_| new_id()).collect();
+        if let Some(g) = &r.server_group {
+            self.group_join(ctx, g, &ids).await?;
+        }
         let mut created = Vec::new();
-        for i in 0..count {
-            let id = new_id();
+        for (i, id) in (0..count).zip(ids) {
             let name = if count > 1 { format!("{}-{}", r.name, i + 1) } else { r.name.clone() };
             let t = now();
             let s = Server {

@@ -350,3 +350,27 @@ async fn flavors_hide_private_ones_until_shared() {
         );
     }
 }
+
+#[tokio::test]
+async fn server_groups_record_members_and_refuse_bad_policies() {
+    for (backend, t) in testing::all().await {
+        let e = env(t.store.clone()).await;
+        let c = member("p1");
+        assert!(
+            matches!(e.compute.group_create(&c, "g", "sideways").await, Err(CoreError::BadRequest(_))),
+            "{backend}"
+        );
+        let g = e.compute.group_create(&c, "spread", "anti-affinity").await.expect("group");
+        let r = CreateRequest { server_group: Some(g.id.clone()), min_count: 2, ..request(&e, "member") };
+        let created = e.compute.server_create(&c, r).await.expect("create");
+        let ids: Vec<_> = created.servers.iter().map(|s| s.id.clone()).collect();
+        assert_eq!(e.compute.group_get(&c, &g.id).await.expect("group").members, ids, "{backend}");
+        // Another project neither sees the group nor may boot into it.
+        let other = member("p2");
+        assert!(matches!(e.compute.group_get(&other, &g.id).await, Err(CoreError::NotFound(_))), "{backend}");
+        let r = CreateRequest { server_group: Some(g.id.clone()), ..request(&e, "intruder") };
+        assert!(matches!(e.compute.server_create(&other, r).await, Err(CoreError::BadRequest(_))), "{backend}");
+        e.compute.group_delete(&c, &g.id).await.expect("delete");
+        assert!(e.compute.group_list(&c, false).await.expect("list").is_empty(), "{backend}");
+    }
+}

@@ -1,0 +1,311 @@
+//! A test bed for the engine's tests on a real libvirtd (QEMU under TCG) with the project's
+//! test guest: a store, the image, network and compute services, one libvirt cloud reached
+//! through a wrapper that can make a chosen driver call fail, and the engine with the server
+//! sagas. Everything it makes in libvirtd goes when it is dropped.
+//!
+//! Needs libvirtd on qemu:///system and the built guest (scripts/install-test-deps does both).
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hybridstack_core::compute::{
+    CloudHandle, Clouds, Compute, ComputeConfig, CreateRequest, DriverFactory, FlavorRequest, NetworkRequest,
+};
+use hybridstack_core::images::{Images, ImagesConfig, NewImage};
+use hybridstack_core::network::{NetworkRequest as NetRequest, Networking, SubnetRequest};
+use hybridstack_core::policy::{RequestContext, Scope};
+use hybridstack_core::CoreError;
+use hybridstack_driver::{
+    Capacity, Compute as ComputeDriver, ComputeCapabilities, DriverError, FloatingIpSpec, Network, NetworkCapabilities,
+    NetworkSpec, Owned, OwnedServer, PortSpec, PowerAction, PowerState, RouterSpec, SecurityGroupSpec, ServerSpec,
+};
+use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
+use hybridstack_store::testing;
+use parking_lot::Mutex;
+use serde_json::Value;
+
+use crate::Engine;
+
+/// The real libvirt cloud, except that the driver call named in `fail` fails (for good).
+pub(crate) struct Faulty {
+    pub real: Arc<LibvirtCloud>,
+    pub fail: Arc<Mutex<Option<&'static str>>>,
+}
+
+impl Faulty {
+    fn check(&self, call: &'static str) -> Result<(), DriverError> {
+        if *self.fail.lock() == Some(call) {
+            return Err(DriverError::Failed(format!("injected failure in {call}")));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ComputeDriver for Faulty {
+    fn capabilities(&self) -> ComputeCapabilities {
+        ComputeDriver::capabilities(&*self.real)
+    }
+    async fn capacity(&self) -> Result<Capacity, DriverError> {
+        self.check("capacity")?;
+        self.real.capacity().await
+    }
+    async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.check("ensure_server")?;
+        self.real.ensure_server(s).await
+    }
+    async fn delete_server(&self, id: &str) -> Result<(), DriverError> {
+        self.real.delete_server(id).await
+    }
+    async fn power(&self, id: &str, a: PowerAction) -> Result<(), DriverError> {
+        self.real.power(id, a).await
+    }
+    async fn power_state(&self, id: &str) -> Result<PowerState, DriverError> {
+        self.check("power_state")?;
+        self.real.power_state(id).await
+    }
+    async fn rebuild(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.real.rebuild(s).await
+    }
+    async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.real.resize(s).await
+    }
+    async fn confirm_resize(&self, id: &str) -> Result<(), DriverError> {
+        self.real.confirm_resize(id).await
+    }
+    async fn revert_resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.real.revert_resize(s).await
+    }
+    async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError> {
+        self.real.snapshot(id, dest).await
+    }
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        self.real.console_output(id, lines).await
+    }
+    async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {
+        ComputeDriver::list_owned(&*self.real).await
+    }
+}
+
+#[async_trait]
+impl Network for Faulty {
+    fn capabilities(&self) -> NetworkCapabilities {
+        Network::capabilities(&*self.real)
+    }
+    async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
+        self.check("ensure_network")?;
+        self.real.ensure_network(n).await
+    }
+    async fn delete_network(&self, id: &str) -> Result<(), DriverError> {
+        self.real.delete_network(id).await
+    }
+    async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError> {
+        self.check("ensure_port")?;
+        self.real.ensure_port(p).await
+    }
+    async fn delete_port(&self, id: &str) -> Result<(), DriverError> {
+        self.real.delete_port(id).await
+    }
+    async fn ensure_security_group(&self, g: &SecurityGroupSpec) -> Result<String, DriverError> {
+        self.real.ensure_security_group(g).await
+    }
+    async fn delete_security_group(&self, id: &str) -> Result<(), DriverError> {
+        self.real.delete_security_group(id).await
+    }
+    async fn ensure_router(&self, r: &RouterSpec) -> Result<String, DriverError> {
+        self.real.ensure_router(r).await
+    }
+    async fn delete_router(&self, id: &str) -> Result<(), DriverError> {
+        self.real.delete_router(id).await
+    }
+    async fn ensure_floating_ip(&self, f: &FloatingIpSpec) -> Result<String, DriverError> {
+        self.real.ensure_floating_ip(f).await
+    }
+    async fn delete_floating_ip(&self, id: &str) -> Result<(), DriverError> {
+        self.real.delete_floating_ip(id).await
+    }
+    async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
+        Network::list_owned(&*self.real).await
+    }
+}
+
+struct Factory(Arc<Faulty>);
+
+impl DriverFactory for Factory {
+    fn open(&self, kind: &str, name: &str, _config: &Value) -> Result<CloudHandle, CoreError> {
+        Ok(CloudHandle { name: name.into(), kind: kind.into(), compute: self.0.clone(), network: self.0.clone() })
+    }
+}
+
+pub(crate) fn virsh(args: &[&str]) -> String {
+    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("virsh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub(crate) fn member(project: &str) -> RequestContext {
+    RequestContext {
+        user_id: "u1".into(),
+        user_domain_id: "default".into(),
+        scope: Scope::Project { id: project.into(), domain_id: "default".into() },
+        roles: vec!["admin".into(), "member".into(), "reader".into()],
+        app_cred_id: None,
+        app_cred_unrestricted: false,
+    }
+}
+
+async fn upload(
+    images: &Arc<Images>,
+    c: &RequestContext,
+    name: &str,
+    file: &str,
+    fmt: &str,
+    props: &[(&str, &str)],
+) -> String {
+    let container = if fmt == "qcow2" { "bare" } else { fmt };
+    let img = images
+        .create(
+            c,
+            NewImage {
+                name: Some(name.into()),
+                disk_format: Some(fmt.into()),
+                container_format: Some(container.into()),
+                properties: props.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("image");
+    let data = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e} (run guest/build-test-guest)"));
+    let mut up = images.begin_upload(c, &img.id).await.expect("begin");
+    up.session.as_mut().expect("session").write(&data).await.expect("write");
+    images.finish_upload(up).await.expect("finish");
+    img.id
+}
+
+/// Removes the pool (and anything in the data dir a failed assertion left) at the end.
+pub(crate) struct Cleanup {
+    pool: String,
+    data: String,
+    network: Mutex<Option<String>>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for d in virsh(&["list", "--all", "--name"]).lines().filter(|l| l.starts_with("hs-")) {
+            if virsh(&["dumpxml", d]).contains(&self.data) {
+                virsh(&["destroy", d]);
+                virsh(&["undefine", "--managed-save", d]);
+            }
+        }
+        if let Some(n) = self.network.lock().take() {
+            virsh(&["net-destroy", &format!("hs-net-{n}")]);
+            virsh(&["net-undefine", &format!("hs-net-{n}")]);
+        }
+        virsh(&["pool-destroy", &self.pool]);
+        virsh(&["pool-undefine", &self.pool]);
+    }
+}
+
+/// The services, the engine and the one libvirt cloud of a test.
+pub(crate) struct Testbed {
+    pub compute: Arc<Compute>,
+    pub engine: Engine,
+    pub faulty: Arc<Faulty>,
+    pub cfg: LibvirtConfig,
+    pub image: String,
+    pub net: String,
+    pub networks: NetworkRequest,
+    pub ctx: RequestContext,
+    // Dropped in this order: libvirt objects first, then the data dir and the store.
+    _cleanup: Cleanup,
+    _dir: tempfile::TempDir,
+    _store: testing::TestStore,
+}
+
+impl Testbed {
+    /// `prefix` names the cloud (and so its storage pool); `cidr` must be unused on this host.
+    pub(crate) async fn new(prefix: &str, cidr: &str) -> Self {
+        let guest = std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into());
+        let t = testing::sqlite().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().display().to_string();
+        let name = format!("{prefix}-{}", std::process::id());
+        let mut cfg = LibvirtConfig::defaults(&name, "qemu:///system", &data);
+        cfg.domain_type = "qemu".into();
+        cfg.shutdown_timeout_secs = 5;
+        let cleanup = Cleanup { pool: cfg.pool.clone(), data, network: Mutex::new(None) };
+        let real = Arc::new(
+            LibvirtCloud::open(&name, cfg.clone()).expect("libvirtd on qemu:///system (scripts/lib/libvirt-up)"),
+        );
+        let faulty = Arc::new(Faulty { real, fail: Arc::new(Mutex::new(None)) });
+        let images = Images::open(t.store.clone(), dir.path(), ImagesConfig::default()).expect("images");
+        let networking = Networking::new(t.store.clone());
+        let clouds = Clouds::new(t.store.clone(), Arc::new(Factory(faulty.clone())));
+        clouds.add("libvirt", &name, serde_json::to_value(&cfg).expect("cfg")).await.expect("register");
+        let compute =
+            Compute::new(t.store.clone(), images.clone(), networking.clone(), clouds, ComputeConfig::default());
+        let mut engine = Engine::new(t.store.clone(), "test-node", Duration::from_secs(60));
+        crate::sagas::register(&mut engine, &compute);
+
+        let c = member("p1");
+        let k = upload(&images, &c, "k", &format!("{guest}/vmlinuz"), "aki", &[]).await;
+        let r = upload(&images, &c, "r", &format!("{guest}/initrd.img"), "ari", &[]).await;
+        let props = [("kernel_id", k.as_str()), ("ramdisk_id", r.as_str()), ("os_command_line", "console=ttyS0")];
+        let image = upload(&images, &c, "g", &format!("{guest}/disk.qcow2"), "qcow2", &props).await;
+        let flavor = FlavorRequest {
+            id: Some("1".into()),
+            name: "f".into(),
+            vcpus: 1,
+            ram: 128,
+            disk: 1,
+            is_public: true,
+            ..Default::default()
+        };
+        compute.flavor_create(&c, flavor).await.expect("flavor");
+        let net = networking
+            .network_create(&c, NetRequest { name: Some("n".into()), ..Default::default() })
+            .await
+            .expect("net");
+        *cleanup.network.lock() = Some(net.id.clone());
+        networking
+            .subnet_create(
+                &c,
+                SubnetRequest { network_id: Some(net.id.clone()), cidr: Some(cidr.into()), ..Default::default() },
+            )
+            .await
+            .expect("subnet");
+        let networks = NetworkRequest::List(vec![hybridstack_core::compute::model::RequestedNetwork {
+            network_id: Some(net.id.clone()),
+            ..Default::default()
+        }]);
+        Self {
+            compute,
+            engine,
+            faulty,
+            cfg,
+            image,
+            net: net.id,
+            networks,
+            ctx: c,
+            _cleanup: cleanup,
+            _dir: dir,
+            _store: t,
+        }
+    }
+
+    /// Creates a server and runs the engine until it settles.
+    pub(crate) async fn server(&self, name: &str) -> hybridstack_core::compute::model::Server {
+        let req = CreateRequest {
+            name: name.into(),
+            image_ref: self.image.clone(),
+            flavor_ref: "1".into(),
+            networks: self.networks.clone(),
+            ..Default::default()
+        };
+        let s = self.compute.server_create(&self.ctx, req).await.expect("create").servers.remove(0);
+        self.engine.drain().await.expect("engine");
+        self.compute.server_internal(&s.id).await.expect("server")
+    }
+}
