@@ -72,10 +72,19 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
             "rescue": "False", "stable_rescue": "False", "live_migration": "False",
             "cold_migration": "False", "interface_attach": "False", "vnc_console": "False",
             "spice_console": "False", "serial_console": "False", "personality": "False",
-            "config_drive": "False", "metadata_service": "False",
+            # Every libvirt guest gets a config drive (host name, key pair); no metadata service.
+            "config_drive": "True", "metadata_service": "False",
             "attach_encrypted_volume": "False", "swap_volume": "False", "volume_multiattach": "False",
         },
         "enforce_scope": {"nova": "False"},
+        # The guests are on the shared fixed network, whose gateway is this host, so Tempest
+        # logs in to them over SSH with the key pair it imports (the test guest runs dropbear
+        # and reads the key from its config drive).
+        "validation": {"run_validation": "True", "connect_method": "fixed", "auth_method": "keypair",
+                       "network_for_ssh": r["fixed_network_name"], "ip_version_for_ssh": "4",
+                       "image_ssh_user": "root", "image_alt_ssh_user": "root",
+                       "security_group": "True", "security_group_rules": "True",
+                       "ssh_timeout": "300", "connect_timeout": "60"},
     }
 
 
@@ -154,7 +163,7 @@ def build(ctx):
             "default_credentials_domain_name": "Default",
         },
         "service-clients": {"http_timeout": "60"},
-        # No guest is reached over SSH/ping: the clouds' guests are not on this host's network.
+        # Guests are reached over SSH only where a service says so (compute on libvirt).
         "validation": {"run_validation": "False"},
     }
     available = {flag: "False" for flag in ALL_FLAGS}

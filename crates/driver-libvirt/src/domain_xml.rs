@@ -42,6 +42,8 @@ pub(crate) fn network_name(id: &str) -> String {
 /// What the domain's devices point at, resolved in the pool.
 pub(crate) struct DomainFiles {
     pub disk: String,
+    /// The config drive, attached read-only as the second disk.
+    pub config: Option<String>,
     pub kernel: Option<String>,
     pub initrd: Option<String>,
     pub console_log: String,
@@ -59,6 +61,17 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
         }
         None => "<boot dev='hd'/>".into(),
     };
+    let config = files
+        .config
+        .as_ref()
+        .map(|c| {
+            format!(
+                "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{}'/>\
+<target dev='vdb' bus='virtio'/><readonly/></disk>",
+                esc(c)
+            )
+        })
+        .unwrap_or_default();
     let nics: String = spec
         .nics
         .iter()
@@ -80,7 +93,7 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
 <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>\
 <devices>\
 <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{disk}'/><target dev='vda' bus='virtio'/></disk>\
-{nics}\
+{config}{nics}\
 <serial type='file'><source path='{log}' append='on'/><target port='0'/></serial>\
 <console type='file'><source path='{log}' append='on'/><target type='serial' port='0'/></console>\
 <memballoon model='none'/>\

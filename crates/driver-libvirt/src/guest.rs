@@ -10,6 +10,7 @@ use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 use virt::enumutil::Enum;
 
+use crate::config_drive;
 use crate::domain_xml::{self, DomainFiles};
 use crate::errors::{fail, is_missing, lv};
 use crate::volumes;
@@ -125,7 +126,8 @@ impl Inner {
         let kernel = spec.kernel.as_ref().map(|k| self.image_volume(conn, &pool, "kernel", k, "raw")).transpose()?;
         let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, &pool, "ramdisk", r, "raw")).transpose()?;
         let disk = volumes::ensure_disk(&pool, &spec.id, &base, format, spec.disk_gb * GIB)?;
-        Ok(DomainFiles { disk, kernel, initrd, console_log: self.console_log(&spec.id) })
+        let config = Some(config_drive::ensure(conn, &pool, spec)?);
+        Ok(DomainFiles { disk, config, kernel, initrd, console_log: self.console_log(&spec.id) })
     }
 
     fn define(&self, conn: &Connect, spec: &ServerSpec, files: &DomainFiles) -> Result<Domain, DriverError> {
@@ -163,6 +165,7 @@ impl Inner {
         let pool = volumes::ensure_pool(conn, &self.cfg)?;
         volumes::delete(&pool, &format!("disk-{id}"))?;
         volumes::delete(&pool, &format!("disk-{id}.pre-resize"))?;
+        volumes::delete(&pool, &config_drive::volume_name(id))?;
         match std::fs::remove_file(self.console_log(id)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(fail(format!("cannot remove the console log of {id}: {e}")))
@@ -250,7 +253,9 @@ impl Inner {
         let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, &pool, "ramdisk", r, "raw")).transpose()?;
         let disk = volumes::find(&pool, &format!("disk-{}", spec.id))?
             .ok_or_else(|| DriverError::NotFound(format!("server {} has no root disk", spec.id)))?;
-        Ok(DomainFiles { disk: volumes::path(&disk)?, kernel, initrd, console_log: self.console_log(&spec.id) })
+        let config =
+            volumes::find(&pool, &config_drive::volume_name(&spec.id))?.map(|v| volumes::path(&v)).transpose()?;
+        Ok(DomainFiles { disk: volumes::path(&disk)?, config, kernel, initrd, console_log: self.console_log(&spec.id) })
     }
 
     fn confirm_resize(&self, conn: &Connect, id: &str) -> Result<(), DriverError> {

@@ -11,6 +11,7 @@
 //! libvirt calls block, so each trait method runs its work on tokio's blocking pool.
 
 mod config;
+mod config_drive;
 mod domain_xml;
 mod errors;
 mod guest;

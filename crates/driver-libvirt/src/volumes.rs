@@ -92,7 +92,7 @@ pub(crate) fn ensure_image(
     path(&v)
 }
 
-fn upload(conn: &Connect, v: &StorageVol, file: &Path, size: u64) -> Result<(), DriverError> {
+pub(crate) fn upload(conn: &Connect, v: &StorageVol, file: &Path, size: u64) -> Result<(), DriverError> {
     let stream = Stream::new(conn, 0).map_err(|e| lv("opening an upload stream", e))?;
     v.upload(&stream, 0, size, 0).map_err(|e| lv("starting an upload", e))?;
     let mut src = std::fs::File::open(file).map_err(|e| fail(format!("cannot open {}: {e}", file.display())))?;

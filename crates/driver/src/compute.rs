@@ -30,6 +30,21 @@ pub struct NicSpec {
     pub mac_address: String,
 }
 
+/// What a server learns about itself at boot (Nova's config drive / metadata): its host name,
+/// its key pair and metadata, and the user data it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuestConfig {
+    pub hostname: String,
+    pub name: String,
+    pub key_name: Option<String>,
+    pub public_key: Option<String>,
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Base64, as the API received it.
+    pub user_data: Option<String>,
+    pub availability_zone: String,
+    pub project_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     pub id: String,
@@ -44,6 +59,7 @@ pub struct ServerSpec {
     pub ramdisk: Option<ImageFile>,
     pub kernel_cmdline: Option<String>,
     pub nics: Vec<NicSpec>,
+    pub guest: GuestConfig,
     /// Whether to start the server once it exists.
     pub start: bool,
 }

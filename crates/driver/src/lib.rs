@@ -9,7 +9,8 @@ mod image_store;
 mod network;
 
 pub use compute::{
-    Capacity, Compute, ComputeCapabilities, ImageFile, NicSpec, OwnedServer, PowerAction, PowerState, ServerSpec,
+    Capacity, Compute, ComputeCapabilities, GuestConfig, ImageFile, NicSpec, OwnedServer, PowerAction, PowerState,
+    ServerSpec,
 };
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};

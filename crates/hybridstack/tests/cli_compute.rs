@@ -168,11 +168,13 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     };
     assert!(ip.starts_with("10.97.0."), "port address {fixed}");
     let expected = format!("hybridstack-test-guest: eth0 {ip}/24 mac {mac}");
-    wait_for("the guest's DHCP line on its console", 120, || {
+    let log = wait_for("the guest's DHCP line on its console", 120, || {
         let log = admin.ok(&["console", "log", "show", "vm1"]);
         assert!(!log.contains("hybridstack-test-guest: dhcp failed"), "DHCP failed in the guest:\n{log}");
         log.contains(&expected).then_some(log)
     });
+    // The guest named itself from its config drive.
+    assert!(log.contains("hybridstack-test-guest: config drive: hostname vm1"), "{log}");
 
     admin.ok(&["server", "stop", "vm1"]);
     wait_for("SHUTOFF", 60, || (status(&admin, "vm1") == "SHUTOFF").then_some(String::new()));

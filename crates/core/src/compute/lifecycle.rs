@@ -2,7 +2,7 @@
 //! boot specs) and the state each step leaves the server in. Every function here is safe to
 //! call again after a crash: it finds what an earlier call did instead of doing it twice.
 
-use hybridstack_driver::{DriverError, ImageFile, NicSpec, ServerSpec};
+use hybridstack_driver::{DriverError, GuestConfig, ImageFile, NicSpec, ServerSpec};
 
 use super::model::{Fault, FlavorCopy, Server};
 use super::{now, Compute};
@@ -218,6 +218,16 @@ impl Compute {
             ramdisk,
             kernel_cmdline: cmdline,
             nics,
+            guest: GuestConfig {
+                hostname: s.hostname.clone(),
+                name: s.name.clone(),
+                key_name: s.key_name.clone(),
+                public_key: s.key_data.clone(),
+                metadata: s.metadata.clone(),
+                user_data: s.user_data.clone(),
+                availability_zone: s.cloud.clone(),
+                project_id: s.project_id.clone(),
+            },
             start,
         })
     }
