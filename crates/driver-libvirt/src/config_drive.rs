@@ -43,7 +43,7 @@ pub(crate) fn ensure(conn: &Connect, pool: &StoragePool, spec: &ServerSpec) -> R
         "public_keys": keys,
         "keys": key_list,
     });
-    std::fs::write(latest.join("meta_data.json"), meta.to_string())
+    std::fs::write(latest.join("meta_data.json"), format!("{meta}\n"))
         .map_err(|e| fail(format!("meta_data.json: {e}")))?;
     if let Some(ud) = &g.user_data {
         let bytes = base64::engine::general_purpose::STANDARD

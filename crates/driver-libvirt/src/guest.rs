@@ -330,18 +330,30 @@ impl Inner {
     fn list_owned(&self, conn: &Connect) -> Result<Vec<OwnedServer>, DriverError> {
         let mut out = Vec::new();
         for d in conn.list_all_domains(0).map_err(|e| lv("listing domains", e))? {
-            let name = d.name().map_err(|e| lv("reading a domain name", e))?;
-            let Some(id) = name.strip_prefix("hs-") else { continue };
-            let uuid = d.uuid_string().map_err(|e| lv("reading a domain uuid", e))?;
-            if uuid != id {
-                continue;
+            // A domain deleted while we list it is skipped, not an error.
+            let read = || -> Result<Option<OwnedServer>, virt::error::Error> {
+                let name = d.name()?;
+                let Some(id) = name.strip_prefix("hs-") else { return Ok(None) };
+                let uuid = d.uuid_string()?;
+                // Another cloud's (or another control plane's) server on the same host is not ours.
+                if uuid != id || !d.xml_desc(0)?.contains(&domain_xml::cloud_marker(&self.name)) {
+                    return Ok(None);
+                }
+                Ok(Some(OwnedServer { id: uuid, power: PowerState::NoState }))
+            };
+            match read() {
+                Ok(Some(mut o)) => match state_of(&d) {
+                    Ok(p) => {
+                        o.power = p;
+                        out.push(o);
+                    }
+                    Err(DriverError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                },
+                Ok(None) => {}
+                Err(e) if is_missing(&e) => {}
+                Err(e) => return Err(lv("reading a domain", e)),
             }
-            // Another cloud's (or another control plane's) server on the same host is not ours.
-            let xml = d.xml_desc(0).map_err(|e| lv("reading a domain", e))?;
-            if !xml.contains(&domain_xml::cloud_marker(&self.name)) {
-                continue;
-            }
-            out.push(OwnedServer { id: uuid, power: state_of(&d)? });
         }
         Ok(out)
     }

@@ -62,7 +62,10 @@ fn network_xml(n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
 fn ensure_network(conn: &Connect, n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
     let net = match lookup(conn, &n.id)? {
         Some(net) => net,
-        None => conn.define_network_xml(&network_xml(n, cloud)?).map_err(|e| lv("defining the network", e))?,
+        None => {
+            tracing::info!(network = %n.id, "defining the libvirt network");
+            conn.define_network_xml(&network_xml(n, cloud)?).map_err(|e| lv("defining the network", e))?
+        }
     };
     if !net.is_active().map_err(|e| lv("reading the network state", e))? {
         net.create().map_err(|e| match lv("starting the network", e) {
@@ -90,6 +93,7 @@ fn delete_network(conn: &Connect, id: &str) -> Result<(), DriverError> {
         tracing::info!(network = %id, connections, "network still in use on this cloud; kept");
         return Ok(());
     }
+    tracing::info!(network = %id, "deleting the libvirt network: its last port is gone");
     if net.is_active().map_err(|e| lv("reading the network state", e))? {
         net.destroy().map_err(|e| lv("stopping the network", e))?;
     }
@@ -115,7 +119,15 @@ fn ensure_port(conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
     }
     let Some((_, ip)) = p.fixed_ips.iter().find(|(_, ip)| !ip.contains(':')) else { return Ok(name) };
     let host = format!("<host mac='{}' name='{}' ip='{}'/>", esc(&p.mac_address), esc(&name), esc(ip));
-    if !xml.contains("<dhcp") {
+    let attached = xml
+        .split("connections='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    // Restarting the network would cut the guests attached to it, so that is only done while
+    // none is; otherwise the entry is added live.
+    if !xml.contains("<dhcp") && attached == 0 {
         // libvirt starts dnsmasq's DHCP only for a network with ranges or hosts, and adding
         // a host later does not start it; so the first host is written into the definition
         // and the network restarted. No guest is attached yet: this is its first DHCP port.
@@ -126,6 +138,7 @@ fn ensure_port(conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
             )));
         }
         let with_host = xml.replacen("</ip>", &format!("<dhcp>{host}</dhcp></ip>"), 1);
+        tracing::info!(network = %p.network_id, port = %p.id, "first DHCP port: restarting the network with DHCP on");
         if net.is_active().map_err(|e| lv("reading the network state", e))? {
             net.destroy().map_err(|e| lv("stopping the network", e))?;
         }
