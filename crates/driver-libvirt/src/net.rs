@@ -173,7 +173,12 @@ fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), Dri
         let Some(net_id) = n.strip_prefix("hs-net-") else { continue };
         let lock = inner.net_lock(net_id);
         let _held = lock.lock();
-        let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+        // Another cloud on this host may delete its network while we look through them.
+        let xml = match net.xml_desc(0) {
+            Ok(x) => x,
+            Err(e) if is_missing(&e) => continue,
+            Err(e) => return Err(lv("reading the network", e)),
+        };
         if let Some(host) = host_entry(&xml, &name) {
             net.update(
                 virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
@@ -183,9 +188,26 @@ fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), Dri
                 DHCP_FLAGS,
             )
             .map_err(|e| lv("removing the port's DHCP entry", e))?;
+            if inner.cfg.uri.starts_with("qemu:///") {
+                release_lease(&bridge_name(net_id), &host);
+            }
         }
     }
     Ok(())
+}
+
+/// Frees the lease dnsmasq still holds for a deleted port, as Neutron's DHCP agent does:
+/// dnsmasq will not hand an address leased to one MAC to another, and Neutron reuses
+/// addresses, so without this a new port can be refused its own address for the lease time.
+/// `dhcp_release` (dnsmasq-utils) sends the DHCPRELEASE on the bridge; it is local only.
+fn release_lease(bridge: &str, host: &str) {
+    let attr = |k: &str| host.split(&format!("{k}='")).nth(1).and_then(|r| r.split('\'').next()).map(str::to_string);
+    let (Some(ip), Some(mac)) = (attr("ip"), attr("mac")) else { return };
+    match std::process::Command::new("dhcp_release").args([bridge, &ip, &mac]).output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => tracing::warn!(%bridge, %ip, "dhcp_release failed: {}", String::from_utf8_lossy(&o.stderr).trim()),
+        Err(e) => tracing::warn!(%bridge, %ip, "dhcp_release could not run (install dnsmasq-utils): {e}"),
+    }
 }
 
 fn list_owned(conn: &Connect, cloud: &str) -> Result<Vec<Owned>, DriverError> {
@@ -194,7 +216,11 @@ fn list_owned(conn: &Connect, cloud: &str) -> Result<Vec<Owned>, DriverError> {
     for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
         let n = net.name().map_err(|e| lv("reading a network name", e))?;
         if let Some(id) = n.strip_prefix("hs-net-") {
-            let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
+            let xml = match net.xml_desc(0) {
+                Ok(x) => x,
+                Err(e) if is_missing(&e) => continue,
+                Err(e) => return Err(lv("reading the network", e)),
+            };
             // Another cloud's network on the same host is not ours to collect.
             if !xml.contains(&marker) {
                 continue;
