@@ -80,9 +80,6 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
         # The guests are on the shared fixed network, whose gateway is this host, so Tempest
         # logs in to them over SSH with the key pair it imports (the test guest runs dropbear
         # and reads the key from its config drive).
-        # run_validation stays off in CI for now: under concurrent runs a guest sometimes gets no
-        # DHCP lease (being investigated; see the issue note), and Tempest then waits out its SSH
-        # timeouts. `--validation` (run-tempest) switches it on.
         "validation": {"run_validation": ctx.validation, "connect_method": "fixed", "auth_method": "keypair",
                        "network_for_ssh": r["fixed_network_name"], "ip_version_for_ssh": "4",
                        "image_ssh_user": "root", "image_alt_ssh_user": "root",
@@ -185,8 +182,8 @@ def main():
     p.add_argument("--uri-v3", required=True, help="e.g. http://127.0.0.1:PORT/identity/v3")
     p.add_argument("--admin-password", required=True)
     p.add_argument("--compute-json", default="", help="compute_resources.py's output")
-    p.add_argument("--validation", default="False", choices=["True", "False"],
-                   help="log in to guests over SSH (compute)")
+    p.add_argument("--validation", default="True", choices=["True", "False"],
+                   help="log in to guests over SSH (compute; needs guests reachable from this host)")
     p.add_argument("--region", default="RegionOne")
     p.add_argument("--services", default="identity",
                    help="comma-separated: " + ", ".join(SERVICES))
