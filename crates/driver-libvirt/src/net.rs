@@ -89,7 +89,8 @@ fn delete_network(conn: &Connect, id: &str) -> Result<(), DriverError> {
         .and_then(|r| r.split('\'').next())
         .and_then(|n| n.parse::<u32>().ok())
         .unwrap_or(0);
-    if connections > 0 || xml.contains("<host ") {
+    let live_hosts = xml.matches("<host ").count() - xml.matches(&format!("name='{STALE}'")).count();
+    if connections > 0 || live_hosts > 0 {
         tracing::info!(network = %id, connections, "network still in use on this cloud; kept");
         return Ok(());
     }
@@ -119,6 +120,11 @@ fn ensure_port(conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
     }
     let Some((_, ip)) = p.fixed_ips.iter().find(|(_, ip)| !ip.contains(':')) else { return Ok(name) };
     let host = format!("<host mac='{}' name='{}' ip='{}'/>", esc(&p.mac_address), esc(&name), esc(ip));
+    // An entry still holding this address (a deleted port's placeholder, see delete_port)
+    // gives way: Neutron reuses addresses.
+    if let Some(old) = host_with_ip(&xml, ip) {
+        update_host(&net, virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE, &old, "removing a stale DHCP entry")?;
+    }
     let attached = xml
         .split("connections='")
         .nth(1)
@@ -146,15 +152,25 @@ fn ensure_port(conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
         net.create().map_err(|e| lv("restarting the network", e))?;
         return Ok(name);
     }
-    net.update(
-        virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
-        virt::sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
-        -1,
-        &host,
-        DHCP_FLAGS,
-    )
-    .map_err(|e| lv("adding the port's DHCP entry", e))?;
+    update_host(&net, virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, &host, "adding the port's DHCP entry")?;
     Ok(name)
+}
+
+/// The name a deleted port's DHCP entry is kept under when it was the network's last one:
+/// libvirt drops an empty `<dhcp>` from the definition, and a network without it would have
+/// to be restarted (cutting its guests) to serve DHCP again.
+const STALE: &str = "hs-released";
+
+fn update_host(net: &LvNetwork, cmd: u32, host: &str, what: &str) -> Result<(), DriverError> {
+    net.update(cmd, virt::sys::VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, host, DHCP_FLAGS).map_err(|e| lv(what, e))
+}
+
+/// The `<host …/>` element handing out `ip`, if any.
+fn host_with_ip(xml: &str, ip: &str) -> Option<String> {
+    xml.split("<host ").skip(1).find_map(|rest| {
+        let el = rest.split("/>").next()?;
+        (el.contains(&format!("ip='{ip}'")) || el.contains(&format!("ip=\"{ip}\""))).then(|| format!("<host {el}/>"))
+    })
 }
 
 /// The `<host …/>` element naming `name` in a network's XML, if any.
@@ -180,14 +196,11 @@ fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), Dri
             Err(e) => return Err(lv("reading the network", e)),
         };
         if let Some(host) = host_entry(&xml, &name) {
-            net.update(
-                virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE,
-                virt::sys::VIR_NETWORK_SECTION_IP_DHCP_HOST,
-                -1,
-                &host,
-                DHCP_FLAGS,
-            )
-            .map_err(|e| lv("removing the port's DHCP entry", e))?;
+            update_host(&net, virt::sys::VIR_NETWORK_UPDATE_COMMAND_DELETE, &host, "removing the port's DHCP entry")?;
+            if xml.matches("<host ").count() == 1 {
+                let placeholder = host.replace(&format!("name='{name}'"), &format!("name='{STALE}'"));
+                update_host(&net, virt::sys::VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, &placeholder, "keeping DHCP on")?;
+            }
             if inner.cfg.uri.starts_with("qemu:///") {
                 release_lease(&bridge_name(net_id), &host);
             }
@@ -328,5 +341,10 @@ mod tests {
         let xml = "<dhcp><host mac='52:54:00:00:00:01' name='p-a' ip='10.0.0.5'/><host mac='52:54:00:00:00:02' name='p-b' ip='10.0.0.6'/></dhcp>";
         assert_eq!(host_entry(xml, "p-b").as_deref(), Some("<host mac='52:54:00:00:00:02' name='p-b' ip='10.0.0.6'/>"));
         assert_eq!(host_entry(xml, "p-c"), None);
+        assert_eq!(
+            host_with_ip(xml, "10.0.0.5").as_deref(),
+            Some("<host mac='52:54:00:00:00:01' name='p-a' ip='10.0.0.5'/>")
+        );
+        assert_eq!(host_with_ip(xml, "10.0.0.50"), None);
     }
 }
