@@ -183,6 +183,16 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     wait_for("ACTIVE after start", 60, || (status(&admin, "vm1") == "ACTIVE").then_some(String::new()));
     admin.ok(&["server", "reboot", "--hard", "--wait", "vm1"]);
     assert_eq!(status(&admin, "vm1"), "ACTIVE");
+    admin.ok(&["server", "pause", "vm1"]);
+    wait_for("PAUSED", 60, || (status(&admin, "vm1") == "PAUSED").then_some(String::new()));
+    assert!(virsh(&["list", "--state-paused", "--name"]).contains(&format!("hs-{id}")));
+    admin.ok(&["server", "unpause", "vm1"]);
+    wait_for("ACTIVE after unpause", 60, || (status(&admin, "vm1") == "ACTIVE").then_some(String::new()));
+    admin.ok(&["server", "suspend", "vm1"]);
+    wait_for("SUSPENDED", 60, || (status(&admin, "vm1") == "SUSPENDED").then_some(String::new()));
+    assert!(virsh(&["list", "--all", "--with-managed-save", "--name"]).contains(&format!("hs-{id}")), "saved to disk");
+    admin.ok(&["server", "resume", "vm1"]);
+    wait_for("ACTIVE after resume", 60, || (status(&admin, "vm1") == "ACTIVE").then_some(String::new()));
 
     admin.ok(&["server", "resize", "--flavor", "g.medium", "--wait", "vm1"]);
     assert_eq!(status(&admin, "vm1"), "VERIFY_RESIZE");
