@@ -7,20 +7,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::cli::{field, Cli};
-
-fn guest_dir() -> String {
-    std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into())
-}
-
-fn virsh(args: &[&str]) -> String {
-    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("run virsh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::guest::virsh;
 
 /// Removes what the test made in libvirtd at the end, whatever happened: guests whose disks
 /// are in the test's data dir, the test's networks, and the cloud's storage pool. (A passing
@@ -65,11 +56,6 @@ fn status(cli: &Cli, server: &str) -> String {
 
 #[test]
 fn the_openstack_cli_runs_a_guest_on_libvirt() {
-    let guest = guest_dir();
-    assert!(
-        std::path::Path::new(&format!("{guest}/vmlinuz")).exists(),
-        "the test guest is missing in {guest}: run scripts/install-test-deps (or guest/build-test-guest {guest})"
-    );
     assert!(
         virsh(&["version"]).contains("libvirt") || !virsh(&["uri"]).is_empty(),
         "libvirtd does not answer on qemu:///system: run scripts/lib/libvirt-up"
@@ -81,54 +67,9 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
         data_dir: server.data.path().display().to_string(),
         networks: Default::default(),
     };
-    let added = Command::new(support::binary())
-        .args(["cloud", "--data-dir"])
-        .arg(server.data.path())
-        .args(["add", "libvirt", "--name", &cloud, "--domain-type", "qemu"])
-        .output()
-        .expect("run cloud add");
-    assert!(added.status.success(), "cloud add failed: {}", String::from_utf8_lossy(&added.stderr));
-
+    support::guest::add_libvirt_cloud(&server, &cloud);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
-    let kernel = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "aki",
-        "--container-format",
-        "aki",
-        "--file",
-        &format!("{guest}/vmlinuz"),
-        "guest-kernel",
-    ]);
-    let initrd = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "ari",
-        "--container-format",
-        "ari",
-        "--file",
-        &format!("{guest}/initrd.img"),
-        "guest-initrd",
-    ]);
-    admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "qcow2",
-        "--container-format",
-        "bare",
-        "--file",
-        &format!("{guest}/disk.qcow2"),
-        "--property",
-        &format!("kernel_id={}", field(&kernel, "id")),
-        "--property",
-        &format!("ramdisk_id={}", field(&initrd, "id")),
-        "--property",
-        "os_command_line=console=ttyS0",
-        "guest",
-    ]);
+    support::guest::upload_test_guest(&admin, "guest");
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "192", "--disk", "1", "g.small"]);
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "2", "g.medium"]);
     let net = admin.json(&["network", "create", "guests"]);

@@ -7,17 +7,12 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::cli::{field, Cli};
-
-fn virsh(args: &[&str]) -> String {
-    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("virsh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::guest::virsh;
 
 /// A small, seedable generator for the kill times and the delete delays; the seed is printed
 /// so a failing schedule can be replayed with HYBRIDSTACK_CRASH_SEED.
@@ -84,8 +79,6 @@ async fn send_until_answered(make: impl Fn() -> reqwest::RequestBuilder) -> (u16
 
 #[test]
 fn killing_serve_mid_operation_leaks_nothing() {
-    let guest = std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into());
-    assert!(std::path::Path::new(&format!("{guest}/vmlinuz")).exists(), "no test guest in {guest}");
     let env = [
         ("HYBRIDSTACK_NODE_NAME", "crash-node"),
         ("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "5"),
@@ -95,54 +88,9 @@ fn killing_serve_mid_operation_leaks_nothing() {
     let mut server = support::start_with(&env);
     let cloud = format!("crash-{}", std::process::id());
     let _leftovers = Leftovers { pool: format!("hybridstack-{cloud}"), data: server.data.path().display().to_string() };
-    let added = Command::new(support::binary())
-        .args(["cloud", "--data-dir"])
-        .arg(server.data.path())
-        .args(["add", "libvirt", "--name", &cloud, "--domain-type", "qemu"])
-        .output()
-        .expect("cloud add");
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    support::guest::add_libvirt_cloud(&server, &cloud);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
-    let k = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "aki",
-        "--container-format",
-        "aki",
-        "--file",
-        &format!("{guest}/vmlinuz"),
-        "k",
-    ]);
-    let r = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "ari",
-        "--container-format",
-        "ari",
-        "--file",
-        &format!("{guest}/initrd.img"),
-        "r",
-    ]);
-    let image = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "qcow2",
-        "--container-format",
-        "bare",
-        "--file",
-        &format!("{guest}/disk.qcow2"),
-        "--property",
-        &format!("kernel_id={}", field(&k, "id")),
-        "--property",
-        &format!("ramdisk_id={}", field(&r, "id")),
-        "--property",
-        "os_command_line=console=ttyS0",
-        "g",
-    ]);
-    let image = field(&image, "id").to_string();
+    let image = support::guest::upload_test_guest(&admin, "g");
     admin.json(&["flavor", "create", "--id", "c1", "--vcpus", "1", "--ram", "128", "--disk", "1", "c.tiny"]);
     let net = admin.json(&["network", "create", "crash"]);
     let net_id = field(&net, "id").to_string();

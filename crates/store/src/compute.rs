@@ -136,6 +136,32 @@ fn action(r: &AnyRow) -> Result<ActionRow, StoreError> {
     })
 }
 
+async fn insert_server(tx: &mut Transaction<'_, Any>, s: &ServerRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO servers (id, project_id, user_id, name, status, cloud, flavor_id, image_id, vcpus, ram_mb, \
+         created_at, updated_at, deleted_at, version, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&s.id)
+    .bind(&s.project_id)
+    .bind(&s.user_id)
+    .bind(&s.name)
+    .bind(&s.status)
+    .bind(&s.cloud)
+    .bind(&s.flavor_id)
+    .bind(&s.image_id)
+    .bind(s.vcpus)
+    .bind(s.ram_mb)
+    .bind(s.created_at)
+    .bind(s.updated_at)
+    .bind(s.deleted_at)
+    .bind(s.version)
+    .bind(&s.body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn put_action(tx: &mut Transaction<'_, Any>, a: &ActionRow) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM server_actions WHERE server_id = $1 AND request_id = $2")
         .bind(&a.server_id)
@@ -265,30 +291,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         if let Some(s) = &w.row {
             match w.expect_version {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO servers (id, project_id, user_id, name, status, cloud, flavor_id, image_id, vcpus, \
-                         ram_mb, created_at, updated_at, deleted_at, version, body) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                    )
-                    .bind(&s.id)
-                    .bind(&s.project_id)
-                    .bind(&s.user_id)
-                    .bind(&s.name)
-                    .bind(&s.status)
-                    .bind(&s.cloud)
-                    .bind(&s.flavor_id)
-                    .bind(&s.image_id)
-                    .bind(s.vcpus)
-                    .bind(s.ram_mb)
-                    .bind(s.created_at)
-                    .bind(s.updated_at)
-                    .bind(s.deleted_at)
-                    .bind(s.version)
-                    .bind(&s.body)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                None => insert_server(&mut tx, s).await?,
                 Some(v) => {
                     let r = sqlx::query(
                         "UPDATE servers SET name = $3, status = $4, cloud = $5, flavor_id = $6, image_id = $7, \
@@ -330,28 +333,7 @@ impl Store {
     pub async fn server_insert_many(&self, rows: &[ServerRow]) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for s in rows {
-            sqlx::query(
-                "INSERT INTO servers (id, project_id, user_id, name, status, cloud, flavor_id, image_id, vcpus, \
-                 ram_mb, created_at, updated_at, deleted_at, version, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(&s.id)
-            .bind(&s.project_id)
-            .bind(&s.user_id)
-            .bind(&s.name)
-            .bind(&s.status)
-            .bind(&s.cloud)
-            .bind(&s.flavor_id)
-            .bind(&s.image_id)
-            .bind(s.vcpus)
-            .bind(s.ram_mb)
-            .bind(s.created_at)
-            .bind(s.updated_at)
-            .bind(s.deleted_at)
-            .bind(s.version)
-            .bind(&s.body)
-            .execute(&mut *tx)
-            .await?;
+            insert_server(&mut tx, s).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the support code
 
 pub mod cli;
+pub mod guest;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,51 @@
+//! What the tests that boot guests share: the test guest (guest/build-test-guest), a libvirt
+//! cloud registered on the server under test, and `virsh` to look behind the API.
+
+use std::process::Command;
+
+use super::cli::{field, Cli};
+use super::Server;
+
+pub fn guest_dir() -> String {
+    std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into())
+}
+
+pub fn virsh(args: &[&str]) -> String {
+    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("run virsh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Registers the local libvirtd (TCG) as cloud `name` of `server`.
+pub fn add_libvirt_cloud(server: &Server, name: &str) {
+    let added = Command::new(super::binary())
+        .args(["cloud", "--data-dir"])
+        .arg(server.data.path())
+        .args(["add", "libvirt", "--name", name, "--domain-type", "qemu"])
+        .output()
+        .expect("run cloud add");
+    assert!(added.status.success(), "cloud add failed: {}", String::from_utf8_lossy(&added.stderr));
+}
+
+/// Uploads the test guest as Glance images (kernel, initramfs, and a root disk that names
+/// them); returns the root image's id.
+pub fn upload_test_guest(admin: &Cli, name: &str) -> String {
+    let g = guest_dir();
+    assert!(
+        std::path::Path::new(&format!("{g}/vmlinuz")).exists(),
+        "the test guest is missing in {g}: run scripts/install-test-deps (or guest/build-test-guest {g})"
+    );
+    let upload = |fmt: &str, container: &str, file: &str, image: &str, props: &[String]| {
+        let path = format!("{g}/{file}");
+        let mut args = vec!["image", "create", "--disk-format", fmt, "--container-format", container, "--file", &path];
+        for p in props {
+            args.extend(["--property", p.as_str()]);
+        }
+        args.push(image);
+        field(&admin.json(&args), "id").to_string()
+    };
+    let kernel = upload("aki", "aki", "vmlinuz", &format!("{name}-kernel"), &[]);
+    let initrd = upload("ari", "ari", "initrd.img", &format!("{name}-initrd"), &[]);
+    let props =
+        [format!("kernel_id={kernel}"), format!("ramdisk_id={initrd}"), "os_command_line=console=ttyS0".to_string()];
+    upload("qcow2", "bare", "disk.qcow2", name, &props)
+}
