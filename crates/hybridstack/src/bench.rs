@@ -36,7 +36,7 @@ pub(crate) fn bcrypt_rate(cost: u32, seconds: u64) -> Result<()> {
 }
 
 /// `bench-seed-servers`: writes `count` server records into the admin project (as the
-/// list-latency benchmark's data set), in batches, with no cloud behind them.
+/// list-latency and nova-api benchmarks' data set), in batches, with no cloud behind them.
 pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> Result<()> {
     use hybridstack_core::compute::model::{Address, FlavorCopy, Server};
     let store = crate::open_store(s).await?;
@@ -93,7 +93,9 @@ pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> R
                     fault: None,
                     networks: vec![],
                     network_mode: "auto".into(),
-                    ports: vec![],
+                    // One port per server, as a booted server has: it makes the body carry
+                    // `security_groups`, like nova-api's, so both sides render the same fields.
+                    ports: vec![(port_uuid_for(i), true)],
                     addresses: vec![Address {
                         network_name: "private".into(),
                         version: 4,
@@ -122,4 +124,8 @@ pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> R
 
 fn uuid_for(i: usize) -> String {
     format!("{:08x}-0000-4000-8000-{:012x}", i >> 16, i)
+}
+
+fn port_uuid_for(i: usize) -> String {
+    format!("{:08x}-0000-4000-9000-{:012x}", i >> 16, i)
 }

@@ -22,6 +22,9 @@ use hybridstack_store::Store;
 
 use config::Settings;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "hybridstack", version, about = "One OpenStack-compatible API over KVM, vCenter, ACI and AWS")]
 struct Cli {

@@ -198,7 +198,7 @@ impl Store {
     }
 
     pub async fn cloud_list(&self) -> Result<Vec<CloudRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM clouds ORDER BY created_at, name").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM clouds ORDER BY created_at, name").fetch_all(self.reader()).await?;
         rows.iter().map(cloud).collect()
     }
 
@@ -214,7 +214,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM compute_objects WHERE kind = $1 AND id = $2")
             .bind(kind)
             .bind(id)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         object(&r)
     }
@@ -225,13 +225,13 @@ impl Store {
                 sqlx::query("SELECT * FROM compute_objects WHERE kind = $1 AND owner = $2 ORDER BY created_at, id")
                     .bind(kind)
                     .bind(o)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.reader())
                     .await?
             }
             None => {
                 sqlx::query("SELECT * FROM compute_objects WHERE kind = $1 ORDER BY created_at, id")
                     .bind(kind)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.reader())
                     .await?
             }
         };
@@ -281,7 +281,7 @@ impl Store {
     }
 
     pub async fn server_get(&self, id: &str) -> Result<ServerRow, StoreError> {
-        let r = sqlx::query("SELECT * FROM servers WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM servers WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         server(&r)
     }
 
@@ -388,7 +388,7 @@ impl Store {
                 Bind::Int(i) => query.bind(i),
             };
         }
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = query.fetch_all(self.reader()).await?;
         rows.iter().map(server).collect()
     }
 
@@ -400,7 +400,7 @@ impl Store {
              WHERE project_id = $1 AND deleted_at = 0",
         )
         .bind(project_id)
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await?;
         Ok((r.int("n")?, r.int("c")?, r.int("m")?))
     }
@@ -413,7 +413,7 @@ impl Store {
              COUNT(*) AS n FROM servers \
              WHERE deleted_at = 0 GROUP BY cloud",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(|r| Ok((r.text("cloud")?, r.int("c")?, r.int("m")?, r.int("n")?))).collect()
     }
@@ -422,14 +422,14 @@ impl Store {
     pub async fn server_ids_on(&self, cloud: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT id FROM servers WHERE cloud = $1 AND deleted_at = 0")
             .bind(cloud)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?)
     }
 
     pub async fn action_list(&self, server_id: &str) -> Result<Vec<ActionRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM server_actions WHERE server_id = $1 ORDER BY start_time DESC")
             .bind(server_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(action).collect()
     }
@@ -438,7 +438,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM server_actions WHERE server_id = $1 AND request_id = $2")
             .bind(server_id)
             .bind(request_id)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         action(&r)
     }

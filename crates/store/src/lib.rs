@@ -30,6 +30,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Plain reads go here. On SQLite in WAL mode, readers do not wait for the one writer or
+    /// for each other, so list requests use every core; elsewhere it is the same pool.
+    reader: AnyPool,
     backend: Backend,
 }
 
@@ -58,7 +61,18 @@ impl Store {
             Backend::Postgres => 16,
         };
         let pool = AnyPoolOptions::new().max_connections(max).connect(url).await.map_err(StoreError::from)?;
-        Ok(Self { pool, backend })
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let reader = if backend == Backend::Sqlite && !in_memory {
+            // WAL is a property of the database file, so setting it once through the writer
+            // holds for every later connection and process.
+            sqlx::query("PRAGMA journal_mode=WAL").execute(&pool).await?;
+            let n = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
+            let n = u32::try_from(n).unwrap_or(2);
+            AnyPoolOptions::new().max_connections(n).connect_lazy(url).map_err(StoreError::from)?
+        } else {
+            pool.clone()
+        };
+        Ok(Self { pool, reader, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -85,6 +99,12 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for statements that only read. Never use it inside a write's logic that must
+    /// see its own uncommitted rows; those run on a transaction of `pool`.
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.reader
     }
 }
 

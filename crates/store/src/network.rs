@@ -62,7 +62,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM net_objects WHERE kind = $1 AND id = $2")
             .bind(kind)
             .bind(id)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         decode(&r)
     }
@@ -70,7 +70,7 @@ impl Store {
     pub async fn net_list(&self, kind: &str) -> Result<Vec<NetObject>, StoreError> {
         let rows = sqlx::query("SELECT * FROM net_objects WHERE kind = $1 ORDER BY created_at, id")
             .bind(kind)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }
@@ -79,7 +79,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM net_objects WHERE kind = $1 AND parent_id = $2 ORDER BY created_at, id")
             .bind(kind)
             .bind(parent_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }
@@ -88,14 +88,14 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM net_objects WHERE kind = $1 AND project_id = $2")
             .bind(kind)
             .bind(project_id)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?)
     }
 
     pub async fn ip_allocations_of_subnet(&self, subnet_id: &str) -> Result<Vec<IpAllocation>, StoreError> {
         let rows = sqlx::query("SELECT * FROM ip_allocations WHERE subnet_id = $1")
             .bind(subnet_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(alloc).collect()
     }

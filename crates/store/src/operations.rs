@@ -86,7 +86,7 @@ impl Store {
     }
 
     pub async fn op_get(&self, id: &str) -> Result<Operation, StoreError> {
-        let r = sqlx::query("SELECT * FROM operations WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM operations WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         decode(&r)
     }
 
@@ -156,14 +156,14 @@ impl Store {
             "SELECT * FROM operations WHERE resource_id = $1 AND state IN {LIVE} ORDER BY created_at, id"
         ))
         .bind(resource_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(decode).collect()
     }
 
     pub async fn ops_live(&self) -> Result<Vec<Operation>, StoreError> {
         let rows = sqlx::query(&format!("SELECT * FROM operations WHERE state IN {LIVE} ORDER BY created_at, id"))
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }

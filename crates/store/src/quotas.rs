@@ -6,7 +6,7 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT hard_limit FROM project_quotas WHERE project_id = $1 AND resource = $2")
             .bind(project_id)
             .bind(resource)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?)
     }
 

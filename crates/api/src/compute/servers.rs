@@ -335,22 +335,31 @@ async fn listing(
     let (q, pairs) = parse_query(raw.as_deref(), mv)?;
     let servers = st.compute.server_list(ctx, &q).await?;
     let base = st.public_url().to_string();
-    let items: Vec<Value> = servers
-        .iter()
-        .map(|s| if detail { views::server(&base, s, ctx, mv) } else { views::server_brief(&base, s) })
-        .collect();
     let key = if detail { "/servers/detail" } else { "/servers" };
-    let mut body = json!({ "servers": items });
     let limit = q.limit.unwrap_or(hybridstack_core::compute::SERVERS_MAX_LIMIT);
+    let mut servers_links = None;
     if let Some(last) = servers.last() {
         if i64::try_from(servers.len()).unwrap_or(0) >= limit && limit > 0 {
             let mut next: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
             next.push(("marker".into(), last.id.clone()));
             let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(next).finish();
-            body["servers_links"] = json!([{"rel": "next", "href": format!("{base}{}?{qs}", path(key))}]);
+            servers_links = Some(json!([{"rel": "next", "href": format!("{base}{}?{qs}", path(key))}]));
         }
     }
-    Ok(axum::Json(body).into_response())
+    if detail {
+        let servers = servers.iter().map(|s| views::server(&base, s, ctx, mv)).collect();
+        Ok(axum::Json(Page { servers, servers_links }).into_response())
+    } else {
+        let servers = servers.iter().map(|s| views::server_brief(&base, s)).collect();
+        Ok(axum::Json(Page { servers, servers_links }).into_response())
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Page<T> {
+    servers: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servers_links: Option<Value>,
 }
 
 async fn list(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {

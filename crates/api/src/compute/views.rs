@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use hybridstack_core::compute::model::{Flavor, Server};
 use hybridstack_core::policy::RequestContext;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha224};
 
 use super::{path, Mv};
@@ -99,88 +100,216 @@ pub(crate) fn server_brief(base: &str, s: &Server) -> Value {
     json!({"id": s.id, "name": s.name, "links": links(base, &format!("/servers/{}", s.id))})
 }
 
-pub(crate) fn server(base: &str, s: &Server, ctx: &RequestContext, mv: Mv) -> Value {
+#[derive(Serialize)]
+struct Link {
+    rel: &'static str,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct Ref<'a> {
+    id: &'a str,
+    links: [Link; 1],
+}
+
+/// Nova shows a server booted from a volume with `"image": ""`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ImageRef<'a> {
+    Image(Ref<'a>),
+    None(&'static str),
+}
+
+#[derive(Serialize)]
+struct AddressView<'a> {
+    version: u8,
+    addr: &'a str,
+    #[serde(rename = "OS-EXT-IPS:type")]
+    kind: &'a str,
+    #[serde(rename = "OS-EXT-IPS-MAC:mac_addr")]
+    mac: &'a str,
+}
+
+#[derive(Serialize)]
+struct FaultView<'a> {
+    code: u16,
+    created: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct GroupName<'a> {
+    name: &'a str,
+}
+
+/// Attributes only admins see; the `Option<Option<_>>` ones appear from a microversion on,
+/// and may then be null.
+#[derive(Serialize)]
+struct AdminView<'a> {
+    #[serde(rename = "OS-EXT-SRV-ATTR:host")]
+    host: Option<&'a str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:hypervisor_hostname")]
+    hypervisor_hostname: Option<&'a str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:instance_name")]
+    instance_name: String,
+    #[serde(rename = "OS-EXT-SRV-ATTR:reservation_id", skip_serializing_if = "Option::is_none")]
+    reservation_id: Option<&'a str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:launch_index", skip_serializing_if = "Option::is_none")]
+    launch_index: Option<u32>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:hostname", skip_serializing_if = "Option::is_none")]
+    hostname: Option<&'a str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:kernel_id", skip_serializing_if = "Option::is_none")]
+    kernel_id: Option<&'a str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:ramdisk_id", skip_serializing_if = "Option::is_none")]
+    ramdisk_id: Option<&'a str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:root_device_name", skip_serializing_if = "Option::is_none")]
+    root_device_name: Option<&'static str>,
+    #[serde(rename = "OS-EXT-SRV-ATTR:user_data", skip_serializing_if = "Option::is_none")]
+    user_data: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_status: Option<&'static str>,
+}
+
+/// The full server body (show and list detail). It is a typed view serialised straight to
+/// the response, not a `Value` tree: a 1,000-server page otherwise spends most of its time
+/// allocating and freeing map nodes.
+#[derive(Serialize)]
+pub(crate) struct ServerView<'a> {
+    id: &'a str,
+    name: &'a str,
+    status: &'static str,
+    tenant_id: &'a str,
+    user_id: &'a str,
+    metadata: &'a BTreeMap<String, String>,
+    #[serde(rename = "hostId")]
+    host_id: String,
+    image: ImageRef<'a>,
+    flavor: Ref<'a>,
+    created: &'a str,
+    updated: &'a str,
+    addresses: BTreeMap<&'a str, Vec<AddressView<'a>>>,
+    #[serde(rename = "accessIPv4")]
+    access_ipv4: &'a str,
+    #[serde(rename = "accessIPv6")]
+    access_ipv6: &'a str,
+    links: [Link; 2],
+    #[serde(rename = "OS-DCF:diskConfig")]
+    disk_config: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<u8>,
+    #[serde(rename = "OS-EXT-AZ:availability_zone")]
+    availability_zone: &'a str,
+    config_drive: &'a str,
+    key_name: Option<&'a str>,
+    #[serde(rename = "OS-SRV-USG:launched_at")]
+    launched_at: Option<&'a str>,
+    #[serde(rename = "OS-SRV-USG:terminated_at")]
+    terminated_at: Option<&'a str>,
+    #[serde(rename = "OS-EXT-STS:task_state")]
+    task_state: Option<&'a str>,
+    #[serde(rename = "OS-EXT-STS:vm_state")]
+    vm_state: &'a str,
+    #[serde(rename = "OS-EXT-STS:power_state")]
+    power_state: u8,
+    #[serde(rename = "os-extended-volumes:volumes_attached")]
+    volumes_attached: [u8; 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security_groups: Option<Vec<GroupName<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fault: Option<FaultView<'a>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    admin: Option<AdminView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a [String]>,
+}
+
+fn bookmark(base: &str, kind: &str, id: &str) -> [Link; 1] {
+    [Link { rel: "bookmark", href: format!("{base}{}/{kind}/{id}", super::PREFIX) }]
+}
+
+pub(crate) fn server<'a>(base: &str, s: &'a Server, ctx: &RequestContext, mv: Mv) -> ServerView<'a> {
     let status = s.status();
-    let image = if s.image_id.is_empty() {
-        json!("")
-    } else {
-        json!({"id": s.image_id, "links": [{"rel": "bookmark", "href": format!("{base}/compute/images/{}", s.image_id)}]})
-    };
-    let mut m = Map::new();
-    let mut put = |k: &str, v: Value| {
-        m.insert(k.to_string(), v);
-    };
-    put("id", json!(s.id));
-    put("name", json!(s.name));
-    put("status", json!(status));
-    put("tenant_id", json!(s.project_id));
-    put("user_id", json!(s.user_id));
-    put("metadata", json!(s.metadata));
-    put("hostId", json!(host_id(s)));
-    put("image", image);
-    put(
-        "flavor",
-        json!({"id": s.flavor.id, "links": [{"rel": "bookmark", "href": format!("{base}/compute/flavors/{}", s.flavor.id)}]}),
-    );
-    put("created", json!(s.created));
-    put("updated", json!(s.updated));
-    put("addresses", addresses(s));
-    put("accessIPv4", json!(s.access_ipv4));
-    put("accessIPv6", json!(s.access_ipv6));
-    put("links", links(base, &format!("/servers/{}", s.id)));
-    put("OS-DCF:diskConfig", json!("MANUAL"));
-    if let Some(p) = progress(status) {
-        put("progress", json!(p));
+    let placed = |v: &'a str| if s.cloud.is_empty() { None } else { Some(v) };
+    let mut addresses: BTreeMap<&str, Vec<AddressView>> = BTreeMap::new();
+    for a in &s.addresses {
+        addresses.entry(a.network_name.as_str()).or_default().push(AddressView {
+            version: a.version,
+            addr: &a.addr,
+            kind: &a.kind,
+            mac: &a.mac,
+        });
     }
-    put("OS-EXT-AZ:availability_zone", json!(s.cloud));
-    put("config_drive", json!(s.config_drive));
-    put("key_name", json!(s.key_name));
-    put("OS-SRV-USG:launched_at", json!(s.launched_at.as_deref().map(|t| t.trim_end_matches('Z').to_string())));
-    put("OS-SRV-USG:terminated_at", json!(s.terminated_at.as_deref().map(|t| t.trim_end_matches('Z').to_string())));
-    put("OS-EXT-STS:task_state", json!(s.task_state));
-    put("OS-EXT-STS:vm_state", json!(s.vm_state));
-    put("OS-EXT-STS:power_state", json!(s.power_state));
-    put("os-extended-volumes:volumes_attached", json!([]));
-    if !s.ports.is_empty() || !s.networks.is_empty() {
-        put("security_groups", Value::Array(s.security_groups.iter().map(|n| json!({"name": n})).collect()));
+    let at = |v: u16| mv.at_least(v);
+    let admin = ctx.is_admin().then(|| AdminView {
+        host: placed(&s.cloud),
+        hypervisor_hostname: placed(&s.cloud),
+        instance_name: format!("hs-{}", s.id),
+        reservation_id: at(3).then_some(s.reservation_id.as_str()),
+        launch_index: at(3).then_some(s.launch_index),
+        hostname: at(3).then_some(s.hostname.as_str()),
+        kernel_id: at(3).then_some(s.kernel_id.as_str()),
+        ramdisk_id: at(3).then_some(s.ramdisk_id.as_str()),
+        root_device_name: at(3).then_some("/dev/vda"),
+        user_data: at(3).then_some(s.user_data.as_deref()),
+        host_status: at(16).then_some(if s.cloud.is_empty() { "" } else { "UP" }),
+    });
+    let self_path = format!("/servers/{}", s.id);
+    ServerView {
+        id: &s.id,
+        name: &s.name,
+        status,
+        tenant_id: &s.project_id,
+        user_id: &s.user_id,
+        metadata: &s.metadata,
+        host_id: host_id(s),
+        image: if s.image_id.is_empty() {
+            ImageRef::None("")
+        } else {
+            ImageRef::Image(Ref { id: &s.image_id, links: bookmark(base, "images", &s.image_id) })
+        },
+        flavor: Ref { id: &s.flavor.id, links: bookmark(base, "flavors", &s.flavor.id) },
+        created: &s.created,
+        updated: &s.updated,
+        addresses,
+        access_ipv4: &s.access_ipv4,
+        access_ipv6: &s.access_ipv6,
+        links: [
+            Link { rel: "self", href: format!("{base}{}", path(&self_path)) },
+            Link { rel: "bookmark", href: format!("{base}{}{self_path}", super::PREFIX) },
+        ],
+        disk_config: "MANUAL",
+        progress: progress(status),
+        availability_zone: &s.cloud,
+        config_drive: &s.config_drive,
+        key_name: s.key_name.as_deref(),
+        launched_at: s.launched_at.as_deref().map(|t| t.trim_end_matches('Z')),
+        terminated_at: s.terminated_at.as_deref().map(|t| t.trim_end_matches('Z')),
+        task_state: s.task_state.as_deref(),
+        vm_state: &s.vm_state,
+        power_state: s.power_state,
+        volumes_attached: [],
+        security_groups: (!s.ports.is_empty() || !s.networks.is_empty())
+            .then(|| s.security_groups.iter().map(|n| GroupName { name: n }).collect()),
+        fault: match (&s.fault, status) {
+            (Some(f), "ERROR" | "DELETED") => Some(FaultView {
+                code: f.code,
+                created: &f.created,
+                message: &f.message,
+                details: ctx.is_admin().then(|| f.details.as_deref().unwrap_or_default()),
+            }),
+            _ => None,
+        },
+        admin,
+        locked: at(9).then_some(s.locked),
+        description: at(19).then_some(s.description.as_deref()),
+        tags: at(26).then_some(s.tags.as_slice()),
     }
-    if let (Some(f), "ERROR" | "DELETED") = (&s.fault, status) {
-        let mut fault = json!({"code": f.code, "created": f.created, "message": f.message});
-        if ctx.is_admin() {
-            fault["details"] = json!(f.details.clone().unwrap_or_default());
-        }
-        put("fault", fault);
-    }
-    if ctx.is_admin() {
-        put("OS-EXT-SRV-ATTR:host", json!(if s.cloud.is_empty() { Value::Null } else { json!(s.cloud) }));
-        put(
-            "OS-EXT-SRV-ATTR:hypervisor_hostname",
-            json!(if s.cloud.is_empty() { Value::Null } else { json!(s.cloud) }),
-        );
-        put("OS-EXT-SRV-ATTR:instance_name", json!(format!("hs-{}", s.id)));
-        if mv.at_least(3) {
-            put("OS-EXT-SRV-ATTR:reservation_id", json!(s.reservation_id));
-            put("OS-EXT-SRV-ATTR:launch_index", json!(s.launch_index));
-            put("OS-EXT-SRV-ATTR:hostname", json!(s.hostname));
-            put("OS-EXT-SRV-ATTR:kernel_id", json!(s.kernel_id));
-            put("OS-EXT-SRV-ATTR:ramdisk_id", json!(s.ramdisk_id));
-            put("OS-EXT-SRV-ATTR:root_device_name", json!("/dev/vda"));
-            put("OS-EXT-SRV-ATTR:user_data", json!(s.user_data));
-        }
-        if mv.at_least(16) {
-            put("host_status", json!(if s.cloud.is_empty() { "" } else { "UP" }));
-        }
-    }
-    if mv.at_least(9) {
-        put("locked", json!(s.locked));
-    }
-    if mv.at_least(19) {
-        put("description", json!(s.description));
-    }
-    if mv.at_least(26) {
-        put("tags", json!(s.tags));
-    }
-    Value::Object(m)
 }
 
 pub(crate) fn flavor_brief(base: &str, f: &Flavor) -> Value {

@@ -64,13 +64,15 @@ impl Store {
     }
 
     pub async fn app_credential_get(&self, id: &str) -> Result<AppCredential, StoreError> {
-        let r =
-            sqlx::query("SELECT * FROM application_credentials WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM application_credentials WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.reader())
+            .await?;
         let mut c = decode(&r)?;
         c.role_ids =
             sqlx::query_scalar("SELECT role_id FROM application_credential_roles WHERE application_credential_id = $1")
                 .bind(id)
-                .fetch_all(self.pool())
+                .fetch_all(self.reader())
                 .await?;
         Ok(c)
     }
@@ -79,7 +81,7 @@ impl Store {
         let id: String = sqlx::query_scalar("SELECT id FROM application_credentials WHERE user_id = $1 AND name = $2")
             .bind(user_id)
             .bind(name)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         self.app_credential_get(&id).await
     }
@@ -88,7 +90,7 @@ impl Store {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT id FROM application_credentials WHERE user_id = $1 ORDER BY name")
                 .bind(user_id)
-                .fetch_all(self.pool())
+                .fetch_all(self.reader())
                 .await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {

@@ -99,7 +99,7 @@ impl Store {
         .bind(&a.target_id)
         .bind(&a.role_id)
         .bind(flag(a.inherited))
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await?;
         Ok(n > 0)
     }
@@ -124,7 +124,7 @@ impl Store {
     }
 
     pub async fn assignment_list(&self) -> Result<Vec<Assignment>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM role_assignments").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM role_assignments").fetch_all(self.reader()).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -133,7 +133,7 @@ impl Store {
         let rows = sqlx::query("SELECT * FROM role_assignments WHERE actor_type = $1 AND actor_id = $2")
             .bind(actor.as_str())
             .bind(actor_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }

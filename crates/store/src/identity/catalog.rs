@@ -69,12 +69,12 @@ impl Store {
     }
 
     pub async fn region_get(&self, id: &str) -> Result<Region, StoreError> {
-        let r = sqlx::query("SELECT * FROM regions WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM regions WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         region(&r)
     }
 
     pub async fn region_list(&self) -> Result<Vec<Region>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM regions ORDER BY id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM regions ORDER BY id").fetch_all(self.reader()).await?;
         rows.iter().map(region).collect()
     }
 
@@ -97,7 +97,7 @@ impl Store {
              (SELECT COUNT(*) FROM regions WHERE parent_region_id = $1)",
         )
         .bind(id)
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await?;
         if used > 0 {
             return Err(StoreError::Conflict("region has endpoints or child regions".into()));
@@ -122,12 +122,12 @@ impl Store {
     }
 
     pub async fn service_get(&self, id: &str) -> Result<Service, StoreError> {
-        let r = sqlx::query("SELECT * FROM services WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM services WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         service(&r)
     }
 
     pub async fn service_list(&self) -> Result<Vec<Service>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM services ORDER BY type, id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM services ORDER BY type, id").fetch_all(self.reader()).await?;
         rows.iter().map(service).collect()
     }
 
@@ -174,13 +174,13 @@ impl Store {
     }
 
     pub async fn endpoint_get(&self, id: &str) -> Result<Endpoint, StoreError> {
-        let r = sqlx::query("SELECT * FROM endpoints WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM endpoints WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         endpoint(&r)
     }
 
     pub async fn endpoint_list(&self) -> Result<Vec<Endpoint>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM endpoints ORDER BY service_id, interface, id").fetch_all(self.pool()).await?;
+            sqlx::query("SELECT * FROM endpoints ORDER BY service_id, interface, id").fetch_all(self.reader()).await?;
         rows.iter().map(endpoint).collect()
     }
 

@@ -36,17 +36,17 @@ impl Store {
     }
 
     pub async fn domain_get(&self, id: &str) -> Result<Domain, StoreError> {
-        let r = sqlx::query("SELECT * FROM domains WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM domains WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         decode(&r)
     }
 
     pub async fn domain_by_name(&self, name: &str) -> Result<Domain, StoreError> {
-        let r = sqlx::query("SELECT * FROM domains WHERE name = $1").bind(name).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM domains WHERE name = $1").bind(name).fetch_one(self.reader()).await?;
         decode(&r)
     }
 
     pub async fn domain_list(&self) -> Result<Vec<Domain>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM domains ORDER BY name").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM domains ORDER BY name").fetch_all(self.reader()).await?;
         rows.iter().map(decode).collect()
     }
 

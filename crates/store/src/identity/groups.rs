@@ -32,12 +32,12 @@ impl Store {
     }
 
     pub async fn group_get(&self, id: &str) -> Result<Group, StoreError> {
-        let r = sqlx::query("SELECT * FROM user_groups WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM user_groups WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         decode(&r)
     }
 
     pub async fn group_list(&self) -> Result<Vec<Group>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM user_groups ORDER BY name, id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM user_groups ORDER BY name, id").fetch_all(self.reader()).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -73,7 +73,7 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND user_id = $2")
                 .bind(group_id)
                 .bind(user_id)
-                .fetch_one(self.pool())
+                .fetch_one(self.reader())
                 .await?;
         if present == 0 {
             sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)")
@@ -100,14 +100,14 @@ impl Store {
     pub async fn group_members(&self, group_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT user_id FROM group_members WHERE group_id = $1")
             .bind(group_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?)
     }
 
     pub async fn user_groups(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT group_id FROM group_members WHERE user_id = $1")
             .bind(user_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?)
     }
 }

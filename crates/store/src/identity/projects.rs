@@ -56,7 +56,7 @@ impl Store {
     }
 
     pub async fn project_get(&self, id: &str) -> Result<Project, StoreError> {
-        let r = sqlx::query("SELECT * FROM projects WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM projects WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         let mut p = decode(&r)?;
         p.tags = self.project_tags(id).await?;
         Ok(p)
@@ -66,7 +66,7 @@ impl Store {
         let r = sqlx::query("SELECT id FROM projects WHERE domain_id = $1 AND name = $2")
             .bind(domain_id)
             .bind(name)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         self.project_get(&r.text("id")?).await
     }
@@ -74,16 +74,16 @@ impl Store {
     async fn project_tags(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM project_tags WHERE project_id = $1 ORDER BY tag")
             .bind(id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         Ok(tags)
     }
 
     pub async fn project_list(&self) -> Result<Vec<Project>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY name, id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM projects ORDER BY name, id").fetch_all(self.reader()).await?;
         let mut projects = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         let tag_rows =
-            sqlx::query("SELECT project_id, tag FROM project_tags ORDER BY tag").fetch_all(self.pool()).await?;
+            sqlx::query("SELECT project_id, tag FROM project_tags ORDER BY tag").fetch_all(self.reader()).await?;
         let mut by_project: std::collections::HashMap<String, Vec<String>> = Default::default();
         for r in &tag_rows {
             by_project.entry(r.text("project_id")?).or_default().push(r.text("tag")?);

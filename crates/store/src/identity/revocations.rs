@@ -34,7 +34,7 @@ impl Store {
     pub async fn revocations_since(&self, after_seq: i64) -> Result<Vec<RevocationEvent>, StoreError> {
         let rows = sqlx::query("SELECT * FROM revocation_events WHERE id > $1 ORDER BY id")
             .bind(after_seq)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter()
             .map(|r| {

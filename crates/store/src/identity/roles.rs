@@ -34,12 +34,12 @@ impl Store {
     }
 
     pub async fn role_get(&self, id: &str) -> Result<Role, StoreError> {
-        let r = sqlx::query("SELECT * FROM roles WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM roles WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         decode(&r)
     }
 
     pub async fn role_list(&self) -> Result<Vec<Role>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM roles ORDER BY name, id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM roles ORDER BY name, id").fetch_all(self.reader()).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -78,7 +78,7 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(*) FROM implied_roles WHERE prior_role_id = $1 AND implied_role_id = $2")
                 .bind(prior)
                 .bind(implied)
-                .fetch_one(self.pool())
+                .fetch_one(self.reader())
                 .await?;
         if present == 0 {
             sqlx::query("INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES ($1, $2)")
@@ -105,7 +105,7 @@ impl Store {
     /// Every (prior, implied) pair.
     pub async fn implied_role_list(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows =
-            sqlx::query("SELECT prior_role_id, implied_role_id FROM implied_roles").fetch_all(self.pool()).await?;
+            sqlx::query("SELECT prior_role_id, implied_role_id FROM implied_roles").fetch_all(self.reader()).await?;
         rows.iter().map(|r| Ok((r.text("prior_role_id")?, r.text("implied_role_id")?))).collect()
     }
 }

@@ -72,7 +72,7 @@ impl Store {
     }
 
     pub async fn user_get(&self, id: &str) -> Result<User, StoreError> {
-        let r = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
         decode(&r)
     }
 
@@ -80,13 +80,13 @@ impl Store {
         let r = sqlx::query("SELECT * FROM users WHERE domain_id = $1 AND name = $2")
             .bind(domain_id)
             .bind(name)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         decode(&r)
     }
 
     pub async fn user_list(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY name, id").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM users ORDER BY name, id").fetch_all(self.reader()).await?;
         rows.iter().map(decode).collect()
     }
 
@@ -157,7 +157,7 @@ impl Store {
             "SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC",
         )
         .bind(user_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         Ok(hashes.into_iter().take(n).collect())
     }

@@ -100,12 +100,14 @@ impl Store {
     }
 
     pub async fn image_get(&self, id: &str) -> Result<Image, StoreError> {
-        let r =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE id = $1")).bind(id).fetch_one(self.pool()).await?;
+        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE id = $1"))
+            .bind(id)
+            .fetch_one(self.reader())
+            .await?;
         let mut i = decode(&r)?;
         i.tags = sqlx::query_scalar("SELECT tag FROM image_tags WHERE image_id = $1 ORDER BY tag")
             .bind(id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         Ok(i)
     }
@@ -115,7 +117,7 @@ impl Store {
         let rows = match &q.viewer_project {
             None => {
                 sqlx::query(&format!("SELECT {COLUMNS} FROM images ORDER BY created_at, id"))
-                    .fetch_all(self.pool())
+                    .fetch_all(self.reader())
                     .await?
             }
             Some(p) => {
@@ -125,12 +127,12 @@ impl Store {
                      ORDER BY created_at, id"
                 ))
                 .bind(p)
-                .fetch_all(self.pool())
+                .fetch_all(self.reader())
                 .await?
             }
         };
         let mut images = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        let tags = sqlx::query("SELECT image_id, tag FROM image_tags ORDER BY tag").fetch_all(self.pool()).await?;
+        let tags = sqlx::query("SELECT image_id, tag FROM image_tags ORDER BY tag").fetch_all(self.reader()).await?;
         let mut by_image: std::collections::HashMap<String, Vec<String>> = Default::default();
         for r in &tags {
             by_image.entry(r.text("image_id")?).or_default().push(r.text("tag")?);
@@ -202,7 +204,7 @@ impl Store {
     pub async fn image_bytes_of(&self, owner: &str) -> Result<i64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM images WHERE owner = $1")
             .bind(owner)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         Ok(n)
     }
@@ -211,7 +213,7 @@ impl Store {
     pub async fn images_in_status(&self, status: &str) -> Result<Vec<Image>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE status = $1"))
             .bind(status)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }

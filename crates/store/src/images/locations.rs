@@ -52,7 +52,7 @@ impl Store {
     pub async fn image_locations(&self, image_id: &str) -> Result<Vec<ImageLocation>, StoreError> {
         let rows = sqlx::query("SELECT * FROM image_locations WHERE image_id = $1 ORDER BY created_at, store")
             .bind(image_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }
@@ -70,7 +70,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(id);
             }
-            for r in q.fetch_all(self.pool()).await? {
+            for r in q.fetch_all(self.reader()).await? {
                 out.push((r.text("image_id")?, r.text("store")?));
             }
         }

@@ -40,7 +40,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM image_members WHERE image_id = $1 AND member_id = $2")
             .bind(image_id)
             .bind(member_id)
-            .fetch_one(self.pool())
+            .fetch_one(self.reader())
             .await?;
         decode(&r)
     }
@@ -48,7 +48,7 @@ impl Store {
     pub async fn image_members(&self, image_id: &str) -> Result<Vec<ImageMember>, StoreError> {
         let rows = sqlx::query("SELECT * FROM image_members WHERE image_id = $1 ORDER BY created_at, member_id")
             .bind(image_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }
@@ -57,7 +57,7 @@ impl Store {
     pub async fn image_memberships_of(&self, member_id: &str) -> Result<Vec<ImageMember>, StoreError> {
         let rows = sqlx::query("SELECT * FROM image_members WHERE member_id = $1")
             .bind(member_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(decode).collect()
     }
