@@ -39,6 +39,23 @@ pub(crate) fn network_name(id: &str) -> String {
     format!("hs-net-{id}")
 }
 
+/// A short, stable tag for a cloud's name, for host objects whose names must say which
+/// cloud owns them (several clouds may share one libvirt host). FNV-1a, written here because
+/// eight hex digits of a non-cryptographic hash need no crate.
+pub(crate) fn cloud_tag(cloud: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in cloud.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{h:08x}")
+}
+
+/// The nwfilter that enforces a port's security groups (see `filters`).
+pub(crate) fn port_filter_name(cloud: &str, port_id: &str) -> String {
+    format!("hs-port-{}-{port_id}", cloud_tag(cloud))
+}
+
 /// What the domain's devices point at, resolved in the pool.
 pub(crate) struct DomainFiles {
     pub disk: String,
@@ -77,9 +94,11 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
         .iter()
         .map(|n| {
             format!(
-                "<interface type='network'><mac address='{}'/><source network='{}'/><model type='virtio'/></interface>",
+                "<interface type='network'><mac address='{}'/><source network='{}'/><model type='virtio'/>\
+<filterref filter='{}'/></interface>",
                 esc(&n.mac_address),
-                esc(&network_name(&n.network_id))
+                esc(&network_name(&n.network_id)),
+                esc(&port_filter_name(cloud, &n.port_id))
             )
         })
         .collect();

@@ -6,7 +6,9 @@
 //! - its root disk is a qcow2 overlay (`disk-<id>`) on the image's volume (`image-<id>`) in
 //!   a storage pool the driver owns;
 //! - a tenant network is an isolated libvirt network (`hs-net-<network id>`, same UUID) whose
-//!   dnsmasq hands each port the address Neutron assigned, by MAC.
+//!   dnsmasq hands each port the address Neutron assigned, by MAC;
+//! - a port's security groups are an nwfilter on the guest's interface (`filters`), and
+//!   routers and floating IPs are nftables NAT on the host (`routing`, local URIs only).
 //!
 //! libvirt calls block, so each trait method runs its work on tokio's blocking pool.
 
@@ -14,8 +16,10 @@ mod config;
 mod config_drive;
 mod domain_xml;
 mod errors;
+mod filters;
 mod guest;
 mod net;
+mod routing;
 mod volumes;
 
 use std::sync::Arc;
@@ -43,6 +47,8 @@ pub(crate) struct Inner {
     /// (They serialise one control-plane process; nodes sharing a libvirt host would need a
     /// lock in the store as well.)
     locks: Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
+    /// The XML each port filter was last defined with (see `filters`).
+    filters: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl LibvirtCloud {
@@ -51,7 +57,13 @@ impl LibvirtCloud {
         // libvirt prints every error to stderr by default; ours are returned and logged
         // with their context instead (a missing volume is often the expected answer).
         virt::error::clear_error_callback();
-        let inner = Arc::new(Inner { name: name.to_string(), cfg, conn: Mutex::new(None), locks: Mutex::default() });
+        let inner = Arc::new(Inner {
+            name: name.to_string(),
+            cfg,
+            conn: Mutex::new(None),
+            locks: Mutex::default(),
+            filters: Mutex::default(),
+        });
         let conn = inner.conn()?;
         volumes::ensure_pool(&conn, &inner.cfg)?;
         std::fs::create_dir_all(&inner.cfg.console_dir)

@@ -1,10 +1,9 @@
 //! `Network` for libvirt: a Neutron network becomes an isolated libvirt network
 //! (`hs-net-<id>`, with the Neutron id as its UUID) on a bridge that holds the first IPv4
 //! subnet's gateway address; its dnsmasq hands each port exactly the address Neutron assigned,
-//! through a static host entry keyed by MAC and named after the port.
-//!
-//! Not realised here yet (each returns NotSupported rather than pretending): routers and
-//! floating IPs (NAT) and security-group filtering.
+//! through a static host entry keyed by MAC and named after the port. Security groups are
+//! each port's nwfilter (`filters`); routers and floating IPs are host NAT (`routing`), which
+//! needs the host's own tools, so only a local URI (`qemu:///…`) offers them.
 
 use async_trait::async_trait;
 use hybridstack_driver::{
@@ -27,7 +26,7 @@ fn lookup(conn: &Connect, id: &str) -> Result<Option<LvNetwork>, DriverError> {
 }
 
 /// Linux bridge names have at most 15 characters.
-fn bridge_name(id: &str) -> String {
+pub(crate) fn bridge_name(id: &str) -> String {
     let hex: String = id.chars().filter(char::is_ascii_hexdigit).take(11).collect();
     format!("hsb{hex}")
 }
@@ -38,6 +37,7 @@ fn host_name(port_id: &str) -> String {
 
 fn network_xml(n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
     let mut ips = String::new();
+    let mut options = String::new();
     if let Some(s) = n.subnets.iter().find(|s| s.ip_version == 4 && s.gateway_ip.is_some()) {
         let prefix = s
             .cidr
@@ -47,10 +47,16 @@ fn network_xml(n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
         let gw = s.gateway_ip.clone().unwrap_or_default();
         // DHCP is switched on with the first port's host entry (see ensure_port).
         ips = format!("<ip address='{}' prefix='{}'></ip>", esc(&gw), esc(&prefix));
+        // libvirt tells guests of an isolated network that there is no router; Neutron
+        // offers the subnet's gateway, which is where a router (see `routing`) listens.
+        options = format!(
+            "<dnsmasq:options><dnsmasq:option value='dhcp-option=option:router,{}'/></dnsmasq:options>",
+            esc(&gw)
+        );
     }
     Ok(format!(
-        "<network><name>{}</name><uuid>{}</uuid><bridge name='{}' stp='off' delay='0'/><mtu size='{}'/>\
-<domain name='{}' localOnly='yes'/>{ips}</network>",
+        "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'><name>{}</name><uuid>{}</uuid>\
+<bridge name='{}' stp='off' delay='0'/><mtu size='{}'/><domain name='{}' localOnly='yes'/>{ips}{options}</network>",
         esc(&network_name(&n.id)),
         esc(&n.id),
         bridge_name(&n.id),
@@ -107,9 +113,11 @@ fn delete_network(conn: &Connect, id: &str) -> Result<(), DriverError> {
 
 const DHCP_FLAGS: u32 = virt::sys::VIR_NETWORK_UPDATE_AFFECT_LIVE | virt::sys::VIR_NETWORK_UPDATE_AFFECT_CONFIG;
 
-fn ensure_port(conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
+fn ensure_port(inner: &crate::Inner, conn: &Connect, p: &PortSpec) -> Result<String, DriverError> {
     let net = lookup(conn, &p.network_id)?
         .ok_or_else(|| DriverError::NotFound(format!("network {} is not realised on this cloud", p.network_id)))?;
+    // The guest's interface refers to the filter, so it must exist before the guest starts.
+    crate::filters::ensure_port_filter(inner, conn, p)?;
     let xml = net.xml_desc(0).map_err(|e| lv("reading the network", e))?;
     let name = host_name(&p.id);
     if !p.dhcp {
@@ -183,6 +191,7 @@ fn host_entry(xml: &str, name: &str) -> Option<String> {
 }
 
 fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), DriverError> {
+    crate::filters::delete_port_filter(inner, conn, id)?;
     let name = host_name(id);
     for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
         let n = net.name().map_err(|e| lv("reading a network name", e))?;
@@ -246,18 +255,24 @@ fn list_owned(conn: &Connect, cloud: &str) -> Result<Vec<Owned>, DriverError> {
             }
         }
     }
+    for (port, filter) in crate::filters::owned_port_filters(cloud, conn)? {
+        if !out.iter().any(|o| o.kind == "port" && o.id == port) {
+            out.push(Owned { kind: "port", id: port, reference: filter });
+        }
+    }
     Ok(out)
 }
 
 #[async_trait]
 impl Network for LibvirtCloud {
     fn capabilities(&self) -> NetworkCapabilities {
+        let local = self.inner.cfg.uri.starts_with("qemu:///");
         NetworkCapabilities {
             ipv6: false,
-            routers: false,
-            floating_ips: false,
-            security_groups: false,
-            remote_group_rules: false,
+            routers: local,
+            floating_ips: local,
+            security_groups: true,
+            remote_group_rules: true,
         }
     }
 
@@ -286,7 +301,7 @@ impl Network for LibvirtCloud {
         self.blocking(move |i, c| {
             let lock = i.net_lock(&p.network_id);
             let _held = lock.lock();
-            ensure_port(c, &p)
+            ensure_port(i, c, &p)
         })
         .await
     }
@@ -296,32 +311,80 @@ impl Network for LibvirtCloud {
         self.blocking(move |i, c| delete_port(i, c, &id)).await
     }
 
-    async fn ensure_security_group(&self, _g: &SecurityGroupSpec) -> Result<String, DriverError> {
-        Err(DriverError::NotSupported("security groups are not enforced on libvirt clouds yet".into()))
+    /// Groups are enforced inside each port's filter (see `filters`), which `ensure_port`
+    /// writes with the group's current rules; there is no separate object to make.
+    async fn ensure_security_group(&self, g: &SecurityGroupSpec) -> Result<String, DriverError> {
+        Ok(format!("enforced in the filters of the ports of {}", g.id))
     }
 
     async fn delete_security_group(&self, _id: &str) -> Result<(), DriverError> {
         Ok(())
     }
 
-    async fn ensure_router(&self, _r: &RouterSpec) -> Result<String, DriverError> {
-        Err(DriverError::NotSupported("routers (NAT) are not realised on libvirt clouds yet".into()))
+    async fn ensure_router(&self, r: &RouterSpec) -> Result<String, DriverError> {
+        self.require_local("routers")?;
+        let r = r.clone();
+        self.blocking(move |i, c| {
+            let lock = i.lock("routing");
+            let _held = lock.lock();
+            crate::routing::ensure_router(i, c, &r)
+        })
+        .await
     }
 
-    async fn delete_router(&self, _id: &str) -> Result<(), DriverError> {
-        Ok(())
+    async fn delete_router(&self, id: &str) -> Result<(), DriverError> {
+        let id = id.to_string();
+        self.blocking(move |i, _| {
+            let lock = i.lock("routing");
+            let _held = lock.lock();
+            crate::routing::delete_router(i, &id)
+        })
+        .await
     }
 
-    async fn ensure_floating_ip(&self, _f: &FloatingIpSpec) -> Result<String, DriverError> {
-        Err(DriverError::NotSupported("floating IPs (1:1 NAT) are not realised on libvirt clouds yet".into()))
+    async fn ensure_floating_ip(&self, f: &FloatingIpSpec) -> Result<String, DriverError> {
+        self.require_local("floating IPs")?;
+        let f = f.clone();
+        self.blocking(move |i, c| {
+            let lock = i.lock("routing");
+            let _held = lock.lock();
+            crate::routing::ensure_floating_ip(i, c, &f)
+        })
+        .await
     }
 
-    async fn delete_floating_ip(&self, _id: &str) -> Result<(), DriverError> {
-        Ok(())
+    async fn delete_floating_ip(&self, id: &str) -> Result<(), DriverError> {
+        let id = id.to_string();
+        self.blocking(move |i, _| {
+            let lock = i.lock("routing");
+            let _held = lock.lock();
+            crate::routing::delete_floating_ip(i, &id)
+        })
+        .await
     }
 
     async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
-        self.blocking(|i, c| list_owned(c, &i.name)).await
+        let local = self.inner.cfg.uri.starts_with("qemu:///");
+        self.blocking(move |i, c| {
+            let mut out = list_owned(c, &i.name)?;
+            if local {
+                out.extend(crate::routing::owned(&i.name)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+impl LibvirtCloud {
+    fn require_local(&self, what: &str) -> Result<(), DriverError> {
+        if self.inner.cfg.uri.starts_with("qemu:///") {
+            return Ok(());
+        }
+        Err(DriverError::NotSupported(format!(
+            "{what} need the host's NAT, which this driver sets up only on a local libvirt (qemu:///…), not on {}",
+            self.inner.cfg.uri
+        )))
     }
 }
 

@@ -15,6 +15,6 @@ pub use compute::{
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};
 pub use network::{
-    FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterSpec, RuleSpec,
-    SecurityGroupSpec, SubnetSpec,
+    FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterGateway, RouterInterface,
+    RouterSpec, RuleSpec, SecurityGroupSpec, SubnetSpec,
 };

@@ -43,12 +43,16 @@ pub struct RuleSpec {
     pub direction: String,
     /// `IPv4` or `IPv6`
     pub ethertype: String,
-    /// A protocol name or number; `None` is any.
+    /// A protocol name or number; `None` is any. For ICMP, Neutron carries the type and
+    /// code in the port range fields.
     pub protocol: Option<String>,
     pub port_range_min: Option<i64>,
     pub port_range_max: Option<i64>,
     pub remote_ip_prefix: Option<String>,
     pub remote_group_id: Option<String>,
+    /// For a `remote_group_id` rule: the addresses of that group's ports now, resolved by
+    /// the control plane (a backend without group references matches these instead).
+    pub remote_addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +70,8 @@ pub struct PortSpec {
     /// (subnet id, address): what DHCP must hand this MAC, and all the port may send from.
     pub fixed_ips: Vec<(String, String)>,
     pub port_security_enabled: bool,
-    pub security_group_ids: Vec<String>,
+    /// The port's groups with their rules, so a backend can create what it lacks.
+    pub security_groups: Vec<SecurityGroupSpec>,
     /// (address or CIDR, MAC) pairs the port may also use.
     pub allowed_address_pairs: Vec<(String, Option<String>)>,
     /// Whether the port's IPv4 address is handed out by DHCP (its subnet has DHCP on).
@@ -74,12 +79,29 @@ pub struct PortSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterGateway {
+    /// The external network, realised on the cloud with the router.
+    pub network: NetworkSpec,
+    /// The router's address on it, which SNAT translates to.
+    pub address: String,
+    pub snat: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouterInterface {
+    pub network_id: String,
+    pub subnet_id: String,
+    pub cidr: String,
+    /// The router's address on the subnet (usually its gateway).
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouterSpec {
     pub id: String,
-    /// (external network id, gateway address, SNAT on)
-    pub gateway: Option<(String, String, bool)>,
-    /// (subnet id, the router's address on it)
-    pub interfaces: Vec<(String, String)>,
+    pub gateway: Option<RouterGateway>,
+    /// Only the interfaces on networks realised on this cloud.
+    pub interfaces: Vec<RouterInterface>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +109,12 @@ pub struct FloatingIpSpec {
     pub id: String,
     pub floating_network_id: String,
     pub floating_ip_address: String,
-    /// (port id, fixed address, router id) when associated.
-    pub target: Option<(String, String, String)>,
+    /// The port it translates to, its fixed address and network, and the router that
+    /// connects that network to the floating IP's.
+    pub port_id: String,
+    pub fixed_ip_address: String,
+    pub fixed_network_id: String,
+    pub router_id: String,
 }
 
 /// A backend object that carries our tag, as a reconciler sees it.

@@ -124,6 +124,8 @@ impl Reconciler {
                 report.orphans_deleted += 1;
             }
         }
+        // Filters, routers and floating IPs first: a sync lost in a crash is made good here.
+        let gateways = self.compute.sync_cloud_network(cloud).await?;
         let net_owned = cloud.network.list_owned().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
         for o in net_owned {
             let orphan = match o.kind {
@@ -131,7 +133,10 @@ impl Reconciler {
                     Some(p) => p.host_id != cloud.name,
                     None => true,
                 },
-                "network" => self.compute.networking.ports_bound_on(&o.id, &cloud.name, "").await? == 0,
+                "network" => {
+                    !gateways.contains(&o.id)
+                        && self.compute.networking.ports_bound_on(&o.id, &cloud.name, "").await? == 0
+                }
                 _ => false,
             };
             if !orphan || self.busy(&o.id).await? {

@@ -55,6 +55,10 @@ pub struct NetChange {
     pub allocate: Vec<IpAllocation>,
     pub release_port: Vec<String>,
     pub release: Vec<(String, String)>,
+    /// An operation that realises the change on the clouds, queued in the same transaction
+    /// unless one of its kind for the same resource is already waiting unclaimed (that one
+    /// will read this change when it runs, so a burst of changes makes one operation).
+    pub follow_up: Option<crate::operations::Operation>,
 }
 
 impl Store {
@@ -153,6 +157,23 @@ impl Store {
             .bind(o.created_at)
             .execute(&mut *tx)
             .await?;
+        }
+        if let Some(op) = &c.follow_up {
+            // After the writes, so this transaction already holds SQLite's write lock, and on
+            // PostgreSQL the row lock makes a claiming worker (SKIP LOCKED) pass it by: either
+            // way no worker takes the waiting operation before this change is committed.
+            let lock = if self.backend() == crate::Backend::Postgres { " FOR UPDATE" } else { "" };
+            let waiting: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT id FROM operations WHERE kind = $1 AND resource_id = $2 AND state = 'pending' \
+                 AND lease_owner IS NULL LIMIT 1{lock}"
+            ))
+            .bind(&op.kind)
+            .bind(&op.resource_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if waiting.is_none() {
+                crate::operations::insert_op(&mut tx, op).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

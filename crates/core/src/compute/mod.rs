@@ -9,6 +9,7 @@ mod instance_actions;
 mod keypairs;
 pub mod lifecycle;
 pub mod model;
+mod network_sync;
 mod quotas;
 mod scheduler;
 mod server_actions;

@@ -187,7 +187,7 @@ impl Networking {
             mac_address: p.mac_address.clone(),
             fixed_ips: p.fixed_ips.iter().map(|f| (f.subnet_id.clone(), f.ip_address.clone())).collect(),
             port_security_enabled: p.port_security_enabled,
-            security_group_ids: p.security_groups.clone(),
+            security_groups: self.security_group_specs(&p.security_groups).await?,
             allowed_address_pairs: p
                 .allowed_address_pairs
                 .iter()

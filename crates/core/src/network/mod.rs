@@ -9,6 +9,7 @@ pub mod model;
 mod networks;
 mod ports;
 mod quotas;
+pub mod realisation;
 mod routers;
 mod security_groups;
 mod subnet_pools;
@@ -176,7 +177,14 @@ impl Networking {
         self.store.net_children(T::KIND, parent).await?.iter().map(Self::decode).collect()
     }
 
-    pub(crate) async fn apply(&self, c: NetChange) -> Result<(), CoreError> {
+    pub(crate) async fn apply(&self, mut c: NetChange) -> Result<(), CoreError> {
+        // Filters, routers and floating IPs on the clouds follow these objects.
+        const REALISED: [&str; 5] = ["port", "router", "floatingip", "security_group", "security_group_rule"];
+        if c.put.iter().any(|o| REALISED.contains(&o.kind.as_str()))
+            || c.delete.iter().any(|(k, _)| REALISED.contains(&k.as_str()))
+        {
+            c.follow_up = Some(realisation::sync_operation());
+        }
         match self.store.net_apply(&c).await {
             Err(StoreError::Conflict(m)) if m.starts_with("ip:") => {
                 let mut parts = m.splitn(3, ':').skip(1);

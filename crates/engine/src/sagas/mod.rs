@@ -2,6 +2,7 @@
 //! functions, the work and its undo, declared side by side. The domain logic lives in
 //! `core::compute::lifecycle`; these files say in which order it runs and what undoes what.
 
+mod network_sync;
 mod server_create;
 mod server_delete;
 mod server_power;
@@ -119,7 +120,7 @@ fn saga(kind: &'static str, steps: Vec<Box<dyn Step>>, on_failed: Box<dyn OnFail
     Saga { kind, steps, on_failed: Some(on_failed) }
 }
 
-/// Registers every server saga with the engine.
+/// Registers every saga with the engine.
 pub fn register(engine: &mut Engine, compute: &Arc<Compute>) {
     let fail = || Box::new(FailServer(compute.clone())) as Box<dyn OnFailed>;
     engine.register(saga(hybridstack_core::compute::ops::CREATE, server_create::steps(compute), fail()));
@@ -134,6 +135,11 @@ pub fn register(engine: &mut Engine, compute: &Arc<Compute>) {
         server_snapshot::steps(compute),
         Box::new(server_snapshot::SnapshotFailed(compute.clone())),
     ));
+    engine.register(Saga {
+        kind: hybridstack_core::network::realisation::NETWORK_SYNC,
+        steps: network_sync::steps(compute),
+        on_failed: None,
+    });
 }
 
 #[cfg(test)]

@@ -103,6 +103,8 @@ fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fu
             }
             return Err(e);
         }
+        // Routers and floating IPs that reach these networks follow now they exist here.
+        c.networking.request_sync().await.map_err(core)?;
         Ok(out)
     })
 }
@@ -125,6 +127,7 @@ pub(super) fn unnetwork<'a>(c: &'a Compute, input: &'a Value, output: &'a Value)
                 cloud.network.delete_network(&n).await.map_err(driver)?;
             }
         }
+        c.networking.request_sync().await.map_err(core)?;
         Ok(())
     })
 }

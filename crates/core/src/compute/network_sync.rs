@@ -1,0 +1,98 @@
+//! Converging a cloud's security-group filters, routers and floating IPs to the store (the
+//! `network.sync` operation and the reconciler's network pass). Every call is whole-state
+//! and idempotent: it reads what the cloud should hold now, ensures each object, and takes
+//! away what carries our tag but is no longer wanted, so a sync that was lost in a crash is
+//! made good by the next one.
+
+use std::collections::BTreeSet;
+
+use hybridstack_driver::DriverError;
+
+use super::clouds::CloudHandle;
+use super::lifecycle::driver_error;
+use super::Compute;
+use crate::CoreError;
+
+impl Compute {
+    /// Converges every open cloud; the first failure is returned after all were tried.
+    pub async fn sync_networks(&self) -> Result<(), CoreError> {
+        self.clouds.refresh().await?;
+        let mut first = None;
+        for cloud in self.clouds.all() {
+            if let Err(e) = self.sync_cloud_network(&cloud).await {
+                tracing::warn!(cloud = %cloud.name, "network sync failed: {e}");
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Converges one cloud; returns the external networks its routers hold there, which the
+    /// reconciler must not collect as orphans.
+    pub async fn sync_cloud_network(&self, cloud: &CloudHandle) -> Result<BTreeSet<String>, CoreError> {
+        let caps = cloud.network.capabilities();
+        let state = self.networking.cloud_state(&cloud.name).await?;
+        // A port whose network is not realised yet belongs to a create still running; its
+        // own saga ensures it, then asks for another sync.
+        let skip_missing = |r: Result<String, DriverError>| match r {
+            Err(DriverError::NotFound(m)) => {
+                tracing::debug!(cloud = %cloud.name, "not realised yet, skipped: {m}");
+                Ok(())
+            }
+            other => other.map(|_| ()).map_err(driver_error),
+        };
+        if caps.security_groups {
+            for p in &state.ports {
+                let spec = self.networking.port_spec(p).await?;
+                skip_missing(cloud.network.ensure_port(&spec).await)?;
+            }
+        }
+        let mut routers = BTreeSet::new();
+        if caps.routers {
+            for r in &state.routers {
+                if let Some(g) = &r.gateway {
+                    cloud.network.ensure_network(&g.network).await.map_err(driver_error)?;
+                }
+                skip_missing(cloud.network.ensure_router(r).await)?;
+                routers.insert(r.id.clone());
+            }
+        }
+        let mut fips = BTreeSet::new();
+        if caps.floating_ips {
+            for f in &state.floating_ips {
+                skip_missing(cloud.network.ensure_floating_ip(f).await)?;
+                fips.insert(f.id.clone());
+            }
+        }
+        let groups: BTreeSet<&str> =
+            state.ports.iter().flat_map(|p| p.security_groups.iter().map(String::as_str)).collect();
+        let bound_networks: BTreeSet<&str> = state.ports.iter().map(|p| p.network_id.as_str()).collect();
+        for o in cloud.network.list_owned().await.map_err(driver_error)? {
+            let gone = match o.kind {
+                "floatingip" => !fips.contains(&o.id),
+                "router" => !routers.contains(&o.id),
+                "security_group" => !groups.contains(o.id.as_str()),
+                // An external network realised for a gateway goes with the last router using
+                // it; tenant networks go with their last port (server sagas, reconciler).
+                "network" => {
+                    !state.external_networks.contains(&o.id)
+                        && !bound_networks.contains(o.id.as_str())
+                        && self.networking.network_is_external(&o.id).await?
+                }
+                _ => false,
+            };
+            if !gone {
+                continue;
+            }
+            tracing::info!(cloud = %cloud.name, kind = o.kind, id = %o.id, "no longer needed on this cloud; removing");
+            let done = match o.kind {
+                "floatingip" => cloud.network.delete_floating_ip(&o.id).await,
+                "router" => cloud.network.delete_router(&o.id).await,
+                "security_group" => cloud.network.delete_security_group(&o.id).await,
+                _ => cloud.network.delete_network(&o.id).await,
+            };
+            done.map_err(driver_error)?;
+        }
+        Ok(state.external_networks)
+    }
+}
