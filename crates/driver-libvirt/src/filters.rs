@@ -137,6 +137,25 @@ pub(crate) fn port_filter_xml(cloud: &str, p: &PortSpec) -> String {
 /// definition is remembered so that a sync that changes nothing does not rebuild rules.
 pub(crate) fn ensure_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) -> Result<(), DriverError> {
     let name = port_filter_name(&inner.name, &p.id);
+    let lock = inner.lock(&name);
+    let _held = lock.lock();
+    define(inner, conn, p, name)
+}
+
+/// Redefines a port's filter only if it exists: the network sync reads the store before it
+/// acts, and must not bring back the filter of a port deleted in between. The filter's lock
+/// orders this against `delete_port_filter`.
+pub(crate) fn refresh_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) -> Result<(), DriverError> {
+    let name = port_filter_name(&inner.name, &p.id);
+    let lock = inner.lock(&name);
+    let _held = lock.lock();
+    if conn.lookup_nwfilter_by_name(&name).is_err() {
+        return Ok(());
+    }
+    define(inner, conn, p, name)
+}
+
+fn define(inner: &Inner, conn: &Connect, p: &PortSpec, name: String) -> Result<(), DriverError> {
     let xml = port_filter_xml(&inner.name, p);
     let exists = conn.lookup_nwfilter_by_name(&name).is_ok();
     if exists && inner.filters.lock().get(&name) == Some(&xml) {
@@ -151,6 +170,8 @@ pub(crate) fn ensure_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) ->
 /// reconciler to collect.
 pub(crate) fn delete_port_filter(inner: &Inner, conn: &Connect, port_id: &str) -> Result<(), DriverError> {
     let name = port_filter_name(&inner.name, port_id);
+    let lock = inner.lock(&name);
+    let _held = lock.lock();
     inner.filters.lock().remove(&name);
     let Ok(f) = conn.lookup_nwfilter_by_name(&name) else { return Ok(()) };
     if let Err(e) = f.undefine() {

@@ -306,6 +306,11 @@ impl Network for LibvirtCloud {
         .await
     }
 
+    async fn refresh_port(&self, p: &PortSpec) -> Result<(), DriverError> {
+        let p = p.clone();
+        self.blocking(move |i, c| crate::filters::refresh_port_filter(i, c, &p)).await
+    }
+
     async fn delete_port(&self, id: &str) -> Result<(), DriverError> {
         let id = id.to_string();
         self.blocking(move |i, c| delete_port(i, c, &id)).await

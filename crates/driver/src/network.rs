@@ -149,6 +149,9 @@ pub trait Network: Send + Sync {
     /// Makes the port usable where it is bound: its DHCP entry, its address filter and its
     /// security groups.
     async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError>;
+    /// Brings a port the cloud already holds up to date (its groups' rules changed); does
+    /// nothing for a port it does not hold, so it never brings back one being deleted.
+    async fn refresh_port(&self, p: &PortSpec) -> Result<(), DriverError>;
     async fn delete_port(&self, id: &str) -> Result<(), DriverError>;
 
     async fn ensure_security_group(&self, g: &SecurityGroupSpec) -> Result<String, DriverError>;

@@ -105,6 +105,9 @@ impl Network for Faulty {
         self.check("ensure_port")?;
         self.real.ensure_port(p).await
     }
+    async fn refresh_port(&self, p: &PortSpec) -> Result<(), DriverError> {
+        self.real.refresh_port(p).await
+    }
     async fn delete_port(&self, id: &str) -> Result<(), DriverError> {
         self.real.delete_port(id).await
     }

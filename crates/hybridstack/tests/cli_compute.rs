@@ -17,6 +17,7 @@ use support::guest::virsh;
 /// are in the test's data dir, the test's networks, and the cloud's storage pool. (A passing
 /// run has already deleted the guest and network through the API, and checked that.)
 struct Leftovers {
+    cloud: String,
     pool: String,
     data_dir: String,
     networks: std::cell::RefCell<Vec<String>>,
@@ -34,6 +35,7 @@ impl Drop for Leftovers {
             virsh(&["net-destroy", &format!("hs-net-{n}")]);
             virsh(&["net-undefine", &format!("hs-net-{n}")]);
         }
+        support::guest::remove_port_filters(&self.cloud);
         virsh(&["pool-destroy", &self.pool]);
         virsh(&["pool-undefine", &self.pool]);
     }
@@ -63,6 +65,7 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
     let cloud = format!("cli-{}", std::process::id());
     let leftovers = Leftovers {
+        cloud: cloud.clone(),
         pool: format!("hybridstack-{cloud}"),
         data_dir: server.data.path().display().to_string(),
         networks: Default::default(),

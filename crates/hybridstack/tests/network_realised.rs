@@ -42,16 +42,13 @@ impl Drop for Leftovers {
             virsh(&["net-destroy", &format!("hs-net-{n}")]);
             virsh(&["net-undefine", &format!("hs-net-{n}")]);
         }
+        support::guest::remove_port_filters(&self.cloud);
         let _ = Command::new("ip").args(["netns", "del", &self.netns]).output();
-        // The cloud's router and floating-IP tables (named with a hash of the cloud's name).
-        let mut h: u32 = 0x811c_9dc5;
-        for b in self.cloud.bytes() {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
+        // The cloud's router and floating-IP tables, named with the same tag.
+        let h = support::guest::cloud_tag(&self.cloud);
         let tables = sh("nft", &["list", "tables", "ip"]).1;
         for t in tables.lines().filter_map(|l| l.strip_prefix("table ip ")) {
-            if t.starts_with(&format!("hs_r_{h:08x}_")) || t.starts_with(&format!("hs_f_{h:08x}_")) {
+            if t.starts_with(&format!("hs_r_{h}_")) || t.starts_with(&format!("hs_f_{h}_")) {
                 let _ = Command::new("nft").args(["delete", "table", "ip", t]).output();
             }
         }

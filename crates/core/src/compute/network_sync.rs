@@ -32,8 +32,8 @@ impl Compute {
     pub async fn sync_cloud_network(&self, cloud: &CloudHandle) -> Result<BTreeSet<String>, CoreError> {
         let caps = cloud.network.capabilities();
         let state = self.networking.cloud_state(&cloud.name).await?;
-        // A port whose network is not realised yet belongs to a create still running; its
-        // own saga ensures it, then asks for another sync.
+        // An object whose network is not realised yet belongs to a create still running;
+        // its own saga realises the network, then asks for another sync.
         let skip_missing = |r: Result<String, DriverError>| match r {
             Err(DriverError::NotFound(m)) => {
                 tracing::debug!(cloud = %cloud.name, "not realised yet, skipped: {m}");
@@ -42,9 +42,11 @@ impl Compute {
             other => other.map(|_| ()).map_err(driver_error),
         };
         if caps.security_groups {
+            // Ports are made and removed by their servers' sagas; a sync only brings the
+            // ones the cloud holds up to date with their groups.
             for p in &state.ports {
                 let spec = self.networking.port_spec(p).await?;
-                skip_missing(cloud.network.ensure_port(&spec).await)?;
+                cloud.network.refresh_port(&spec).await.map_err(driver_error)?;
             }
         }
         let mut routers = BTreeSet::new();

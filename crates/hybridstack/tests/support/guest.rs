@@ -10,6 +10,27 @@ pub fn guest_dir() -> String {
     std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into())
 }
 
+/// The tag the libvirt driver names a cloud's port filters and NAT tables with (FNV-1a of the
+/// cloud's name, as `domain_xml::cloud_tag`).
+pub fn cloud_tag(cloud: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in cloud.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{h:08x}")
+}
+
+/// Undefines the port filters of `cloud` that are still on the host.
+pub fn remove_port_filters(cloud: &str) {
+    let prefix = format!("hs-port-{}-", cloud_tag(cloud));
+    for f in virsh(&["nwfilter-list"]).lines().filter_map(|l| l.split_whitespace().nth(1)) {
+        if f.starts_with(&prefix) {
+            virsh(&["nwfilter-undefine", f]);
+        }
+    }
+}
+
 pub fn virsh(args: &[&str]) -> String {
     let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("run virsh");
     String::from_utf8_lossy(&out.stdout).into_owned()
