@@ -13,34 +13,6 @@ use serde_json::Value;
 use support::cli::{field, Cli};
 use support::guest::virsh;
 
-/// Removes what the test made in libvirtd at the end, whatever happened: guests whose disks
-/// are in the test's data dir, the test's networks, and the cloud's storage pool. (A passing
-/// run has already deleted the guest and network through the API, and checked that.)
-struct Leftovers {
-    cloud: String,
-    pool: String,
-    data_dir: String,
-    networks: std::cell::RefCell<Vec<String>>,
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        for d in virsh(&["list", "--all", "--name"]).lines().filter(|l| l.starts_with("hs-")) {
-            if virsh(&["dumpxml", d]).contains(&self.data_dir) {
-                virsh(&["destroy", d]);
-                virsh(&["undefine", "--managed-save", d]);
-            }
-        }
-        for n in self.networks.borrow().iter() {
-            virsh(&["net-destroy", &format!("hs-net-{n}")]);
-            virsh(&["net-undefine", &format!("hs-net-{n}")]);
-        }
-        support::guest::remove_port_filters(&self.cloud);
-        virsh(&["pool-destroy", &self.pool]);
-        virsh(&["pool-undefine", &self.pool]);
-    }
-}
-
 fn wait_for<F: FnMut() -> Option<String>>(what: &str, secs: u64, mut f: F) -> String {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -64,12 +36,7 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     );
     let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
     let cloud = format!("cli-{}", std::process::id());
-    let leftovers = Leftovers {
-        cloud: cloud.clone(),
-        pool: format!("hybridstack-{cloud}"),
-        data_dir: server.data.path().display().to_string(),
-        networks: Default::default(),
-    };
+    let leftovers = support::guest::Leftovers::new(&server, &cloud);
     support::guest::add_libvirt_cloud(&server, &cloud);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
     support::guest::upload_test_guest(&admin, "guest");

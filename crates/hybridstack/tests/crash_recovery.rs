@@ -31,24 +31,6 @@ impl Rng {
     }
 }
 
-struct Leftovers {
-    pool: String,
-    data: String,
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        for d in virsh(&["list", "--all", "--name"]).lines().filter(|l| l.starts_with("hs-")) {
-            if virsh(&["dumpxml", d]).contains(&self.data) {
-                virsh(&["destroy", d]);
-                virsh(&["undefine", "--managed-save", d]);
-            }
-        }
-        virsh(&["pool-destroy", &self.pool]);
-        virsh(&["pool-undefine", &self.pool]);
-    }
-}
-
 async fn token(http: &reqwest::Client, url: &str) -> String {
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "domain": {"id": "default"}, "password": support::ADMIN_PASSWORD}}},
@@ -87,13 +69,14 @@ fn killing_serve_mid_operation_leaks_nothing() {
     ];
     let mut server = support::start_with(&env);
     let cloud = format!("crash-{}", std::process::id());
-    let _leftovers = Leftovers { pool: format!("hybridstack-{cloud}"), data: server.data.path().display().to_string() };
+    let leftovers = support::guest::Leftovers::new(&server, &cloud);
     support::guest::add_libvirt_cloud(&server, &cloud);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
     let image = support::guest::upload_test_guest(&admin, "g");
     admin.json(&["flavor", "create", "--id", "c1", "--vcpus", "1", "--ram", "128", "--disk", "1", "c.tiny"]);
     let net = admin.json(&["network", "create", "crash"]);
     let net_id = field(&net, "id").to_string();
+    leftovers.networks.borrow_mut().push(net_id.clone());
     admin.json(&["subnet", "create", "--network", "crash", "--subnet-range", "10.95.0.0/24", "crash-v4"]);
 
     let seed = std::env::var("HYBRIDSTACK_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {

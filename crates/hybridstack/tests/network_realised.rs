@@ -22,41 +22,6 @@ use support::guest::virsh;
 
 const OUTSIDE: &str = "172.31.93.50";
 
-struct Leftovers {
-    cloud: String,
-    pool: String,
-    data_dir: String,
-    netns: String,
-    networks: std::cell::RefCell<Vec<String>>,
-}
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        for d in virsh(&["list", "--all", "--name"]).lines().filter(|l| l.starts_with("hs-")) {
-            if virsh(&["dumpxml", d]).contains(&self.data_dir) {
-                virsh(&["destroy", d]);
-                virsh(&["undefine", "--managed-save", d]);
-            }
-        }
-        for n in self.networks.borrow().iter() {
-            virsh(&["net-destroy", &format!("hs-net-{n}")]);
-            virsh(&["net-undefine", &format!("hs-net-{n}")]);
-        }
-        support::guest::remove_port_filters(&self.cloud);
-        let _ = Command::new("ip").args(["netns", "del", &self.netns]).output();
-        // The cloud's router and floating-IP tables, named with the same tag.
-        let h = support::guest::cloud_tag(&self.cloud);
-        let tables = sh("nft", &["list", "tables", "ip"]).1;
-        for t in tables.lines().filter_map(|l| l.strip_prefix("table ip ")) {
-            if t.starts_with(&format!("hs_r_{h}_")) || t.starts_with(&format!("hs_f_{h}_")) {
-                let _ = Command::new("nft").args(["delete", "table", "ip", t]).output();
-            }
-        }
-        virsh(&["pool-destroy", &self.pool]);
-        virsh(&["pool-undefine", &self.pool]);
-    }
-}
-
 fn sh(program: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -147,14 +112,9 @@ fn groups_routers_and_floating_ips_are_enforced_on_the_host() {
         ("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "3600"),
     ]);
     let cloud = format!("nat-{}", std::process::id());
-    let leftovers = Leftovers {
-        cloud: cloud.clone(),
-        pool: format!("hybridstack-{cloud}"),
-        data_dir: server.data.path().display().to_string(),
-        netns: format!("hs-out-{}", std::process::id()),
-        networks: Default::default(),
-    };
-    let ns = leftovers.netns.clone();
+    let ns = format!("hs-out-{}", std::process::id());
+    let mut leftovers = support::guest::Leftovers::new(&server, &cloud);
+    leftovers.netns = Some(ns.clone());
     let data = server.data.path();
     support::guest::add_libvirt_cloud(&server, &cloud);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");

@@ -70,3 +70,55 @@ pub fn upload_test_guest(admin: &Cli, name: &str) -> String {
         [format!("kernel_id={kernel}"), format!("ramdisk_id={initrd}"), "os_command_line=console=ttyS0".to_string()];
     upload("qcow2", "bare", "disk.qcow2", name, &props)
 }
+
+/// Removes what a libvirt test made on the host at its end, whatever happened: guests whose
+/// disks are in the server's data dir, the networks it lists, the cloud's port filters and
+/// NAT tables, a network namespace, and the cloud's storage pool. (A passing run has already
+/// deleted these through the API, and checked that.)
+pub struct Leftovers {
+    pub cloud: String,
+    pub data_dir: String,
+    pub netns: Option<String>,
+    pub networks: std::cell::RefCell<Vec<String>>,
+}
+
+impl Leftovers {
+    pub fn new(server: &Server, cloud: &str) -> Self {
+        Self {
+            cloud: cloud.to_string(),
+            data_dir: server.data.path().display().to_string(),
+            netns: None,
+            networks: Default::default(),
+        }
+    }
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for d in virsh(&["list", "--all", "--name"]).lines().filter(|l| l.starts_with("hs-")) {
+            if virsh(&["dumpxml", d]).contains(&self.data_dir) {
+                virsh(&["destroy", d]);
+                virsh(&["undefine", "--managed-save", d]);
+            }
+        }
+        for n in self.networks.borrow().iter() {
+            virsh(&["net-destroy", &format!("hs-net-{n}")]);
+            virsh(&["net-undefine", &format!("hs-net-{n}")]);
+        }
+        remove_port_filters(&self.cloud);
+        if let Some(ns) = &self.netns {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        let tag = cloud_tag(&self.cloud);
+        if let Ok(out) = Command::new("nft").args(["list", "tables", "ip"]).output() {
+            for t in String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("table ip ")) {
+                if t.starts_with(&format!("hs_r_{tag}_")) || t.starts_with(&format!("hs_f_{tag}_")) {
+                    let _ = Command::new("nft").args(["delete", "table", "ip", t]).output();
+                }
+            }
+        }
+        let pool = format!("hybridstack-{}", self.cloud);
+        virsh(&["pool-destroy", &pool]);
+        virsh(&["pool-undefine", &pool]);
+    }
+}
