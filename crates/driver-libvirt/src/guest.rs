@@ -93,7 +93,7 @@ fn graceful_off(d: &Domain, timeout: Duration) -> Result<(), DriverError> {
 impl Inner {
     /// The pool's copy of an image, made once even when several servers boot from it at once
     /// (a second caller waits for the first upload instead of taking it for a cut one).
-    fn image_volume(
+    pub(crate) fn image_volume(
         &self,
         conn: &Connect,
         pool: &virt::storage_pool::StoragePool,

@@ -12,6 +12,7 @@
 //!
 //! libvirt calls block, so each trait method runs its work on tokio's blocking pool.
 
+mod block;
 mod config;
 mod config_drive;
 mod domain_xml;

@@ -7,6 +7,7 @@ mod compute;
 mod error;
 mod image_store;
 mod network;
+mod volume;
 
 pub use compute::{
     Capacity, Compute, ComputeCapabilities, GuestConfig, ImageFile, NicSpec, OwnedServer, PowerAction, PowerState,
@@ -18,3 +19,4 @@ pub use network::{
     FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterGateway, RouterInterface,
     RouterSpec, RuleSpec, SecurityGroupSpec, SubnetSpec,
 };
+pub use volume::{BlockStorage, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};
