@@ -10,6 +10,7 @@ pub mod keys;
 pub mod network;
 pub mod policy;
 pub mod secrets;
+pub mod volume;
 
 pub use error::CoreError;
 pub use hybridstack_store as store;

@@ -138,7 +138,13 @@ struct Factory(Arc<Faulty>);
 
 impl DriverFactory for Factory {
     fn open(&self, kind: &str, name: &str, _config: &Value) -> Result<CloudHandle, CoreError> {
-        Ok(CloudHandle { name: name.into(), kind: kind.into(), compute: self.0.clone(), network: self.0.clone() })
+        Ok(CloudHandle {
+            name: name.into(),
+            kind: kind.into(),
+            compute: self.0.clone(),
+            network: self.0.clone(),
+            block: self.0.real.clone(),
+        })
     }
 }
 

@@ -20,7 +20,13 @@ impl DriverFactory for Builtin {
                     LibvirtCloud::open(name, cfg)
                         .map_err(|e| CoreError::BadRequest(format!("cannot open libvirt cloud {name}: {e}")))?,
                 );
-                Ok(CloudHandle { name: name.into(), kind: kind.into(), compute: cloud.clone(), network: cloud })
+                Ok(CloudHandle {
+                    name: name.into(),
+                    kind: kind.into(),
+                    compute: cloud.clone(),
+                    network: cloud.clone(),
+                    block: cloud,
+                })
             }
             other => Err(CoreError::BadRequest(format!(
                 "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt)."

@@ -14,6 +14,7 @@ pub mod operations;
 mod quotas;
 #[cfg(test)]
 mod tests;
+pub mod volumes;
 
 pub use error::StoreError;
 

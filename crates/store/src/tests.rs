@@ -390,3 +390,52 @@ async fn an_address_is_allocated_once_and_a_failed_change_writes_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn volume_objects_swap_by_version_and_queue_operations_atomically() {
+    use crate::operations::Operation;
+    use crate::volumes::{VolObject, VolWrite};
+    each(async |s| {
+        let obj = |version| VolObject {
+            kind: "volume".into(),
+            id: "v1".into(),
+            project_id: "p1".into(),
+            parent_id: String::new(),
+            body: format!("{{\"v\":{version}}}"),
+            created_at: 1,
+            version,
+        };
+        let op = |id: &str| Operation {
+            id: id.into(),
+            kind: "volume.create".into(),
+            resource_id: "v1".into(),
+            state: "pending".into(),
+            input: "{}".into(),
+            steps_done: "[]".into(),
+            error: None,
+            lease_owner: None,
+            lease_until: 0,
+            attempts: 0,
+            created_at: 1,
+            updated_at: 1,
+        };
+        s.vol_write(&VolWrite { put: vec![(obj(1), None)], ops: vec![op("o1")], ..Default::default() })
+            .await
+            .expect("insert");
+        assert_eq!(s.vol_get("volume", "v1").await.expect("get").version, 1);
+        assert_eq!(s.vol_list("volume", Some("p1")).await.expect("list").len(), 1);
+        assert!(s.vol_list("volume", Some("p2")).await.expect("list").is_empty());
+        s.vol_write(&VolWrite { put: vec![(obj(2), Some(1))], ..Default::default() }).await.expect("swap");
+        // A writer that read version 1 loses, and its operation is not queued either.
+        let stale = VolWrite { put: vec![(obj(2), Some(1))], ops: vec![op("o2")], ..Default::default() };
+        assert!(matches!(s.vol_write(&stale).await, Err(StoreError::Conflict(_))));
+        assert_eq!(s.vol_get("volume", "v1").await.expect("get").body, "{\"v\":2}");
+        let live: Vec<String> = s.ops_live_for("v1").await.expect("ops").into_iter().map(|o| o.id).collect();
+        assert_eq!(live, vec!["o1".to_string()]);
+        s.vol_write(&VolWrite { delete: vec![("volume".into(), "v1".into())], ..Default::default() })
+            .await
+            .expect("delete");
+        assert!(matches!(s.vol_get("volume", "v1").await, Err(StoreError::NotFound)));
+    })
+    .await;
+}

@@ -19,6 +19,7 @@ pub struct CloudHandle {
     pub kind: String,
     pub compute: Arc<dyn ComputeDriver>,
     pub network: Arc<dyn NetworkDriver>,
+    pub block: Arc<dyn hybridstack_driver::BlockStorage>,
 }
 
 pub trait DriverFactory: Send + Sync {

@@ -68,6 +68,8 @@ pub struct Compute {
     pub images: Arc<Images>,
     pub networking: Arc<Networking>,
     pub clouds: Arc<Clouds>,
+    /// Block storage shares the clouds and the engine's wake-up with compute.
+    pub volumes: Arc<crate::volume::Volumes>,
     /// Woken when an operation is queued, so a worker picks it up at once.
     pub wake: Arc<Notify>,
     pub cfg: ComputeConfig,
@@ -108,7 +110,9 @@ impl Compute {
         clouds: Arc<Clouds>,
         cfg: ComputeConfig,
     ) -> Arc<Self> {
-        Arc::new(Self { store, images, networking, clouds, wake: Arc::new(Notify::new()), cfg })
+        let wake = Arc::new(Notify::new());
+        let volumes = crate::volume::Volumes::new(store.clone(), images.clone(), clouds.clone(), wake.clone());
+        Arc::new(Self { store, images, networking, clouds, volumes, wake, cfg })
     }
 
     /// A compute service with no cloud drivers, for tests of the API around it.

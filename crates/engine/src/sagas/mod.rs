@@ -9,6 +9,14 @@ mod server_power;
 mod server_rebuild;
 mod server_resize;
 mod server_snapshot;
+mod snapshot_create;
+mod snapshot_delete;
+mod volume_attach;
+mod volume_create;
+mod volume_delete;
+mod volume_detach;
+mod volume_extend;
+mod volume_steps;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -135,6 +143,22 @@ pub fn register(engine: &mut Engine, compute: &Arc<Compute>) {
         server_snapshot::steps(compute),
         Box::new(server_snapshot::SnapshotFailed(compute.clone())),
     ));
+    use hybridstack_core::volume::ops as vol;
+    let fail = |volume_status, snapshot_status| {
+        Some(Box::new(volume_steps::FailVolume { compute: compute.clone(), volume_status, snapshot_status })
+            as Box<dyn OnFailed>)
+    };
+    for (kind, steps, on_failed) in [
+        (vol::CREATE, volume_create::steps(compute), fail(Some("error"), None)),
+        (vol::DELETE, volume_delete::steps(compute), fail(Some("error_deleting"), None)),
+        (vol::EXTEND, volume_extend::steps(compute), fail(Some("error_extending"), None)),
+        (vol::ATTACH, volume_attach::steps(compute), fail(Some("available"), None)),
+        (vol::DETACH, volume_detach::steps(compute), fail(Some("in-use"), None)),
+        (vol::SNAPSHOT_CREATE, snapshot_create::steps(compute), fail(None, Some("error"))),
+        (vol::SNAPSHOT_DELETE, snapshot_delete::steps(compute), fail(None, Some("error_deleting"))),
+    ] {
+        engine.register(Saga { kind, steps, on_failed });
+    }
     engine.register(Saga {
         kind: hybridstack_core::network::realisation::NETWORK_SYNC,
         steps: network_sync::steps(compute),
@@ -144,3 +168,5 @@ pub fn register(engine: &mut Engine, compute: &Arc<Compute>) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod volume_tests;

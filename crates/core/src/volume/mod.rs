@@ -1,0 +1,161 @@
+//! The block-storage service (Cinder v3): volumes and snapshots in the store, each change
+//! written with the operation that realises it on the volume's cloud (see `engine`), and
+//! the state machine Cinder's clients expect (creating → available → attaching → in-use …).
+
+pub mod lifecycle;
+pub mod model;
+mod snapshots;
+mod volumes;
+
+use std::sync::Arc;
+
+use hybridstack_store::operations::Operation;
+use hybridstack_store::volumes::{VolObject, VolWrite};
+use hybridstack_store::{Store, StoreError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+pub use snapshots::SnapshotRequest;
+pub use volumes::VolumeRequest;
+
+use crate::compute::clouds::Clouds;
+use crate::images::Images;
+use crate::policy::RequestContext;
+use crate::CoreError;
+
+/// Operation kinds, one saga each in `engine::sagas`.
+pub mod ops {
+    pub const CREATE: &str = "volume.create";
+    pub const DELETE: &str = "volume.delete";
+    pub const EXTEND: &str = "volume.extend";
+    pub const ATTACH: &str = "volume.attach";
+    pub const DETACH: &str = "volume.detach";
+    pub const SNAPSHOT_CREATE: &str = "snapshot.create";
+    pub const SNAPSHOT_DELETE: &str = "snapshot.delete";
+}
+
+/// The volume type volumes get when they name none (Cinder's `__DEFAULT__`).
+pub const DEFAULT_TYPE: &str = "__DEFAULT__";
+
+const VOLUME: &str = "volume";
+const SNAPSHOT: &str = "snapshot";
+
+pub struct Volumes {
+    store: Store,
+    images: Arc<Images>,
+    clouds: Arc<Clouds>,
+    wake: Arc<Notify>,
+}
+
+/// A document read with the version a write must expect.
+pub(crate) struct Versioned<T> {
+    pub doc: T,
+    pub version: i64,
+}
+
+pub(crate) fn not_found(what: &str, id: &str) -> CoreError {
+    CoreError::NotFound(format!("{what} {id} could not be found."))
+}
+
+impl Volumes {
+    pub fn new(store: Store, images: Arc<Images>, clouds: Arc<Clouds>, wake: Arc<Notify>) -> Arc<Self> {
+        Arc::new(Self { store, images, clouds, wake })
+    }
+
+    async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, CoreError> {
+        match self.store.vol_get(kind, id).await {
+            Ok(o) => Ok(Some(Versioned { doc: decode(&o)?, version: o.version })),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// What the caller may see: its project's, or anything for an admin; another project's
+    /// object is "not found", never "forbidden".
+    async fn visible<T: DeserializeOwned>(
+        &self,
+        ctx: &RequestContext,
+        kind: &str,
+        what: &str,
+        id: &str,
+    ) -> Result<Versioned<T>, CoreError> {
+        let o = match self.store.vol_get(kind, id).await {
+            Ok(o) => o,
+            Err(StoreError::NotFound) => return Err(not_found(what, id)),
+            Err(e) => return Err(e.into()),
+        };
+        if !ctx.sees_project(&o.project_id) {
+            return Err(not_found(what, id));
+        }
+        Ok(Versioned { doc: decode(&o)?, version: o.version })
+    }
+
+    async fn list_of<T: DeserializeOwned>(
+        &self,
+        ctx: &RequestContext,
+        kind: &str,
+        all: bool,
+    ) -> Result<Vec<T>, CoreError> {
+        let project = if all && ctx.is_admin() {
+            None
+        } else {
+            Some(ctx.project_id().ok_or_else(crate::policy::forbidden)?.to_string())
+        };
+        self.store.vol_list(kind, project.as_deref()).await?.iter().map(decode).collect()
+    }
+
+    /// Writes documents (new ones with `expect` `None`) and queues operations, all or
+    /// nothing; a lost compare-and-swap is a 409 the client may retry.
+    async fn write(&self, put: Vec<(VolObject, Option<i64>)>, ops: Vec<Operation>) -> Result<(), CoreError> {
+        let queued = !ops.is_empty();
+        match self.store.vol_write(&VolWrite { put, delete: vec![], ops }).await {
+            Err(StoreError::Conflict(m)) if m == "version" => {
+                return Err(CoreError::Conflict("The volume is being changed by another request; try again.".into()))
+            }
+            other => other?,
+        }
+        if queued {
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, kind: &str, id: &str) -> Result<(), CoreError> {
+        let w = VolWrite { delete: vec![(kind.into(), id.into())], ..Default::default() };
+        Ok(self.store.vol_write(&w).await?)
+    }
+}
+
+fn decode<T: DeserializeOwned>(o: &VolObject) -> Result<T, CoreError> {
+    serde_json::from_str(&o.body)
+        .map_err(|e| CoreError::Internal(format!("stored {} {} is corrupt: {e}", o.kind, o.id)))
+}
+
+/// The row for a document at `version` (the next version after `prev`, or 1 when new).
+fn object<T: Serialize>(
+    kind: &str,
+    id: &str,
+    project: &str,
+    parent: &str,
+    doc: &T,
+    prev: Option<i64>,
+) -> Result<(VolObject, Option<i64>), CoreError> {
+    Ok((
+        VolObject {
+            kind: kind.into(),
+            id: id.into(),
+            project_id: project.into(),
+            parent_id: parent.into(),
+            body: serde_json::to_string(doc).map_err(|e| CoreError::Internal(e.to_string()))?,
+            created_at: crate::clock::now_micros(),
+            version: prev.map_or(1, |v| v + 1),
+        },
+        prev,
+    ))
+}
+
+fn operation(kind: &str, resource: &str, input: Value) -> Operation {
+    crate::compute::operation(kind, resource, input)
+}

@@ -1,0 +1,64 @@
+//! Block-storage objects as the store keeps them (the API shapes them per microversion).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attachment {
+    pub id: String,
+    pub server_id: String,
+    /// The device the cloud gave it (`/dev/vdb`); empty while attaching.
+    pub device: String,
+    pub attached_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Volume {
+    pub id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub project_id: String,
+    pub user_id: String,
+    /// GiB
+    pub size: u64,
+    /// creating, available, in-use, attaching, detaching, extending, deleting, error,
+    /// error_deleting, error_extending
+    pub status: String,
+    /// The cloud holding it, which is its availability zone.
+    pub availability_zone: String,
+    pub volume_type: String,
+    pub bootable: bool,
+    pub readonly: bool,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub image_id: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Why it went to an error state, for operators (Cinder logs this; it is not shown).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Snapshot {
+    pub id: String,
+    pub volume_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub project_id: String,
+    pub user_id: String,
+    pub size: u64,
+    /// creating, available, deleting, error, error_deleting
+    pub status: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}

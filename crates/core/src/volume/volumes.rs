@@ -1,0 +1,274 @@
+//! Volumes: create (blank, from an image, a snapshot or another volume), list, show,
+//! update, delete, extend, and attach/detach on behalf of compute.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::model::{Attachment, Snapshot, Volume};
+use super::{object, operation, ops, Versioned, Volumes, DEFAULT_TYPE, SNAPSHOT, VOLUME};
+use crate::policy::RequestContext;
+use crate::CoreError;
+
+#[derive(Debug, Default, Clone)]
+pub struct VolumeRequest {
+    pub size: Option<u64>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub volume_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub source_volid: Option<String>,
+    pub image_id: Option<String>,
+}
+
+const GIB: u64 = 1 << 30;
+
+impl Volumes {
+    pub async fn volume_create(&self, ctx: &RequestContext, r: VolumeRequest) -> Result<Volume, CoreError> {
+        let project = ctx.project_id().ok_or_else(crate::policy::forbidden)?.to_string();
+        if [&r.snapshot_id, &r.source_volid, &r.image_id].iter().filter(|s| s.is_some()).count() > 1 {
+            return Err(CoreError::BadRequest(
+                "Only one of snapshot_id, source_volid and imageRef may be given.".into(),
+            ));
+        }
+        let mut zone = None;
+        let mut min_size = 1;
+        if let Some(id) = &r.snapshot_id {
+            let s: Versioned<Snapshot> = self.visible(ctx, SNAPSHOT, "Snapshot", id).await?;
+            if s.doc.status != "available" {
+                return Err(CoreError::BadRequest(format!("Snapshot {id} is {}, not available.", s.doc.status)));
+            }
+            let v: Versioned<Volume> = self
+                .load(VOLUME, &s.doc.volume_id)
+                .await?
+                .ok_or_else(|| super::not_found("Volume", &s.doc.volume_id))?;
+            zone = Some(v.doc.availability_zone);
+            min_size = s.doc.size;
+        }
+        if let Some(id) = &r.source_volid {
+            let v: Versioned<Volume> = self.visible(ctx, VOLUME, "Volume", id).await?;
+            if v.doc.status != "available" {
+                return Err(CoreError::BadRequest(format!("Source volume {id} is {}, not available.", v.doc.status)));
+            }
+            zone = Some(v.doc.availability_zone);
+            min_size = v.doc.size;
+        }
+        if let Some(id) = &r.image_id {
+            let image = self
+                .images
+                .image_internal(id)
+                .await?
+                .filter(|i| i.status == "active")
+                .ok_or_else(|| CoreError::BadRequest(format!("Image {id} is not an active image.")))?;
+            let bytes = u64::try_from(image.virtual_size.or(image.size).unwrap_or(0)).unwrap_or(0);
+            min_size = bytes.div_ceil(GIB).max(1);
+        }
+        let size = match r.size {
+            Some(0) => {
+                return Err(CoreError::BadRequest("Invalid input received: size must be greater than 0.".into()))
+            }
+            Some(s) => s,
+            None if r.snapshot_id.is_some() || r.source_volid.is_some() => min_size,
+            None => return Err(CoreError::BadRequest("Invalid input received: size is required.".into())),
+        };
+        if size < min_size {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid input received: volume size {size} GiB is smaller than its source ({min_size} GiB)."
+            )));
+        }
+        let zone = self.zone_for(r.availability_zone.as_deref(), zone).await?;
+        let now = crate::compute::now();
+        let v = Volume {
+            id: crate::compute::new_id(),
+            name: r.name,
+            description: r.description,
+            project_id: project.clone(),
+            user_id: ctx.user_id.clone(),
+            size,
+            status: "creating".into(),
+            availability_zone: zone,
+            volume_type: r.volume_type.unwrap_or_else(|| DEFAULT_TYPE.into()),
+            bootable: r.image_id.is_some(),
+            readonly: false,
+            metadata: r.metadata,
+            snapshot_id: r.snapshot_id,
+            source_volid: r.source_volid,
+            image_id: r.image_id,
+            attachments: vec![],
+            created_at: now.clone(),
+            updated_at: now,
+            error: None,
+        };
+        let op = operation(ops::CREATE, &v.id, json!({"volume_id": v.id}));
+        self.write(vec![object(VOLUME, &v.id, &project, "", &v, None)?], vec![op]).await?;
+        Ok(v)
+    }
+
+    /// The cloud a new volume goes to: the zone asked for, else its source's, else the
+    /// first registered cloud. A source's zone and a different one asked for conflict.
+    async fn zone_for(&self, asked: Option<&str>, source: Option<String>) -> Result<String, CoreError> {
+        let clouds = self.clouds.list().await?;
+        match (asked, source) {
+            (Some(a), Some(s)) if a != s => Err(CoreError::BadRequest(format!(
+                "Invalid input received: the source is in availability zone {s}, not {a}."
+            ))),
+            (Some(a), _) => {
+                if clouds.iter().any(|c| c.name == a) {
+                    Ok(a.to_string())
+                } else {
+                    Err(CoreError::BadRequest(format!("Invalid input received: availability zone {a} is invalid.")))
+                }
+            }
+            (None, Some(s)) => Ok(s),
+            (None, None) => {
+                let mut names: Vec<String> = clouds.into_iter().filter(|c| c.error.is_none()).map(|c| c.name).collect();
+                names.sort();
+                names.into_iter().next().ok_or_else(|| {
+                    CoreError::BadRequest("No cloud is registered to hold volumes (hybridstack cloud add).".into())
+                })
+            }
+        }
+    }
+
+    pub async fn volume_get(&self, ctx: &RequestContext, id: &str) -> Result<Volume, CoreError> {
+        Ok(self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?.doc)
+    }
+
+    /// The caller's volumes (all projects' for an admin asking for them), oldest first.
+    pub async fn volume_list(&self, ctx: &RequestContext, all_projects: bool) -> Result<Vec<Volume>, CoreError> {
+        self.list_of(ctx, VOLUME, all_projects).await
+    }
+
+    /// Changes name, description and metadata (a full replacement when given).
+    pub async fn volume_update(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        name: Option<Option<String>>,
+        description: Option<Option<String>>,
+        metadata: Option<BTreeMap<String, String>>,
+    ) -> Result<Volume, CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
+        if let Some(n) = name {
+            doc.name = n;
+        }
+        if let Some(d) = description {
+            doc.description = d;
+        }
+        if let Some(m) = metadata {
+            doc.metadata = m;
+        }
+        doc.updated_at = crate::compute::now();
+        self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
+        Ok(doc)
+    }
+
+    /// Deletes a volume that is not attached and has no snapshots (Cinder's 400s).
+    pub async fn volume_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
+        if !matches!(
+            doc.status.as_str(),
+            "available" | "error" | "error_restoring" | "error_extending" | "error_managing"
+        ) {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid volume: volume status must be available or error or error_restoring or error_extending \
+                 or error_managing and must not be migrating, attached, belong to a group, have snapshots or be \
+                 disassociated from snapshots after volume transfer; it is {}.",
+                doc.status
+            )));
+        }
+        if !self.store.vol_children(SNAPSHOT, id).await?.is_empty() {
+            return Err(CoreError::BadRequest(format!("Invalid volume: volume {id} still has dependent snapshots.")));
+        }
+        doc.status = "deleting".into();
+        doc.updated_at = crate::compute::now();
+        let op = operation(ops::DELETE, id, json!({"volume_id": id}));
+        self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
+    }
+
+    /// Grows a volume (os-extend); an attached one only where its cloud grows disks online.
+    pub async fn volume_extend(&self, ctx: &RequestContext, id: &str, new_size: u64) -> Result<(), CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
+        if new_size <= doc.size {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid input received: new size {new_size} GiB must be greater than the current {} GiB.",
+                doc.size
+            )));
+        }
+        match doc.status.as_str() {
+            "available" => {}
+            "in-use" => {
+                let cloud = self.clouds.require(&doc.availability_zone).await?;
+                if !cloud.block.volume_capabilities().online_extend {
+                    return Err(CoreError::BadRequest(format!(
+                        "Invalid volume: cloud {} cannot extend an attached volume.",
+                        doc.availability_zone
+                    )));
+                }
+            }
+            other => {
+                return Err(CoreError::BadRequest(format!(
+                    "Invalid volume: volume status must be available or in-use to extend; it is {other}."
+                )))
+            }
+        }
+        let back_to = doc.status.clone();
+        doc.status = "extending".into();
+        doc.updated_at = crate::compute::now();
+        let op = operation(ops::EXTEND, id, json!({"volume_id": id, "new_size": new_size, "back_to": back_to}));
+        self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
+    }
+
+    /// Starts attaching a volume to a server on the same cloud (Nova's os-volume_attachments).
+    /// Returns the attachment id.
+    pub async fn volume_attach(
+        &self,
+        ctx: &RequestContext,
+        volume_id: &str,
+        server_id: &str,
+        server_cloud: &str,
+    ) -> Result<String, CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
+        if doc.status != "available" {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid volume: volume {volume_id} status must be available to attach; it is {}.",
+                doc.status
+            )));
+        }
+        if doc.availability_zone != server_cloud {
+            return Err(CoreError::BadRequest(format!(
+                "Volume {volume_id} is in availability zone {} and the server in {server_cloud}; they must match.",
+                doc.availability_zone
+            )));
+        }
+        let attachment = Attachment {
+            id: crate::compute::new_id(),
+            server_id: server_id.into(),
+            device: String::new(),
+            attached_at: crate::compute::now(),
+        };
+        doc.status = "attaching".into();
+        doc.attachments = vec![attachment.clone()];
+        doc.updated_at = crate::compute::now();
+        let op = operation(ops::ATTACH, volume_id, json!({"volume_id": volume_id, "server_id": server_id}));
+        self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await?;
+        Ok(attachment.id)
+    }
+
+    /// Starts detaching a volume from the server it is attached to.
+    pub async fn volume_detach(&self, ctx: &RequestContext, volume_id: &str, server_id: &str) -> Result<(), CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
+        if doc.status != "in-use" || !doc.attachments.iter().any(|a| a.server_id == server_id) {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid volume: volume {volume_id} is {} and not attached to server {server_id}.",
+                doc.status
+            )));
+        }
+        doc.status = "detaching".into();
+        doc.updated_at = crate::compute::now();
+        let op = operation(ops::DETACH, volume_id, json!({"volume_id": volume_id, "server_id": server_id}));
+        self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
+    }
+}
