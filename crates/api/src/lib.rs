@@ -10,6 +10,7 @@ pub mod identity;
 pub mod images;
 pub mod network;
 mod request_id;
+pub mod volume;
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(images::router())
         .merge(network::router())
         .merge(compute::router())
+        .merge(volume::router())
         .fallback(error::not_found_fallback)
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

@@ -19,6 +19,9 @@ pub const SERVICES: &[(&str, &str, &str)] = &[
     ("image", "glance", "/image"),
     ("network", "neutron", "/network"),
     ("compute", "nova", "/compute/v2.1"),
+    ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
+    // Older clients (and Tempest's default) look volumes up under this alias.
+    ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
 ];
 
 #[derive(Debug, Default)]

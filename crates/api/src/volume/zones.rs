@@ -1,0 +1,28 @@
+//! `os-availability-zone`: one zone per registered cloud, as for compute.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use super::{check_project, route, Result};
+use crate::auth::Caller;
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(&route("/os-availability-zone"), get(list))
+}
+
+async fn list(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let zones: Vec<_> = st
+        .compute
+        .clouds
+        .list()
+        .await?
+        .into_iter()
+        .map(|c| json!({"zoneName": c.name, "zoneState": {"available": c.error.is_none()}}))
+        .collect();
+    Ok(axum::Json(json!({"availabilityZoneInfo": zones})).into_response())
+}
