@@ -204,7 +204,13 @@ impl Inner {
         remove(&pool, &snap_name(id))
     }
 
-    fn attach_volume(&self, conn: &Connect, server_id: &str, volume_id: &str) -> Result<String, DriverError> {
+    fn attach_volume(
+        &self,
+        conn: &Connect,
+        server_id: &str,
+        volume_id: &str,
+        asked: Option<&str>,
+    ) -> Result<String, DriverError> {
         let pool = volumes::ensure_pool(conn, &self.cfg)?;
         let v = complete(&pool, &vol_name(volume_id))?
             .ok_or_else(|| DriverError::NotFound(format!("volume {volume_id} is not on this cloud")))?;
@@ -221,7 +227,11 @@ impl Inner {
             return Err(DriverError::Rejected(format!("volume {volume_id} is already attached to server {by}")));
         }
         let live = d.xml_desc(0).map_err(|e| lv("reading the domain", e))?;
-        let dev = free_device(&format!("{xml}{live}"))?;
+        let both = format!("{xml}{live}");
+        let dev = match asked.map(|d| d.trim_start_matches("/dev/")) {
+            Some(d) if d.starts_with("vd") && !both.contains(&format!("dev='{d}'")) => d.to_string(),
+            _ => free_device(&both)?,
+        };
         // The serial is what a guest sees in /dev/disk/by-id (Nova uses the volume id too).
         let serial: String = volume_id.chars().take(20).collect();
         let disk = format!(
@@ -328,9 +338,14 @@ impl BlockStorage for LibvirtCloud {
         self.blocking(move |i, c| i.delete_snapshot(c, &id)).await
     }
 
-    async fn attach_volume(&self, server_id: &str, volume_id: &str) -> Result<String, DriverError> {
-        let (s, v) = (server_id.to_string(), volume_id.to_string());
-        self.blocking(move |i, c| i.attach_volume(c, &s, &v)).await
+    async fn attach_volume(
+        &self,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
+    ) -> Result<String, DriverError> {
+        let (s, v, d) = (server_id.to_string(), volume_id.to_string(), device.map(str::to_string));
+        self.blocking(move |i, c| i.attach_volume(c, &s, &v, d.as_deref())).await
     }
 
     async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), DriverError> {

@@ -133,10 +133,10 @@ async fn volumes_are_made_snapshotted_hot_plugged_grown_and_unplugged() {
 
     // Hot-plug into the running guest: its kernel reports a new 1 GiB virtio disk.
     wait_console(&console, "the guest to boot", "hybridstack-test-guest: booted");
-    let dev = cloud.attach_volume(&server, &blank).await.expect("attach");
+    let dev = cloud.attach_volume(&server, &blank, None).await.expect("attach");
     assert!(dev.starts_with("/dev/vd"), "{dev}");
     assert_eq!(
-        cloud.attach_volume(&server, &blank).await.expect("attach again"),
+        cloud.attach_volume(&server, &blank, Some("/dev/vdq")).await.expect("attach again"),
         dev,
         "attaching twice is one attachment"
     );

@@ -60,8 +60,14 @@ pub trait BlockStorage: Send + Sync {
     async fn delete_snapshot(&self, id: &str) -> Result<(), DriverError>;
 
     /// Attaches the volume to the server (hot-plugged when it runs); returns the device
-    /// name the cloud gave it (`/dev/vdb`). Attaching one already attached returns its device.
-    async fn attach_volume(&self, server_id: &str, volume_id: &str) -> Result<String, DriverError>;
+    /// name the cloud gave it (`/dev/vdc`): the one asked for when it is free, else the next
+    /// free one. Attaching one already attached returns its device.
+    async fn attach_volume(
+        &self,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
+    ) -> Result<String, DriverError>;
     /// Detaches it, waiting (bounded) until a running guest has let it go.
     async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), DriverError>;
 

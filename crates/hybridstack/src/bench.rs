@@ -104,6 +104,7 @@ pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> R
                         mac: format!("fa:16:3e:{:02x}:{:02x}:{:02x}", (i >> 16) & 255, (i >> 8) & 255, i & 255),
                     }],
                     security_groups: vec!["default".into()],
+                    volumes_attached: vec![],
                     config_drive: String::new(),
                     reservation_id: "r-bench".into(),
                     launch_index: 0,

@@ -1,6 +1,7 @@
 //! End-to-end: the `openstack` CLI drives block storage on a real libvirtd: a blank volume,
 //! one from an image (bootable), a snapshot, a volume from the snapshot, an extend, and the
-//! deletes, with Cinder's refusals on the way; nothing is left in the cloud's pool.
+//! deletes, with Cinder's refusals on the way; the volume hot-plugged into a running server
+//! (`server add volume`), seen by the guest, and removed again; nothing is left in the pool.
 //!
 //! Needs libvirtd on qemu:///system and the built test guest (scripts/install-test-deps).
 
@@ -72,6 +73,26 @@ fn the_openstack_cli_manages_volumes_on_libvirt() {
     }
     let listed = admin.json(&["volume", "list"]);
     assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+
+    // Hot-plug into a running guest, which reports the new 2 GiB disk on its console.
+    admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "192", "--disk", "1", "g.vol"]);
+    let vm = admin.json(&["server", "create", "--image", "guest", "--flavor", "g.vol", "--no-network", "--wait", "vm"]);
+    assert_eq!(field(&vm, "status"), "ACTIVE", "{vm}");
+    admin.ok(&["server", "add", "volume", "vm", "v1"]);
+    let attached = wait_status(&admin, "volume", "v1", "in-use");
+    assert!(attached["attachments"].to_string().contains(field(&vm, "id")), "{attached}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !admin.ok(&["console", "log", "show", "vm"]).contains(":4194304") {
+        assert!(Instant::now() < deadline, "the guest never reported the attached disk");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let shown = admin.json(&["server", "show", "vm"]);
+    assert!(shown["volumes_attached"].to_string().contains(field(&attached, "id")), "{shown}");
+    let refused = admin.run(&["volume", "delete", "v1"]);
+    assert!(!refused.status.success(), "an attached volume is not deleted");
+    admin.ok(&["server", "remove", "volume", "vm", "v1"]);
+    wait_status(&admin, "volume", "v1", "available");
+    admin.ok(&["server", "delete", "--wait", "vm"]);
 
     admin.ok(&["volume", "snapshot", "delete", "s1"]);
     wait_gone(&admin, &["volume", "snapshot"], "s1");

@@ -14,6 +14,7 @@ mod server_meta;
 mod servers;
 mod versions;
 mod views;
+mod volume_attachments;
 mod zones;
 
 use axum::extract::{FromRequestParts, Request};
@@ -54,6 +55,7 @@ fn v21() -> Router<AppState> {
         .merge(quotas::router())
         .merge(zones::router())
         .merge(security_groups::router())
+        .merge(volume_attachments::router())
         .layer(axum::middleware::from_fn(microversion_layer))
 }
 

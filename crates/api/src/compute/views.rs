@@ -140,6 +140,14 @@ struct FaultView<'a> {
 }
 
 #[derive(Serialize)]
+struct AttachedView<'a> {
+    id: &'a str,
+    /// Shown from 2.3 on; volumes attached through this API are never deleted with the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_on_termination: Option<bool>,
+}
+
+#[derive(Serialize)]
 struct GroupName<'a> {
     name: &'a str,
 }
@@ -214,7 +222,7 @@ pub(crate) struct ServerView<'a> {
     #[serde(rename = "OS-EXT-STS:power_state")]
     power_state: u8,
     #[serde(rename = "os-extended-volumes:volumes_attached")]
-    volumes_attached: [u8; 0],
+    volumes_attached: Vec<AttachedView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     security_groups: Option<Vec<GroupName<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,7 +301,11 @@ pub(crate) fn server<'a>(base: &str, s: &'a Server, ctx: &RequestContext, mv: Mv
         task_state: s.task_state.as_deref(),
         vm_state: &s.vm_state,
         power_state: s.power_state,
-        volumes_attached: [],
+        volumes_attached: s
+            .volumes_attached
+            .iter()
+            .map(|id| AttachedView { id, delete_on_termination: at(3).then_some(false) })
+            .collect(),
         security_groups: (!s.ports.is_empty() || !s.networks.is_empty())
             .then(|| s.security_groups.iter().map(|n| GroupName { name: n }).collect()),
         fault: match (&s.fault, status) {

@@ -30,7 +30,8 @@ pub(super) fn view(base: &str, v: &Volume) -> Value {
     let attachments: Vec<Value> = v
         .attachments
         .iter()
-        .filter(|a| !a.device.is_empty())
+        // Cinder lists an attachment once it is made.
+        .filter(|_| matches!(v.status.as_str(), "in-use" | "detaching"))
         .map(|a| {
             json!({
                 "id": v.id,

@@ -15,6 +15,7 @@ mod scheduler;
 mod server_actions;
 mod server_groups;
 mod servers;
+mod volume_attachments;
 mod zones;
 
 use std::sync::Arc;

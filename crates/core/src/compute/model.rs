@@ -168,6 +168,9 @@ pub struct Server {
     pub addresses: Vec<Address>,
     #[serde(default)]
     pub security_groups: Vec<String>,
+    /// Volumes attached (or being attached) to the server, in attach order.
+    #[serde(default)]
+    pub volumes_attached: Vec<String>,
     #[serde(default)]
     pub config_drive: String,
     pub reservation_id: String,

@@ -366,6 +366,7 @@ impl Compute {
                 ports: vec![],
                 addresses: vec![],
                 security_groups: sg_names.clone(),
+                volumes_attached: vec![],
                 config_drive: if r.config_drive { "True".into() } else { String::new() },
                 reservation_id: reservation_id.clone(),
                 launch_index: i,

@@ -221,14 +221,15 @@ impl Volumes {
         self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
     }
 
-    /// Starts attaching a volume to a server on the same cloud (Nova's os-volume_attachments).
-    /// Returns the attachment id.
+    /// Starts attaching a volume to a server on the same cloud (Nova's os-volume_attachments),
+    /// at the device compute reserved for it. Returns the attachment id.
     pub async fn volume_attach(
         &self,
         ctx: &RequestContext,
         volume_id: &str,
         server_id: &str,
         server_cloud: &str,
+        device: &str,
     ) -> Result<String, CoreError> {
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
         if doc.status != "available" {
@@ -246,7 +247,7 @@ impl Volumes {
         let attachment = Attachment {
             id: crate::compute::new_id(),
             server_id: server_id.into(),
-            device: String::new(),
+            device: device.into(),
             attached_at: crate::compute::now(),
         };
         doc.status = "attaching".into();

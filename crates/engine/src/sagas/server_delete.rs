@@ -1,5 +1,6 @@
-//! Server delete: destroy the guest and its disks, take its ports off the cloud (and the
-//! cloud network with the last of them), release its Neutron ports, and mark it deleted.
+//! Server delete: destroy the guest and its disks, free its volumes, take its ports off the
+//! cloud (and the cloud network with the last of them), release its Neutron ports, and mark
+//! it deleted.
 //! Nothing here is undone: each step converges, and a failed one is retried or reported.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::saga::Step;
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
     vec![
         step(c, "destroy", destroy, nothing),
+        step(c, "volumes", volumes, nothing),
         step(c, "network", network, nothing),
         step(c, "ports", ports, nothing),
         step(c, "finish", finish, nothing),
@@ -27,6 +29,15 @@ fn destroy<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fu
             let cloud = cloud_of(c, &s.cloud).await?;
             cloud.compute.delete_server(&id).await.map_err(driver)?;
         }
+        Ok(Value::Null)
+    })
+}
+
+/// The guest is gone, so its volumes are free again.
+fn volumes<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let s = c.server_internal(&server_id(input)?).await.map_err(core)?;
+        c.release_volumes(&s).await.map_err(core)?;
         Ok(Value::Null)
     })
 }

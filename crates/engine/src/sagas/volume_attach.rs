@@ -18,7 +18,9 @@ pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
 fn plug<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let (cloud, v) = volume_and_cloud(c, input).await?;
-        let device = cloud.block.attach_volume(&text(input, "server_id")?, &v.id).await.map_err(driver)?;
+        let server = text(input, "server_id")?;
+        let reserved = v.attachments.iter().find(|a| a.server_id == server).map(|a| a.device.clone());
+        let device = cloud.block.attach_volume(&server, &v.id, reserved.as_deref()).await.map_err(driver)?;
         Ok(json!({"device": device}))
     })
 }

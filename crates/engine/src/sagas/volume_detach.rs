@@ -32,6 +32,7 @@ fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut
             })
             .await
             .map_err(core)?;
+        c.forget_volume_of_server(&server, &text(input, "volume_id")?).await.map_err(core)?;
         Ok(json!({}))
     })
 }

@@ -52,6 +52,12 @@ impl OnFailed for FailVolume {
                 Err(e) => return Err(core(e)),
             }
         }
+        // A failed attach takes the volume off the server it was reserved on.
+        if let (Some("available"), Ok(server), Ok(id)) =
+            (self.volume_status, text(input, "server_id"), text(input, "volume_id"))
+        {
+            self.compute.forget_volume_of_server(&server, &id).await.map_err(core)?;
+        }
         if let (Some(status), Ok(id)) = (self.volume_status, text(input, "volume_id")) {
             match self
                 .compute

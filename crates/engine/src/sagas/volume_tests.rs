@@ -46,11 +46,13 @@ async fn volumes_live_through_the_engine_and_attach_to_a_running_server() {
     assert_eq!(volumes.volume_get(c, &copy.id).await.expect("show").status, "available");
 
     // Attach to the running server: in-use with the device the cloud gave it.
-    volumes.volume_attach(c, &v.id, &server.id, &server.cloud).await.expect("attach");
+    let device = compute.attach_volume(c, &server.id, &v.id, None).await.expect("attach");
+    assert_eq!(device, "/dev/vdc", "the first device after the root disk and the config drive");
     engine.drain().await.expect("engine");
     let attached = volumes.volume_get(c, &v.id).await.expect("show");
     assert_eq!(attached.status, "in-use", "{attached:?}");
-    assert!(attached.attachments[0].device.starts_with("/dev/vd"), "{attached:?}");
+    assert_eq!(attached.attachments[0].device, device, "the cloud used the reserved device");
+    assert_eq!(compute.volume_attachments(c, &server.id).await.expect("list"), vec![(v.id.clone(), device)]);
     assert!(virsh(&["domblklist", &format!("hs-{}", server.id)]).contains(&format!("vol-{}", v.id)));
     let refused = volumes.volume_delete(c, &v.id).await.expect_err("an attached volume stays");
     assert!(matches!(refused, CoreError::BadRequest(_)), "{refused:?}");
@@ -61,16 +63,17 @@ async fn volumes_live_through_the_engine_and_attach_to_a_running_server() {
     let grown = volumes.volume_get(c, &v.id).await.expect("show");
     assert_eq!((grown.size, grown.status.as_str()), (2, "in-use"), "{grown:?}");
 
-    volumes.volume_detach(c, &v.id, &server.id).await.expect("detach");
+    compute.detach_volume(c, &server.id, &v.id).await.expect("detach");
     engine.drain().await.expect("engine");
     let detached = volumes.volume_get(c, &v.id).await.expect("show");
     assert_eq!(detached.status, "available", "{detached:?}");
     assert!(detached.attachments.is_empty());
     assert!(!virsh(&["domblklist", &format!("hs-{}", server.id)]).contains(&format!("vol-{}", v.id)));
+    assert!(compute.volume_attachments(c, &server.id).await.expect("list").is_empty());
 
     // An attach the cloud cannot do (no such domain) leaves the volume available.
     let ghost = "00000000-0000-4000-8000-00000000dead";
-    volumes.volume_attach(c, &copy.id, ghost, &server.cloud).await.expect("accepted, then fails");
+    volumes.volume_attach(c, &copy.id, ghost, &server.cloud, "/dev/vdc").await.expect("accepted, then fails");
     engine.drain().await.expect("engine");
     let after = volumes.volume_get(c, &copy.id).await.expect("show");
     assert_eq!(after.status, "available", "{after:?}");
@@ -82,6 +85,16 @@ async fn volumes_live_through_the_engine_and_attach_to_a_running_server() {
     other.roles = vec!["member".into(), "reader".into()];
     assert!(matches!(volumes.volume_get(&other, &v.id).await, Err(CoreError::NotFound(_))));
     assert!(volumes.volume_list(&other, false).await.expect("list").is_empty());
+
+    // Deleting a server frees what was attached to it.
+    compute.attach_volume(c, &server.id, &v.id, None).await.expect("attach");
+    engine.drain().await.expect("engine");
+    assert_eq!(volumes.volume_get(c, &v.id).await.expect("show").status, "in-use");
+    compute.server_delete(c, &server.id, "req-volume-test").await.expect("delete server");
+    engine.drain().await.expect("engine");
+    let freed = volumes.volume_get(c, &v.id).await.expect("show");
+    assert_eq!(freed.status, "available", "{freed:?}");
+    assert!(freed.attachments.is_empty(), "{freed:?}");
 
     volumes.snapshot_delete(c, &s.id).await.expect("delete snapshot");
     engine.drain().await.expect("engine");

@@ -1,0 +1,138 @@
+//! Nova's os-volume_attachments: a volume attached to a server on the same cloud. Compute
+//! reserves the device name (as Nova does, so the answer can name it) and records the volume
+//! on the server; block storage runs the attach (see `volume::volumes`).
+
+use super::model::Server;
+use super::Compute;
+use crate::policy::RequestContext;
+use crate::CoreError;
+
+/// Devices every server on the built-in clouds holds: the root disk and the config drive.
+const RESERVED: [&str; 2] = ["vda", "vdb"];
+
+/// (volume id, device) of an attachment as Nova shows it.
+pub type VolumeAttachment = (String, String);
+
+impl Compute {
+    /// Attaches a volume; returns the device reserved for it.
+    pub async fn attach_volume(
+        &self,
+        ctx: &RequestContext,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<String>,
+    ) -> Result<String, CoreError> {
+        let s = self.server_get(ctx, server_id).await?;
+        if !matches!(s.status(), "ACTIVE" | "SHUTOFF") {
+            return Err(CoreError::Conflict(format!(
+                "Cannot 'attach_volume' instance {server_id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        if s.volumes_attached.iter().any(|v| v == volume_id) {
+            return Err(CoreError::BadRequest(format!("Volume {volume_id} is already attached to {server_id}.")));
+        }
+        let used = self.devices_of(&s).await?;
+        let device = match device {
+            Some(d) => {
+                let name = d.strip_prefix("/dev/").unwrap_or(&d);
+                if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+                    return Err(CoreError::BadRequest(format!("The supplied device path ({d}) is invalid.")));
+                }
+                if used.iter().any(|u| u == name) {
+                    return Err(CoreError::BadRequest(format!("The supplied device path ({d}) is in use.")));
+                }
+                format!("/dev/{name}")
+            }
+            None => ('c'..='z')
+                .map(|c| format!("vd{c}"))
+                .find(|d| !used.contains(d))
+                .map(|d| format!("/dev/{d}"))
+                .ok_or_else(|| CoreError::BadRequest(format!("Server {server_id} has no free device name.")))?,
+        };
+        self.volumes.volume_attach(ctx, volume_id, &s.id, &s.cloud, &device).await?;
+        let vol = volume_id.to_string();
+        self.transition(&s.id, move |s| {
+            if !s.volumes_attached.contains(&vol) {
+                s.volumes_attached.push(vol.clone());
+            }
+        })
+        .await?;
+        Ok(device)
+    }
+
+    /// The device names a server's disks hold, reserved ones included.
+    async fn devices_of(&self, s: &Server) -> Result<Vec<String>, CoreError> {
+        let mut used: Vec<String> = RESERVED.iter().map(|d| d.to_string()).collect();
+        for (_, device) in self.volume_attachments_of(s).await? {
+            used.push(device.trim_start_matches("/dev/").to_string());
+        }
+        Ok(used)
+    }
+
+    async fn volume_attachments_of(&self, s: &Server) -> Result<Vec<VolumeAttachment>, CoreError> {
+        let mut out = Vec::new();
+        for id in &s.volumes_attached {
+            if let Some(v) = self.volumes.volume_internal(id).await? {
+                if let Some(a) = v.attachments.iter().find(|a| a.server_id == s.id) {
+                    out.push((id.clone(), a.device.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn volume_attachments(
+        &self,
+        ctx: &RequestContext,
+        server_id: &str,
+    ) -> Result<Vec<VolumeAttachment>, CoreError> {
+        let s = self.server_get(ctx, server_id).await?;
+        self.volume_attachments_of(&s).await
+    }
+
+    /// Starts detaching; a volume the server does not have is "not found".
+    pub async fn detach_volume(&self, ctx: &RequestContext, server_id: &str, volume_id: &str) -> Result<(), CoreError> {
+        let s = self.server_get(ctx, server_id).await?;
+        if !s.volumes_attached.iter().any(|v| v == volume_id) {
+            return Err(CoreError::NotFound(format!("volume_id not found: {volume_id}")));
+        }
+        if !matches!(s.status(), "ACTIVE" | "SHUTOFF") {
+            return Err(CoreError::Conflict(format!(
+                "Cannot 'detach_volume' instance {server_id} while it is in vm_state {}",
+                s.vm_state
+            )));
+        }
+        self.volumes.volume_detach(ctx, volume_id, server_id).await
+    }
+
+    /// Takes a volume off a server's list (after a detach, or a failed attach).
+    pub async fn forget_volume_of_server(&self, server_id: &str, volume_id: &str) -> Result<(), CoreError> {
+        let vol = volume_id.to_string();
+        match self.transition(server_id, move |s| s.volumes_attached.retain(|v| *v != vol)).await {
+            Ok(_) | Err(CoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After its server is gone, each attached volume is free again (Nova detaches them).
+    pub async fn release_volumes(&self, s: &Server) -> Result<(), CoreError> {
+        for id in &s.volumes_attached {
+            let server = s.id.clone();
+            match self
+                .volumes
+                .modify_volume(id, move |v| {
+                    v.attachments.retain(|a| a.server_id != server);
+                    if v.attachments.is_empty() && matches!(v.status.as_str(), "in-use" | "attaching" | "detaching") {
+                        v.status = "available".into();
+                    }
+                })
+                .await
+            {
+                Ok(_) | Err(CoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
