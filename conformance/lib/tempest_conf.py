@@ -107,9 +107,19 @@ def network(ctx):  # Neutron v2.0
             "enforce_scope": {"neutron": "False"}}
 
 
-def volume(ctx):  # Cinder v3
-    return {"volume": {"region": ctx.region, "endpoint_type": "publicURL"},
-            "volume-feature-enabled": {}}
+# The Cinder extensions hybridstack serves (crates/api/src/volume/extensions.rs).
+VOLUME_EXTENSIONS = "os-availability-zone,os-extended-snapshot-attributes,os-vol-tenant-attr,os-volume-actions"
+
+
+def volume(ctx):  # Cinder v3, microversion 3.0 only so far
+    return {"volume": {"region": ctx.region, "endpoint_type": "publicURL", "catalog_type": "block-storage",
+                       "volume_size": "1", "disk_format": "raw", "min_microversion": "3.0",
+                       "max_microversion": "3.0", "build_interval": "1", "build_timeout": "300"},
+            "volume-feature-enabled": {"api_extensions": VOLUME_EXTENSIONS, "snapshot": "True",
+                                       "clone": "True", "backup": "False", "manage_snapshot": "False",
+                                       "manage_volume": "False", "extend_attached_volume": "False",
+                                       "volume_revert": "False", "multi_backend": "False",
+                                       "cluster_active_active": "False"}}
 
 
 def image(ctx):  # Glance v2

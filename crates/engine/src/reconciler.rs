@@ -84,7 +84,28 @@ impl Reconciler {
             if s.task_state.is_some() || !["active", "stopped", "paused", "suspended"].contains(&s.vm_state.as_str()) {
                 continue;
             }
-            match owned_ids.get(id.as_str()) {
+            // The listing is a moment old: a server that got its domain, or changed power,
+            // since then is asked about again before anything is concluded.
+            let seen = owned_ids.get(id.as_str()).copied();
+            let settled = |p: Option<PowerState>| match (s.vm_state.as_str(), p) {
+                (_, None) => false,
+                ("active", Some(PowerState::Running)) | ("paused", Some(PowerState::Paused)) => true,
+                ("stopped" | "suspended", Some(PowerState::Shutdown)) => true,
+                _ => false,
+            };
+            let power = if settled(seen) {
+                seen
+            } else {
+                match cloud.compute.power_state(id).await {
+                    Ok(p) => Some(p),
+                    Err(hybridstack_driver::DriverError::NotFound(_)) => None,
+                    Err(e) => return Err(hybridstack_core::compute::lifecycle::driver_error(e)),
+                }
+            };
+            if self.busy(id).await? {
+                continue;
+            }
+            match power.as_ref() {
                 None => {
                     tracing::warn!(server = %id, cloud = %cloud.name, "server vanished from its cloud");
                     let msg = format!("The server's backend object vanished from cloud {}.", cloud.name);

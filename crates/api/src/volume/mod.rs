@@ -3,6 +3,7 @@
 //! Version: volume 3.x`, echoed on every response). Cinder's error body has Nova's shape, so
 //! the compute module's error type serves both.
 
+mod extensions;
 mod snapshots;
 mod types;
 mod versions;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(snapshots::router())
         .merge(types::router())
         .merge(zones::router())
+        .merge(extensions::router())
         .layer(axum::middleware::from_fn(microversion_layer))
         .merge(versions::router())
 }
@@ -104,4 +106,115 @@ fn links(base: &str, project: &str, kind: &str, id: &str) -> serde_json::Value {
         {"rel": "self", "href": format!("{base}{PREFIX}/v3/{project}/{kind}/{id}")},
         {"rel": "bookmark", "href": format!("{base}{PREFIX}/{project}/{kind}/{id}")},
     ])
+}
+
+/// A list request's query: filters, sorting and paging, as Cinder reads them.
+pub(super) struct ListQuery {
+    pairs: Vec<(String, String)>,
+}
+
+impl ListQuery {
+    pub(super) fn parse(raw: Option<String>) -> Self {
+        Self { pairs: form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect() }
+    }
+
+    pub(super) fn get(&self, k: &str) -> Option<&str> {
+        self.pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+    }
+
+    pub(super) fn flag(&self, k: &str) -> bool {
+        self.get(k).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
+    }
+
+    fn number(&self, k: &str) -> Result<Option<usize>> {
+        self.get(k)
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    crate::compute::bad(format!("Invalid input received: {k} {v:?} must be a non-negative integer."))
+                })
+            })
+            .transpose()
+    }
+
+    /// `metadata={'k': 'v'}` (a Python dict, as Tempest and the CLI send it) or JSON.
+    pub(super) fn metadata(&self) -> Result<Option<std::collections::BTreeMap<String, String>>> {
+        let Some(raw) = self.get("metadata") else { return Ok(None) };
+        let json = raw.replace('\'', "\"");
+        serde_json::from_str(&json).map(Some).map_err(|_| {
+            crate::compute::bad(format!("Invalid input received: metadata {raw:?} is not a dict of strings."))
+        })
+    }
+
+    /// (key, descending) pairs from `sort=k:dir,…` or `sort_key`/`sort_dir`; default newest
+    /// first.
+    fn sort(&self) -> Vec<(String, bool)> {
+        let norm = |k: &str| if k == "display_name" { "name".to_string() } else { k.to_string() };
+        if let Some(s) = self.get("sort") {
+            return s
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once(':') {
+                    Some((k, d)) => (norm(k), !d.eq_ignore_ascii_case("asc")),
+                    None => (norm(p), true),
+                })
+                .collect();
+        }
+        match self.get("sort_key") {
+            Some(k) => vec![(norm(k), self.get("sort_dir").is_none_or(|d| !d.eq_ignore_ascii_case("asc")))],
+            None => vec![("created_at".into(), true)],
+        }
+    }
+
+    /// Sorts, then applies `marker`, `offset` and `limit`; returns the page and, when the
+    /// page is full, the link to the next one (Cinder gives one even if it will be empty).
+    pub(super) fn page<T>(
+        &self,
+        mut items: Vec<T>,
+        id: fn(&T) -> &str,
+        field: fn(&T, &str) -> Option<String>,
+        next_base: &str,
+    ) -> Result<(Vec<T>, Option<serde_json::Value>)> {
+        let keys = self.sort();
+        for (k, _) in &keys {
+            if !matches!(k.as_str(), "created_at" | "updated_at" | "id" | "name" | "size" | "status") {
+                return Err(crate::compute::bad(format!("Invalid input received: invalid sort key {k}.")));
+            }
+        }
+        items.sort_by(|a, b| {
+            for (k, desc) in &keys {
+                let o = field(a, k).cmp(&field(b, k));
+                let o = if *desc { o.reverse() } else { o };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            id(b).cmp(id(a))
+        });
+        if let Some(m) = self.get("marker") {
+            let at = items.iter().position(|i| id(i) == m).ok_or_else(|| {
+                crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
+                    "Marker {m} could not be found."
+                )))
+            })?;
+            items.drain(..=at);
+        }
+        if let Some(o) = self.number("offset")? {
+            items.drain(..o.min(items.len()));
+        }
+        let limit = self.number("limit")?;
+        if let Some(l) = limit {
+            items.truncate(l);
+        }
+        let next = match (limit, items.last()) {
+            (Some(l), Some(last)) if items.len() == l => {
+                let mut q: Vec<(String, String)> =
+                    self.pairs.iter().filter(|(k, _)| k != "marker" && k != "offset").cloned().collect();
+                q.push(("marker".into(), id(last).to_string()));
+                let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
+                Some(serde_json::json!([{"rel": "next", "href": format!("{next_base}?{qs}")}]))
+            }
+            _ => None,
+        };
+        Ok((items, next))
+    }
 }

@@ -1,7 +1,8 @@
-//! `/snapshots`: create, list (summary and detail), show, delete.
+//! `/snapshots`: create, list (summary and detail, filtered, sorted and paged), show,
+//! update, delete, and metadata.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,7 +11,9 @@ use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::SnapshotRequest;
 use serde_json::{json, Value};
 
-use super::{check_project, links, route, time, Result};
+use std::collections::BTreeMap;
+
+use super::{check_project, route, time, ListQuery, Result, PREFIX};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body};
 use crate::AppState;
@@ -19,10 +22,13 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(&route("/snapshots"), post(create).get(list))
         .route(&route("/snapshots/detail"), get(detail))
-        .route(&route("/snapshots/{id}"), get(show).delete(delete))
+        .route(&route("/snapshots/{id}"), get(show).put(update).delete(delete))
+        .route(&route("/snapshots/{id}/metadata"), get(metadata_show).post(metadata_merge).put(metadata_replace))
+        .route(&route("/snapshots/{id}/metadata/{key}"), get(meta_item).put(meta_item_set).delete(meta_item_delete))
 }
 
-fn view(base: &str, s: &Snapshot) -> Value {
+/// The body create and update answer with, and the summary list's items.
+fn common(s: &Snapshot) -> Value {
     json!({
         "id": s.id,
         "volume_id": s.volume_id,
@@ -33,10 +39,15 @@ fn view(base: &str, s: &Snapshot) -> Value {
         "metadata": s.metadata,
         "created_at": time(&s.created_at),
         "updated_at": time(&s.updated_at),
-        "os-extended-snapshot-attributes:project_id": s.project_id,
-        "os-extended-snapshot-attributes:progress": if s.status == "available" { "100%" } else { "0%" },
-        "links": links(base, &s.project_id, "snapshots", &s.id),
     })
+}
+
+/// Show and the detail list add the extended attributes.
+fn detailed(s: &Snapshot) -> Value {
+    let mut v = common(s);
+    v["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
+    v["os-extended-snapshot-attributes:progress"] = json!(if s.status == "available" { "100%" } else { "0%" });
+    v
 }
 
 /// Cinder's `force` flag, as a boolean or its string forms.
@@ -66,7 +77,8 @@ async fn create(
         .filter(|v| v.is_object())
         .ok_or_else(|| bad("The request body must hold a snapshot object."))?;
     let string = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
-    let volume_id = string("volume_id").ok_or_else(|| bad("Invalid input received: volume_id is required."))?;
+    // Cinder looks the volume up whatever was sent, so a missing one is "not found".
+    let volume_id = string("volume_id").unwrap_or_else(|| "None".into());
     let metadata = match s.get("metadata") {
         Some(Value::Object(m)) => {
             m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
@@ -81,23 +93,196 @@ async fn create(
         force: force(s)?,
     };
     let created = st.compute.volumes.snapshot_create(&ctx, r).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"snapshot": view(st.public_url(), &created)}))).into_response())
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"snapshot": common(&created)}))).into_response())
 }
 
-async fn listed(st: &AppState, ctx: &hybridstack_core::policy::RequestContext) -> Result<Vec<Snapshot>> {
-    let mut snaps = st.compute.volumes.snapshot_list(ctx, false).await?;
-    snaps.reverse();
-    Ok(snaps)
+async fn listed(
+    st: &AppState,
+    ctx: &hybridstack_core::policy::RequestContext,
+    raw: Option<String>,
+    detail: bool,
+) -> Result<Value> {
+    let q = ListQuery::parse(raw);
+    let mut snaps = st.compute.volumes.snapshot_list(ctx, q.flag("all_tenants")).await?;
+    if let Some(n) = q.get("name").or_else(|| q.get("display_name")) {
+        snaps.retain(|s| s.name.as_deref() == Some(n));
+    }
+    if let Some(v) = q.get("status") {
+        snaps.retain(|s| s.status == v);
+    }
+    if let Some(v) = q.get("volume_id") {
+        snaps.retain(|s| s.volume_id == v);
+    }
+    if let Some(m) = q.metadata()? {
+        snaps.retain(|s| m.iter().all(|(k, val)| s.metadata.get(k) == Some(val)));
+    }
+    let project = ctx.project_id().unwrap_or_default();
+    let next_base =
+        format!("{}{PREFIX}/v3/{project}/snapshots{}", st.public_url(), if detail { "/detail" } else { "" });
+    let (page, next) = q.page(snaps, |s| s.id.as_str(), sort_field, &next_base)?;
+    let items: Vec<Value> = page.iter().map(|s| if detail { detailed(s) } else { common(s) }).collect();
+    let mut body = json!({"snapshots": items});
+    if let Some(n) = next {
+        body["snapshots_links"] = n;
+    }
+    Ok(body)
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+fn sort_field(s: &Snapshot, k: &str) -> Option<String> {
+    match k {
+        "created_at" => Some(s.created_at.clone()),
+        "updated_at" => Some(s.updated_at.clone()),
+        "id" => Some(s.id.clone()),
+        "name" => s.name.clone(),
+        "size" => Some(format!("{:020}", s.size)),
+        "status" => Some(s.status.clone()),
+        _ => None,
+    }
+}
+
+async fn list(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
     check_project(&ctx, &project)?;
-    let items: Vec<Value> = listed(&st, &ctx).await?.iter().map(|s| view(st.public_url(), s)).collect();
-    Ok(axum::Json(json!({"snapshots": items})).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, false).await?).into_response())
 }
 
-async fn detail(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
-    list(State(st), Caller(ctx), Path(project)).await
+async fn detail(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    Ok(axum::Json(listed(&st, &ctx, raw, true).await?).into_response())
+}
+
+async fn update(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let s = body
+        .get("snapshot")
+        .filter(|v| v.is_object())
+        .ok_or_else(|| bad("The request body must hold a snapshot object."))?;
+    let field = |k: &str, alt: &str| s.get(k).or_else(|| s.get(alt)).map(|v| v.as_str().map(str::to_string));
+    let updated = st
+        .compute
+        .volumes
+        .snapshot_update(&ctx, &id, field("name", "display_name"), field("description", "display_description"), None)
+        .await?;
+    Ok(axum::Json(json!({"snapshot": common(&updated)})).into_response())
+}
+
+fn metadata_of(body: &[u8], key: &str) -> Result<BTreeMap<String, String>> {
+    match json_body(body)?.get(key) {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                v.as_str()
+                    .map(|s| (k.clone(), s.to_string()))
+                    .ok_or_else(|| bad(format!("Metadata value of {k} must be a string.")))
+            })
+            .collect(),
+        _ => Err(bad(format!("The request body must hold a {key} object."))),
+    }
+}
+
+async fn set_metadata(
+    st: &AppState,
+    ctx: &hybridstack_core::policy::RequestContext,
+    id: &str,
+    m: BTreeMap<String, String>,
+) -> Result<Snapshot> {
+    Ok(st.compute.volumes.snapshot_update(ctx, id, None, None, Some(m)).await?)
+}
+
+async fn metadata_show(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
+    Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
+}
+
+async fn metadata_merge(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let add = metadata_of(&body, "metadata")?;
+    let mut m = st.compute.volumes.snapshot_get(&ctx, &id).await?.metadata;
+    m.extend(add);
+    let s = set_metadata(&st, &ctx, &id, m).await?;
+    Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
+}
+
+async fn metadata_replace(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let s = set_metadata(&st, &ctx, &id, metadata_of(&body, "metadata")?).await?;
+    Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
+}
+
+fn no_key(id: &str, key: &str) -> crate::compute::NovaError {
+    crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
+        "Snapshot {id} has no metadata with key {key}."
+    )))
+}
+
+async fn meta_item(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
+    let val = s.metadata.get(&key).ok_or_else(|| no_key(&id, &key))?;
+    Ok(axum::Json(json!({"meta": {key: val}})).into_response())
+}
+
+async fn meta_item_set(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let item = metadata_of(&body, "meta")?;
+    if item.len() != 1 || !item.contains_key(&key) {
+        return Err(bad("Request body and URI mismatch"));
+    }
+    let mut m = st.compute.volumes.snapshot_get(&ctx, &id).await?.metadata;
+    m.extend(item.clone());
+    set_metadata(&st, &ctx, &id, m).await?;
+    Ok(axum::Json(json!({"meta": item})).into_response())
+}
+
+async fn meta_item_delete(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let mut m = st.compute.volumes.snapshot_get(&ctx, &id).await?.metadata;
+    m.remove(&key).ok_or_else(|| no_key(&id, &key))?;
+    set_metadata(&st, &ctx, &id, m).await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 async fn show(
@@ -107,7 +292,7 @@ async fn show(
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"snapshot": view(st.public_url(), &s)})).into_response())
+    Ok(axum::Json(json!({"snapshot": detailed(&s)})).into_response())
 }
 
 async fn delete(

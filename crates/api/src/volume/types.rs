@@ -5,16 +5,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use hybridstack_core::volume::DEFAULT_TYPE;
+use hybridstack_core::volume::{DEFAULT_TYPE, DEFAULT_TYPE_ID};
 use serde_json::{json, Value};
 
 use super::{check_project, route, Result};
 use crate::auth::Caller;
 use crate::compute::NovaError;
 use crate::AppState;
-
-/// The default type's id is fixed, so clients that remember it keep working across restarts.
-pub(super) const DEFAULT_TYPE_ID: &str = "00000000-0000-4000-8000-0000000000d7";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

@@ -13,7 +13,7 @@ use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::VolumeRequest;
 use serde_json::{json, Value};
 
-use super::{check_project, links, route, time, Result};
+use super::{check_project, links, route, time, ListQuery, Result, PREFIX};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body};
 use crate::AppState;
@@ -24,6 +24,8 @@ pub(super) fn router() -> Router<AppState> {
         .route(&route("/volumes/detail"), get(detail))
         .route(&route("/volumes/{id}"), get(show).put(update).delete(delete))
         .route(&route("/volumes/{id}/action"), post(action))
+        .route(&route("/volumes/{id}/metadata"), get(metadata_show).post(metadata_merge).put(metadata_replace))
+        .route(&route("/volumes/{id}/metadata/{key}"), get(meta_item).put(meta_item_set).delete(meta_item_delete))
 }
 
 pub(super) fn view(base: &str, v: &Volume) -> Value {
@@ -68,6 +70,16 @@ pub(super) fn view(base: &str, v: &Volume) -> Value {
         "os-vol-tenant-attr:tenant_id": v.project_id,
         "links": links(base, &v.project_id, "volumes", &v.id),
     })
+}
+
+/// Create and update answer without the extended attributes show and detail carry (as
+/// Cinder does, and Tempest's schemas require).
+fn created(base: &str, v: &Volume) -> Value {
+    let mut body = view(base, v);
+    if let Some(o) = body.as_object_mut() {
+        o.remove("os-vol-tenant-attr:tenant_id");
+    }
+    body
 }
 
 fn summary(base: &str, v: &Volume) -> Value {
@@ -139,42 +151,57 @@ async fn create(
         source_volid: text(v, "source_volid")?,
         image_id: text(v, "imageRef")?,
     };
-    let created = st.compute.volumes.volume_create(&ctx, r).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"volume": view(st.public_url(), &created)}))).into_response())
+    let new = st.compute.volumes.volume_create(&ctx, r).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"volume": created(st.public_url(), &new)}))).into_response())
 }
 
-/// The caller's volumes, filtered by the query's exact-match fields and paged by marker.
+/// The caller's volumes, filtered by the query's exact-match fields, sorted and paged.
 async fn listed(
     st: &AppState,
     ctx: &hybridstack_core::policy::RequestContext,
     raw: Option<String>,
-) -> Result<Vec<Volume>> {
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
-    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-    let all = get("all_tenants").is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
-    let mut vols = st.compute.volumes.volume_list(ctx, all).await?;
-    // Cinder lists newest first.
-    vols.reverse();
-    if let Some(n) = get("name") {
-        vols.retain(|v| v.name.as_deref() == Some(n.as_str()));
+    detail: bool,
+) -> Result<Value> {
+    let q = ListQuery::parse(raw);
+    let mut vols = st.compute.volumes.volume_list(ctx, q.flag("all_tenants")).await?;
+    if let Some(n) = q.get("name").or_else(|| q.get("display_name")) {
+        vols.retain(|v| v.name.as_deref() == Some(n));
     }
-    if let Some(s) = get("status") {
+    if let Some(s) = q.get("status") {
         vols.retain(|v| v.status == s);
     }
-    if let Some(z) = get("availability_zone") {
+    if let Some(z) = q.get("availability_zone") {
         vols.retain(|v| v.availability_zone == z);
     }
-    if let Some(m) = get("marker") {
-        let at = vols.iter().position(|v| v.id == m).ok_or_else(|| bad(format!("marker [{m}] not found")))?;
-        vols.drain(..=at);
+    if let Some(b) = q.get("bootable") {
+        let want = matches!(b.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
+        vols.retain(|v| v.bootable == want);
     }
-    if let Some(l) = get("limit") {
-        let l: usize =
-            l.parse().map_err(|_| bad(format!("Invalid input received: limit {l:?} must be an integer.")))?;
-        vols.truncate(l);
+    if let Some(m) = q.metadata()? {
+        vols.retain(|v| m.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
     }
-    Ok(vols)
+    let base = st.public_url();
+    let project = ctx.project_id().unwrap_or_default();
+    let next_base = format!("{base}{PREFIX}/v3/{project}/volumes{}", if detail { "/detail" } else { "" });
+    let (page, next) = q.page(vols, |v| v.id.as_str(), sort_field, &next_base)?;
+    let items: Vec<Value> = page.iter().map(|v| if detail { view(base, v) } else { summary(base, v) }).collect();
+    let mut body = json!({"volumes": items});
+    if let Some(n) = next {
+        body["volumes_links"] = n;
+    }
+    Ok(body)
+}
+
+fn sort_field(v: &Volume, k: &str) -> Option<String> {
+    match k {
+        "created_at" => Some(v.created_at.clone()),
+        "updated_at" => Some(v.updated_at.clone()),
+        "id" => Some(v.id.clone()),
+        "name" => v.name.clone(),
+        "size" => Some(format!("{:020}", v.size)),
+        "status" => Some(v.status.clone()),
+        _ => None,
+    }
 }
 
 async fn list(
@@ -184,9 +211,7 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    let vols = listed(&st, &ctx, raw).await?;
-    let items: Vec<Value> = vols.iter().map(|v| summary(st.public_url(), v)).collect();
-    Ok(axum::Json(json!({"volumes": items})).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, false).await?).into_response())
 }
 
 async fn detail(
@@ -196,9 +221,7 @@ async fn detail(
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    let vols = listed(&st, &ctx, raw).await?;
-    let items: Vec<Value> = vols.iter().map(|v| view(st.public_url(), v)).collect();
-    Ok(axum::Json(json!({"volumes": items})).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, true).await?).into_response())
 }
 
 async fn show(
@@ -226,7 +249,7 @@ async fn update(
     let field = |k: &str| -> Result<Option<Option<String>>> { v.get(k).map(|_| text(v, k)).transpose() };
     let updated =
         st.compute.volumes.volume_update(&ctx, &id, field("name")?, field("description")?, metadata(v)?).await?;
-    Ok(axum::Json(json!({"volume": view(st.public_url(), &updated)})).into_response())
+    Ok(axum::Json(json!({"volume": created(st.public_url(), &updated)})).into_response())
 }
 
 async fn delete(
@@ -256,6 +279,156 @@ async fn action(
             st.compute.volumes.volume_extend(&ctx, &id, new_size).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
+        "os-set_bootable" => {
+            let b = boolean(args, "bootable")?;
+            st.compute.volumes.volume_set_flags(&ctx, &id, Some(b), None).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+        "os-volume_upload_image" => {
+            let name = args
+                .get("image_name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("Invalid input received: image_name is required."))?;
+            let string = |k: &str| args.get(k).and_then(Value::as_str);
+            let up = st
+                .compute
+                .volumes
+                .volume_upload_image(&ctx, &id, name, string("disk_format"), string("container_format"))
+                .await?;
+            Ok((
+                StatusCode::ACCEPTED,
+                axum::Json(json!({"os-volume_upload_image": {
+                    "id": up.volume.id,
+                    "updated_at": time(&up.volume.updated_at),
+                    "status": up.volume.status,
+                    "display_description": up.volume.description,
+                    "size": up.volume.size,
+                    "volume_type": {"name": up.volume.volume_type},
+                    "image_id": up.image_id,
+                    "container_format": up.container_format,
+                    "disk_format": up.disk_format,
+                    "image_name": up.image_name,
+                }})),
+            )
+                .into_response())
+        }
+        "os-update_readonly_flag" => {
+            let r = boolean(args, "readonly")?;
+            st.compute.volumes.volume_set_flags(&ctx, &id, None, Some(r)).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         other => Err(bad(format!("There is no such action: {other}"))),
     }
+}
+
+/// A boolean argument, also in its string forms (`"true"`, `"False"`…).
+fn boolean(args: &Value, key: &str) -> Result<bool> {
+    match args.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "y" | "t" => Ok(true),
+            "false" | "0" | "no" | "off" | "n" | "f" => Ok(false),
+            _ => Err(bad(format!("Invalid input received: {key} {s:?} is not a boolean."))),
+        },
+        _ => Err(bad(format!("Invalid input received: {key} must be a boolean."))),
+    }
+}
+
+fn metadata_of(body: &[u8], key: &str) -> Result<BTreeMap<String, String>> {
+    let body = json_body(body)?;
+    let wrapped = json!({"metadata": body.get(key).cloned().unwrap_or(Value::Null)});
+    metadata(&wrapped)?.ok_or_else(|| bad(format!("The request body must hold a {key} object.")))
+}
+
+async fn metadata_show(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let v = st.compute.volumes.volume_get(&ctx, &id).await?;
+    Ok(axum::Json(json!({"metadata": v.metadata})).into_response())
+}
+
+async fn set_metadata(
+    st: &AppState,
+    ctx: &hybridstack_core::policy::RequestContext,
+    id: &str,
+    m: BTreeMap<String, String>,
+) -> Result<Volume> {
+    Ok(st.compute.volumes.volume_update(ctx, id, None, None, Some(m)).await?)
+}
+
+async fn metadata_merge(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let add = metadata_of(&body, "metadata")?;
+    let mut m = st.compute.volumes.volume_get(&ctx, &id).await?.metadata;
+    m.extend(add);
+    let v = set_metadata(&st, &ctx, &id, m).await?;
+    Ok(axum::Json(json!({"metadata": v.metadata})).into_response())
+}
+
+async fn metadata_replace(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let m = metadata_of(&body, "metadata")?;
+    let v = set_metadata(&st, &ctx, &id, m).await?;
+    Ok(axum::Json(json!({"metadata": v.metadata})).into_response())
+}
+
+async fn meta_item(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let v = st.compute.volumes.volume_get(&ctx, &id).await?;
+    let val = v.metadata.get(&key).ok_or_else(|| {
+        crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
+            "Volume {id} has no metadata with key {key}."
+        )))
+    })?;
+    Ok(axum::Json(json!({"meta": {key: val}})).into_response())
+}
+
+async fn meta_item_set(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let item = metadata_of(&body, "meta")?;
+    if item.len() != 1 || !item.contains_key(&key) {
+        return Err(bad("Request body and URI mismatch"));
+    }
+    let mut m = st.compute.volumes.volume_get(&ctx, &id).await?.metadata;
+    m.extend(item.clone());
+    set_metadata(&st, &ctx, &id, m).await?;
+    Ok(axum::Json(json!({"meta": item})).into_response())
+}
+
+async fn meta_item_delete(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let mut m = st.compute.volumes.volume_get(&ctx, &id).await?.metadata;
+    if m.remove(&key).is_none() {
+        return Err(crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
+            "Volume {id} has no metadata with key {key}."
+        ))));
+    }
+    set_metadata(&st, &ctx, &id, m).await?;
+    Ok(StatusCode::OK.into_response())
 }

@@ -41,12 +41,18 @@ impl Compute {
             }
             other => other.map(|_| ()).map_err(driver_error),
         };
+        let mut failed = None;
         if caps.security_groups {
             // Ports are made and removed by their servers' sagas; a sync only brings the
-            // ones the cloud holds up to date with their groups.
+            // ones the cloud holds up to date with their groups. One port's filter failing
+            // (libvirt refuses a redefinition while the guest's filter is being set up) does
+            // not hold back the rest; the error is returned at the end, so the sync is retried.
             for p in &state.ports {
                 let spec = self.networking.port_spec(p).await?;
-                cloud.network.refresh_port(&spec).await.map_err(driver_error)?;
+                if let Err(e) = cloud.network.refresh_port(&spec).await {
+                    tracing::warn!(cloud = %cloud.name, port = %p.id, "could not refresh the port's filter: {e}");
+                    failed.get_or_insert(e);
+                }
             }
         }
         let mut routers = BTreeSet::new();
@@ -95,6 +101,9 @@ impl Compute {
             };
             done.map_err(driver_error)?;
         }
-        Ok(state.external_networks)
+        match failed {
+            Some(e) => Err(driver_error(e)),
+            None => Ok(state.external_networks),
+        }
     }
 }

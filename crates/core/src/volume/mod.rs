@@ -5,6 +5,7 @@
 pub mod lifecycle;
 pub mod model;
 mod snapshots;
+mod upload;
 mod volumes;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 
 pub use snapshots::SnapshotRequest;
+pub use upload::Upload;
 pub use volumes::VolumeRequest;
 
 use crate::compute::clouds::Clouds;
@@ -34,10 +36,13 @@ pub mod ops {
     pub const DETACH: &str = "volume.detach";
     pub const SNAPSHOT_CREATE: &str = "snapshot.create";
     pub const SNAPSHOT_DELETE: &str = "snapshot.delete";
+    pub const UPLOAD_IMAGE: &str = "volume.upload_image";
 }
 
-/// The volume type volumes get when they name none (Cinder's `__DEFAULT__`).
+/// The volume type volumes get when they name none (Cinder's `__DEFAULT__`), and its id,
+/// fixed so that clients that remember it keep working across restarts.
 pub const DEFAULT_TYPE: &str = "__DEFAULT__";
+pub const DEFAULT_TYPE_ID: &str = "00000000-0000-4000-8000-0000000000d7";
 
 const VOLUME: &str = "volume";
 const SNAPSHOT: &str = "snapshot";

@@ -78,6 +78,10 @@ impl Volumes {
                 "Invalid input received: volume size {size} GiB is smaller than its source ({min_size} GiB)."
             )));
         }
+        // One type so far: the default, by name or id.
+        if let Some(t) = r.volume_type.as_deref().filter(|t| *t != DEFAULT_TYPE && *t != super::DEFAULT_TYPE_ID) {
+            return Err(CoreError::NotFound(format!("Volume type with name {t} could not be found.")));
+        }
         let zone = self.zone_for(r.availability_zone.as_deref(), zone).await?;
         let now = crate::compute::now();
         let v = Volume {
@@ -89,7 +93,7 @@ impl Volumes {
             size,
             status: "creating".into(),
             availability_zone: zone,
-            volume_type: r.volume_type.unwrap_or_else(|| DEFAULT_TYPE.into()),
+            volume_type: DEFAULT_TYPE.into(),
             bootable: r.image_id.is_some(),
             readonly: false,
             metadata: r.metadata,
@@ -271,5 +275,34 @@ impl Volumes {
         doc.updated_at = crate::compute::now();
         let op = operation(ops::DETACH, volume_id, json!({"volume_id": volume_id, "server_id": server_id}));
         self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
+    }
+}
+
+impl Volumes {
+    /// Cinder's os-set_bootable and os-update_readonly_flag.
+    pub async fn volume_set_flags(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        bootable: Option<bool>,
+        readonly: Option<bool>,
+    ) -> Result<Volume, CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
+        if readonly.is_some() && !matches!(doc.status.as_str(), "available" | "in-use") {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid volume: volume status must be available or in-use to change its read-only flag; it is {}.",
+                doc.status
+            )));
+        }
+        if let Some(b) = bootable {
+            doc.bootable = b;
+        }
+        if let Some(r) = readonly {
+            doc.readonly = r;
+            doc.metadata.insert("readonly".into(), if r { "True" } else { "False" }.into());
+        }
+        doc.updated_at = crate::compute::now();
+        self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
+        Ok(doc)
     }
 }

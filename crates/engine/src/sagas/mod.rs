@@ -17,6 +17,7 @@ mod volume_delete;
 mod volume_detach;
 mod volume_extend;
 mod volume_steps;
+mod volume_upload;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -156,6 +157,7 @@ pub fn register(engine: &mut Engine, compute: &Arc<Compute>) {
         (vol::DETACH, volume_detach::steps(compute), fail(Some("in-use"), None)),
         (vol::SNAPSHOT_CREATE, snapshot_create::steps(compute), fail(None, Some("error"))),
         (vol::SNAPSHOT_DELETE, snapshot_delete::steps(compute), fail(None, Some("error_deleting"))),
+        (vol::UPLOAD_IMAGE, volume_upload::steps(compute), fail(Some("available"), None)),
     ] {
         engine.register(Saga { kind, steps, on_failed });
     }
