@@ -146,7 +146,11 @@ impl Reconciler {
             }
         }
         // Filters, routers and floating IPs first: a sync lost in a crash is made good here.
-        let gateways = self.compute.sync_cloud_network(cloud).await?;
+        // A failed sync is retried next pass; it must not hold back the orphan collection.
+        let gateways = self.compute.networking.cloud_state(&cloud.name).await?.external_networks;
+        if let Err(e) = self.compute.sync_cloud_network(cloud).await {
+            tracing::warn!(cloud = %cloud.name, "network sync failed, retried next pass: {e}");
+        }
         let net_owned = cloud.network.list_owned().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
         for o in net_owned {
             let orphan = match o.kind {

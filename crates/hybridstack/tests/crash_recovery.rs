@@ -67,9 +67,13 @@ fn killing_serve_mid_operation_leaks_nothing() {
         ("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "2"),
         ("HYBRIDSTACK_ORPHAN_GRACE_SECS", "5"),
     ];
-    let mut server = support::start_with(&env);
     let cloud = format!("crash-{}", std::process::id());
-    let leftovers = support::guest::Leftovers::new(&server, &cloud);
+    // Declared in this order so that, on a panic, the serve process (dropped first) stops
+    // before the cleanup runs; otherwise its engine keeps making guests behind the cleanup.
+    let (leftovers, mut server) = {
+        let server = support::start_with(&env);
+        (support::guest::Leftovers::new(&server, &cloud), server)
+    };
     support::guest::add_libvirt_cloud(&server, &cloud);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
     let image = support::guest::upload_test_guest(&admin, "g");
@@ -78,6 +82,8 @@ fn killing_serve_mid_operation_leaks_nothing() {
     let net_id = field(&net, "id").to_string();
     leftovers.networks.borrow_mut().push(net_id.clone());
     admin.json(&["subnet", "create", "--network", "crash", "--subnet-range", "10.95.0.0/24", "crash-v4"]);
+    // Up to 50 servers live at once (a deleting one still counts, as in Nova): room for all.
+    admin.ok(&["quota", "set", "--instances", "60", "--cores", "60", "--ram", "61440", "admin"]);
 
     let seed = std::env::var("HYBRIDSTACK_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64) | 1
@@ -164,7 +170,16 @@ fn killing_serve_mid_operation_leaks_nothing() {
         .map(str::to_string)
         .collect();
     assert!(disks.is_empty(), "leaked disks: {disks:?}");
-    assert!(!virsh(&["net-list", "--all", "--name"]).contains(&net_id), "the libvirt network leaked");
+    if virsh(&["net-list", "--all", "--name"]).contains(&net_id) {
+        let log = std::fs::read_to_string(server.data.path().join("serve.log")).unwrap_or_default();
+        let notable: Vec<&str> =
+            log.lines().filter(|l| l.contains("WARN") || l.contains("network") || l.contains("ERROR")).collect();
+        panic!(
+            "the libvirt network leaked:\n{}\nlog:\n{}",
+            virsh(&["net-dumpxml", &format!("hs-net-{net_id}")]),
+            notable[notable.len().saturating_sub(30)..].join("\n")
+        );
+    }
     let ports = admin.json(&["port", "list", "--network", "crash"]);
     assert_eq!(ports.as_array().map(Vec::len), Some(0), "leaked ports: {ports}");
     // How many operations the restarts picked up mid-way (informational: the schedule is random).

@@ -170,6 +170,17 @@ impl Compute {
                 cloud.name, cloud.kind
             )));
         }
+        // A rebuild or resize defines the guest again from its spec, which does not carry its
+        // volumes yet; refusing is better than dropping the disks from the definition.
+        if matches!(action, ServerAction::Rebuild { .. } | ServerAction::Resize { .. })
+            && !s.volumes_attached.is_empty()
+        {
+            return Err(CoreError::Conflict(format!(
+                "Cannot '{name}' instance {id} while it has volumes attached: not supported by cloud {} yet; \
+                 detach them first.",
+                cloud.name
+            )));
+        }
         let request_id = request_id.to_string();
         let mut input = json!({"server_id": id, "request_id": request_id});
         let (kind, task) = match &action {

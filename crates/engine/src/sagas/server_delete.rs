@@ -15,8 +15,8 @@ pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
     vec![
         step(c, "destroy", destroy, nothing),
         step(c, "volumes", volumes, nothing),
-        step(c, "network", network, nothing),
         step(c, "ports", ports, nothing),
+        step(c, "network", network, nothing),
         step(c, "finish", finish, nothing),
     ]
 }
@@ -42,7 +42,10 @@ fn volumes<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fu
     })
 }
 
-fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+/// Releases the server's Neutron ports, remembering their networks for the next step. The
+/// ports go before the networks are looked at: of several servers deleted at once on one
+/// network, the last to look then sees no bound port and removes the network.
+fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
         let s = c.server_internal(&id).await.map_err(core)?;
@@ -54,16 +57,15 @@ fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fu
                 }
             }
         }
-        super::server_create::unnetwork(c, input, &json!({"networks": networks})).await?;
-        Ok(Value::Null)
+        c.release_ports(&s, &s.ports).await.map_err(core)?;
+        Ok(json!({"networks": networks}))
     })
 }
 
-fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+fn network<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        c.release_ports(&s, &s.ports).await.map_err(core)?;
+        let networks = done.iter().find(|(n, _)| n == "ports").map(|(_, o)| o.clone()).unwrap_or_default();
+        super::server_create::unnetwork(c, input, &networks).await?;
         Ok(Value::Null)
     })
 }

@@ -3,6 +3,7 @@
 //! delete, each through the engine; a failed attach leaves the volume available; and the
 //! state rules Cinder enforces (no delete while attached or with snapshots).
 
+use hybridstack_core::compute::ServerAction;
 use hybridstack_core::volume::{SnapshotRequest, VolumeRequest};
 use hybridstack_core::CoreError;
 
@@ -56,6 +57,10 @@ async fn volumes_live_through_the_engine_and_attach_to_a_running_server() {
     assert!(virsh(&["domblklist", &format!("hs-{}", server.id)]).contains(&format!("vol-{}", v.id)));
     let refused = volumes.volume_delete(c, &v.id).await.expect_err("an attached volume stays");
     assert!(matches!(refused, CoreError::BadRequest(_)), "{refused:?}");
+    // A resize would define the guest again without the volume: refused, not dropped.
+    let resize = ServerAction::Resize { flavor_ref: "1".into() };
+    let refused = compute.server_action(c, &server.id, resize, "req-resize").await.expect_err("refused");
+    assert!(matches!(&refused, CoreError::Conflict(m) if m.contains("volumes attached")), "{refused:?}");
 
     // Online extend keeps it attached.
     volumes.volume_extend(c, &v.id, 2).await.expect("extend");
