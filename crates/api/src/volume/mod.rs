@@ -4,6 +4,7 @@
 //! the compute module's error type serves both.
 
 mod extensions;
+mod metadata;
 mod snapshots;
 mod types;
 mod versions;

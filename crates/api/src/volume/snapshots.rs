@@ -11,9 +11,7 @@ use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::SnapshotRequest;
 use serde_json::{json, Value};
 
-use std::collections::BTreeMap;
-
-use super::{check_project, route, time, ListQuery, Result, PREFIX};
+use super::{check_project, metadata, route, time, ListQuery, Result, PREFIX};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body};
 use crate::AppState;
@@ -23,8 +21,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(&route("/snapshots"), post(create).get(list))
         .route(&route("/snapshots/detail"), get(detail))
         .route(&route("/snapshots/{id}"), get(show).put(update).delete(delete))
-        .route(&route("/snapshots/{id}/metadata"), get(metadata_show).post(metadata_merge).put(metadata_replace))
-        .route(&route("/snapshots/{id}/metadata/{key}"), get(meta_item).put(meta_item_set).delete(meta_item_delete))
+        .merge(metadata::router(metadata::Owner::Snapshot))
 }
 
 /// The body create and update answer with, and the summary list's items.
@@ -50,20 +47,6 @@ fn detailed(s: &Snapshot) -> Value {
     v
 }
 
-/// Cinder's `force` flag, as a boolean or its string forms.
-fn force(v: &Value) -> Result<bool> {
-    match v.get("force") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" | "y" | "t" => Ok(true),
-            "false" | "0" | "no" | "off" | "n" | "f" => Ok(false),
-            _ => Err(bad(format!("Invalid value {s:?} for force."))),
-        },
-        Some(other) => Err(bad(format!("Invalid value {other} for force."))),
-    }
-}
-
 async fn create(
     State(st): State<AppState>,
     Caller(ctx): Caller,
@@ -79,18 +62,12 @@ async fn create(
     let string = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
     // Cinder looks the volume up whatever was sent, so a missing one is "not found".
     let volume_id = string("volume_id").unwrap_or_else(|| "None".into());
-    let metadata = match s.get("metadata") {
-        Some(Value::Object(m)) => {
-            m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
-        }
-        _ => Default::default(),
-    };
     let r = SnapshotRequest {
         volume_id,
         name: string("name").or_else(|| string("display_name")),
         description: string("description"),
-        metadata,
-        force: force(s)?,
+        metadata: metadata::parse(s, "metadata")?.unwrap_or_default(),
+        force: metadata::boolean(s, "force")?.unwrap_or(false),
     };
     let created = st.compute.volumes.snapshot_create(&ctx, r).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"snapshot": common(&created)}))).into_response())
@@ -179,110 +156,6 @@ async fn update(
         .snapshot_update(&ctx, &id, field("name", "display_name"), field("description", "display_description"), None)
         .await?;
     Ok(axum::Json(json!({"snapshot": common(&updated)})).into_response())
-}
-
-fn metadata_of(body: &[u8], key: &str) -> Result<BTreeMap<String, String>> {
-    match json_body(body)?.get(key) {
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| {
-                v.as_str()
-                    .map(|s| (k.clone(), s.to_string()))
-                    .ok_or_else(|| bad(format!("Metadata value of {k} must be a string.")))
-            })
-            .collect(),
-        _ => Err(bad(format!("The request body must hold a {key} object."))),
-    }
-}
-
-async fn set_metadata(
-    st: &AppState,
-    ctx: &hybridstack_core::policy::RequestContext,
-    id: &str,
-    m: BTreeMap<String, String>,
-) -> Result<Snapshot> {
-    Ok(st.compute.volumes.snapshot_update(ctx, id, None, None, Some(m)).await?)
-}
-
-async fn metadata_show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
-}
-
-async fn metadata_merge(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let add = metadata_of(&body, "metadata")?;
-    let mut m = st.compute.volumes.snapshot_get(&ctx, &id).await?.metadata;
-    m.extend(add);
-    let s = set_metadata(&st, &ctx, &id, m).await?;
-    Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
-}
-
-async fn metadata_replace(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let s = set_metadata(&st, &ctx, &id, metadata_of(&body, "metadata")?).await?;
-    Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
-}
-
-fn no_key(id: &str, key: &str) -> crate::compute::NovaError {
-    crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
-        "Snapshot {id} has no metadata with key {key}."
-    )))
-}
-
-async fn meta_item(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
-    let val = s.metadata.get(&key).ok_or_else(|| no_key(&id, &key))?;
-    Ok(axum::Json(json!({"meta": {key: val}})).into_response())
-}
-
-async fn meta_item_set(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let item = metadata_of(&body, "meta")?;
-    if item.len() != 1 || !item.contains_key(&key) {
-        return Err(bad("Request body and URI mismatch"));
-    }
-    let mut m = st.compute.volumes.snapshot_get(&ctx, &id).await?.metadata;
-    m.extend(item.clone());
-    set_metadata(&st, &ctx, &id, m).await?;
-    Ok(axum::Json(json!({"meta": item})).into_response())
-}
-
-async fn meta_item_delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let mut m = st.compute.volumes.snapshot_get(&ctx, &id).await?.metadata;
-    m.remove(&key).ok_or_else(|| no_key(&id, &key))?;
-    set_metadata(&st, &ctx, &id, m).await?;
-    Ok(StatusCode::OK.into_response())
 }
 
 async fn show(

@@ -1,8 +1,6 @@
 //! `/volumes`: create, list (summary and detail), show, update, delete, and the actions
 //! served so far (`os-extend`).
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -13,7 +11,7 @@ use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::VolumeRequest;
 use serde_json::{json, Value};
 
-use super::{check_project, links, route, time, ListQuery, Result, PREFIX};
+use super::{check_project, links, metadata, route, time, ListQuery, Result, PREFIX};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body};
 use crate::AppState;
@@ -24,8 +22,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(&route("/volumes/detail"), get(detail))
         .route(&route("/volumes/{id}"), get(show).put(update).delete(delete))
         .route(&route("/volumes/{id}/action"), post(action))
-        .route(&route("/volumes/{id}/metadata"), get(metadata_show).post(metadata_merge).put(metadata_replace))
-        .route(&route("/volumes/{id}/metadata/{key}"), get(meta_item).put(meta_item_set).delete(meta_item_delete))
+        .merge(metadata::router(metadata::Owner::Volume))
 }
 
 pub(super) fn view(base: &str, v: &Volume) -> Value {
@@ -94,23 +91,6 @@ fn text(v: &Value, key: &str) -> Result<Option<String>> {
     }
 }
 
-fn metadata(v: &Value) -> Result<Option<BTreeMap<String, String>>> {
-    match v.get("metadata") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                other => {
-                    Err(bad(format!("Invalid input received: metadata value of {k} must be a string, not {other}.")))
-                }
-            })
-            .collect::<Result<BTreeMap<_, _>>>()
-            .map(Some),
-        Some(_) => Err(bad("Invalid input received: metadata must be an object.")),
-    }
-}
-
 /// A size in GiB: a positive integer, also as a string (the CLI and Tempest send both).
 fn size(v: &Value) -> Result<Option<u64>> {
     match v.get("size").or_else(|| v.get("new_size")) {
@@ -144,7 +124,7 @@ async fn create(
         size: size(v)?,
         name: text(v, "name")?,
         description: text(v, "description")?,
-        metadata: metadata(v)?.unwrap_or_default(),
+        metadata: metadata::parse(v, "metadata")?.unwrap_or_default(),
         volume_type: text(v, "volume_type")?,
         availability_zone: text(v, "availability_zone")?,
         snapshot_id: text(v, "snapshot_id")?,
@@ -247,8 +227,11 @@ async fn update(
         .filter(|v| v.is_object())
         .ok_or_else(|| bad("The request body must hold a volume object."))?;
     let field = |k: &str| -> Result<Option<Option<String>>> { v.get(k).map(|_| text(v, k)).transpose() };
-    let updated =
-        st.compute.volumes.volume_update(&ctx, &id, field("name")?, field("description")?, metadata(v)?).await?;
+    let updated = st
+        .compute
+        .volumes
+        .volume_update(&ctx, &id, field("name")?, field("description")?, metadata::parse(v, "metadata")?)
+        .await?;
     Ok(axum::Json(json!({"volume": created(st.public_url(), &updated)})).into_response())
 }
 
@@ -280,7 +263,7 @@ async fn action(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "os-set_bootable" => {
-            let b = boolean(args, "bootable")?;
+            let b = required_bool(args, "bootable")?;
             st.compute.volumes.volume_set_flags(&ctx, &id, Some(b), None).await?;
             Ok(StatusCode::OK.into_response())
         }
@@ -313,7 +296,7 @@ async fn action(
                 .into_response())
         }
         "os-update_readonly_flag" => {
-            let r = boolean(args, "readonly")?;
+            let r = required_bool(args, "readonly")?;
             st.compute.volumes.volume_set_flags(&ctx, &id, None, Some(r)).await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
@@ -321,114 +304,6 @@ async fn action(
     }
 }
 
-/// A boolean argument, also in its string forms (`"true"`, `"False"`…).
-fn boolean(args: &Value, key: &str) -> Result<bool> {
-    match args.get(key) {
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" | "y" | "t" => Ok(true),
-            "false" | "0" | "no" | "off" | "n" | "f" => Ok(false),
-            _ => Err(bad(format!("Invalid input received: {key} {s:?} is not a boolean."))),
-        },
-        _ => Err(bad(format!("Invalid input received: {key} must be a boolean."))),
-    }
-}
-
-fn metadata_of(body: &[u8], key: &str) -> Result<BTreeMap<String, String>> {
-    let body = json_body(body)?;
-    let wrapped = json!({"metadata": body.get(key).cloned().unwrap_or(Value::Null)});
-    metadata(&wrapped)?.ok_or_else(|| bad(format!("The request body must hold a {key} object.")))
-}
-
-async fn metadata_show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let v = st.compute.volumes.volume_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"metadata": v.metadata})).into_response())
-}
-
-async fn set_metadata(
-    st: &AppState,
-    ctx: &hybridstack_core::policy::RequestContext,
-    id: &str,
-    m: BTreeMap<String, String>,
-) -> Result<Volume> {
-    Ok(st.compute.volumes.volume_update(ctx, id, None, None, Some(m)).await?)
-}
-
-async fn metadata_merge(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let add = metadata_of(&body, "metadata")?;
-    let mut m = st.compute.volumes.volume_get(&ctx, &id).await?.metadata;
-    m.extend(add);
-    let v = set_metadata(&st, &ctx, &id, m).await?;
-    Ok(axum::Json(json!({"metadata": v.metadata})).into_response())
-}
-
-async fn metadata_replace(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let m = metadata_of(&body, "metadata")?;
-    let v = set_metadata(&st, &ctx, &id, m).await?;
-    Ok(axum::Json(json!({"metadata": v.metadata})).into_response())
-}
-
-async fn meta_item(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let v = st.compute.volumes.volume_get(&ctx, &id).await?;
-    let val = v.metadata.get(&key).ok_or_else(|| {
-        crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
-            "Volume {id} has no metadata with key {key}."
-        )))
-    })?;
-    Ok(axum::Json(json!({"meta": {key: val}})).into_response())
-}
-
-async fn meta_item_set(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let item = metadata_of(&body, "meta")?;
-    if item.len() != 1 || !item.contains_key(&key) {
-        return Err(bad("Request body and URI mismatch"));
-    }
-    let mut m = st.compute.volumes.volume_get(&ctx, &id).await?.metadata;
-    m.extend(item.clone());
-    set_metadata(&st, &ctx, &id, m).await?;
-    Ok(axum::Json(json!({"meta": item})).into_response())
-}
-
-async fn meta_item_delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let mut m = st.compute.volumes.volume_get(&ctx, &id).await?.metadata;
-    if m.remove(&key).is_none() {
-        return Err(crate::compute::NovaError(hybridstack_core::CoreError::NotFound(format!(
-            "Volume {id} has no metadata with key {key}."
-        ))));
-    }
-    set_metadata(&st, &ctx, &id, m).await?;
-    Ok(StatusCode::OK.into_response())
+fn required_bool(args: &Value, key: &str) -> Result<bool> {
+    metadata::boolean(args, key)?.ok_or_else(|| bad(format!("Invalid input received: {key} must be a boolean.")))
 }
