@@ -60,6 +60,9 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
                     "fixed_network_name": r["fixed_network_name"],
                     # The newest microversion hybridstack serves (api::compute::MAX_VERSION).
                     "max_microversion": "2.38",
+                    # vda is the root disk and vdb the config drive, so a guest's first
+                    # volume is vdc.
+                    "volume_device_name": "vdc",
                     "build_timeout": "300", "build_interval": "1"},
         # What the libvirt cloud does (resize, snapshot, pause, suspend, console output) is on;
         # what no cloud does yet is off, so Tempest skips it rather than fails.
@@ -108,13 +111,15 @@ def network(ctx):  # Neutron v2.0
 
 
 # The Cinder extensions hybridstack serves (crates/api/src/volume/extensions.rs).
-VOLUME_EXTENSIONS = "os-availability-zone,os-extended-snapshot-attributes,os-vol-tenant-attr,os-volume-actions"
+VOLUME_EXTENSIONS = ("os-admin-actions,os-availability-zone,os-extended-snapshot-attributes,os-quota-sets,"
+                     "os-types-extra-specs,os-types-manage,os-used-limits,os-vol-tenant-attr,os-volume-actions,"
+                     "os-volume-type-access")
 
 
-def volume(ctx):  # Cinder v3, microversion 3.0 only so far
+def volume(ctx):  # Cinder v3, microversions 3.0 to 3.27
     return {"volume": {"region": ctx.region, "endpoint_type": "publicURL", "catalog_type": "block-storage",
                        "volume_size": "1", "disk_format": "raw", "min_microversion": "3.0",
-                       "max_microversion": "3.0", "build_interval": "1", "build_timeout": "300"},
+                       "max_microversion": "3.27", "build_interval": "1", "build_timeout": "300"},
             "volume-feature-enabled": {"api_extensions": VOLUME_EXTENSIONS, "snapshot": "True",
                                        "clone": "True", "backup": "False", "manage_snapshot": "False",
                                        "manage_volume": "False", "extend_attached_volume": "False",

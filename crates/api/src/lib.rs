@@ -10,6 +10,8 @@ pub mod identity;
 pub mod images;
 pub mod network;
 mod request_id;
+#[cfg(test)]
+mod testing;
 pub mod volume;
 
 use std::sync::Arc;

@@ -24,6 +24,26 @@ fn vol_name(id: &str) -> String {
     format!("vol-{id}")
 }
 
+/// The file of a complete volume, for a domain definition that names it.
+pub(crate) fn volume_file(pool: &StoragePool, id: &str) -> Result<String, DriverError> {
+    let v = complete(pool, &vol_name(id))?
+        .ok_or_else(|| DriverError::NotFound(format!("volume {id} is not on this cloud")))?;
+    volumes::path(&v)
+}
+
+/// A volume as the guest's disk: the serial is what a guest sees in /dev/disk/by-id (Nova
+/// uses the volume id too).
+pub(crate) fn disk_xml(path: &str, dev: &str, volume_id: &str) -> String {
+    let serial: String = volume_id.chars().take(20).collect();
+    format!(
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/>\
+<target dev='{}' bus='virtio'/><serial>{}</serial></disk>",
+        esc(path),
+        esc(dev),
+        esc(&serial)
+    )
+}
+
 fn snap_name(id: &str) -> String {
     format!("snap-{id}")
 }
@@ -232,14 +252,7 @@ impl Inner {
             Some(d) if d.starts_with("vd") && !both.contains(&format!("dev='{d}'")) => d.to_string(),
             _ => free_device(&both)?,
         };
-        // The serial is what a guest sees in /dev/disk/by-id (Nova uses the volume id too).
-        let serial: String = volume_id.chars().take(20).collect();
-        let disk = format!(
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/>\
-<target dev='{dev}' bus='virtio'/><serial>{}</serial></disk>",
-            esc(&path),
-            esc(&serial)
-        );
+        let disk = disk_xml(&path, &dev, volume_id);
         d.attach_device_flags(&disk, flags(&d)?).map_err(|e| lv("attaching the volume", e))?;
         Ok(format!("/dev/{dev}"))
     }

@@ -59,6 +59,10 @@ pub(crate) fn port_filter_name(cloud: &str, port_id: &str) -> String {
 /// What the domain's devices point at, resolved in the pool.
 pub(crate) struct DomainFiles {
     pub disk: String,
+    /// The root disk is a block-storage volume (it then has a serial, the volume id).
+    pub root_volume: Option<String>,
+    /// Attached volumes, as `<disk>` elements.
+    pub volumes: Vec<String>,
     /// The config drive, attached read-only as the second disk.
     pub config: Option<String>,
     pub kernel: Option<String>,
@@ -89,6 +93,15 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
             )
         })
         .unwrap_or_default();
+    let root = match &files.root_volume {
+        Some(v) => crate::block::disk_xml(&files.disk, "vda", v),
+        None => format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/>\
+<target dev='vda' bus='virtio'/></disk>",
+            esc(&files.disk)
+        ),
+    };
+    let volumes = files.volumes.concat();
     let nics: String = spec
         .nics
         .iter()
@@ -111,8 +124,7 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
 <features><acpi/><apic/></features>\
 <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>\
 <devices>\
-<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{disk}'/><target dev='vda' bus='virtio'/></disk>\
-{config}{nics}\
+{root}{config}{volumes}{nics}\
 <serial type='file'><source path='{log}' append='on'/><target port='0'/></serial>\
 <console type='file'><source path='{log}' append='on'/><target type='serial' port='0'/></console>\
 <memballoon model='none'/>\
@@ -125,7 +137,6 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
         ns = METADATA_NS,
         ram = spec.ram_mb,
         vcpus = spec.vcpus,
-        disk = esc(&files.disk),
         log = esc(&files.console_log),
     )
 }

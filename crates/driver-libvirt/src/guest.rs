@@ -10,6 +10,7 @@ use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 use virt::enumutil::Enum;
 
+use crate::block;
 use crate::config_drive;
 use crate::domain_xml::{self, DomainFiles};
 use crate::errors::{fail, is_missing, lv};
@@ -17,6 +18,17 @@ use crate::volumes;
 use crate::{Inner, LibvirtCloud};
 
 const GIB: u64 = 1 << 30;
+
+/// The `<disk>` elements of the volumes a spec keeps attached.
+fn attached(pool: &virt::storage_pool::StoragePool, spec: &ServerSpec) -> Result<Vec<String>, DriverError> {
+    spec.volumes
+        .iter()
+        .map(|v| {
+            let path = block::volume_file(pool, &v.volume_id)?;
+            Ok(block::disk_xml(&path, v.device.trim_start_matches("/dev/"), &v.volume_id))
+        })
+        .collect()
+}
 
 fn lookup(conn: &Connect, id: &str) -> Result<Option<Domain>, DriverError> {
     match conn.lookup_domain_by_uuid_string(id) {
@@ -110,24 +122,54 @@ impl Inner {
         format!("{}/{id}.log", self.cfg.console_dir)
     }
 
-    /// Uploads what the spec boots from and makes its root disk; returns the domain's files.
+    /// Uploads what the spec boots from and makes its root disk (unless it boots from a
+    /// volume); returns the domain's files.
     fn prepare(&self, conn: &Connect, spec: &ServerSpec) -> Result<DomainFiles, DriverError> {
         let pool = volumes::ensure_pool(conn, &self.cfg)?;
-        let format = match spec.image.format.as_str() {
-            "qcow2" => "qcow2",
-            "raw" | "ami" => "raw",
-            other => {
-                return Err(DriverError::Rejected(format!(
-                    "images in {other} format cannot boot on libvirt; convert to qcow2 or raw"
-                )))
+        let disk = match (&spec.root_volume, &spec.image) {
+            (Some(v), _) => block::volume_file(&pool, v)?,
+            (None, Some(image)) => {
+                let format = match image.format.as_str() {
+                    "qcow2" => "qcow2",
+                    "raw" | "ami" => "raw",
+                    other => {
+                        return Err(DriverError::Rejected(format!(
+                            "images in {other} format cannot boot on libvirt; convert to qcow2 or raw"
+                        )))
+                    }
+                };
+                let base = self.image_volume(conn, &pool, "image", image, format)?;
+                volumes::ensure_disk(&pool, &spec.id, &base, format, spec.disk_gb * GIB)?
+            }
+            (None, None) => {
+                return Err(DriverError::Rejected(format!("server {} has neither an image nor a root volume", spec.id)))
             }
         };
-        let base = self.image_volume(conn, &pool, "image", &spec.image, format)?;
-        let kernel = spec.kernel.as_ref().map(|k| self.image_volume(conn, &pool, "kernel", k, "raw")).transpose()?;
-        let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, &pool, "ramdisk", r, "raw")).transpose()?;
-        let disk = volumes::ensure_disk(&pool, &spec.id, &base, format, spec.disk_gb * GIB)?;
         let config = Some(config_drive::ensure(conn, &pool, spec)?);
-        Ok(DomainFiles { disk, config, kernel, initrd, console_log: self.console_log(&spec.id) })
+        self.files(conn, &pool, spec, disk, config)
+    }
+
+    /// The domain's files around its root disk and config drive: kernel and initrd (from the
+    /// pool, uploaded once), the attached volumes, the console log.
+    fn files(
+        &self,
+        conn: &Connect,
+        pool: &virt::storage_pool::StoragePool,
+        spec: &ServerSpec,
+        disk: String,
+        config: Option<String>,
+    ) -> Result<DomainFiles, DriverError> {
+        let kernel = spec.kernel.as_ref().map(|k| self.image_volume(conn, pool, "kernel", k, "raw")).transpose()?;
+        let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, pool, "ramdisk", r, "raw")).transpose()?;
+        Ok(DomainFiles {
+            disk,
+            root_volume: spec.root_volume.clone(),
+            volumes: attached(pool, spec)?,
+            config,
+            kernel,
+            initrd,
+            console_log: self.console_log(&spec.id),
+        })
     }
 
     fn define(&self, conn: &Connect, spec: &ServerSpec, files: &DomainFiles) -> Result<Domain, DriverError> {
@@ -228,16 +270,19 @@ impl Inner {
     fn resize(&self, conn: &Connect, spec: &ServerSpec) -> Result<(), DriverError> {
         let d = require(conn, &spec.id)?;
         graceful_off(&d, self.timeout())?;
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
-        let disk_name = format!("disk-{}", spec.id);
-        let backup = format!("{disk_name}.pre-resize");
-        let disk = volumes::find(&pool, &disk_name)?
-            .ok_or_else(|| DriverError::NotFound(format!("server {} has no root disk", spec.id)))?;
-        // A rerun after a crash keeps the first backup: it is the pre-resize disk.
-        if volumes::find(&pool, &backup)?.is_none() {
-            volumes::clone_flat(&pool, &disk, &backup)?;
+        // A volume-backed root keeps its size (the flavor's disk does not apply to it).
+        if spec.root_volume.is_none() {
+            let pool = volumes::ensure_pool(conn, &self.cfg)?;
+            let disk_name = format!("disk-{}", spec.id);
+            let backup = format!("{disk_name}.pre-resize");
+            let disk = volumes::find(&pool, &disk_name)?
+                .ok_or_else(|| DriverError::NotFound(format!("server {} has no root disk", spec.id)))?;
+            // A rerun after a crash keeps the first backup: it is the pre-resize disk.
+            if volumes::find(&pool, &backup)?.is_none() {
+                volumes::clone_flat(&pool, &disk, &backup)?;
+            }
+            volumes::grow(&disk, spec.disk_gb * GIB)?;
         }
-        volumes::grow(&disk, spec.disk_gb * GIB)?;
         let files = self.files_of(conn, spec)?;
         let d = self.define(conn, spec, &files)?;
         if spec.start {
@@ -249,13 +294,16 @@ impl Inner {
     /// The files an existing server boots from (kernel and initrd already in the pool).
     fn files_of(&self, conn: &Connect, spec: &ServerSpec) -> Result<DomainFiles, DriverError> {
         let pool = volumes::ensure_pool(conn, &self.cfg)?;
-        let kernel = spec.kernel.as_ref().map(|k| self.image_volume(conn, &pool, "kernel", k, "raw")).transpose()?;
-        let initrd = spec.ramdisk.as_ref().map(|r| self.image_volume(conn, &pool, "ramdisk", r, "raw")).transpose()?;
-        let disk = volumes::find(&pool, &format!("disk-{}", spec.id))?
-            .ok_or_else(|| DriverError::NotFound(format!("server {} has no root disk", spec.id)))?;
+        let disk = match &spec.root_volume {
+            Some(v) => block::volume_file(&pool, v)?,
+            None => volumes::path(
+                &volumes::find(&pool, &format!("disk-{}", spec.id))?
+                    .ok_or_else(|| DriverError::NotFound(format!("server {} has no root disk", spec.id)))?,
+            )?,
+        };
         let config =
             volumes::find(&pool, &config_drive::volume_name(&spec.id))?.map(|v| volumes::path(&v)).transpose()?;
-        Ok(DomainFiles { disk: volumes::path(&disk)?, config, kernel, initrd, console_log: self.console_log(&spec.id) })
+        self.files(conn, &pool, spec, disk, config)
     }
 
     fn confirm_resize(&self, conn: &Connect, id: &str) -> Result<(), DriverError> {

@@ -53,7 +53,14 @@ pub struct ServerSpec {
     pub ram_mb: u64,
     /// The root disk's size; 0 means the image's own size.
     pub disk_gb: u64,
-    pub image: ImageFile,
+    /// The image the root disk is made from; `None` when the server boots from a volume.
+    pub image: Option<ImageFile>,
+    /// Boot from this block-storage volume of the cloud instead of a disk made from `image`
+    /// (Nova's boot from volume). Deleting the server leaves the volume.
+    pub root_volume: Option<String>,
+    /// The volumes attached besides the root, each at its device: a domain defined again
+    /// (resize, revert, rebuild) keeps them.
+    pub volumes: Vec<VolumeAtDevice>,
     /// Direct kernel boot (Glance's `kernel_id`/`ramdisk_id` image properties).
     pub kernel: Option<ImageFile>,
     pub ramdisk: Option<ImageFile>,
@@ -62,6 +69,13 @@ pub struct ServerSpec {
     pub guest: GuestConfig,
     /// Whether to start the server once it exists.
     pub start: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeAtDevice {
+    pub volume_id: String,
+    /// `/dev/vdc`
+    pub device: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

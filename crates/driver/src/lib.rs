@@ -11,7 +11,7 @@ mod volume;
 
 pub use compute::{
     Capacity, Compute, ComputeCapabilities, GuestConfig, ImageFile, NicSpec, OwnedServer, PowerAction, PowerState,
-    ServerSpec,
+    ServerSpec, VolumeAtDevice,
 };
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};

@@ -105,6 +105,7 @@ pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> R
                     }],
                     security_groups: vec!["default".into()],
                     volumes_attached: vec![],
+                    block_devices: vec![],
                     config_drive: String::new(),
                     reservation_id: "r-bench".into(),
                     launch_index: 0,

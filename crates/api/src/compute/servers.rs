@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use hybridstack_core::compute::model::RequestedNetwork;
-use hybridstack_core::compute::{CreateRequest, ListQuery, NetworkRequest, ServerUpdate};
+use hybridstack_core::compute::{BlockDeviceRequest, CreateRequest, ListQuery, NetworkRequest, ServerUpdate};
 use serde_json::{json, Map, Value};
 
 use super::{bad, json_body, path, views, Mv, Result};
@@ -128,27 +128,56 @@ fn parse_networks(v: Option<&Value>, mv: Mv) -> Result<NetworkRequest> {
     }
 }
 
-/// The image a block device mapping boots from; volumes come with block storage.
-fn image_from_bdm(v: Option<&Value>) -> Result<Option<String>> {
-    let Some(Value::Array(list)) = v else { return Ok(None) };
-    for b in list {
-        let src = b.get("source_type").and_then(Value::as_str).unwrap_or("");
-        let dst = b.get("destination_type").and_then(Value::as_str).unwrap_or("local");
-        match (src, dst) {
-            ("image", "local") => {
-                if let Some(u) = b.get("uuid").and_then(Value::as_str) {
-                    return Ok(Some(u.to_string()));
+/// block_device_mapping_v2, checked for shape; what the mappings may do is core's to say.
+fn block_devices(v: Option<&Value>) -> Result<Vec<BlockDeviceRequest>> {
+    let list = match v {
+        None | Some(Value::Null) => return Ok(vec![]),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(bad("Invalid input for field/attribute block_device_mapping_v2: it must be a list.")),
+    };
+    list.iter()
+        .map(|b| {
+            let Value::Object(o) = b else {
+                return Err(bad("Invalid input for field/attribute block_device_mapping_v2: each must be an object."));
+            };
+            let boot_index = match o.get("boot_index") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => n.as_i64(),
+                Some(Value::String(s)) => {
+                    Some(s.parse().map_err(|_| bad(format!("Invalid input for field/attribute boot_index: {s}.")))?)
                 }
-            }
-            ("blank", "local") => {}
-            _ => {
-                return Err(bad(format!(
-                    "Block device mapping from {src} to {dst} is not supported: volumes are not available yet."
-                )))
-            }
-        }
-    }
-    Ok(None)
+                Some(other) => return Err(bad(format!("Invalid input for field/attribute boot_index: {other}."))),
+            };
+            let volume_size = match o.get("volume_size") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => Some(
+                    n.as_u64().ok_or_else(|| bad(format!("Invalid input for field/attribute volume_size: {n}.")))?,
+                ),
+                Some(Value::String(s)) => {
+                    Some(s.parse().map_err(|_| bad(format!("Invalid input for field/attribute volume_size: {s}.")))?)
+                }
+                Some(other) => return Err(bad(format!("Invalid input for field/attribute volume_size: {other}."))),
+            };
+            let delete_on_termination = match o.get("delete_on_termination") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(Value::String(x)) => crate::body::query_bool(x).unwrap_or(false),
+                Some(other) => {
+                    return Err(bad(format!("Invalid input for field/attribute delete_on_termination: {other}.")))
+                }
+            };
+            Ok(BlockDeviceRequest {
+                source_type: opt_string(o, "source_type")?.unwrap_or_else(|| "image".into()),
+                destination_type: opt_string(o, "destination_type")?.unwrap_or_else(|| "local".into()),
+                uuid: opt_string(o, "uuid")?,
+                boot_index,
+                volume_size,
+                delete_on_termination,
+                device_name: opt_string(o, "device_name")?,
+                volume_type: opt_string(o, "volume_type")?,
+            })
+        })
+        .collect()
 }
 
 async fn create(
@@ -180,9 +209,8 @@ async fn create(
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(bad("Invalid input for field/attribute flavorRef: a flavor id is required.")),
     };
-    let image_ref = match (opt_string(s, "imageRef")?, image_from_bdm(s.get("block_device_mapping_v2"))?) {
-        (Some(i), _) if !i.is_empty() => i.rsplit('/').next().unwrap_or(&i).to_string(),
-        (_, Some(i)) => i,
+    let image_ref = match opt_string(s, "imageRef")? {
+        Some(i) if !i.is_empty() => i.rsplit('/').next().unwrap_or(&i).to_string(),
         _ => String::new(),
     };
     let security_groups = match s.get("security_groups") {
@@ -225,6 +253,7 @@ async fn create(
         description: opt_string(s, "description")?,
         config_drive,
         server_group: hints.and_then(|h| h.get("group")).and_then(Value::as_str).map(str::to_string),
+        block_devices: block_devices(s.get("block_device_mapping_v2"))?,
         request_id: rid,
     };
     let return_reservation = match s.get("return_reservation_id") {

@@ -46,7 +46,7 @@ async fn attach(
         Some(Value::String(d)) => Some(d.clone()),
         Some(other) => return Err(bad(format!("Invalid input for field/attribute device: {other}."))),
     };
-    let device = st.compute.attach_volume(&ctx, &id, &volume_id, device).await?;
+    let (_, device) = st.compute.attach_volume(&ctx, &id, &volume_id, device).await?;
     Ok(axum::Json(json!({"volumeAttachment": view(&id, &volume_id, &device)})).into_response())
 }
 

@@ -1,69 +1,9 @@
 //! HTTP-level behaviour of the network API that clients depend on.
 
-use axum::body::{to_bytes, Body};
-use axum::http::{Request, StatusCode};
-use axum::Router;
-use hybridstack_core::identity::{bootstrap, Identity, IdentityConfig};
-use hybridstack_core::images::Images;
-use hybridstack_core::keys::Keys;
-use hybridstack_core::network::Networking;
-use hybridstack_core::secrets::PasswordHasher;
-use hybridstack_store::testing;
-use serde_json::{json, Value};
-use tower::ServiceExt;
+use axum::http::StatusCode;
+use serde_json::json;
 
-use crate::{router, AppState};
-
-struct App {
-    router: Router,
-    token: String,
-    _store: testing::TestStore,
-    _dir: tempfile::TempDir,
-}
-
-async fn app() -> App {
-    let t = testing::sqlite().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    Keys::create_missing(dir.path()).expect("keys");
-    let h = PasswordHasher::new(4).expect("cost");
-    bootstrap(&t.store, h, "pw", "http://test", "RegionOne").await.expect("bootstrap");
-    let cfg = IdentityConfig { public_url: "http://test".into(), ..Default::default() };
-    let identity =
-        Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
-    let images = Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
-    let router = router({
-        let networking = Networking::new(t.store.clone());
-        let compute =
-            hybridstack_core::compute::Compute::without_clouds(t.store.clone(), images.clone(), networking.clone());
-        AppState::new(identity, images, networking, compute)
-    });
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
-        "domain": {"id": "default"}, "password": "pw"}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
-    let resp = router
-        .clone()
-        .oneshot(Request::post("/identity/v3/auth/tokens").body(Body::from(body.to_string())).expect("req"))
-        .await
-        .expect("infallible");
-    let token = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token").to_string();
-    App { router, token, _store: t, _dir: dir }
-}
-
-async fn call(app: &App, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("x-auth-token", &app.token)
-        .header("content-type", "application/json");
-    let resp = app
-        .router
-        .clone()
-        .oneshot(b.body(body.map(|v| Body::from(v.to_string())).unwrap_or_default()).expect("req"))
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let bytes = to_bytes(resp.into_body(), 1 << 20).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
+use crate::testing::{app, call};
 
 #[tokio::test]
 async fn errors_carry_neutrons_fault_types() {

@@ -12,10 +12,16 @@ use crate::AppState;
 
 /// (alias, name, description)
 pub(crate) const EXTENSIONS: &[(&str, &str, &str)] = &[
+    ("os-admin-actions", "AdminActions", "Enable admin actions."),
     ("os-availability-zone", "AvailabilityZones", "Describe Availability Zones."),
     ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes", "Extended SnapshotAttributes support."),
+    ("os-quota-sets", "Quotas", "Quota management support."),
+    ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
+    ("os-types-manage", "TypesManage", "Types manage support."),
+    ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being used."),
     ("os-vol-tenant-attr", "VolumeTenantAttribute", "Expose the internal project_id as an attribute of a volume."),
     ("os-volume-actions", "VolumeActions", "Enable volume actions."),
+    ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support."),
 ];
 
 pub(super) fn router() -> Router<AppState> {

@@ -3,9 +3,14 @@
 //! Version: volume 3.x`, echoed on every response). Cinder's error body has Nova's shape, so
 //! the compute module's error type serves both.
 
+mod attachments;
 mod extensions;
+mod limits;
 mod metadata;
+mod quotas;
 mod snapshots;
+#[cfg(test)]
+mod tests;
 mod types;
 mod versions;
 mod volumes;
@@ -23,9 +28,37 @@ use crate::AppState;
 
 pub(crate) const PREFIX: &str = "/volume";
 
-/// The microversions served: 3.0 only for now; a request for a newer one is refused (406)
-/// rather than answered in the 3.0 shape.
-const MAX_MINOR: u16 = 0;
+/// The newest microversion served. Between 3.0 and it, hybridstack answers in each
+/// version's shape: `volumes/summary` (3.12), `group_id` (3.13), `group_snapshot_id` (3.14),
+/// `provider_id` for admins (3.21), delete with `force` (3.23) and the attachments API
+/// (3.27). A request for a newer one is refused (406) rather than answered in an older shape.
+pub(crate) const MAX_MINOR: u16 = 27;
+
+/// The volume microversion of a request, `3.x` as its minor number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct VolMv(pub u16);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for VolMv {
+    type Rejection = NovaError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<VolMv>().copied().unwrap_or(VolMv(0)))
+    }
+}
+
+/// Refuses a resource or action that only exists from `3.{minor}` on, as Cinder does: the
+/// route is not there below it.
+fn require(mv: VolMv, minor: u16) -> Result<()> {
+    if mv.0 >= minor {
+        return Ok(());
+    }
+    Err(NovaError(hybridstack_core::CoreError::NotFound(format!(
+        "The resource could not be found: it needs volume microversion 3.{minor} or later."
+    ))))
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +67,9 @@ pub fn router() -> Router<AppState> {
         .merge(types::router())
         .merge(zones::router())
         .merge(extensions::router())
+        .merge(quotas::router())
+        .merge(limits::router())
+        .merge(attachments::router())
         .layer(axum::middleware::from_fn(microversion_layer))
         .merge(versions::router())
 }
@@ -79,9 +115,12 @@ fn requested_minor(req: &Request) -> std::result::Result<u16, (StatusCode, Strin
     Ok(minor)
 }
 
-async fn microversion_layer(req: Request, next: Next) -> Response {
+async fn microversion_layer(mut req: Request, next: Next) -> Response {
     let (mut resp, minor) = match requested_minor(&req) {
-        Ok(m) => (next.run(req).await, m),
+        Ok(m) => {
+            req.extensions_mut().insert(VolMv(m));
+            (next.run(req).await, m)
+        }
         Err((status, message)) => (nova_error(status, &message), 0),
     };
     let h = resp.headers_mut();
@@ -90,6 +129,32 @@ async fn microversion_layer(req: Request, next: Next) -> Response {
     }
     h.insert("vary", HeaderValue::from_static("OpenStack-API-Version"));
     resp
+}
+
+/// The object under `key` of a request body (`{"volume": {…}}`).
+fn object_in<'a>(body: &'a serde_json::Value, key: &str) -> Result<&'a serde_json::Value> {
+    body.get(key)
+        .filter(|v| v.is_object())
+        .ok_or_else(|| crate::compute::bad(format!("The request body must hold a {key} object.")))
+}
+
+/// An action body (`{"os-extend": {…}}`): its name and arguments.
+fn action_of(body: &serde_json::Value) -> Result<(&str, &serde_json::Value)> {
+    body.as_object()
+        .and_then(|o| o.iter().next())
+        .map(|(k, v)| (k.as_str(), v))
+        .ok_or_else(|| crate::compute::bad("The request body must name one action."))
+}
+
+/// An optional string field; anything but a string or null is a 400 naming it.
+fn text(v: &serde_json::Value, key: &str) -> Result<Option<String>> {
+    match v.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => {
+            Err(crate::compute::bad(format!("Invalid input received: {key} must be a string, not {other}.")))
+        }
+    }
 }
 
 /// Cinder's time format: no zone suffix, microseconds.

@@ -11,7 +11,7 @@ use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::SnapshotRequest;
 use serde_json::{json, Value};
 
-use super::{check_project, metadata, route, time, ListQuery, Result, PREFIX};
+use super::{action_of, check_project, metadata, object_in, route, time, ListQuery, Result, VolMv, PREFIX};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body};
 use crate::AppState;
@@ -21,6 +21,7 @@ pub(super) fn router() -> Router<AppState> {
         .route(&route("/snapshots"), post(create).get(list))
         .route(&route("/snapshots/detail"), get(detail))
         .route(&route("/snapshots/{id}"), get(show).put(update).delete(delete))
+        .route(&route("/snapshots/{id}/action"), post(action))
         .merge(metadata::router(metadata::Owner::Snapshot))
 }
 
@@ -39,9 +40,12 @@ fn common(s: &Snapshot) -> Value {
     })
 }
 
-/// Show and the detail list add the extended attributes.
-fn detailed(s: &Snapshot) -> Value {
+/// Show and the detail list add the extended attributes (and from 3.14 the group snapshot).
+fn detailed(s: &Snapshot, mv: VolMv) -> Value {
     let mut v = common(s);
+    if mv.0 >= 14 {
+        v["group_snapshot_id"] = Value::Null;
+    }
     v["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
     v["os-extended-snapshot-attributes:progress"] = json!(if s.status == "available" { "100%" } else { "0%" });
     v
@@ -55,10 +59,7 @@ async fn create(
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
-    let s = body
-        .get("snapshot")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| bad("The request body must hold a snapshot object."))?;
+    let s = object_in(&body, "snapshot")?;
     let string = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
     // Cinder looks the volume up whatever was sent, so a missing one is "not found".
     let volume_id = string("volume_id").unwrap_or_else(|| "None".into());
@@ -78,6 +79,7 @@ async fn listed(
     ctx: &hybridstack_core::policy::RequestContext,
     raw: Option<String>,
     detail: bool,
+    mv: VolMv,
 ) -> Result<Value> {
     let q = ListQuery::parse(raw);
     let mut snaps = st.compute.volumes.snapshot_list(ctx, q.flag("all_tenants")).await?;
@@ -97,7 +99,7 @@ async fn listed(
     let next_base =
         format!("{}{PREFIX}/v3/{project}/snapshots{}", st.public_url(), if detail { "/detail" } else { "" });
     let (page, next) = q.page(snaps, |s| s.id.as_str(), sort_field, &next_base)?;
-    let items: Vec<Value> = page.iter().map(|s| if detail { detailed(s) } else { common(s) }).collect();
+    let items: Vec<Value> = page.iter().map(|s| if detail { detailed(s, mv) } else { common(s) }).collect();
     let mut body = json!({"snapshots": items});
     if let Some(n) = next {
         body["snapshots_links"] = n;
@@ -120,21 +122,23 @@ fn sort_field(s: &Snapshot, k: &str) -> Option<String> {
 async fn list(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, false).await?).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, false, mv).await?).into_response())
 }
 
 async fn detail(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, true).await?).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, true, mv).await?).into_response())
 }
 
 async fn update(
@@ -145,10 +149,7 @@ async fn update(
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
-    let s = body
-        .get("snapshot")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| bad("The request body must hold a snapshot object."))?;
+    let s = object_in(&body, "snapshot")?;
     let field = |k: &str, alt: &str| s.get(k).or_else(|| s.get(alt)).map(|v| v.as_str().map(str::to_string));
     let updated = st
         .compute
@@ -161,11 +162,39 @@ async fn update(
 async fn show(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path((project, id)): Path<(String, String)>,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"snapshot": detailed(&s)})).into_response())
+    Ok(axum::Json(json!({"snapshot": detailed(&s, mv)})).into_response())
+}
+
+/// Snapshot actions: os-reset_status and os-force_delete (admin).
+async fn action(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let (name, args) = action_of(&body)?;
+    match name {
+        "os-reset_status" => {
+            let status = args
+                .get("status")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("Invalid input received: status is required."))?;
+            st.compute.volumes.snapshot_reset_status(&ctx, &id, status).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-force_delete" => {
+            st.compute.volumes.snapshot_force_delete(&ctx, &id).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        other => Err(bad(format!("There is no such action: {other}"))),
+    }
 }
 
 async fn delete(

@@ -1,55 +1,235 @@
-//! Volume types: every cloud serves the one default type (`__DEFAULT__`) for now; types with
-//! extra specs that pick a backend come with more than one kind of storage per cloud.
+//! `/types`: volume types (list, show, the default, and for admins create, update and
+//! delete), their extra specs, and the access list of private types
+//! (`os-volume-type-access`, `addProjectAccess`/`removeProjectAccess`).
 
-use axum::extract::{Path, State};
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use hybridstack_core::volume::{DEFAULT_TYPE, DEFAULT_TYPE_ID};
-use serde_json::{json, Value};
+use hybridstack_core::volume::types::{TypeUpdate, VolumeType};
+use serde_json::{json, Map, Value};
 
-use super::{check_project, route, Result};
+use super::{action_of, check_project, metadata, object_in, route, text, ListQuery, Result};
 use crate::auth::Caller;
-use crate::compute::NovaError;
+use crate::compute::{bad, json_body, NovaError};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(&route("/types"), get(list))
-        .route(&route("/types/default"), get(default))
-        .route(&route("/types/{id}"), get(show))
+        .route(&route("/types"), get(list).post(create))
+        .route(&route("/types/{id}"), get(show).put(update).delete(delete))
+        .route(&route("/types/{id}/extra_specs"), get(specs).post(specs_set))
+        .route(&route("/types/{id}/extra_specs/{key}"), get(spec_show).put(spec_put).delete(spec_delete))
+        .route(&route("/types/{id}/os-volume-type-access"), get(access))
+        .route(&route("/types/{id}/action"), post(action))
 }
 
-fn default_type() -> Value {
+/// Show and list carry the QoS link (none: QoS specs are not served); create and update
+/// answer without it (and update without the access alias), as Cinder does.
+fn view(t: &VolumeType) -> Value {
+    let mut v = written(t);
+    v["qos_specs_id"] = Value::Null;
+    v
+}
+
+fn written(t: &VolumeType) -> Value {
     json!({
-        "id": DEFAULT_TYPE_ID,
-        "name": DEFAULT_TYPE,
-        "description": "Default Volume Type",
-        "is_public": true,
-        "extra_specs": {},
-        "os-volume-type-access:is_public": true,
-        "qos_specs_id": null,
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "is_public": t.is_public,
+        "extra_specs": t.extra_specs,
+        "os-volume-type-access:is_public": t.is_public,
     })
 }
 
-async fn list(Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    Ok(axum::Json(json!({"volume_types": [default_type()]})).into_response())
+/// `is_public`: true (the default), false, or `None` for all ("None" or "all" as Cinder).
+fn is_public(q: &ListQuery) -> Result<Option<bool>> {
+    match q.get("is_public").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("true") | Some("1") | Some("yes") => Ok(Some(true)),
+        Some("false") | Some("0") | Some("no") => Ok(Some(false)),
+        Some("none") | Some("all") => Ok(None),
+        Some(other) => Err(bad(format!("Invalid input received: is_public {other:?} must be a boolean."))),
+    }
 }
 
-async fn default(Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn list(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
     check_project(&ctx, &project)?;
-    Ok(axum::Json(json!({"volume_type": default_type()})).into_response())
+    let q = ListQuery::parse(raw);
+    let types = st.compute.volumes.type_list(&ctx, is_public(&q)?).await?;
+    Ok(axum::Json(json!({"volume_types": types.iter().map(view).collect::<Vec<_>>()})).into_response())
 }
 
 async fn show(
-    State(_): State<AppState>,
+    State(st): State<AppState>,
     Caller(ctx): Caller,
     Path((project, id)): Path<(String, String)>,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    if id == DEFAULT_TYPE_ID || id == DEFAULT_TYPE {
-        return Ok(axum::Json(json!({"volume_type": default_type()})).into_response());
+    let t = st.compute.volumes.type_get(&ctx, &id).await?;
+    Ok(axum::Json(json!({"volume_type": view(&t)})).into_response())
+}
+
+/// Extra specs are strings; numbers and booleans are taken as their text, as Cinder does.
+fn specs_of(v: &Value) -> Result<BTreeMap<String, String>> {
+    let Some(m) = v.as_object() else { return Err(bad("Invalid input received: extra_specs must be an object.")) };
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            Value::Number(n) => Ok((k.clone(), n.to_string())),
+            Value::Bool(b) => Ok((k.clone(), if *b { "True" } else { "False" }.to_string())),
+            other => Err(bad(format!("Invalid input received: extra spec {k} must be a string, not {other}."))),
+        })
+        .collect()
+}
+
+async fn create(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path(project): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let t = object_in(&body, "volume_type")?;
+    let name = text(t, "name")?.ok_or_else(|| bad("Invalid input received: name is required."))?;
+    let public =
+        metadata::boolean(t, "os-volume-type-access:is_public")?.or(metadata::boolean(t, "is_public")?).unwrap_or(true);
+    let specs = t.get("extra_specs").map(specs_of).transpose()?.unwrap_or_default();
+    let created = st.compute.volumes.type_create(&ctx, name, text(t, "description")?, public, specs).await?;
+    Ok(axum::Json(json!({"volume_type": written(&created)})).into_response())
+}
+
+async fn update(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let t = object_in(&body, "volume_type")?;
+    let u = TypeUpdate {
+        name: text(t, "name")?,
+        description: t.get("description").map(|_| text(t, "description")).transpose()?,
+        is_public: metadata::boolean(t, "is_public")?,
+    };
+    let updated = st.compute.volumes.type_update(&ctx, &id, u).await?;
+    let mut body = written(&updated);
+    if let Some(o) = body.as_object_mut() {
+        o.remove("os-volume-type-access:is_public");
     }
-    Err(NovaError(hybridstack_core::CoreError::NotFound(format!("Volume type {id} could not be found."))))
+    Ok(axum::Json(json!({"volume_type": body})).into_response())
+}
+
+async fn delete(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    st.compute.volumes.type_delete(&ctx, &id).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+async fn specs(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let specs = st.compute.volumes.type_specs(&ctx, &id).await?;
+    Ok(axum::Json(json!({"extra_specs": specs})).into_response())
+}
+
+async fn specs_set(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let specs = specs_of(object_in(&body, "extra_specs")?)?;
+    let set = st.compute.volumes.type_specs_set(&ctx, &id, specs).await?;
+    Ok(axum::Json(json!({"extra_specs": set})).into_response())
+}
+
+async fn spec_show(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let specs = st.compute.volumes.type_specs(&ctx, &id).await?;
+    let value = specs.get(&key).ok_or_else(|| {
+        NovaError(hybridstack_core::CoreError::NotFound(format!("Volume Type {id} has no extra specs with key {key}.")))
+    })?;
+    Ok(axum::Json(json!({ key: value })).into_response())
+}
+
+/// `PUT …/extra_specs/{key}` with `{key: value}`: the body must name that one key.
+async fn spec_put(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let specs = specs_of(&body)?;
+    if specs.len() != 1 || !specs.contains_key(&key) {
+        return Err(bad("Request body and URI mismatch: the body must hold exactly the key in the URL."));
+    }
+    let set = st.compute.volumes.type_specs_set(&ctx, &id, specs).await?;
+    Ok(axum::Json(Value::Object(set.into_iter().map(|(k, v)| (k, json!(v))).collect::<Map<_, _>>())).into_response())
+}
+
+async fn spec_delete(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    st.compute.volumes.type_spec_delete(&ctx, &id, &key).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+async fn access(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let projects = st.compute.volumes.type_access(&ctx, &id).await?;
+    let items: Vec<Value> = projects.iter().map(|p| json!({"volume_type_id": id, "project_id": p})).collect();
+    Ok(axum::Json(json!({"volume_type_access": items})).into_response())
+}
+
+async fn action(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path((project, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let body = json_body(&body)?;
+    let (name, args) = action_of(&body)?;
+    let add = match name {
+        "addProjectAccess" => true,
+        "removeProjectAccess" => false,
+        other => return Err(bad(format!("There is no such action: {other}"))),
+    };
+    let target = text(args, "project")?.ok_or_else(|| bad("Invalid input received: project is required."))?;
+    st.compute.volumes.type_access_change(&ctx, &id, &target, add).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -1,5 +1,7 @@
-//! `/volumes`: create, list (summary and detail), show, update, delete, and the actions
-//! served so far (`os-extend`).
+//! `/volumes`: create, list (summary and detail), show, update, delete (with `force` from
+//! 3.23), `volumes/summary` (3.12), and the actions: os-extend, os-set_bootable,
+//! os-update_readonly_flag, os-volume_upload_image, os-retype, os-attach/os-detach, and for admins
+//! os-reset_status, os-force_delete and os-force_detach.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -11,18 +13,32 @@ use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::VolumeRequest;
 use serde_json::{json, Value};
 
-use super::{check_project, links, metadata, route, time, ListQuery, Result, PREFIX};
+use super::{
+    action_of, check_project, links, metadata, object_in, require, route, text, time, ListQuery, Result, VolMv, PREFIX,
+};
 use crate::auth::Caller;
-use crate::compute::{bad, json_body};
+use crate::compute::{bad, json_body, NovaError};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(&route("/volumes"), post(create).get(list))
         .route(&route("/volumes/detail"), get(detail))
+        .route(&route("/volumes/summary"), get(summary_of_all))
         .route(&route("/volumes/{id}"), get(show).put(update).delete(delete))
         .route(&route("/volumes/{id}/action"), post(action))
         .merge(metadata::router(metadata::Owner::Volume))
+}
+
+/// The fields later microversions add to a volume.
+fn versioned(mut body: Value, mv: VolMv, admin: bool) -> Value {
+    if mv.0 >= 13 {
+        body["group_id"] = Value::Null;
+    }
+    if mv.0 >= 21 && admin {
+        body["provider_id"] = Value::Null;
+    }
+    body
 }
 
 pub(super) fn view(base: &str, v: &Volume) -> Value {
@@ -83,14 +99,6 @@ fn summary(base: &str, v: &Volume) -> Value {
     json!({"id": v.id, "name": v.name, "links": links(base, &v.project_id, "volumes", &v.id)})
 }
 
-fn text(v: &Value, key: &str) -> Result<Option<String>> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(bad(format!("Invalid input received: {key} must be a string, not {other}."))),
-    }
-}
-
 /// A size in GiB: a positive integer, also as a string (the CLI and Tempest send both).
 fn size(v: &Value) -> Result<Option<u64>> {
     match v.get("size").or_else(|| v.get("new_size")) {
@@ -111,15 +119,13 @@ fn size(v: &Value) -> Result<Option<u64>> {
 async fn create(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path(project): Path<String>,
     body: Bytes,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
-    let v = body
-        .get("volume")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| bad("The request body must hold a volume object."))?;
+    let v = object_in(&body, "volume")?;
     let r = VolumeRequest {
         size: size(v)?,
         name: text(v, "name")?,
@@ -132,7 +138,8 @@ async fn create(
         image_id: text(v, "imageRef")?,
     };
     let new = st.compute.volumes.volume_create(&ctx, r).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"volume": created(st.public_url(), &new)}))).into_response())
+    let body = versioned(created(st.public_url(), &new), mv, ctx.is_admin());
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"volume": body}))).into_response())
 }
 
 /// The caller's volumes, filtered by the query's exact-match fields, sorted and paged.
@@ -141,6 +148,7 @@ async fn listed(
     ctx: &hybridstack_core::policy::RequestContext,
     raw: Option<String>,
     detail: bool,
+    mv: VolMv,
 ) -> Result<Value> {
     let q = ListQuery::parse(raw);
     let mut vols = st.compute.volumes.volume_list(ctx, q.flag("all_tenants")).await?;
@@ -149,6 +157,9 @@ async fn listed(
     }
     if let Some(s) = q.get("status") {
         vols.retain(|v| v.status == s);
+    }
+    if let Some(p) = q.get("project_id").or_else(|| q.get("tenant_id")) {
+        vols.retain(|v| v.project_id == p);
     }
     if let Some(z) = q.get("availability_zone") {
         vols.retain(|v| v.availability_zone == z);
@@ -164,7 +175,10 @@ async fn listed(
     let project = ctx.project_id().unwrap_or_default();
     let next_base = format!("{base}{PREFIX}/v3/{project}/volumes{}", if detail { "/detail" } else { "" });
     let (page, next) = q.page(vols, |v| v.id.as_str(), sort_field, &next_base)?;
-    let items: Vec<Value> = page.iter().map(|v| if detail { view(base, v) } else { summary(base, v) }).collect();
+    let items: Vec<Value> = page
+        .iter()
+        .map(|v| if detail { versioned(view(base, v), mv, ctx.is_admin()) } else { summary(base, v) })
+        .collect();
     let mut body = json!({"volumes": items});
     if let Some(n) = next {
         body["volumes_links"] = n;
@@ -187,61 +201,88 @@ fn sort_field(v: &Volume, k: &str) -> Option<String> {
 async fn list(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, false).await?).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, false, mv).await?).into_response())
 }
 
 async fn detail(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, true).await?).into_response())
+    Ok(axum::Json(listed(&st, &ctx, raw, true, mv).await?).into_response())
+}
+
+/// 3.12: how many volumes the caller has and their total size.
+async fn summary_of_all(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    mv: VolMv,
+    Path(project): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    require(mv, 12)?;
+    let q = ListQuery::parse(raw);
+    let vols = st.compute.volumes.volume_list(&ctx, q.flag("all_tenants")).await?;
+    let total: u64 = vols.iter().map(|v| v.size).sum();
+    Ok(axum::Json(json!({"volume-summary": {"total_size": total, "total_count": vols.len()}})).into_response())
 }
 
 async fn show(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path((project, id)): Path<(String, String)>,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let v = st.compute.volumes.volume_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"volume": view(st.public_url(), &v)})).into_response())
+    let body = versioned(view(st.public_url(), &v), mv, ctx.is_admin());
+    Ok(axum::Json(json!({"volume": body})).into_response())
 }
 
 async fn update(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path((project, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
-    let v = body
-        .get("volume")
-        .filter(|v| v.is_object())
-        .ok_or_else(|| bad("The request body must hold a volume object."))?;
+    let v = object_in(&body, "volume")?;
     let field = |k: &str| -> Result<Option<Option<String>>> { v.get(k).map(|_| text(v, k)).transpose() };
     let updated = st
         .compute
         .volumes
         .volume_update(&ctx, &id, field("name")?, field("description")?, metadata::parse(v, "metadata")?)
         .await?;
-    Ok(axum::Json(json!({"volume": created(st.public_url(), &updated)})).into_response())
+    let body = versioned(created(st.public_url(), &updated), mv, ctx.is_admin());
+    Ok(axum::Json(json!({"volume": body})).into_response())
 }
 
+/// From 3.23, `?force=true` is an admin's force delete.
 async fn delete(
     State(st): State<AppState>,
     Caller(ctx): Caller,
+    mv: VolMv,
     Path((project, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
-    st.compute.volumes.volume_delete(&ctx, &id).await?;
+    let q = ListQuery::parse(raw);
+    if q.get("force").is_some() && mv.0 >= 23 && q.flag("force") {
+        st.compute.volumes.volume_force_delete(&ctx, &id).await?;
+    } else {
+        st.compute.volumes.volume_delete(&ctx, &id).await?;
+    }
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -253,10 +294,8 @@ async fn action(
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
-    let Some((name, args)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(bad("The request body must name one action."));
-    };
-    match name.as_str() {
+    let (name, args) = action_of(&body)?;
+    match name {
         "os-extend" => {
             let new_size = size(args)?.ok_or_else(|| bad("Invalid input received: new_size is required."))?;
             st.compute.volumes.volume_extend(&ctx, &id, new_size).await?;
@@ -298,6 +337,45 @@ async fn action(
         "os-update_readonly_flag" => {
             let r = required_bool(args, "readonly")?;
             st.compute.volumes.volume_set_flags(&ctx, &id, None, Some(r)).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-reset_status" => {
+            let string = |k: &str| args.get(k).and_then(Value::as_str);
+            if args.get("migration_status").is_some() {
+                return Err(NovaError(hybridstack_core::CoreError::NotSupported(
+                    "Volumes are not migrated on this cloud, so there is no migration_status to reset.".into(),
+                )));
+            }
+            st.compute.volumes.volume_reset_status(&ctx, &id, string("status"), string("attach_status")).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-force_delete" => {
+            st.compute.volumes.volume_force_delete(&ctx, &id).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-retype" => {
+            let new_type = args
+                .get("new_type")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("Invalid input received: new_type is required."))?;
+            st.compute.volumes.volume_retype(&ctx, &id, new_type).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        // The actions Nova used before the attachments API: here they do the attach and
+        // detach themselves (there is no separate compute service to finish them).
+        "os-attach" => {
+            let server = args.get("instance_uuid").and_then(Value::as_str).ok_or_else(|| {
+                NovaError(hybridstack_core::CoreError::NotSupported(
+                    "instance_uuid is required: volumes attach to servers of their cloud, not to hosts.".into(),
+                ))
+            })?;
+            let device = args.get("mountpoint").and_then(Value::as_str).map(str::to_string);
+            st.compute.attach_volume(&ctx, server, &id, device).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-detach" | "os-force_detach" => {
+            let attachment = args.get("attachment_id").and_then(Value::as_str);
+            st.compute.detach_by_attachment(&ctx, &id, attachment, name == "os-force_detach").await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
         other => Err(bad(format!("There is no such action: {other}"))),

@@ -2,7 +2,7 @@
 //! boot specs) and the state each step leaves the server in. Every function here is safe to
 //! call again after a crash: it finds what an earlier call did instead of doing it twice.
 
-use hybridstack_driver::{DriverError, GuestConfig, ImageFile, NicSpec, ServerSpec};
+use hybridstack_driver::{DriverError, GuestConfig, ImageFile, NicSpec, ServerSpec, VolumeAtDevice};
 
 use super::model::{Fault, FlavorCopy, Server};
 use super::{now, Compute};
@@ -161,11 +161,21 @@ impl Compute {
 
     /// What the cloud needs to boot (or rebuild, or resize) the server with `flavor`.
     pub async fn boot_spec(&self, s: &Server, flavor: &FlavorCopy, start: bool) -> Result<ServerSpec, CoreError> {
-        let image = self
-            .images
-            .image_internal(&s.image_id)
-            .await?
-            .ok_or_else(|| CoreError::BadRequest(format!("Image {} no longer exists.", s.image_id)))?;
+        let root_volume = s.root_volume().map(str::to_string);
+        // A volume root boots with the properties of the image its volume was made from.
+        let image_id = match &root_volume {
+            Some(v) => self.volumes.volume_internal(v).await?.and_then(|v| v.image_id),
+            None => Some(s.image_id.clone()),
+        };
+        let image = match &image_id {
+            Some(id) => Some(
+                self.images
+                    .image_internal(id)
+                    .await?
+                    .ok_or_else(|| CoreError::BadRequest(format!("Image {id} no longer exists.")))?,
+            ),
+            None => None,
+        };
         let file = |id: &str, format: &str, size: i64| -> Result<ImageFile, CoreError> {
             Ok(ImageFile {
                 image_id: id.into(),
@@ -174,12 +184,16 @@ impl Compute {
                 size: u64::try_from(size).unwrap_or(0),
             })
         };
-        let mut root = file(&image.id, image.disk_format.as_deref().unwrap_or("raw"), image.size.unwrap_or(0))?;
-        root.path = self
-            .images
-            .local_file(&image.id)
-            .await
-            .ok_or_else(|| CoreError::Conflict(format!("Image {} has no data in the local store.", image.id)))?;
+        let root = match (&image, &root_volume) {
+            (Some(image), None) => {
+                let mut root = file(&image.id, image.disk_format.as_deref().unwrap_or("raw"), image.size.unwrap_or(0))?;
+                root.path = self.images.local_file(&image.id).await.ok_or_else(|| {
+                    CoreError::Conflict(format!("Image {} has no data in the local store.", image.id))
+                })?;
+                Some(root)
+            }
+            _ => None,
+        };
         let mut extra = Vec::new();
         for id in [&s.kernel_id, &s.ramdisk_id] {
             if id.is_empty() {
@@ -200,7 +214,21 @@ impl Compute {
         }
         let ramdisk = extra.pop().flatten();
         let kernel = extra.pop().flatten();
-        let cmdline = image.properties.get("os_command_line").and_then(|v| v.as_str()).map(str::to_string);
+        let cmdline = image
+            .as_ref()
+            .and_then(|i| i.properties.get("os_command_line"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let mut volumes = Vec::new();
+        for id in s.volumes_attached.iter().filter(|v| Some(v.as_str()) != root_volume.as_deref()) {
+            let Some(v) = self.volumes.volume_internal(id).await? else { continue };
+            if v.status != "in-use" {
+                continue;
+            }
+            if let Some(a) = v.attachments.iter().find(|a| a.server_id == s.id && !a.reserved && !a.device.is_empty()) {
+                volumes.push(VolumeAtDevice { volume_id: id.clone(), device: a.device.clone() });
+            }
+        }
         let mut nics = Vec::new();
         for (port_id, _) in &s.ports {
             if let Some(p) = self.networking.port_internal(port_id).await? {
@@ -214,6 +242,8 @@ impl Compute {
             ram_mb: flavor.ram,
             disk_gb: flavor.disk,
             image: root,
+            root_volume,
+            volumes,
             kernel,
             ramdisk,
             kernel_cmdline: cmdline,

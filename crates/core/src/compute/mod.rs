@@ -3,6 +3,7 @@
 //! the operation that realises it, in one transaction; the engine's sagas do the cloud work
 //! and write the outcome back through the functions in `lifecycle`.
 
+mod boot_volumes;
 pub mod clouds;
 mod flavors;
 mod instance_actions;
@@ -30,6 +31,7 @@ use crate::images::Images;
 use crate::network::Networking;
 use crate::CoreError;
 
+pub use boot_volumes::BlockDeviceRequest;
 pub use clouds::{CloudHandle, CloudInfo, Clouds, DriverFactory};
 pub use flavors::FlavorRequest;
 pub use keypairs::KeypairRequest;

@@ -171,6 +171,9 @@ pub struct Server {
     /// Volumes attached (or being attached) to the server, in attach order.
     #[serde(default)]
     pub volumes_attached: Vec<String>,
+    /// The volumes of its block_device_mapping_v2, made or held at create and attached at boot.
+    #[serde(default)]
+    pub block_devices: Vec<BlockDevice>,
     #[serde(default)]
     pub config_drive: String,
     pub reservation_id: String,
@@ -188,7 +191,41 @@ pub struct Server {
     pub pending_action: Option<String>,
 }
 
+/// A volume a server was created with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BlockDevice {
+    pub volume_id: String,
+    /// `/dev/vda` for the root.
+    pub device: String,
+    pub boot: bool,
+    pub delete_on_termination: bool,
+    /// Set when the server's create makes the volume (so its undo deletes it); `None` for
+    /// a volume the user had.
+    pub create: Option<NewVolume>,
+}
+
+/// A volume a server's create makes, under an id fixed when the server was accepted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NewVolume {
+    pub volume_id: String,
+    pub size: u64,
+    pub image_id: Option<String>,
+    pub snapshot_id: Option<String>,
+    pub type_id: String,
+    pub type_name: String,
+}
+
 impl Server {
+    /// The volume it boots from, when it is volume-backed.
+    pub fn root_volume(&self) -> Option<&str> {
+        self.block_devices.iter().find(|b| b.boot).map(|b| b.volume_id.as_str())
+    }
+
+    /// Whether a volume goes with the server when it is deleted.
+    pub fn deletes_volume(&self, id: &str) -> bool {
+        self.block_devices.iter().any(|b| b.volume_id == id && b.delete_on_termination)
+    }
+
     /// Nova's status, derived from vm_state and task_state.
     pub fn status(&self) -> &'static str {
         let task = self.task_state.as_deref().unwrap_or("");

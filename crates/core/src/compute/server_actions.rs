@@ -170,15 +170,14 @@ impl Compute {
                 cloud.name, cloud.kind
             )));
         }
-        // A rebuild or resize defines the guest again from its spec, which does not carry its
-        // volumes yet; refusing is better than dropping the disks from the definition.
-        if matches!(action, ServerAction::Rebuild { .. } | ServerAction::Resize { .. })
-            && !s.volumes_attached.is_empty()
+        // Its root is a volume: there is no image disk to rebuild or copy into an image.
+        if s.root_volume().is_some()
+            && matches!(action, ServerAction::Rebuild { .. } | ServerAction::CreateImage { .. })
         {
-            return Err(CoreError::Conflict(format!(
-                "Cannot '{name}' instance {id} while it has volumes attached: not supported by cloud {} yet; \
-                 detach them first.",
-                cloud.name
+            return Err(CoreError::NotSupported(format!(
+                "Cannot '{name}' instance {id}: it boots from volume {}; not supported by this cloud for a \
+                 volume-backed server (snapshot the volume instead).",
+                s.root_volume().unwrap_or_default()
             )));
         }
         let request_id = request_id.to_string();

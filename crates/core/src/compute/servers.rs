@@ -43,6 +43,8 @@ pub struct CreateRequest {
     pub description: Option<String>,
     pub config_drive: bool,
     pub server_group: Option<String>,
+    /// block_device_mapping_v2 (boot from volume, volumes made or attached at create).
+    pub block_devices: Vec<super::BlockDeviceRequest>,
     /// The HTTP request's id: the instance actions of the new servers are recorded under it.
     pub request_id: String,
 }
@@ -266,21 +268,33 @@ impl Compute {
             Ok(f) if !f.disabled => f,
             _ => return Err(CoreError::BadRequest(format!("Flavor {} could not be found.", r.flavor_ref))),
         };
-        if r.image_ref.is_empty() {
-            return Err(CoreError::BadRequest("Booting from a volume is not available: imageRef is required.".into()));
+        let plan = self.plan_block_devices(ctx, &r.image_ref, r.availability_zone.as_deref(), &r.block_devices).await?;
+        if !plan.devices.is_empty() && max > 1 {
+            return Err(CoreError::BadRequest(
+                "Several servers cannot be created at once with block device mappings to volumes.".into(),
+            ));
         }
-        let image = match self.images.get(ctx, &r.image_ref).await {
-            Ok(i) => i,
-            Err(_) => return Err(CoreError::BadRequest(format!("Image {} could not be found.", r.image_ref))),
+        // A volume-backed server boots with the properties of the image its volume came from.
+        let boot_image = if plan.image_ref.is_empty() { plan.boot_image.clone() } else { Some(plan.image_ref.clone()) };
+        let image = match &boot_image {
+            Some(id) => match self.images.get(ctx, id).await {
+                Ok(i) => Some(i),
+                Err(_) if plan.image_ref.is_empty() => self.images.image_internal(id).await?,
+                Err(_) => return Err(CoreError::BadRequest(format!("Image {id} could not be found."))),
+            },
+            None => None,
         };
-        if image.status != "active" {
-            return Err(CoreError::BadRequest(format!("Image {} is not active.", image.id)));
-        }
-        if image.min_ram > 0 && i64::try_from(flavor.ram).unwrap_or(i64::MAX) < image.min_ram {
-            return Err(CoreError::BadRequest("Flavor's memory is too small for requested image.".into()));
-        }
-        if image.min_disk > 0 && flavor.disk > 0 && i64::try_from(flavor.disk).unwrap_or(i64::MAX) < image.min_disk {
-            return Err(CoreError::BadRequest("Flavor's disk is too small for requested image.".into()));
+        if let Some(image) = image.as_ref().filter(|_| !plan.image_ref.is_empty()) {
+            if image.status != "active" {
+                return Err(CoreError::BadRequest(format!("Image {} is not active.", image.id)));
+            }
+            if image.min_ram > 0 && i64::try_from(flavor.ram).unwrap_or(i64::MAX) < image.min_ram {
+                return Err(CoreError::BadRequest("Flavor's memory is too small for requested image.".into()));
+            }
+            if image.min_disk > 0 && flavor.disk > 0 && i64::try_from(flavor.disk).unwrap_or(i64::MAX) < image.min_disk
+            {
+                return Err(CoreError::BadRequest("Flavor's disk is too small for requested image.".into()));
+            }
         }
         let key_data = match &r.key_name {
             Some(k) => Some(
@@ -321,8 +335,9 @@ impl Compute {
             self.quota_check(&project_id, m, cores * m, ram * m).await?;
             min
         };
-        let props = &image.properties;
-        let prop = |k: &str| props.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let prop = |k: &str| {
+            image.as_ref().and_then(|i| i.properties.get(k)).and_then(|v| v.as_str()).unwrap_or_default().to_string()
+        };
         let reservation_id = format!("r-{}", &new_id()[..8]);
         let ids: Vec<String> = (0..count).map(|_| new_id()).collect();
         if let Some(g) = &r.server_group {
@@ -341,10 +356,10 @@ impl Compute {
                 task_state: Some("scheduling".into()),
                 power_state: 0,
                 cloud: String::new(),
-                requested_zone: r.availability_zone.clone().filter(|z| !z.is_empty()),
+                requested_zone: r.availability_zone.clone().filter(|z| !z.is_empty()).or_else(|| plan.zone.clone()),
                 flavor: (&flavor).into(),
                 old_flavor: None,
-                image_id: image.id.clone(),
+                image_id: plan.image_ref.clone(),
                 key_name: r.key_name.clone(),
                 key_data: key_data.clone(),
                 metadata: r.metadata.clone(),
@@ -367,6 +382,7 @@ impl Compute {
                 addresses: vec![],
                 security_groups: sg_names.clone(),
                 volumes_attached: vec![],
+                block_devices: plan.devices.clone(),
                 config_drive: if r.config_drive { "True".into() } else { String::new() },
                 reservation_id: reservation_id.clone(),
                 launch_index: i,

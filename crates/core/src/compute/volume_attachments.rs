@@ -14,14 +14,14 @@ const RESERVED: [&str; 2] = ["vda", "vdb"];
 pub type VolumeAttachment = (String, String);
 
 impl Compute {
-    /// Attaches a volume; returns the device reserved for it.
+    /// Attaches a volume; returns the attachment's id and the device reserved for it.
     pub async fn attach_volume(
         &self,
         ctx: &RequestContext,
         server_id: &str,
         volume_id: &str,
         device: Option<String>,
-    ) -> Result<String, CoreError> {
+    ) -> Result<(String, String), CoreError> {
         let s = self.server_get(ctx, server_id).await?;
         if !matches!(s.status(), "ACTIVE" | "SHUTOFF") {
             return Err(CoreError::Conflict(format!(
@@ -29,7 +29,12 @@ impl Compute {
                 s.vm_state
             )));
         }
-        if s.volumes_attached.iter().any(|v| v == volume_id) {
+        let held = self
+            .volumes
+            .volume_internal(volume_id)
+            .await?
+            .is_some_and(|v| v.attachments.iter().any(|a| a.reserved && a.server_id == s.id));
+        if s.volumes_attached.iter().any(|v| v == volume_id) && !held {
             return Err(CoreError::BadRequest(format!("Volume {volume_id} is already attached to {server_id}.")));
         }
         let used = self.devices_of(&s).await?;
@@ -50,15 +55,55 @@ impl Compute {
                 .map(|d| format!("/dev/{d}"))
                 .ok_or_else(|| CoreError::BadRequest(format!("Server {server_id} has no free device name.")))?,
         };
-        self.volumes.volume_attach(ctx, volume_id, &s.id, &s.cloud, &device).await?;
+        let attachment = self.volumes.volume_attach(ctx, volume_id, &s.id, &s.cloud, &device).await?;
+        self.note_volume(&s.id, volume_id).await?;
+        Ok((attachment, device))
+    }
+
+    pub(crate) async fn note_volume(&self, server_id: &str, volume_id: &str) -> Result<(), CoreError> {
         let vol = volume_id.to_string();
-        self.transition(&s.id, move |s| {
+        self.transition(server_id, move |s| {
             if !s.volumes_attached.contains(&vol) {
                 s.volumes_attached.push(vol.clone());
             }
         })
-        .await?;
-        Ok(device)
+        .await
+        .map(|_| ())
+    }
+
+    /// Holds a volume for a server (Cinder's attachments API without a connector); the
+    /// server lists it so that deleting the server lets it go.
+    pub async fn reserve_volume(
+        &self,
+        ctx: &RequestContext,
+        server_id: &str,
+        volume_id: &str,
+    ) -> Result<crate::volume::model::Attachment, CoreError> {
+        let s = self.server_get(ctx, server_id).await?;
+        let a = self.volumes.volume_reserve(ctx, volume_id, &s.id, &s.cloud).await?;
+        self.note_volume(&s.id, volume_id).await?;
+        Ok(a)
+    }
+
+    /// Ends an attachment made through the attachments API: a reservation is let go, an
+    /// attached volume detached.
+    pub async fn end_attachment(
+        &self,
+        ctx: &RequestContext,
+        volume_id: &str,
+        attachment_id: &str,
+    ) -> Result<(), CoreError> {
+        let v = self.volumes.volume_get(ctx, volume_id).await?;
+        let a = v
+            .attachments
+            .iter()
+            .find(|a| a.id == attachment_id)
+            .ok_or_else(|| CoreError::NotFound(format!("Attachment {attachment_id} could not be found.")))?;
+        if a.reserved {
+            self.volumes.volume_unreserve(ctx, volume_id, attachment_id).await?;
+            return self.forget_volume_of_server(&a.server_id, volume_id).await;
+        }
+        self.detach_volume(ctx, &a.server_id, volume_id).await
     }
 
     /// The device names a server's disks hold, reserved ones included.
@@ -74,7 +119,7 @@ impl Compute {
         let mut out = Vec::new();
         for id in &s.volumes_attached {
             if let Some(v) = self.volumes.volume_internal(id).await? {
-                if let Some(a) = v.attachments.iter().find(|a| a.server_id == s.id) {
+                if let Some(a) = v.attachments.iter().find(|a| a.server_id == s.id && !a.reserved) {
                     out.push((id.clone(), a.device.clone()));
                 }
             }
@@ -97,13 +142,58 @@ impl Compute {
         if !s.volumes_attached.iter().any(|v| v == volume_id) {
             return Err(CoreError::NotFound(format!("volume_id not found: {volume_id}")));
         }
+        if s.root_volume() == Some(volume_id) {
+            return Err(CoreError::BadRequest(format!("Cannot detach a root device volume ({volume_id}).")));
+        }
         if !matches!(s.status(), "ACTIVE" | "SHUTOFF") {
             return Err(CoreError::Conflict(format!(
                 "Cannot 'detach_volume' instance {server_id} while it is in vm_state {}",
                 s.vm_state
             )));
         }
-        self.volumes.volume_detach(ctx, volume_id, server_id).await
+        self.volumes.volume_detach(ctx, volume_id, server_id, false).await
+    }
+
+    /// Cinder's os-detach (`force`: os-force_detach, an admin's, whatever the volume's
+    /// status): detaches the volume from the server of the attachment named, or of its only one.
+    pub async fn detach_by_attachment(
+        &self,
+        ctx: &RequestContext,
+        volume_id: &str,
+        attachment_id: Option<&str>,
+        force: bool,
+    ) -> Result<(), CoreError> {
+        if force {
+            ctx.require_admin()?;
+        }
+        let v = self.volumes.volume_get(ctx, volume_id).await?;
+        // Cinder answers a detach of a volume attached to nothing as done.
+        if v.attachments.is_empty() && attachment_id.is_none() {
+            return Ok(());
+        }
+        let a = match attachment_id {
+            Some(id) => v.attachments.iter().find(|a| a.id == id),
+            None => v.attachments.first(),
+        }
+        .ok_or_else(|| CoreError::BadRequest(format!("Invalid volume: volume {volume_id} has no such attachment.")))?;
+        if a.reserved {
+            return self.end_attachment(ctx, volume_id, &a.id.clone()).await;
+        }
+        if !force {
+            return self.detach_volume(ctx, &a.server_id.clone(), volume_id).await;
+        }
+        let s = self.server_get(ctx, &a.server_id).await?;
+        if s.root_volume() == Some(volume_id) {
+            return Err(CoreError::BadRequest(format!("Cannot detach a root device volume ({volume_id}).")));
+        }
+        if s.task_state.is_some() {
+            return Err(CoreError::Conflict(format!(
+                "Cannot 'detach_volume' instance {} while it is {}",
+                s.id,
+                s.task_state.as_deref().unwrap_or_default()
+            )));
+        }
+        self.volumes.volume_detach(ctx, volume_id, &s.id, true).await
     }
 
     /// Takes a volume off a server's list (after a detach, or a failed attach).
@@ -115,7 +205,8 @@ impl Compute {
         }
     }
 
-    /// After its server is gone, each attached volume is free again (Nova detaches them).
+    /// After its server is gone, each attached volume is free again (Nova detaches them), and
+    /// those marked delete_on_termination are deleted (through their own operation).
     pub async fn release_volumes(&self, s: &Server) -> Result<(), CoreError> {
         for id in &s.volumes_attached {
             let server = s.id.clone();
@@ -123,7 +214,9 @@ impl Compute {
                 .volumes
                 .modify_volume(id, move |v| {
                     v.attachments.retain(|a| a.server_id != server);
-                    if v.attachments.is_empty() && matches!(v.status.as_str(), "in-use" | "attaching" | "detaching") {
+                    if v.attachments.is_empty()
+                        && matches!(v.status.as_str(), "in-use" | "attaching" | "detaching" | "reserved")
+                    {
                         v.status = "available".into();
                     }
                 })
@@ -131,6 +224,9 @@ impl Compute {
             {
                 Ok(_) | Err(CoreError::NotFound(_)) => {}
                 Err(e) => return Err(e),
+            }
+            if s.deletes_volume(id) {
+                self.volumes.delete_released(id).await?;
             }
         }
         Ok(())

@@ -2,9 +2,12 @@
 //! written with the operation that realises it on the volume's cloud (see `engine`), and
 //! the state machine Cinder's clients expect (creating → available → attaching → in-use …).
 
+mod admin;
 pub mod lifecycle;
 pub mod model;
+pub mod quotas;
 mod snapshots;
+pub mod types;
 mod upload;
 mod volumes;
 

@@ -11,6 +11,10 @@ pub struct Attachment {
     /// The device the cloud gave it (`/dev/vdb`); empty while attaching.
     pub device: String,
     pub attached_at: String,
+    /// Made by the attachments API without a connector yet: the volume is held for the
+    /// server (status `reserved`) but not on it.
+    #[serde(default)]
+    pub reserved: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -27,7 +31,11 @@ pub struct Volume {
     pub status: String,
     /// The cloud holding it, which is its availability zone.
     pub availability_zone: String,
+    /// The type's name as last shown; reads refresh it from `volume_type_id`.
     pub volume_type: String,
+    /// `None` on volumes made before types could be created: the default type.
+    #[serde(default)]
+    pub volume_type_id: Option<String>,
     pub bootable: bool,
     pub readonly: bool,
     #[serde(default)]
@@ -42,6 +50,12 @@ pub struct Volume {
     /// Why it went to an error state, for operators (Cinder logs this; it is not shown).
     #[serde(default)]
     pub error: Option<String>,
+}
+
+impl Volume {
+    pub fn type_id(&self) -> &str {
+        self.volume_type_id.as_deref().unwrap_or(super::DEFAULT_TYPE_ID)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

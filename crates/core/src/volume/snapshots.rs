@@ -40,6 +40,8 @@ impl Volumes {
                 )))
             }
         }
+        let gib = i64::try_from(v.doc.size).unwrap_or(i64::MAX);
+        self.quota_check(&v.doc.project_id, v.doc.type_id(), 0, 1, gib, None).await?;
         let now = crate::compute::now();
         let s = Snapshot {
             id: crate::compute::new_id(),
@@ -70,8 +72,19 @@ impl Volumes {
     }
 
     pub async fn snapshot_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
+        self.snapshot_delete_checked(ctx, id, false).await
+    }
+
+    /// An admin's os-force_delete: whatever the status. The delete is ordered after the
+    /// volume's operations in flight, so a create still running finishes first.
+    pub async fn snapshot_force_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
+        ctx.require_admin()?;
+        self.snapshot_delete_checked(ctx, id, true).await
+    }
+
+    async fn snapshot_delete_checked(&self, ctx: &RequestContext, id: &str, force: bool) -> Result<(), CoreError> {
         let Versioned { mut doc, version } = self.visible::<Snapshot>(ctx, SNAPSHOT, "Snapshot", id).await?;
-        if !matches!(doc.status.as_str(), "available" | "error" | "error_deleting") {
+        if !force && !matches!(doc.status.as_str(), "available" | "error" | "error_deleting") {
             return Err(CoreError::BadRequest(format!(
                 "Invalid snapshot: snapshot status must be available or error; it is {}.",
                 doc.status

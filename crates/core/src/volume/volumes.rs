@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::model::{Attachment, Snapshot, Volume};
-use super::{object, operation, ops, Versioned, Volumes, DEFAULT_TYPE, SNAPSHOT, VOLUME};
+use super::{object, operation, ops, Versioned, Volumes, SNAPSHOT, VOLUME};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -78,11 +78,9 @@ impl Volumes {
                 "Invalid input received: volume size {size} GiB is smaller than its source ({min_size} GiB)."
             )));
         }
-        // One type so far: the default, by name or id.
-        if let Some(t) = r.volume_type.as_deref().filter(|t| *t != DEFAULT_TYPE && *t != super::DEFAULT_TYPE_ID) {
-            return Err(CoreError::NotFound(format!("Volume type with name {t} could not be found.")));
-        }
-        let zone = self.zone_for(r.availability_zone.as_deref(), zone).await?;
+        let vtype = self.type_for_volume(ctx, r.volume_type.as_deref()).await?;
+        let zone = self.zone_for(r.availability_zone.as_deref(), zone, vtype.zones()).await?;
+        self.quota_check_volume(&project, &vtype.id, size).await?;
         let now = crate::compute::now();
         let v = Volume {
             id: crate::compute::new_id(),
@@ -93,7 +91,8 @@ impl Volumes {
             size,
             status: "creating".into(),
             availability_zone: zone,
-            volume_type: DEFAULT_TYPE.into(),
+            volume_type: vtype.name.clone(),
+            volume_type_id: Some(vtype.id.clone()),
             bootable: r.image_id.is_some(),
             readonly: false,
             metadata: r.metadata,
@@ -110,10 +109,31 @@ impl Volumes {
         Ok(v)
     }
 
+    /// Writes a new volume's record (as is) without an operation: its maker realises it.
+    pub(crate) async fn insert_volume(&self, v: &Volume) -> Result<(), CoreError> {
+        self.write(vec![object(VOLUME, &v.id, &v.project_id, "", v, None)?], vec![]).await
+    }
+
     /// The cloud a new volume goes to: the zone asked for, else its source's, else the
-    /// first registered cloud. A source's zone and a different one asked for conflict.
-    async fn zone_for(&self, asked: Option<&str>, source: Option<String>) -> Result<String, CoreError> {
-        let clouds = self.clouds.list().await?;
+    /// first registered cloud the type allows. A source's zone and a different one asked
+    /// for conflict, and so does a zone the volume type excludes.
+    async fn zone_for(
+        &self,
+        asked: Option<&str>,
+        source: Option<String>,
+        allowed: Option<Vec<String>>,
+    ) -> Result<String, CoreError> {
+        let mut clouds = self.clouds.list().await?;
+        if let Some(allowed) = &allowed {
+            let name = asked.or(source.as_deref());
+            if let Some(z) = name.filter(|z| !allowed.iter().any(|a| a == z)) {
+                return Err(CoreError::BadRequest(format!(
+                    "Invalid input received: the volume type only allows availability zones {}, not {z}.",
+                    allowed.join(", ")
+                )));
+            }
+            clouds.retain(|c| allowed.contains(&c.name));
+        }
         match (asked, source) {
             (Some(a), Some(s)) if a != s => Err(CoreError::BadRequest(format!(
                 "Invalid input received: the source is in availability zone {s}, not {a}."
@@ -130,19 +150,36 @@ impl Volumes {
                 let mut names: Vec<String> = clouds.into_iter().filter(|c| c.error.is_none()).map(|c| c.name).collect();
                 names.sort();
                 names.into_iter().next().ok_or_else(|| {
-                    CoreError::BadRequest("No cloud is registered to hold volumes (hybridstack cloud add).".into())
+                    CoreError::BadRequest(
+                        "No cloud (of those the volume type allows) is registered to hold volumes.".into(),
+                    )
                 })
             }
         }
     }
 
     pub async fn volume_get(&self, ctx: &RequestContext, id: &str) -> Result<Volume, CoreError> {
-        Ok(self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?.doc)
+        let mut v = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?.doc;
+        self.name_types(std::slice::from_mut(&mut v)).await?;
+        Ok(v)
     }
 
     /// The caller's volumes (all projects' for an admin asking for them), oldest first.
     pub async fn volume_list(&self, ctx: &RequestContext, all_projects: bool) -> Result<Vec<Volume>, CoreError> {
-        self.list_of(ctx, VOLUME, all_projects).await
+        let mut vols = self.list_of(ctx, VOLUME, all_projects).await?;
+        self.name_types(&mut vols).await?;
+        Ok(vols)
+    }
+
+    /// Shows each volume's type by its current name.
+    async fn name_types(&self, vols: &mut [Volume]) -> Result<(), CoreError> {
+        let names = self.type_names().await?;
+        for v in vols {
+            if let Some(n) = names.get(v.type_id()) {
+                v.volume_type = n.clone();
+            }
+        }
+        Ok(())
     }
 
     /// Changes name, description and metadata (a full replacement when given).
@@ -171,7 +208,7 @@ impl Volumes {
 
     /// Deletes a volume that is not attached and has no snapshots (Cinder's 400s).
     pub async fn volume_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
-        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
+        let Versioned { doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
         if !matches!(
             doc.status.as_str(),
             "available" | "error" | "error_restoring" | "error_extending" | "error_managing"
@@ -186,10 +223,25 @@ impl Volumes {
         if !self.store.vol_children(SNAPSHOT, id).await?.is_empty() {
             return Err(CoreError::BadRequest(format!("Invalid volume: volume {id} still has dependent snapshots.")));
         }
+        self.queue_delete(doc, version).await
+    }
+
+    /// Deletes a volume its server let go of (delete_on_termination). A volume already
+    /// being deleted, gone, or taken meanwhile by something else is left as it is.
+    pub(crate) async fn delete_released(&self, id: &str) -> Result<(), CoreError> {
+        let Some(Versioned { doc, version }) = self.load::<Volume>(VOLUME, id).await? else { return Ok(()) };
+        if doc.status != "available" || !self.store.vol_children(SNAPSHOT, id).await?.is_empty() {
+            return Ok(());
+        }
+        self.queue_delete(doc, version).await
+    }
+
+    /// Marks a volume deleting and queues the operation that removes it from its cloud.
+    pub(super) async fn queue_delete(&self, mut doc: Volume, version: i64) -> Result<(), CoreError> {
         doc.status = "deleting".into();
         doc.updated_at = crate::compute::now();
-        let op = operation(ops::DELETE, id, json!({"volume_id": id}));
-        self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
+        let op = operation(ops::DELETE, &doc.id, json!({"volume_id": doc.id}));
+        self.write(vec![object(VOLUME, &doc.id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
     }
 
     /// Grows a volume (os-extend); an attached one only where its cloud grows disks online.
@@ -218,6 +270,8 @@ impl Volumes {
                 )))
             }
         }
+        let grow = i64::try_from(new_size - doc.size).unwrap_or(i64::MAX);
+        self.quota_check(&doc.project_id, doc.type_id(), 0, 0, grow, Some(new_size)).await?;
         let back_to = doc.status.clone();
         doc.status = "extending".into();
         doc.updated_at = crate::compute::now();
@@ -226,7 +280,8 @@ impl Volumes {
     }
 
     /// Starts attaching a volume to a server on the same cloud (Nova's os-volume_attachments),
-    /// at the device compute reserved for it. Returns the attachment id.
+    /// at the device compute reserved for it. A volume reserved for this server (attachments
+    /// API) keeps its attachment id. Returns the attachment id.
     pub async fn volume_attach(
         &self,
         ctx: &RequestContext,
@@ -236,23 +291,20 @@ impl Volumes {
         device: &str,
     ) -> Result<String, CoreError> {
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
-        if doc.status != "available" {
+        let reservation = doc.attachments.iter().find(|a| a.reserved && a.server_id == server_id).map(|a| a.id.clone());
+        if doc.status != "available" && !(doc.status == "reserved" && reservation.is_some()) {
             return Err(CoreError::BadRequest(format!(
                 "Invalid volume: volume {volume_id} status must be available to attach; it is {}.",
                 doc.status
             )));
         }
-        if doc.availability_zone != server_cloud {
-            return Err(CoreError::BadRequest(format!(
-                "Volume {volume_id} is in availability zone {} and the server in {server_cloud}; they must match.",
-                doc.availability_zone
-            )));
-        }
+        self.check_same_cloud(&doc, server_cloud)?;
         let attachment = Attachment {
-            id: crate::compute::new_id(),
+            id: reservation.unwrap_or_else(crate::compute::new_id),
             server_id: server_id.into(),
             device: device.into(),
             attached_at: crate::compute::now(),
+            reserved: false,
         };
         doc.status = "attaching".into();
         doc.attachments = vec![attachment.clone()];
@@ -262,10 +314,77 @@ impl Volumes {
         Ok(attachment.id)
     }
 
-    /// Starts detaching a volume from the server it is attached to.
-    pub async fn volume_detach(&self, ctx: &RequestContext, volume_id: &str, server_id: &str) -> Result<(), CoreError> {
+    fn check_same_cloud(&self, v: &Volume, server_cloud: &str) -> Result<(), CoreError> {
+        if v.availability_zone != server_cloud {
+            return Err(CoreError::BadRequest(format!(
+                "Volume {} is in availability zone {} and the server in {server_cloud}; they must match.",
+                v.id, v.availability_zone
+            )));
+        }
+        Ok(())
+    }
+
+    /// Holds an available volume for a server (the attachments API without a connector).
+    pub async fn volume_reserve(
+        &self,
+        ctx: &RequestContext,
+        volume_id: &str,
+        server_id: &str,
+        server_cloud: &str,
+    ) -> Result<Attachment, CoreError> {
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
-        if doc.status != "in-use" || !doc.attachments.iter().any(|a| a.server_id == server_id) {
+        if doc.status != "available" {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid volume: volume {volume_id} status must be available to reserve; it is {}.",
+                doc.status
+            )));
+        }
+        self.check_same_cloud(&doc, server_cloud)?;
+        let a = Attachment {
+            id: crate::compute::new_id(),
+            server_id: server_id.into(),
+            device: String::new(),
+            attached_at: crate::compute::now(),
+            reserved: true,
+        };
+        doc.status = "reserved".into();
+        doc.attachments = vec![a.clone()];
+        doc.updated_at = crate::compute::now();
+        self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
+        Ok(a)
+    }
+
+    /// Lets go of a reservation: the volume is available again.
+    pub async fn volume_unreserve(
+        &self,
+        ctx: &RequestContext,
+        volume_id: &str,
+        attachment_id: &str,
+    ) -> Result<(), CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
+        if doc.status != "reserved" || !doc.attachments.iter().any(|a| a.id == attachment_id && a.reserved) {
+            return Err(CoreError::BadRequest(format!(
+                "Invalid volume: attachment {attachment_id} is not a reservation of volume {volume_id}."
+            )));
+        }
+        doc.attachments.clear();
+        doc.status = "available".into();
+        doc.updated_at = crate::compute::now();
+        self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![]).await
+    }
+
+    /// Starts detaching a volume from the server it is attached to; `force` (an admin's
+    /// os-force_detach) whatever state the volume's record is in.
+    pub async fn volume_detach(
+        &self,
+        ctx: &RequestContext,
+        volume_id: &str,
+        server_id: &str,
+        force: bool,
+    ) -> Result<(), CoreError> {
+        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
+        let attached = doc.attachments.iter().any(|a| a.server_id == server_id && !a.reserved);
+        if !attached || (!force && doc.status != "in-use") {
             return Err(CoreError::BadRequest(format!(
                 "Invalid volume: volume {volume_id} is {} and not attached to server {server_id}.",
                 doc.status

@@ -1,5 +1,5 @@
-//! Server create: place it on a cloud, give it its ports, realise its networks on that cloud,
-//! boot it, and mark it ACTIVE. A failure undoes the finished steps in reverse, so a server
+//! Server create: place it on a cloud, make or claim its block-device volumes there, give it
+//! its ports, realise its networks on that cloud, boot it, and mark it ACTIVE. A failure undoes the finished steps in reverse, so a server
 //! that ends in ERROR holds no domain, disk or port.
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use crate::saga::{Step, StepError};
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
     vec![
         step(c, "schedule", schedule, nothing),
+        step(c, "volumes", volumes, unvolumes),
         step(c, "ports", ports, unports),
         step(c, "network", network, unnetwork),
         step(c, "spawn", spawn, unspawn),
@@ -36,6 +37,25 @@ fn schedule<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> F
         .map_err(core)?;
         Ok(json!({"cloud": cloud}))
     })
+}
+
+/// Boot from volume: the volumes of its block_device_mapping_v2, made on (or claimed for)
+/// the chosen cloud. A failure part-way takes back what the step made.
+fn volumes<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+    Box::pin(async move {
+        let id = server_id(input)?;
+        if let Err(e) = c.realise_block_devices(&id).await {
+            if let Err(again) = c.unrealise_block_devices(&id).await {
+                tracing::warn!(server = %id, "could not take back part-made volumes: {again}");
+            }
+            return Err(core(e));
+        }
+        Ok(Value::Null)
+    })
+}
+
+fn unvolumes<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
+    Box::pin(async move { c.unrealise_block_devices(&server_id(input)?).await.map_err(core) })
 }
 
 fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {

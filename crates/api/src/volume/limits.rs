@@ -1,0 +1,38 @@
+//! `/limits`: the project's block-storage quotas and what it uses of them, in the absolute
+//! shape Cinder gives (no rate limits are applied).
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use super::{check_project, route, Result};
+use crate::auth::Caller;
+use crate::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(&route("/limits"), get(limits))
+}
+
+async fn limits(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+    check_project(&ctx, &project)?;
+    let vols = &st.compute.volumes;
+    let q = vols.volume_quota_show(&ctx, &project).await?;
+    let used = vols.volume_quota_usage(&project).await?;
+    let limit = |k: &str| q.get(k).copied().unwrap_or(-1);
+    let use_of = |k: &str| used.get(k).copied().unwrap_or(0);
+    let abs = json!({
+        "maxTotalVolumes": limit("volumes"),
+        "maxTotalSnapshots": limit("snapshots"),
+        "maxTotalVolumeGigabytes": limit("gigabytes"),
+        "maxTotalBackups": limit("backups"),
+        "maxTotalBackupGigabytes": limit("backup_gigabytes"),
+        "totalVolumesUsed": use_of("volumes"),
+        "totalSnapshotsUsed": use_of("snapshots"),
+        "totalGigabytesUsed": use_of("gigabytes"),
+        "totalBackupsUsed": 0,
+        "totalBackupGigabytesUsed": 0,
+    });
+    Ok(axum::Json(json!({"limits": {"absolute": abs, "rate": []}})).into_response())
+}
