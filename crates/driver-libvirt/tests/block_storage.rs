@@ -82,10 +82,12 @@ async fn volumes_are_made_snapshotted_hot_plugged_grown_and_unplugged() {
     let spec = ServerSpec {
         id: server.clone(),
         name: "blk".into(),
+        flavor_name: "blk".into(),
         vcpus: 1,
         ram_mb: 192,
         disk_gb: 0,
         image: Some(root.clone()),
+        cloud_image: None,
         root_volume: None,
         volumes: vec![],
         kernel: Some(file("blk-kernel", g.join("vmlinuz"), "raw")),

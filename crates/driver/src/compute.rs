@@ -49,12 +49,17 @@ pub struct GuestConfig {
 pub struct ServerSpec {
     pub id: String,
     pub name: String,
+    /// The flavor's name (an AWS cloud takes one that names an instance type as that type).
+    pub flavor_name: String,
     pub vcpus: u32,
     pub ram_mb: u64,
     /// The root disk's size; 0 means the image's own size.
     pub disk_gb: u64,
     /// The image the root disk is made from; `None` when the server boots from a volume.
     pub image: Option<ImageFile>,
+    /// The image's own copy on this cloud, for clouds that boot only from their own images
+    /// (an AMI id on AWS); `None` where the cloud takes `image`'s file.
+    pub cloud_image: Option<String>,
     /// Boot from this block-storage volume of the cloud instead of a disk made from `image`
     /// (Nova's boot from volume). Deleting the server leaves the volume.
     pub root_volume: Option<String>,

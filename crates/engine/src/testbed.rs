@@ -137,7 +137,7 @@ impl Network for Faulty {
 struct Factory(Arc<Faulty>);
 
 impl DriverFactory for Factory {
-    fn open(&self, kind: &str, name: &str, _config: &Value) -> Result<CloudHandle, CoreError> {
+    fn open(&self, kind: &str, name: &str, _config: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
         Ok(CloudHandle {
             name: name.into(),
             kind: kind.into(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use hybridstack_core::compute::Clouds;
+use hybridstack_driver_aws::{AwsConfig, CredentialSource};
 use hybridstack_driver_libvirt::{detect_domain_type, LibvirtConfig};
 
 use crate::config::Settings;
@@ -36,12 +37,34 @@ pub(crate) enum AddKind {
         #[arg(long)]
         domain_type: Option<String>,
     },
+    /// An AWS region (EC2). Credentials: the given access key (its secret from
+    /// AWS_SECRET_ACCESS_KEY, sealed in the store), else the standard AWS chain; with
+    /// --role-arn, that role is assumed with them.
+    Aws {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        region: String,
+        /// Another endpoint for every AWS service (a test double, a proxy).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        #[arg(long)]
+        access_key_id: Option<String>,
+        #[arg(long)]
+        role_arn: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+        /// The account's On-Demand vCPU quota in the region: what the scheduler may fill.
+        #[arg(long)]
+        vcpu_limit: u64,
+    },
 }
 
 async fn clouds(s: &Settings) -> Result<(Arc<Clouds>, hybridstack_store::Store)> {
     let store = crate::open_store(s).await?;
     crate::migrate_store(&store).await?;
-    Ok((Clouds::new(store.clone(), Arc::new(crate::drivers::Builtin)), store))
+    let ring = hybridstack_core::keys::Keys::load(&s.data_dir)?.credential;
+    Ok((Clouds::with_secrets(store.clone(), Arc::new(crate::drivers::Builtin), ring), store))
 }
 
 pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
@@ -69,6 +92,32 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
             clouds.add("libvirt", &name, serde_json::to_value(&cfg)?).await?;
             println!("registered libvirt cloud {name} at {uri} (domain type {domain_type})");
         }
+        CloudCommand::Add {
+            kind: AddKind::Aws { name, region, endpoint_url, access_key_id, role_arn, external_id, vcpu_limit },
+        } => {
+            let credentials = match (role_arn, access_key_id.clone()) {
+                (Some(role_arn), access_key_id) => {
+                    CredentialSource::AssumeRole { role_arn, external_id, access_key_id }
+                }
+                (None, Some(access_key_id)) => CredentialSource::Keys { access_key_id },
+                (None, None) => CredentialSource::Chain,
+            };
+            let secret = match access_key_id {
+                Some(_) => Some(std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| {
+                    anyhow::anyhow!(
+                        "--access-key-id needs its secret in the AWS_SECRET_ACCESS_KEY environment variable"
+                    )
+                })?),
+                None => None,
+            };
+            let cfg = AwsConfig { region: region.clone(), endpoint_url, credentials, vcpu_limit, wait_secs: 600 };
+            if store.cloud_list().await?.iter().any(|c| c.name == name) {
+                println!("cloud {name} is already registered: nothing changed");
+                return Ok(());
+            }
+            clouds.add_with_secret("aws", &name, serde_json::to_value(&cfg)?, secret).await?;
+            println!("registered AWS cloud {name} in {region}");
+        }
         CloudCommand::List => {
             clouds.refresh().await?;
             for c in clouds.list().await? {
@@ -77,7 +126,7 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
                     "{}\t{}\t{}\t{}",
                     c.name,
                     c.kind,
-                    c.config.get("uri").and_then(|u| u.as_str()).unwrap_or(""),
+                    c.config.get("uri").or_else(|| c.config.get("region")).and_then(|u| u.as_str()).unwrap_or(""),
                     health
                 );
             }

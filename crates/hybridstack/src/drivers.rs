@@ -5,14 +5,30 @@ use std::sync::Arc;
 
 use hybridstack_core::compute::{CloudHandle, DriverFactory};
 use hybridstack_core::CoreError;
+use hybridstack_driver_aws::{AwsCloud, AwsConfig};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 use serde_json::Value;
 
 pub(crate) struct Builtin;
 
 impl DriverFactory for Builtin {
-    fn open(&self, kind: &str, name: &str, config: &Value) -> Result<CloudHandle, CoreError> {
+    fn open(&self, kind: &str, name: &str, config: &Value, secret: Option<&str>) -> Result<CloudHandle, CoreError> {
         match kind {
+            "aws" => {
+                let cfg: AwsConfig = serde_json::from_value(config.clone())
+                    .map_err(|e| CoreError::BadRequest(format!("invalid AWS cloud settings: {e}")))?;
+                // Called on a blocking thread of the runtime, which may wait on async work.
+                let opened = tokio::runtime::Handle::current().block_on(AwsCloud::open(name, cfg, secret));
+                let cloud =
+                    Arc::new(opened.map_err(|e| CoreError::BadRequest(format!("cannot open AWS cloud {name}: {e}")))?);
+                Ok(CloudHandle {
+                    name: name.into(),
+                    kind: kind.into(),
+                    compute: cloud.clone(),
+                    network: cloud.clone(),
+                    block: cloud,
+                })
+            }
             "libvirt" => {
                 let cfg: LibvirtConfig = serde_json::from_value(config.clone())
                     .map_err(|e| CoreError::BadRequest(format!("invalid libvirt cloud settings: {e}")))?;
@@ -29,7 +45,7 @@ impl DriverFactory for Builtin {
                 })
             }
             other => Err(CoreError::BadRequest(format!(
-                "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt)."
+                "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt, aws)."
             ))),
         }
     }

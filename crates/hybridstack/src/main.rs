@@ -220,7 +220,8 @@ async fn start_compute(
     networking: Arc<hybridstack_core::network::Networking>,
 ) -> Result<Arc<hybridstack_core::compute::Compute>> {
     use hybridstack_core::compute::{Clouds, Compute, ComputeConfig};
-    let clouds = Clouds::new(store.clone(), Arc::new(drivers::Builtin));
+    let ring = Keys::load(&s.data_dir)?.credential;
+    let clouds = Clouds::with_secrets(store.clone(), Arc::new(drivers::Builtin), ring);
     clouds.refresh().await?;
     for (name, why) in clouds.broken() {
         tracing::warn!(cloud = %name, "cloud unavailable: {why}");

@@ -24,8 +24,9 @@ pub struct CloudHandle {
 
 pub trait DriverFactory: Send + Sync {
     /// Opens the drivers for a cloud; fails with the reason when the backend is unreachable
-    /// or the settings are wrong.
-    fn open(&self, kind: &str, name: &str, config: &Value) -> Result<CloudHandle, CoreError>;
+    /// or the settings are wrong. `secret` is the cloud's credential secret (an AWS secret
+    /// access key), unsealed for this call only.
+    fn open(&self, kind: &str, name: &str, config: &Value, secret: Option<&str>) -> Result<CloudHandle, CoreError>;
 }
 
 pub struct Clouds {
@@ -34,6 +35,8 @@ pub struct Clouds {
     open: RwLock<BTreeMap<String, Arc<CloudHandle>>>,
     /// Why a registered cloud could not be opened, for `cloud check` and scheduling faults.
     broken: RwLock<BTreeMap<String, String>>,
+    /// Seals the clouds' credential secrets in the store (never kept in their settings).
+    sealer: Option<crate::keys::KeyRing>,
 }
 
 /// A cloud as `cloud list` shows it.
@@ -54,7 +57,26 @@ pub fn valid_cloud_name(name: &str) -> bool {
 
 impl Clouds {
     pub fn new(store: Store, factory: Arc<dyn DriverFactory>) -> Arc<Self> {
-        Arc::new(Self { store, factory, open: RwLock::default(), broken: RwLock::default() })
+        Arc::new(Self { store, factory, open: RwLock::default(), broken: RwLock::default(), sealer: None })
+    }
+
+    /// Clouds whose credential secrets are sealed with `ring` (the data dir's credential keys).
+    pub fn with_secrets(store: Store, factory: Arc<dyn DriverFactory>, ring: crate::keys::KeyRing) -> Arc<Self> {
+        Arc::new(Self { store, factory, open: RwLock::default(), broken: RwLock::default(), sealer: Some(ring) })
+    }
+
+    fn unseal(&self, name: &str, sealed: Option<&str>) -> Result<Option<String>, CoreError> {
+        let Some(sealed) = sealed else { return Ok(None) };
+        use base64::Engine;
+        let ring = self
+            .sealer
+            .as_ref()
+            .ok_or_else(|| CoreError::Internal(format!("cloud {name} has a sealed secret and no key to open it")))?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(sealed).ok().and_then(|b| ring.open(&b)).ok_or_else(
+                || CoreError::Internal(format!("cloud {name}: its sealed secret does not open with this key")),
+            )?;
+        String::from_utf8(bytes).map(Some).map_err(|e| CoreError::Internal(format!("cloud {name}: {e}")))
     }
 
     /// Opens every registered cloud not open yet; keeps the reason for those that fail.
@@ -68,9 +90,14 @@ impl Clouds {
                 .map_err(|e| CoreError::Internal(format!("cloud {} has corrupt settings: {e}", r.name)))?;
             let factory = self.factory.clone();
             let (kind, name) = (r.kind.clone(), r.name.clone());
-            let opened = tokio::task::spawn_blocking(move || factory.open(&kind, &name, &config))
-                .await
-                .map_err(|e| CoreError::Internal(e.to_string()))?;
+            let opened = match self.unseal(&r.name, r.sealed_secret.as_deref()) {
+                Ok(secret) => {
+                    tokio::task::spawn_blocking(move || factory.open(&kind, &name, &config, secret.as_deref()))
+                        .await
+                        .map_err(|e| CoreError::Internal(e.to_string()))?
+                }
+                Err(e) => Err(e),
+            };
             match opened {
                 Ok(h) => {
                     self.broken.write().remove(&r.name);
@@ -126,14 +153,35 @@ impl Clouds {
 
     /// Registers a cloud after opening it once, so a typo in its settings is caught now.
     pub async fn add(&self, kind: &str, name: &str, config: Value) -> Result<Arc<CloudHandle>, CoreError> {
+        self.add_with_secret(kind, name, config, None).await
+    }
+
+    /// Registers a cloud with a credential secret, which the store keeps sealed.
+    pub async fn add_with_secret(
+        &self,
+        kind: &str,
+        name: &str,
+        config: Value,
+        secret: Option<String>,
+    ) -> Result<Arc<CloudHandle>, CoreError> {
         if !valid_cloud_name(name) {
             return Err(CoreError::BadRequest(format!(
                 "Invalid cloud name {name:?}: use 1 to 63 letters, digits, '-' or '_', starting with a letter or digit."
             )));
         }
         let factory = self.factory.clone();
+        let sealed = match &secret {
+            Some(s) => {
+                use base64::Engine;
+                let ring = self.sealer.as_ref().ok_or_else(|| {
+                    CoreError::BadRequest("This command cannot keep a secret: no credential key is loaded.".into())
+                })?;
+                Some(base64::engine::general_purpose::STANDARD.encode(ring.seal(s.as_bytes())?))
+            }
+            None => None,
+        };
         let (k, n, c) = (kind.to_string(), name.to_string(), config.clone());
-        let handle = tokio::task::spawn_blocking(move || factory.open(&k, &n, &c))
+        let handle = tokio::task::spawn_blocking(move || factory.open(&k, &n, &c, secret.as_deref()))
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))??;
         let row = CloudRow {
@@ -141,7 +189,7 @@ impl Clouds {
             name: name.into(),
             kind: kind.into(),
             config: config.to_string(),
-            sealed_secret: None,
+            sealed_secret: sealed,
             created_at: crate::clock::now_micros(),
         };
         match self.store.cloud_insert(&row).await {
@@ -172,7 +220,7 @@ impl Clouds {
 pub struct NoDrivers;
 
 impl DriverFactory for NoDrivers {
-    fn open(&self, kind: &str, _name: &str, _config: &Value) -> Result<CloudHandle, CoreError> {
+    fn open(&self, kind: &str, _name: &str, _config: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
         Err(CoreError::BadRequest(format!("No driver for clouds of kind {kind:?} is built into this binary.")))
     }
 }

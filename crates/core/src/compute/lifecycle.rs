@@ -238,10 +238,12 @@ impl Compute {
         Ok(ServerSpec {
             id: s.id.clone(),
             name: s.name.clone(),
+            flavor_name: flavor.name.clone(),
             vcpus: flavor.vcpus,
             ram_mb: flavor.ram,
             disk_gb: flavor.disk,
             image: root,
+            cloud_image: None,
             root_volume,
             volumes,
             kernel,

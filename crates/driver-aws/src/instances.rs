@@ -1,0 +1,418 @@
+//! `Compute` on EC2: a server is an instance found by its tags, never by a remembered
+//! instance id, so a step run again after a crash finds what the first run made.
+//! EC2 changes state asynchronously; every change waits for the state it asks for (polling
+//! DescribeInstances with a growing interval), never for a fixed time. The driver enforces
+//! AWS's own rules (a resize needs a stopped instance) rather than trusting the endpoint.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    AttributeValue, Filter, Instance, InstanceStateName, InstanceType, ResourceType, Tag, TagSpecification,
+};
+use base64::Engine;
+use hybridstack_driver::{
+    Capacity, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState, ServerSpec,
+};
+
+use crate::errors::aws;
+use crate::{AwsCloud, TAG_CLOUD, TAG_ID};
+
+/// States an instance of ours can be in before it is gone.
+const LIVE: [&str; 5] = ["pending", "running", "stopping", "stopped", "shutting-down"];
+
+fn tag_of(i: &Instance, key: &str) -> Option<String> {
+    i.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value().map(str::to_string))
+}
+
+fn state_of(i: &Instance) -> InstanceStateName {
+    i.state().and_then(|s| s.name().cloned()).unwrap_or(InstanceStateName::Pending)
+}
+
+fn power_of(s: &InstanceStateName) -> PowerState {
+    match s {
+        InstanceStateName::Running => PowerState::Running,
+        InstanceStateName::Stopped | InstanceStateName::Stopping | InstanceStateName::ShuttingDown => {
+            PowerState::Shutdown
+        }
+        _ => PowerState::NoState,
+    }
+}
+
+/// The name of an imported public key: the same key is imported once per region, whatever
+/// its name in Nova (FNV-1a of the key material).
+fn key_pair_name(public_key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in public_key.trim().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("hybridstack-{h:016x}")
+}
+
+impl AwsCloud {
+    fn filter(name: &str, value: &str) -> Filter {
+        Filter::builder().name(name).values(value).build()
+    }
+
+    /// Every live instance of this cloud, all pages (moto and AWS page DescribeInstances even
+    /// unasked), optionally only the one carrying server `id`.
+    async fn owned(&self, id: Option<&str>) -> Result<Vec<Instance>, DriverError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut req = self
+                .ec2
+                .describe_instances()
+                .filters(Self::filter(&format!("tag:{TAG_CLOUD}"), &self.name))
+                .filters(
+                    Filter::builder()
+                        .name("instance-state-name")
+                        .set_values(Some(LIVE.iter().map(|s| s.to_string()).collect()))
+                        .build(),
+                )
+                .set_next_token(token.take());
+            if let Some(id) = id {
+                req = req.filters(Self::filter(&format!("tag:{TAG_ID}"), id));
+            }
+            let page = req.send().await.map_err(|e| aws("listing instances", e))?;
+            for r in page.reservations() {
+                out.extend(r.instances().iter().cloned());
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<Instance>, DriverError> {
+        Ok(self.owned(Some(id)).await?.into_iter().next())
+    }
+
+    async fn require(&self, id: &str) -> Result<Instance, DriverError> {
+        self.instance(id).await?.ok_or_else(|| DriverError::NotFound(format!("server {id} has no instance")))
+    }
+
+    fn instance_id(i: &Instance) -> Result<String, DriverError> {
+        i.instance_id().map(str::to_string).ok_or_else(|| DriverError::Failed("an instance without an id".into()))
+    }
+
+    /// Waits until the server's instance is in `want` (`None`: gone or terminated).
+    async fn wait_for(&self, id: &str, want: Option<InstanceStateName>) -> Result<(), DriverError> {
+        let deadline = Instant::now() + self.wait_limit();
+        let mut pause = Duration::from_millis(200);
+        loop {
+            let now = self.instance(id).await?;
+            let reached = match (&want, &now) {
+                (None, None) => true,
+                (Some(w), Some(i)) => state_of(i) == *w,
+                _ => false,
+            };
+            if reached {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let state = now.as_ref().map(|i| state_of(i).as_str().to_string()).unwrap_or_else(|| "gone".into());
+                return Err(DriverError::Transient(format!(
+                    "server {id}: its instance is still {state} after {}s",
+                    self.wait_limit().as_secs()
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// The instance type for a flavor: the flavor's name when it is one of the region's
+    /// types, else the smallest type with at least the flavor's vCPUs and RAM.
+    async fn instance_type_for(&self, s: &ServerSpec) -> Result<InstanceType, DriverError> {
+        let mut best: Option<(i32, i64, String)> = None;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .ec2
+                .describe_instance_types()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws("listing instance types", e))?;
+            for t in page.instance_types() {
+                let Some(name) = t.instance_type().map(|n| n.as_str().to_string()) else { continue };
+                if name == s.flavor_name {
+                    return Ok(InstanceType::from(name.as_str()));
+                }
+                let vcpus = t.v_cpu_info().and_then(|v| v.default_v_cpus()).unwrap_or(0);
+                let mem = t.memory_info().and_then(|m| m.size_in_mib()).unwrap_or(0);
+                let fits = i64::from(vcpus) >= i64::from(s.vcpus) && u64::try_from(mem).unwrap_or(0) >= s.ram_mb;
+                let current = t.current_generation().unwrap_or(false);
+                if fits && current && best.as_ref().is_none_or(|(v, m, n)| (vcpus, mem, &name) < (*v, *m, n)) {
+                    best = Some((vcpus, mem, name));
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        best.map(|(_, _, n)| InstanceType::from(n.as_str())).ok_or_else(|| {
+            DriverError::Rejected(format!(
+                "no instance type in {} has {} vCPUs and {} MiB of RAM for flavor {}",
+                self.cfg.region, s.vcpus, s.ram_mb, s.flavor_name
+            ))
+        })
+    }
+
+    /// The key pair holding the server's public key, imported the first time it is used.
+    async fn key_pair(&self, public_key: &str) -> Result<String, DriverError> {
+        let name = key_pair_name(public_key);
+        match self.ec2.describe_key_pairs().key_names(&name).send().await {
+            Ok(_) => return Ok(name),
+            Err(e) => match aws("looking up a key pair", e) {
+                DriverError::NotFound(_) => {}
+                other => return Err(other),
+            },
+        }
+        let material = aws_sdk_ec2::primitives::Blob::new(public_key.trim().as_bytes());
+        match self.ec2.import_key_pair().key_name(&name).public_key_material(material).send().await {
+            Ok(_) => Ok(name),
+            Err(e) => match aws("importing a key pair", e) {
+                // Imported meanwhile by another server's create: the same key, the same name.
+                DriverError::Rejected(m) if m.contains("InvalidKeyPair.Duplicate") => Ok(name),
+                other => Err(other),
+            },
+        }
+    }
+
+    fn tags(&self, s: &ServerSpec, kind: ResourceType) -> TagSpecification {
+        TagSpecification::builder()
+            .resource_type(kind)
+            .tags(Tag::builder().key(TAG_ID).value(&s.id).build())
+            .tags(Tag::builder().key(TAG_CLOUD).value(&self.name).build())
+            .tags(Tag::builder().key("Name").value(&s.name).build())
+            .build()
+    }
+
+    async fn launch(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        let ami = s.cloud_image.as_deref().ok_or_else(|| {
+            DriverError::Rejected(format!(
+                "image {} has no AMI on cloud {}: register the AMI as a Glance image first",
+                s.image.as_ref().map(|i| i.image_id.as_str()).unwrap_or("(none)"),
+                self.name
+            ))
+        })?;
+        if s.root_volume.is_some() || !s.volumes.is_empty() {
+            return Err(DriverError::NotSupported("volumes (EBS) are not mapped on AWS clouds yet".into()));
+        }
+        if !s.nics.is_empty() {
+            return Err(DriverError::NotSupported("ports (VPC networking) are not mapped on AWS clouds yet".into()));
+        }
+        let instance_type = self.instance_type_for(s).await?;
+        let mut req = self
+            .ec2
+            .run_instances()
+            .image_id(ami)
+            .instance_type(instance_type)
+            .min_count(1)
+            .max_count(1)
+            // EC2's own idempotency: a retried launch returns the first one's instance.
+            .client_token(&s.id)
+            .tag_specifications(self.tags(s, ResourceType::Instance))
+            .tag_specifications(self.tags(s, ResourceType::Volume));
+        if let Some(k) = &s.guest.public_key {
+            req = req.key_name(self.key_pair(k).await?);
+        }
+        if let Some(ud) = &s.guest.user_data {
+            // The API took it as base64 already; EC2 wants base64 too, so it is checked, not
+            // encoded again.
+            base64::engine::general_purpose::STANDARD
+                .decode(ud.trim())
+                .map_err(|_| DriverError::Rejected("user_data is not base64".into()))?;
+            req = req.user_data(ud.trim());
+        }
+        req.send().await.map_err(|e| aws("launching the instance", e))?;
+        Ok(())
+    }
+
+    async fn start(&self, id: &str) -> Result<(), DriverError> {
+        let i = self.require(id).await?;
+        if state_of(&i) != InstanceStateName::Running {
+            if state_of(&i) == InstanceStateName::Stopping {
+                self.wait_for(id, Some(InstanceStateName::Stopped)).await?;
+            }
+            self.ec2
+                .start_instances()
+                .instance_ids(Self::instance_id(&i)?)
+                .send()
+                .await
+                .map_err(|e| aws("starting the instance", e))?;
+        }
+        self.wait_for(id, Some(InstanceStateName::Running)).await
+    }
+
+    async fn stop(&self, id: &str, force: bool) -> Result<(), DriverError> {
+        let i = self.require(id).await?;
+        if state_of(&i) == InstanceStateName::Pending {
+            self.wait_for(id, Some(InstanceStateName::Running)).await?;
+        }
+        if state_of(&i) != InstanceStateName::Stopped {
+            self.ec2
+                .stop_instances()
+                .instance_ids(Self::instance_id(&i)?)
+                .force(force)
+                .send()
+                .await
+                .map_err(|e| aws("stopping the instance", e))?;
+        }
+        self.wait_for(id, Some(InstanceStateName::Stopped)).await
+    }
+
+    /// Stops the instance, changes its type (EC2 allows it only stopped), starts it when asked.
+    async fn retype(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        let instance_type = self.instance_type_for(s).await?;
+        self.stop(&s.id, false).await?;
+        let i = self.require(&s.id).await?;
+        if state_of(&i) != InstanceStateName::Stopped {
+            return Err(DriverError::Rejected(format!("server {}: a resize needs the instance stopped", s.id)));
+        }
+        if i.instance_type() != Some(&instance_type) {
+            self.ec2
+                .modify_instance_attribute()
+                .instance_id(Self::instance_id(&i)?)
+                .instance_type(AttributeValue::builder().value(instance_type.as_str()).build())
+                .send()
+                .await
+                .map_err(|e| aws("changing the instance type", e))?;
+        }
+        if s.start {
+            self.start(&s.id).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Compute for AwsCloud {
+    fn capabilities(&self) -> ComputeCapabilities {
+        ComputeCapabilities { pause: false, suspend: false, resize: true, snapshot: false, console_output: true }
+    }
+
+    /// What the account's quota allows: vCPUs as registered; memory and disk are not what
+    /// AWS limits, so they are given as unlimited.
+    async fn capacity(&self) -> Result<Capacity, DriverError> {
+        Ok(Capacity {
+            hypervisor_type: "ec2".into(),
+            hypervisor_hostname: format!("ec2.{}", self.cfg.region),
+            vcpus: self.cfg.vcpu_limit,
+            memory_mb: u64::from(u32::MAX),
+            local_gb: u64::from(u32::MAX),
+            free_disk_gb: u64::from(u32::MAX),
+        })
+    }
+
+    async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        if self.instance(&s.id).await?.is_none() {
+            self.launch(s).await?;
+        }
+        if s.start {
+            self.start(&s.id).await
+        } else {
+            // EC2 cannot make an instance stopped: it is launched, then stopped.
+            self.wait_for(&s.id, Some(InstanceStateName::Running)).await?;
+            self.stop(&s.id, false).await
+        }
+    }
+
+    async fn delete_server(&self, id: &str) -> Result<(), DriverError> {
+        for i in self.owned(Some(id)).await? {
+            self.ec2
+                .terminate_instances()
+                .instance_ids(Self::instance_id(&i)?)
+                .send()
+                .await
+                .map_err(|e| aws("terminating the instance", e))?;
+        }
+        self.wait_for(id, None).await
+    }
+
+    async fn power(&self, id: &str, action: PowerAction) -> Result<(), DriverError> {
+        match action {
+            PowerAction::Start => self.start(id).await,
+            PowerAction::Stop => self.stop(id, false).await,
+            PowerAction::SoftReboot => {
+                let i = self.require(id).await?;
+                self.ec2
+                    .reboot_instances()
+                    .instance_ids(Self::instance_id(&i)?)
+                    .send()
+                    .await
+                    .map_err(|e| aws("rebooting the instance", e))?;
+                self.wait_for(id, Some(InstanceStateName::Running)).await
+            }
+            PowerAction::HardReboot => {
+                self.stop(id, true).await?;
+                self.start(id).await
+            }
+            PowerAction::Pause | PowerAction::Unpause | PowerAction::Suspend | PowerAction::Resume => {
+                Err(DriverError::NotSupported(format!("{action:?}: EC2 instances cannot be paused or suspended")))
+            }
+        }
+    }
+
+    async fn power_state(&self, id: &str) -> Result<PowerState, DriverError> {
+        Ok(power_of(&state_of(&self.require(id).await?)))
+    }
+
+    async fn rebuild(&self, _: &ServerSpec) -> Result<(), DriverError> {
+        Err(DriverError::NotSupported("rebuild is not mapped on AWS clouds yet".into()))
+    }
+
+    async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.retype(s).await
+    }
+
+    /// Nothing was kept: the instance's disks stay as they were through a type change.
+    async fn confirm_resize(&self, _: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn revert_resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.retype(s).await
+    }
+
+    async fn snapshot(&self, _: &str, _: &std::path::Path) -> Result<(), DriverError> {
+        Err(DriverError::NotSupported("server snapshots (CreateImage) are not mapped on AWS clouds yet".into()))
+    }
+
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        let i = self.require(id).await?;
+        let out = self
+            .ec2
+            .get_console_output()
+            .instance_id(Self::instance_id(&i)?)
+            .send()
+            .await
+            .map_err(|e| aws("reading the console output", e))?;
+        let text = out
+            .output()
+            .map(|o| base64::engine::general_purpose::STANDARD.decode(o.trim()).unwrap_or_default())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        Ok(match lines {
+            Some(n) => {
+                let all: Vec<&str> = text.lines().collect();
+                all[all.len().saturating_sub(n)..].join("\n")
+            }
+            None => text,
+        })
+    }
+
+    async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {
+        Ok(self
+            .owned(None)
+            .await?
+            .iter()
+            .filter_map(|i| tag_of(i, TAG_ID).map(|id| OwnedServer { id, power: power_of(&state_of(i)) }))
+            .collect())
+    }
+}

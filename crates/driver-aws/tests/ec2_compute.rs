@@ -1,0 +1,226 @@
+//! The EC2 compute driver against the moto server (a real AWS API endpoint emulator, PyPI
+//! `moto[server]`, run with its instance-type, AMI and key-pair validation on), over HTTP
+//! through the official SDK: launch (idempotent under a retry), the key pair imported once,
+//! power actions waiting on state, resize by stop/ModifyInstanceAttribute/start with revert,
+//! instance types chosen for flavors, listing past moto's 100-reservation pages, another
+//! cloud's instances left alone, and terminate waiting until the instance is gone.
+//!
+//! Needs the test venv with moto (scripts/install-test-deps).
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use hybridstack_driver::{Compute, DriverError, GuestConfig, NicSpec, PowerAction, PowerState, ServerSpec};
+use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
+
+/// An AMI moto has in every region (Amazon Linux 2017.09), stable across its releases.
+const AMI: &str = "ami-760aaa0f";
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro test";
+
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn post(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn moto() -> Moto {
+    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
+    let bin = format!("{venv}/bin/moto_server");
+    assert!(std::path::Path::new(&bin).exists(), "{bin} is missing: run scripts/install-test-deps");
+    let port = free_port();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
+        .env("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let m = Moto { child, url: format!("http://127.0.0.1:{port}") };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !post(port, "/moto-api/reset").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        assert!(Instant::now() < deadline, "moto_server did not answer on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    m
+}
+
+fn config(url: &str) -> AwsConfig {
+    AwsConfig {
+        region: "us-east-1".into(),
+        endpoint_url: Some(url.into()),
+        credentials: CredentialSource::Keys { access_key_id: "AKIAHYBRIDSTACKTEST1".into() },
+        vcpu_limit: 32,
+        wait_secs: 30,
+    }
+}
+
+fn spec(id: &str, flavor: &str) -> ServerSpec {
+    ServerSpec {
+        id: id.into(),
+        name: format!("vm-{id}"),
+        flavor_name: flavor.into(),
+        vcpus: 1,
+        ram_mb: 512,
+        disk_gb: 8,
+        image: None,
+        cloud_image: Some(AMI.into()),
+        root_volume: None,
+        volumes: vec![],
+        kernel: None,
+        ramdisk: None,
+        kernel_cmdline: None,
+        nics: vec![],
+        guest: GuestConfig {
+            hostname: "vm".into(),
+            public_key: Some(KEY.into()),
+            user_data: Some("IyEvYmluL3NoCmVjaG8gaGk=".into()),
+            ..Default::default()
+        },
+        start: true,
+    }
+}
+
+fn id(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// The instances carrying server `id`'s tag, in any state, straight from EC2.
+async fn tagged(ec2: &aws_sdk_ec2::Client, id: &str) -> Vec<aws_sdk_ec2::types::Instance> {
+    let out = ec2
+        .describe_instances()
+        .filters(Filter::builder().name("tag:hybridstack:id").values(id).build())
+        .send()
+        .await
+        .expect("describe");
+    out.reservations().iter().flat_map(|r| r.instances().iter().cloned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_instances_follow_the_compute_driver() {
+    let m = moto();
+    let cloud = AwsCloud::open("aws-test", config(&m.url), Some("secret-key")).await.expect("open");
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&m.url)
+        .credentials_provider(aws_credential_types::Credentials::new("AKIAHYBRIDSTACKTEST1", "x", None, None, "t"))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::new(&shared);
+
+    // Launch, then the same again (a retried step): one instance, running, with our tags,
+    // the key imported once under a name of its own, and the user data as given.
+    let s = spec(&id(1), "t3.micro");
+    cloud.ensure_server(&s).await.expect("launch");
+    cloud.ensure_server(&s).await.expect("launch again");
+    let found = tagged(&ec2, &s.id).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let i = &found[0];
+    assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.micro"));
+    assert_eq!(i.image_id(), Some(AMI));
+    assert!(i.tags().iter().any(|t| t.key() == Some("hybridstack:cloud") && t.value() == Some("aws-test")));
+    let key = i.key_name().expect("a key pair").to_string();
+    assert!(key.starts_with("hybridstack-"), "{key}");
+    let keys = ec2.describe_key_pairs().send().await.expect("keys");
+    assert_eq!(keys.key_pairs().iter().filter(|k| k.key_name() == Some(key.as_str())).count(), 1);
+    let iid = i.instance_id().expect("id").to_string();
+    let ud = ec2
+        .describe_instance_attribute()
+        .instance_id(&iid)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        .send()
+        .await
+        .expect("user data");
+    assert_eq!(ud.user_data().and_then(|u| u.value()), s.guest.user_data.as_deref());
+    assert_eq!(cloud.power_state(&s.id).await.expect("state"), PowerState::Running);
+
+    // Power actions reach the state they ask for.
+    cloud.power(&s.id, PowerAction::Stop).await.expect("stop");
+    assert_eq!(cloud.power_state(&s.id).await.expect("state"), PowerState::Shutdown);
+    cloud.power(&s.id, PowerAction::Start).await.expect("start");
+    cloud.power(&s.id, PowerAction::SoftReboot).await.expect("reboot");
+    cloud.power(&s.id, PowerAction::HardReboot).await.expect("hard reboot");
+    assert_eq!(cloud.power_state(&s.id).await.expect("state"), PowerState::Running);
+    let paused = cloud.power(&s.id, PowerAction::Pause).await.expect_err("EC2 has no pause");
+    assert!(matches!(paused, DriverError::NotSupported(_)), "{paused:?}");
+
+    // Resize and revert: the type changes, the instance runs again on the same id.
+    cloud.resize(&spec(&id(1), "t3.small")).await.expect("resize");
+    let now = &tagged(&ec2, &s.id).await[0];
+    assert_eq!((now.instance_type().map(|t| t.as_str()), now.instance_id()), (Some("t3.small"), Some(iid.as_str())));
+    assert_eq!(cloud.power_state(&s.id).await.expect("state"), PowerState::Running);
+    cloud.revert_resize(&s).await.expect("revert");
+    assert_eq!(tagged(&ec2, &s.id).await[0].instance_type().map(|t| t.as_str()), Some("t3.micro"));
+
+    // A flavor that is not a type gets the smallest current type that holds it.
+    let custom = ServerSpec { vcpus: 2, ram_mb: 4096, ..spec(&id(2), "m1.custom") };
+    cloud.ensure_server(&custom).await.expect("launch a custom flavor");
+    let t = tagged(&ec2, &custom.id).await[0].instance_type().cloned().expect("type");
+    let info = ec2.describe_instance_types().instance_types(t.clone()).send().await.expect("type info");
+    let info = &info.instance_types()[0];
+    assert!(info.v_cpu_info().and_then(|v| v.default_v_cpus()).unwrap_or(0) >= 2, "{t:?}");
+    assert!(info.memory_info().and_then(|m| m.size_in_mib()).unwrap_or(0) >= 4096, "{t:?}");
+
+    // Refusals with the reason, and nothing launched for them.
+    let no_ami = ServerSpec { cloud_image: None, ..spec(&id(3), "t3.micro") };
+    assert!(matches!(cloud.ensure_server(&no_ami).await, Err(DriverError::Rejected(_))));
+    let bad_ami = ServerSpec { cloud_image: Some("ami-00000000deadbeef0".into()), ..spec(&id(3), "t3.micro") };
+    assert!(matches!(cloud.ensure_server(&bad_ami).await, Err(DriverError::NotFound(_) | DriverError::Rejected(_))));
+    let nic = NicSpec { port_id: "p".into(), network_id: "n".into(), mac_address: "fa:16:3e:00:00:01".into() };
+    let with_nic = ServerSpec { nics: vec![nic], ..spec(&id(3), "t3.micro") };
+    assert!(matches!(cloud.ensure_server(&with_nic).await, Err(DriverError::NotSupported(_))));
+    assert!(tagged(&ec2, &id(3)).await.is_empty());
+
+    // More reservations than moto puts on a page, one of them another cloud's.
+    for n in 10..112u32 {
+        let owner = if n == 10 { "another-cloud" } else { "aws-test" };
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .tags(Tag::builder().key("hybridstack:id").value(id(n)).build())
+            .tags(Tag::builder().key("hybridstack:cloud").value(owner).build())
+            .build();
+        ec2.run_instances()
+            .image_id(AMI)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Nano)
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(tags)
+            .send()
+            .await
+            .expect("run");
+    }
+    let owned = cloud.list_owned().await.expect("list");
+    assert_eq!(owned.len(), 2 + 101, "ours across pages, not another cloud's");
+    assert!(!owned.iter().any(|o| o.id == id(10)));
+    assert!(owned.iter().any(|o| o.id == id(111)), "the last page is read");
+
+    // Delete terminates and waits; the server is then gone for the driver.
+    cloud.delete_server(&s.id).await.expect("delete");
+    cloud.delete_server(&s.id).await.expect("delete again");
+    assert!(matches!(cloud.power_state(&s.id).await, Err(DriverError::NotFound(_))));
+    let states: Vec<_> = tagged(&ec2, &s.id).await.iter().filter_map(|i| i.state()?.name().cloned()).collect();
+    assert_eq!(states, vec![aws_sdk_ec2::types::InstanceStateName::Terminated]);
+    assert!(!cloud.list_owned().await.expect("list").iter().any(|o| o.id == s.id));
+    assert_eq!(cloud.capacity().await.expect("capacity").vcpus, 32, "the account's quota as registered");
+}
