@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine;
 use hybridstack_driver::{
-    Capacity, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState, ServerSpec,
+    Capacity, CloudImage, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState, ServerSpec,
 };
 
 use crate::errors::aws;
@@ -294,7 +294,14 @@ impl AwsCloud {
 #[async_trait]
 impl Compute for AwsCloud {
     fn capabilities(&self) -> ComputeCapabilities {
-        ComputeCapabilities { pause: false, suspend: false, resize: true, snapshot: false, console_output: true }
+        ComputeCapabilities {
+            pause: false,
+            suspend: false,
+            resize: true,
+            snapshot: false,
+            console_output: true,
+            image_files: false,
+        }
     }
 
     /// What the account's quota allows: vCPUs as registered; memory and disk are not what
@@ -404,6 +411,39 @@ impl Compute for AwsCloud {
                 all[all.len().saturating_sub(n)..].join("\n")
             }
             None => text,
+        })
+    }
+
+    async fn cloud_image(&self, reference: &str) -> Result<CloudImage, DriverError> {
+        let out = self
+            .ec2
+            .describe_images()
+            .image_ids(reference)
+            .send()
+            .await
+            .map_err(|e| aws(&format!("describing AMI {reference}"), e))?;
+        let i = out
+            .images()
+            .iter()
+            .find(|i| i.image_id() == Some(reference))
+            .ok_or_else(|| DriverError::NotFound(format!("AMI {reference} is not in {}", self.cfg.region)))?;
+        if i.state().is_some_and(|s| s.as_str() != "available") {
+            return Err(DriverError::Rejected(format!("AMI {reference} is not available")));
+        }
+        let root = i.root_device_name().unwrap_or_default();
+        let size = i
+            .block_device_mappings()
+            .iter()
+            .find(|m| m.device_name() == Some(root))
+            .or_else(|| i.block_device_mappings().first())
+            .and_then(|m| m.ebs())
+            .and_then(|e| e.volume_size())
+            .unwrap_or(0);
+        Ok(CloudImage {
+            reference: reference.into(),
+            name: i.name().unwrap_or(reference).to_string(),
+            min_disk_gb: u64::try_from(size).unwrap_or(0),
+            architecture: i.architecture().map(|a| a.as_str().to_string()).unwrap_or_default(),
         })
     }
 

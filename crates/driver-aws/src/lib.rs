@@ -10,6 +10,8 @@
 mod config;
 mod errors;
 mod instances;
+#[doc(hidden)]
+pub mod test_support;
 mod unsupported;
 
 use std::time::Duration;

@@ -7,64 +7,14 @@
 //!
 //! Needs the test venv with moto (scripts/install-test-deps).
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use hybridstack_driver::{Compute, DriverError, GuestConfig, NicSpec, PowerAction, PowerState, ServerSpec};
+use hybridstack_driver_aws::test_support::start_moto;
 use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
 
 /// An AMI moto has in every region (Amazon Linux 2017.09), stable across its releases.
 const AMI: &str = "ami-760aaa0f";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro test";
-
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn post(port: u16, path: &str) -> Option<String> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn moto() -> Moto {
-    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
-    let bin = format!("{venv}/bin/moto_server");
-    assert!(std::path::Path::new(&bin).exists(), "{bin} is missing: run scripts/install-test-deps");
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
-        .env("MOTO_ENABLE_AMI_VALIDATION", "true")
-        .env("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let m = Moto { child, url: format!("http://127.0.0.1:{port}") };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !post(port, "/moto-api/reset").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-        assert!(Instant::now() < deadline, "moto_server did not answer on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    m
-}
 
 fn config(url: &str) -> AwsConfig {
     AwsConfig {
@@ -119,7 +69,7 @@ async fn tagged(ec2: &aws_sdk_ec2::Client, id: &str) -> Vec<aws_sdk_ec2::types::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_instances_follow_the_compute_driver() {
-    let m = moto();
+    let m = start_moto();
     let cloud = AwsCloud::open("aws-test", config(&m.url), Some("secret-key")).await.expect("open");
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))

@@ -430,6 +430,7 @@ impl Compute for LibvirtCloud {
             resize: true,
             snapshot: true,
             console_output: self.inner.cfg.uri.starts_with("qemu:///"),
+            image_files: true,
         }
     }
 

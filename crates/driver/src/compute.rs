@@ -122,6 +122,9 @@ pub struct ComputeCapabilities {
     pub resize: bool,
     pub snapshot: bool,
     pub console_output: bool,
+    /// Boots from image files the control plane holds (libvirt); otherwise only from the
+    /// cloud's own copies of images (AMIs).
+    pub image_files: bool,
 }
 
 /// The cloud's size, for `os-hypervisors` and the scheduler.
@@ -172,4 +175,19 @@ pub trait Compute: Send + Sync {
 
     /// Every server the cloud holds that carries our id.
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError>;
+
+    /// An image the cloud keeps itself (an AMI), for registering it as a Glance image.
+    async fn cloud_image(&self, reference: &str) -> Result<CloudImage, DriverError> {
+        Err(DriverError::NotSupported(format!("{reference}: this cloud keeps no images of its own")))
+    }
+}
+
+/// An image held by a cloud itself, as its cloud describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudImage {
+    pub reference: String,
+    pub name: String,
+    /// The root disk's size, GiB.
+    pub min_disk_gb: u64,
+    pub architecture: String,
 }

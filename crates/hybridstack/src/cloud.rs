@@ -23,6 +23,15 @@ pub(crate) enum CloudCommand {
     Check,
     /// Unregister a cloud (its servers must be deleted first).
     Remove { name: String },
+    /// Register images a cloud keeps itself (AMIs) as public Glance images that servers on
+    /// that cloud boot from.
+    ImportImages {
+        #[arg(long)]
+        cloud: String,
+        /// The cloud's image ids (ami-…).
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +161,18 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
             }
             if bad > 0 {
                 bail!("{bad} cloud(s) unavailable");
+            }
+        }
+        CloudCommand::ImportImages { cloud, references } => {
+            let handle = clouds.require(&cloud).await?;
+            let images = hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default())?;
+            let owner = store.project_by_name("default", "admin").await?.id;
+            for r in references {
+                let found = handle.compute.cloud_image(&r).await.map_err(|e| anyhow::anyhow!("{r}: {e}"))?;
+                let i = images
+                    .register_cloud_image(&owner, &cloud, &r, &found.name, found.min_disk_gb, &found.architecture)
+                    .await?;
+                println!("{}\t{}\t{r}", i.id, i.name.as_deref().unwrap_or_default());
             }
         }
         CloudCommand::Remove { name } => {

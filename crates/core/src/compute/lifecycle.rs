@@ -184,14 +184,25 @@ impl Compute {
                 size: u64::try_from(size).unwrap_or(0),
             })
         };
+        // A cloud that keeps its own copy of the image (an AMI) boots from that; the others
+        // from the image's data in the local store.
+        let cloud_image = image.as_ref().and_then(|i| crate::images::cloud_images::location_on(i, &s.cloud));
         let root = match (&image, &root_volume) {
-            (Some(image), None) => {
-                let mut root = file(&image.id, image.disk_format.as_deref().unwrap_or("raw"), image.size.unwrap_or(0))?;
-                root.path = self.images.local_file(&image.id).await.ok_or_else(|| {
-                    CoreError::Conflict(format!("Image {} has no data in the local store.", image.id))
-                })?;
-                Some(root)
-            }
+            (Some(image), None) => match self.images.local_file(&image.id).await {
+                Some(path) => {
+                    let mut root =
+                        file(&image.id, image.disk_format.as_deref().unwrap_or("raw"), image.size.unwrap_or(0))?;
+                    root.path = path;
+                    Some(root)
+                }
+                None if cloud_image.is_some() => None,
+                None => {
+                    return Err(CoreError::Conflict(format!(
+                        "Image {} has no data in the local store and no copy on cloud {}.",
+                        image.id, s.cloud
+                    )))
+                }
+            },
             _ => None,
         };
         let mut extra = Vec::new();
@@ -243,7 +254,7 @@ impl Compute {
             ram_mb: flavor.ram,
             disk_gb: flavor.disk,
             image: root,
-            cloud_image: None,
+            cloud_image,
             root_volume,
             volumes,
             kernel,

@@ -1,5 +1,6 @@
 //! Placement: which cloud a server runs on. Each cloud is a zone; the scheduler keeps the
-//! clouds that match the requested zone and have room for the flavor (with the usual
+//! clouds that match the requested zone, can boot the server's image (from the image's data
+//! here, or from the cloud's own copy of it, an AMI) and have room for the flavor (with the usual
 //! overcommit: 16 vCPUs and 1.5 MiB of RAM per physical one), and picks the one with the most
 //! free RAM. When none fits, the reason becomes Nova's "No valid host was found" fault.
 
@@ -19,6 +20,14 @@ impl Compute {
         let mut reasons = Vec::new();
         let mut best: Option<(u64, String)> = None;
         let placement = self.group_placement(s).await?;
+        let image = match s.image_id.as_str() {
+            "" => None,
+            id => self.images.image_internal(id).await?,
+        };
+        let local_data = match &image {
+            Some(i) => self.images.local_file(&i.id).await.is_some(),
+            None => false,
+        };
         let mut clouds = self.clouds.all();
         clouds.sort_by(|a, b| a.name.cmp(&b.name));
         if clouds.is_empty() {
@@ -38,6 +47,14 @@ impl Compute {
                     continue;
                 }
                 _ => {}
+            }
+            if let Some(i) = &image {
+                let own_copy = crate::images::cloud_images::location_on(i, &c.name).is_some();
+                let from_file = local_data && c.compute.capabilities().image_files;
+                if !(own_copy || from_file) {
+                    reasons.push(format!("cloud {} has no copy of image {} it can boot", c.name, i.id));
+                    continue;
+                }
             }
             let cap = match c.compute.capacity().await {
                 Ok(cap) => cap,

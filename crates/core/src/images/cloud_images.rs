@@ -1,0 +1,68 @@
+//! Images whose data a cloud keeps itself (an AMI on AWS): registered in Glance as active
+//! images with no data here and a location property per cloud, `hybridstack:location:<cloud>`,
+//! which a server on that cloud boots from.
+
+use hybridstack_store::images::Image;
+
+use super::Images;
+use crate::clock::now_micros;
+use crate::CoreError;
+
+pub fn location_key(cloud: &str) -> String {
+    format!("hybridstack:location:{cloud}")
+}
+
+/// The image's own copy on `cloud`, if it has one.
+pub fn location_on(image: &Image, cloud: &str) -> Option<String> {
+    image.properties.get(&location_key(cloud)).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+impl Images {
+    /// Registers (or finds, when already registered) a cloud's image as a public Glance
+    /// image owned by `owner`; returns it.
+    pub async fn register_cloud_image(
+        &self,
+        owner: &str,
+        cloud: &str,
+        reference: &str,
+        name: &str,
+        min_disk_gb: u64,
+        architecture: &str,
+    ) -> Result<Image, CoreError> {
+        let key = location_key(cloud);
+        let existing = self.store.image_list(&Default::default()).await?;
+        if let Some(i) = existing.into_iter().find(|i| location_on(i, cloud).as_deref() == Some(reference)) {
+            return Ok(i);
+        }
+        let mut properties = hybridstack_store::Extra::new();
+        properties.insert(key, serde_json::Value::String(reference.into()));
+        if !architecture.is_empty() {
+            properties.insert("architecture".into(), serde_json::Value::String(architecture.into()));
+        }
+        let now = now_micros();
+        let i = Image {
+            id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            name: Some(name.into()),
+            owner: owner.into(),
+            status: "active".into(),
+            visibility: "public".into(),
+            protected: false,
+            os_hidden: false,
+            checksum: None,
+            os_hash_algo: None,
+            os_hash_value: None,
+            size: None,
+            virtual_size: None,
+            min_disk: i64::try_from(min_disk_gb).unwrap_or(0),
+            min_ram: 0,
+            container_format: Some("ami".into()),
+            disk_format: Some("ami".into()),
+            properties,
+            tags: vec![],
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.image_create(&i).await?;
+        Ok(i)
+    }
+}
