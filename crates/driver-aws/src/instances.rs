@@ -12,7 +12,8 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine;
 use hybridstack_driver::{
-    Capacity, CloudImage, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState, ServerSpec,
+    Capacity, CloudFlavor, CloudImage, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState,
+    ServerSpec,
 };
 
 use crate::errors::aws;
@@ -124,43 +125,61 @@ impl AwsCloud {
         }
     }
 
+    /// The region's instance types (every page), read once per cloud.
+    async fn instance_types(&self) -> Result<&[CloudFlavor], DriverError> {
+        let types = self
+            .types
+            .get_or_try_init(|| async {
+                let mut out = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let page = self
+                        .ec2
+                        .describe_instance_types()
+                        .set_next_token(token.take())
+                        .send()
+                        .await
+                        .map_err(|e| aws("listing instance types", e))?;
+                    for t in page.instance_types() {
+                        let Some(name) = t.instance_type().map(|n| n.as_str().to_string()) else { continue };
+                        let vcpus = t.v_cpu_info().and_then(|v| v.default_v_cpus()).unwrap_or(0);
+                        let mem = t.memory_info().and_then(|m| m.size_in_mib()).unwrap_or(0);
+                        out.push(CloudFlavor {
+                            name,
+                            vcpus: u32::try_from(vcpus).unwrap_or(0),
+                            ram_mb: u64::try_from(mem).unwrap_or(0),
+                            current: t.current_generation().unwrap_or(false),
+                        });
+                    }
+                    match page.next_token() {
+                        Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                        _ => break,
+                    }
+                }
+                out.sort_by(|a, b| (a.vcpus, a.ram_mb, &a.name).cmp(&(b.vcpus, b.ram_mb, &b.name)));
+                Ok::<_, DriverError>(out)
+            })
+            .await?;
+        Ok(types)
+    }
+
     /// The instance type for a flavor: the flavor's name when it is one of the region's
-    /// types, else the smallest type with at least the flavor's vCPUs and RAM.
+    /// types, else the smallest current type with at least the flavor's vCPUs and RAM.
     async fn instance_type_for(&self, s: &ServerSpec) -> Result<InstanceType, DriverError> {
-        let mut best: Option<(i32, i64, String)> = None;
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .ec2
-                .describe_instance_types()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws("listing instance types", e))?;
-            for t in page.instance_types() {
-                let Some(name) = t.instance_type().map(|n| n.as_str().to_string()) else { continue };
-                if name == s.flavor_name {
-                    return Ok(InstanceType::from(name.as_str()));
-                }
-                let vcpus = t.v_cpu_info().and_then(|v| v.default_v_cpus()).unwrap_or(0);
-                let mem = t.memory_info().and_then(|m| m.size_in_mib()).unwrap_or(0);
-                let fits = i64::from(vcpus) >= i64::from(s.vcpus) && u64::try_from(mem).unwrap_or(0) >= s.ram_mb;
-                let current = t.current_generation().unwrap_or(false);
-                if fits && current && best.as_ref().is_none_or(|(v, m, n)| (vcpus, mem, &name) < (*v, *m, n)) {
-                    best = Some((vcpus, mem, name));
-                }
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
+        let types = self.instance_types().await?;
+        if let Some(t) = types.iter().find(|t| t.name == s.flavor_name) {
+            return Ok(InstanceType::from(t.name.as_str()));
         }
-        best.map(|(_, _, n)| InstanceType::from(n.as_str())).ok_or_else(|| {
-            DriverError::Rejected(format!(
-                "no instance type in {} has {} vCPUs and {} MiB of RAM for flavor {}",
-                self.cfg.region, s.vcpus, s.ram_mb, s.flavor_name
-            ))
-        })
+        types
+            .iter()
+            .find(|t| t.current && t.vcpus >= s.vcpus && t.ram_mb >= s.ram_mb)
+            .map(|t| InstanceType::from(t.name.as_str()))
+            .ok_or_else(|| {
+                DriverError::Rejected(format!(
+                    "no instance type in {} has {} vCPUs and {} MiB of RAM for flavor {}",
+                    self.cfg.region, s.vcpus, s.ram_mb, s.flavor_name
+                ))
+            })
     }
 
     /// The key pair holding the server's public key, imported the first time it is used.
@@ -412,6 +431,10 @@ impl Compute for AwsCloud {
             }
             None => text,
         })
+    }
+
+    async fn offered_flavors(&self) -> Result<Vec<CloudFlavor>, DriverError> {
+        Ok(self.instance_types().await?.to_vec())
     }
 
     async fn cloud_image(&self, reference: &str) -> Result<CloudImage, DriverError> {

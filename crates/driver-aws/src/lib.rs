@@ -29,6 +29,9 @@ pub struct AwsCloud {
     name: String,
     cfg: AwsConfig,
     ec2: aws_sdk_ec2::Client,
+    /// The region's instance types, read once: the list is large (over a thousand) and
+    /// changes only with AWS's releases.
+    types: tokio::sync::OnceCell<Vec<hybridstack_driver::CloudFlavor>>,
 }
 
 impl AwsCloud {
@@ -67,7 +70,7 @@ impl AwsCloud {
         };
         let shared = loader.load().await;
         let ec2 = aws_sdk_ec2::Client::new(&shared);
-        let cloud = Self { name: name.into(), cfg, ec2 };
+        let cloud = Self { name: name.into(), cfg, ec2, types: tokio::sync::OnceCell::new() };
         cloud.check().await?;
         Ok(cloud)
     }

@@ -176,10 +176,26 @@ pub trait Compute: Send + Sync {
     /// Every server the cloud holds that carries our id.
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError>;
 
+    /// The machine sizes the cloud offers by name (EC2 instance types), for flavors that
+    /// match them exactly.
+    async fn offered_flavors(&self) -> Result<Vec<CloudFlavor>, DriverError> {
+        Err(DriverError::NotSupported("this cloud sizes servers freely; it offers no named sizes".into()))
+    }
+
     /// An image the cloud keeps itself (an AMI), for registering it as a Glance image.
     async fn cloud_image(&self, reference: &str) -> Result<CloudImage, DriverError> {
         Err(DriverError::NotSupported(format!("{reference}: this cloud keeps no images of its own")))
     }
+}
+
+/// A named machine size a cloud offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudFlavor {
+    pub name: String,
+    pub vcpus: u32,
+    pub ram_mb: u64,
+    /// Whether the cloud still offers it for new servers (EC2's current generation).
+    pub current: bool,
 }
 
 /// An image held by a cloud itself, as its cloud describes it.

@@ -10,8 +10,8 @@ mod network;
 mod volume;
 
 pub use compute::{
-    Capacity, CloudImage, Compute, ComputeCapabilities, GuestConfig, ImageFile, NicSpec, OwnedServer, PowerAction,
-    PowerState, ServerSpec, VolumeAtDevice,
+    Capacity, CloudFlavor, CloudImage, Compute, ComputeCapabilities, GuestConfig, ImageFile, NicSpec, OwnedServer,
+    PowerAction, PowerState, ServerSpec, VolumeAtDevice,
 };
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};

@@ -23,6 +23,15 @@ pub(crate) enum CloudCommand {
     Check,
     /// Unregister a cloud (its servers must be deleted first).
     Remove { name: String },
+    /// Create public flavors for the named sizes a cloud offers (EC2 instance types), with
+    /// their real vCPUs and RAM; a flavor's name and id are the type's. Existing ones stay.
+    SyncFlavors {
+        #[arg(long)]
+        cloud: String,
+        /// Only types of these families (`t3`, `m5`…); all current ones when none is given.
+        #[arg(long)]
+        family: Vec<String>,
+    },
     /// Register images a cloud keeps itself (AMIs) as public Glance images that servers on
     /// that cloud boot from.
     ImportImages {
@@ -162,6 +171,56 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
             if bad > 0 {
                 bail!("{bad} cloud(s) unavailable");
             }
+        }
+        CloudCommand::SyncFlavors { cloud, family } => {
+            let handle = clouds.require(&cloud).await?;
+            let offered = handle.compute.offered_flavors().await.map_err(|e| anyhow::anyhow!("{cloud}: {e}"))?;
+            let images = hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default())?;
+            let networking = hybridstack_core::network::Networking::new(store.clone());
+            let compute = hybridstack_core::compute::Compute::new(
+                store.clone(),
+                images,
+                networking,
+                clouds.clone(),
+                Default::default(),
+            );
+            let admin = store.project_by_name("default", "admin").await?;
+            let ctx = hybridstack_core::policy::RequestContext {
+                user_id: "hybridstack-cli".into(),
+                user_domain_id: "default".into(),
+                scope: hybridstack_core::policy::Scope::Project { id: admin.id, domain_id: "default".into() },
+                roles: vec!["admin".into(), "member".into(), "reader".into()],
+                app_cred_id: None,
+                app_cred_unrestricted: false,
+            };
+            let wanted = offered.iter().filter(|f| {
+                let fam = f.name.split('.').next().unwrap_or_default();
+                if family.is_empty() {
+                    f.current
+                } else {
+                    family.iter().any(|x| x == fam)
+                }
+            });
+            let (mut made, mut kept) = (0, 0);
+            for f in wanted {
+                let req = hybridstack_core::compute::FlavorRequest {
+                    id: Some(f.name.clone()),
+                    name: f.name.clone(),
+                    vcpus: f.vcpus,
+                    ram: f.ram_mb,
+                    disk: 0,
+                    is_public: true,
+                    rxtx_factor: 1.0,
+                    description: Some(format!("{} on cloud {cloud}", f.name)),
+                    ..Default::default()
+                };
+                match compute.flavor_create(&ctx, req).await {
+                    Ok(_) => made += 1,
+                    Err(hybridstack_core::CoreError::Conflict(_)) => kept += 1,
+                    Err(e) => bail!("flavor {}: {e}", f.name),
+                }
+            }
+            println!("{made} flavor(s) created, {kept} already there");
         }
         CloudCommand::ImportImages { cloud, references } => {
             let handle = clouds.require(&cloud).await?;

@@ -1,9 +1,10 @@
 //! End-to-end: an AWS region (the moto server, a real AWS API endpoint emulator) as a cloud
 //! beside a KVM cloud (real libvirtd), driven by the unmodified `openstack` CLI. The AWS
-//! cloud is registered with an access key whose secret is sealed in the store; an AMI is
-//! imported as a Glance image; a server boots on it, stops, starts, resizes (stop,
+//! cloud is registered with an access key whose secret is sealed in the store; flavors are
+//! made from its instance types and an AMI is imported as a Glance image; a server boots, stops, starts, resizes (stop,
 //! ModifyInstanceAttribute, start) and is confirmed, shows its console, refuses a pause with
-//! the reason; a server on the KVM cloud runs beside it in the same project, and
+//! the reason; the reconciler sees it stopped out of band and terminates a tagged orphan;
+//! a server on the KVM cloud runs beside it in the same project, and
 //! `openstack server list` shows both with their zones; after the deletes, moto holds no
 //! live instance carrying our tag.
 //!
@@ -22,26 +23,33 @@ use support::cli::{field, Cli};
 const AMI: &str = "ami-760aaa0f";
 const SECRET: &str = "e2e-aws-secret-never-stored-in-clear";
 
-/// EC2 as moto holds it, read with boto3 from the test venv: (our server id, state, type)
-/// of every instance carrying our tag.
-fn ec2_instances(moto_url: &str) -> Vec<(String, String, String)> {
+/// Runs a Python snippet with `ec2`, a boto3 EC2 client on moto, from the test venv; returns
+/// what it prints.
+fn boto3(moto_url: &str, code: &str) -> String {
     let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
-    let script = r#"
-import boto3, json, sys
-ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id="AKIAHYBRIDSTACKE2E01", aws_secret_access_key="x")
-out = []
+    let script = format!(
+        "import boto3, json, sys\nec2 = boto3.client('ec2', endpoint_url=sys.argv[1], region_name='us-east-1', \
+         aws_access_key_id='AKIAHYBRIDSTACKE2E01', aws_secret_access_key='x')\n{code}"
+    );
+    let out = Command::new(format!("{venv}/bin/python")).args(["-c", &script, moto_url]).output().expect("python");
+    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// EC2 as moto holds it: (our server id, state, type) of every instance carrying our tag.
+fn ec2_instances(moto_url: &str) -> Vec<(String, String, String)> {
+    let listed = boto3(
+        moto_url,
+        r#"out = []
 for page in ec2.get_paginator("describe_instances").paginate(
         Filters=[{"Name": "tag-key", "Values": ["hybridstack:id"]}]):
     for r in page["Reservations"]:
         for i in r["Instances"]:
             tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
             out.append([tags["hybridstack:id"], i["State"]["Name"], i["InstanceType"]])
-print(json.dumps(out))
-"#;
-    let out = Command::new(format!("{venv}/bin/python")).args(["-c", script, moto_url]).output().expect("python");
-    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("json")
+print(json.dumps(out))"#,
+    );
+    serde_json::from_str(&listed).expect("json")
 }
 
 fn wait_server(cli: &Cli, name: &str, want: &str) -> Value {
@@ -61,7 +69,11 @@ fn wait_server(cli: &Cli, name: &str, want: &str) -> Value {
 #[test]
 fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let moto = start_moto();
-    let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
+    let server = support::start_with(&[
+        ("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10"),
+        ("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "2"),
+        ("HYBRIDSTACK_ORPHAN_GRACE_SECS", "2"),
+    ]);
     let kvm = format!("kvm-{}", std::process::id());
     let _leftovers = support::guest::Leftovers::new(&server, &kvm);
     support::guest::add_libvirt_cloud(&server, &kvm);
@@ -108,8 +120,12 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let shown = admin.json(&["image", "show", &image]);
     assert_eq!(field(&shown, "status"), "active", "{shown}");
     assert!(shown["properties"].to_string().contains(AMI), "{shown}");
-    admin.json(&["flavor", "create", "--vcpus", "2", "--ram", "1024", "--disk", "20", "t3.micro"]);
-    admin.json(&["flavor", "create", "--vcpus", "2", "--ram", "2048", "--disk", "20", "t3.small"]);
+    // Flavors from the region's instance types, with their real sizes; a second sync keeps them.
+    let synced = cloud_cmd(&["sync-flavors", "--cloud", "aws-e2e", "--family", "t3"]);
+    assert!(synced.starts_with("7 flavor(s) created"), "{synced}");
+    assert!(cloud_cmd(&["sync-flavors", "--cloud", "aws-e2e", "--family", "t3"]).starts_with("0 flavor(s) created"));
+    let micro = admin.json(&["flavor", "show", "t3.micro"]);
+    assert_eq!((micro["vcpus"].clone(), micro["ram"].clone()), (Value::from(2), Value::from(1024)), "{micro}");
 
     let vm = admin.json(&[
         "server",
@@ -141,6 +157,31 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let resized = wait_server(&admin, "on-aws", "ACTIVE");
     assert!(resized["flavor"].to_string().contains("t3.small"), "{resized}");
     admin.ok(&["console", "log", "show", "on-aws"]);
+
+    // The reconciler pages through EC2: an instance stopped behind our back shows SHUTOFF,
+    // and a tagged instance of this cloud with no server behind it is terminated.
+    let stop = format!(
+        "r = ec2.describe_instances(Filters=[{{'Name': 'tag:hybridstack:id', 'Values': ['{id}']}}])\n\
+         ec2.stop_instances(InstanceIds=[r['Reservations'][0]['Instances'][0]['InstanceId']])"
+    );
+    boto3(&moto.url, &stop);
+    wait_server(&admin, "on-aws", "SHUTOFF");
+    admin.ok(&["server", "start", "on-aws"]);
+    wait_server(&admin, "on-aws", "ACTIVE");
+    let orphan = "00000000-0000-4000-8000-0000000000aa";
+    boto3(
+        &moto.url,
+        &format!(
+            "ec2.run_instances(ImageId='{AMI}', InstanceType='t3.nano', MinCount=1, MaxCount=1, \
+             TagSpecifications=[{{'ResourceType': 'instance', 'Tags': [{{'Key': 'hybridstack:id', 'Value': '{orphan}'}}, \
+             {{'Key': 'hybridstack:cloud', 'Value': 'aws-e2e'}}]}}])"
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ec2_instances(&moto.url).contains(&(orphan.into(), "terminated".into(), "t3.nano".into())) {
+        assert!(Instant::now() < deadline, "the orphan was not terminated: {:?}", ec2_instances(&moto.url));
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let paused = admin.run(&["server", "pause", "on-aws"]);
     assert!(!paused.status.success(), "EC2 cannot pause");
     assert!(String::from_utf8_lossy(&paused.stderr).contains("not supported by cloud aws-e2e"), "{paused:?}");
