@@ -212,7 +212,10 @@ impl AwsCloud {
             .build()
     }
 
-    async fn launch(&self, s: &ServerSpec) -> Result<(), DriverError> {
+    /// Launches the server's instance. `token` is EC2's idempotency key: a retried launch
+    /// with the same one returns the first launch's instance, even a terminated one, so each
+    /// rebuild brings its own.
+    async fn launch(&self, s: &ServerSpec, token: &str) -> Result<(), DriverError> {
         let ami = s.cloud_image.as_deref().ok_or_else(|| {
             DriverError::Rejected(format!(
                 "image {} has no AMI on cloud {}: register the AMI as a Glance image first",
@@ -234,8 +237,7 @@ impl AwsCloud {
             .instance_type(instance_type)
             .min_count(1)
             .max_count(1)
-            // EC2's own idempotency: a retried launch returns the first one's instance.
-            .client_token(&s.id)
+            .client_token(token)
             .tag_specifications(self.tags(s, ResourceType::Instance))
             .tag_specifications(self.tags(s, ResourceType::Volume));
         if let Some(k) = &s.guest.public_key {
@@ -284,6 +286,19 @@ impl AwsCloud {
                 .map_err(|e| aws("stopping the instance", e))?;
         }
         self.wait_for(id, Some(InstanceStateName::Stopped)).await
+    }
+
+    async fn ensure_with_token(&self, s: &ServerSpec, token: &str) -> Result<(), DriverError> {
+        if self.instance(&s.id).await?.is_none() {
+            self.launch(s, token).await?;
+        }
+        if s.start {
+            self.start(&s.id).await
+        } else {
+            // EC2 cannot make an instance stopped: it is launched, then stopped.
+            self.wait_for(&s.id, Some(InstanceStateName::Running)).await?;
+            self.stop(&s.id, false).await
+        }
     }
 
     /// Stops the instance, changes its type (EC2 allows it only stopped), starts it when asked.
@@ -337,16 +352,7 @@ impl Compute for AwsCloud {
     }
 
     async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
-        if self.instance(&s.id).await?.is_none() {
-            self.launch(s).await?;
-        }
-        if s.start {
-            self.start(&s.id).await
-        } else {
-            // EC2 cannot make an instance stopped: it is launched, then stopped.
-            self.wait_for(&s.id, Some(InstanceStateName::Running)).await?;
-            self.stop(&s.id, false).await
-        }
+        self.ensure_with_token(s, &s.id).await
     }
 
     async fn delete_server(&self, id: &str) -> Result<(), DriverError> {
@@ -389,8 +395,18 @@ impl Compute for AwsCloud {
         Ok(power_of(&state_of(&self.require(id).await?)))
     }
 
-    async fn rebuild(&self, _: &ServerSpec) -> Result<(), DriverError> {
-        Err(DriverError::NotSupported("rebuild is not mapped on AWS clouds yet".into()))
+    /// An EC2 instance cannot change its AMI: the old instance is terminated (waiting until
+    /// it is gone) and a new one launched under the same tags, so the server keeps its id.
+    async fn rebuild(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        if s.cloud_image.is_none() {
+            return Err(DriverError::Rejected(format!(
+                "server {}: the new image has no AMI on cloud {}",
+                s.id, self.name
+            )));
+        }
+        self.delete_server(&s.id).await?;
+        let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+        self.ensure_with_token(s, &format!("{}-r{nonce}", s.id)).await
     }
 
     async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError> {

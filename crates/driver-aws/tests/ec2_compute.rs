@@ -2,6 +2,7 @@
 //! `moto[server]`, run with its instance-type, AMI and key-pair validation on), over HTTP
 //! through the official SDK: launch (idempotent under a retry), the key pair imported once,
 //! power actions waiting on state, resize by stop/ModifyInstanceAttribute/start with revert,
+//! rebuild as a new instance from the new AMI under the same id,
 //! instance types chosen for flavors, listing past moto's 100-reservation pages, another
 //! cloud's instances left alone, and terminate waiting until the instance is gone.
 //!
@@ -123,6 +124,19 @@ async fn ec2_instances_follow_the_compute_driver() {
     cloud.revert_resize(&s).await.expect("revert");
     assert_eq!(tagged(&ec2, &s.id).await[0].instance_type().map(|t| t.as_str()), Some("t3.micro"));
 
+    // Rebuild: a new instance from the new AMI under the same server id; the old one is gone.
+    let ubuntu = ServerSpec { cloud_image: Some("ami-1e749f67".into()), ..spec(&id(1), "t3.micro") };
+    cloud.rebuild(&ubuntu).await.expect("rebuild");
+    let after: Vec<_> = tagged(&ec2, &s.id).await;
+    let live: Vec<_> = after
+        .iter()
+        .filter(|i| i.state().and_then(|st| st.name()) != Some(&aws_sdk_ec2::types::InstanceStateName::Terminated))
+        .collect();
+    assert_eq!(live.len(), 1, "{after:?}");
+    assert_eq!(live[0].image_id(), Some("ami-1e749f67"));
+    assert_ne!(live[0].instance_id(), Some(iid.as_str()), "a new instance");
+    assert_eq!(cloud.power_state(&s.id).await.expect("state"), PowerState::Running);
+
     // A flavor that is not a type gets the smallest current type that holds it.
     let custom = ServerSpec { vcpus: 2, ram_mb: 4096, ..spec(&id(2), "m1.custom") };
     cloud.ensure_server(&custom).await.expect("launch a custom flavor");
@@ -170,7 +184,7 @@ async fn ec2_instances_follow_the_compute_driver() {
     cloud.delete_server(&s.id).await.expect("delete again");
     assert!(matches!(cloud.power_state(&s.id).await, Err(DriverError::NotFound(_))));
     let states: Vec<_> = tagged(&ec2, &s.id).await.iter().filter_map(|i| i.state()?.name().cloned()).collect();
-    assert_eq!(states, vec![aws_sdk_ec2::types::InstanceStateName::Terminated]);
+    assert_eq!(states, vec![aws_sdk_ec2::types::InstanceStateName::Terminated; 2], "the first and the rebuilt");
     assert!(!cloud.list_owned().await.expect("list").iter().any(|o| o.id == s.id));
     assert_eq!(cloud.capacity().await.expect("capacity").vcpus, 32, "the account's quota as registered");
 }

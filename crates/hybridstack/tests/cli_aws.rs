@@ -2,7 +2,7 @@
 //! beside a KVM cloud (real libvirtd), driven by the unmodified `openstack` CLI. The AWS
 //! cloud is registered with an access key whose secret is sealed in the store; flavors are
 //! made from its instance types and an AMI is imported as a Glance image; a server boots, stops, starts, resizes (stop,
-//! ModifyInstanceAttribute, start) and is confirmed, shows its console, refuses a pause with
+//! ModifyInstanceAttribute, start) and is confirmed, is rebuilt, shows its console, refuses a pause with
 //! the reason; the reconciler sees it stopped out of band and terminates a tagged orphan;
 //! a server on the KVM cloud runs beside it in the same project, and
 //! `openstack server list` shows both with their zones; after the deletes, moto holds no
@@ -182,6 +182,14 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
         assert!(Instant::now() < deadline, "the orphan was not terminated: {:?}", ec2_instances(&moto.url));
         std::thread::sleep(Duration::from_millis(500));
     }
+    // Rebuild: a new instance under the same server id; the old one is terminated.
+    admin.ok(&["server", "rebuild", "--image", &image, "--wait", "on-aws"]);
+    wait_server(&admin, "on-aws", "ACTIVE");
+    let states: Vec<String> =
+        ec2_instances(&moto.url).into_iter().filter(|(sid, ..)| *sid == id).map(|(_, st, _)| st).collect();
+    let mut sorted = states.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec!["running".to_string(), "terminated".to_string()], "{states:?}");
     let paused = admin.run(&["server", "pause", "on-aws"]);
     assert!(!paused.status.success(), "EC2 cannot pause");
     assert!(String::from_utf8_lossy(&paused.stderr).contains("not supported by cloud aws-e2e"), "{paused:?}");
