@@ -12,9 +12,14 @@ pub struct AwsConfig {
     #[serde(default)]
     pub endpoint_url: Option<String>,
     pub credentials: CredentialSource,
-    /// The account's On-Demand vCPU quota in this region (what the scheduler may fill).
-    /// AWS limits vCPUs, not memory or disk, so those are reported as unlimited.
+    /// The On-Demand vCPU quota to use where Service Quotas cannot be read (an endpoint
+    /// without it, or a role without `servicequotas:GetServiceQuota`); the account's own
+    /// quota wins when it can be read. AWS limits vCPUs, not memory or disk, so those are
+    /// reported as unlimited.
     pub vcpu_limit: u64,
+    /// The availability zone of the region to use (default: the first available one).
+    #[serde(default)]
+    pub zone: Option<String>,
     /// How long to wait for an instance or volume to reach a state (terminated, stopped…).
     #[serde(default = "default_wait")]
     pub wait_secs: u64,

@@ -8,16 +8,21 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeValue, Filter, Instance, InstanceStateName, InstanceType, ResourceType, Tag, TagSpecification,
+    AttributeValue, Filter, Instance, InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType,
+    Placement, ResourceType,
 };
 use base64::Engine;
 use hybridstack_driver::{
-    Capacity, CloudFlavor, CloudImage, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState,
-    ServerSpec,
+    BlockStorage, Capacity, CloudFlavor, CloudImage, Compute, ComputeCapabilities, DriverError, OwnedServer,
+    PowerAction, PowerState, ServerSpec,
 };
 
 use crate::errors::aws;
 use crate::{AwsCloud, TAG_CLOUD, TAG_ID};
+
+const SERVER: &str = "server";
+/// The root volume RunInstances makes, tagged with the server's id; it goes with the instance.
+const ROOT_DISK: &str = "root_disk";
 
 /// States an instance of ours can be in before it is gone.
 const LIVE: [&str; 5] = ["pending", "running", "stopping", "stopped", "shutting-down"];
@@ -87,15 +92,15 @@ impl AwsCloud {
         }
     }
 
-    async fn instance(&self, id: &str) -> Result<Option<Instance>, DriverError> {
+    pub(crate) async fn instance(&self, id: &str) -> Result<Option<Instance>, DriverError> {
         Ok(self.owned(Some(id)).await?.into_iter().next())
     }
 
-    async fn require(&self, id: &str) -> Result<Instance, DriverError> {
+    pub(crate) async fn require(&self, id: &str) -> Result<Instance, DriverError> {
         self.instance(id).await?.ok_or_else(|| DriverError::NotFound(format!("server {id} has no instance")))
     }
 
-    fn instance_id(i: &Instance) -> Result<String, DriverError> {
+    pub(crate) fn instance_id(i: &Instance) -> Result<String, DriverError> {
         i.instance_id().map(str::to_string).ok_or_else(|| DriverError::Failed("an instance without an id".into()))
     }
 
@@ -203,15 +208,6 @@ impl AwsCloud {
         }
     }
 
-    fn tags(&self, s: &ServerSpec, kind: ResourceType) -> TagSpecification {
-        TagSpecification::builder()
-            .resource_type(kind)
-            .tags(Tag::builder().key(TAG_ID).value(&s.id).build())
-            .tags(Tag::builder().key(TAG_CLOUD).value(&self.name).build())
-            .tags(Tag::builder().key("Name").value(&s.name).build())
-            .build()
-    }
-
     /// Launches the server's instance. `token` is EC2's idempotency key: a retried launch
     /// with the same one returns the first launch's instance, even a terminated one, so each
     /// rebuild brings its own.
@@ -223,11 +219,23 @@ impl AwsCloud {
                 self.name
             ))
         })?;
-        if s.root_volume.is_some() || !s.volumes.is_empty() {
-            return Err(DriverError::NotSupported("volumes (EBS) are not mapped on AWS clouds yet".into()));
+        if s.root_volume.is_some() {
+            return Err(DriverError::NotSupported(
+                "an EC2 instance boots from its AMI; an existing EBS volume cannot be its root disk".into(),
+            ));
         }
-        if !s.nics.is_empty() {
-            return Err(DriverError::NotSupported("ports (VPC networking) are not mapped on AWS clouds yet".into()));
+        // The instance takes its ports' ENIs, so its addresses are the ones Neutron gave.
+        let mut interfaces = Vec::new();
+        for (index, nic) in s.nics.iter().enumerate() {
+            let eni = self.eni_of(&nic.port_id).await?.ok_or_else(|| {
+                DriverError::NotFound(format!("port {} is not realised on cloud {}", nic.port_id, self.name))
+            })?;
+            interfaces.push(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(i32::try_from(index).unwrap_or(i32::MAX))
+                    .network_interface_id(eni.network_interface_id().unwrap_or_default())
+                    .build(),
+            );
         }
         let instance_type = self.instance_type_for(s).await?;
         let mut req = self
@@ -238,8 +246,10 @@ impl AwsCloud {
             .min_count(1)
             .max_count(1)
             .client_token(token)
-            .tag_specifications(self.tags(s, ResourceType::Instance))
-            .tag_specifications(self.tags(s, ResourceType::Volume));
+            .set_network_interfaces((!interfaces.is_empty()).then_some(interfaces))
+            .placement(Placement::builder().availability_zone(&self.zone).build())
+            .tag_specifications(self.tag_spec(ResourceType::Instance, &s.id, SERVER, &s.name, &[]))
+            .tag_specifications(self.tag_spec(ResourceType::Volume, &s.id, ROOT_DISK, &s.name, &[]));
         if let Some(k) = &s.guest.public_key {
             req = req.key_name(self.key_pair(k).await?);
         }
@@ -292,6 +302,13 @@ impl AwsCloud {
         if self.instance(&s.id).await?.is_none() {
             self.launch(s, token).await?;
         }
+        // A relaunched instance (rebuild) takes back the volumes the server had.
+        if !s.volumes.is_empty() {
+            self.wait_for(&s.id, Some(InstanceStateName::Running)).await?;
+            for v in &s.volumes {
+                self.attach_volume(&s.id, &v.volume_id, Some(&v.device)).await?;
+            }
+        }
         if s.start {
             self.start(&s.id).await
         } else {
@@ -332,19 +349,19 @@ impl Compute for AwsCloud {
             pause: false,
             suspend: false,
             resize: true,
-            snapshot: false,
+            snapshot: true,
             console_output: true,
             image_files: false,
         }
     }
 
-    /// What the account's quota allows: vCPUs as registered; memory and disk are not what
+    /// What the account's quota allows (`quotas.rs`): vCPUs; memory and disk are not what
     /// AWS limits, so they are given as unlimited.
     async fn capacity(&self) -> Result<Capacity, DriverError> {
         Ok(Capacity {
             hypervisor_type: "ec2".into(),
             hypervisor_hostname: format!("ec2.{}", self.cfg.region),
-            vcpus: self.cfg.vcpu_limit,
+            vcpus: self.vcpu_quota().await,
             memory_mb: u64::from(u32::MAX),
             local_gb: u64::from(u32::MAX),
             free_disk_gb: u64::from(u32::MAX),
@@ -422,8 +439,14 @@ impl Compute for AwsCloud {
         self.retype(s).await
     }
 
-    async fn snapshot(&self, _: &str, _: &std::path::Path) -> Result<(), DriverError> {
-        Err(DriverError::NotSupported("server snapshots (CreateImage) are not mapped on AWS clouds yet".into()))
+    async fn snapshot(&self, id: &str, _: &std::path::Path) -> Result<(), DriverError> {
+        Err(DriverError::NotSupported(format!(
+            "server {id}: an AWS cloud snapshots a server into an AMI (CreateImage), not into a file"
+        )))
+    }
+
+    async fn snapshot_to_cloud_image(&self, id: &str, image_id: &str, name: &str) -> Result<String, DriverError> {
+        self.create_ami(id, image_id, name).await
     }
 
     async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {

@@ -4,15 +4,28 @@
 //! other's instances). It speaks to EC2 through the official SDK, with TLS, the SDK's
 //! retries and any of the credential sources in `config`.
 //!
-//! Networks (VPC), volumes (EBS) and images (AMI) are not mapped yet: those calls answer
-//! "not supported by this cloud" (`unsupported.rs`) rather than pretending.
+//! The other objects follow the same rule, one file each: networks and subnets are VPCs
+//! and subnets (`vpc.rs`), security groups are VPC security groups (`security_groups.rs`),
+//! ports are ENIs (`ports.rs`), routers are internet gateways and route tables
+//! (`routers.rs`), floating IPs are Elastic IPs (`floating_ips.rs`), volumes and snapshots
+//! are EBS (`ebs.rs`), and images are AMIs (`amis.rs`, written block by block with the EBS
+//! direct APIs). Everything made carries our tags, so a retried step finds it and the
+//! reconcilers can tell ours from the account's other resources.
 
+mod amis;
 mod config;
+mod ebs;
 mod errors;
+mod floating_ips;
 mod instances;
+mod network;
+mod ports;
+mod quotas;
+mod routers;
+mod security_groups;
 #[doc(hidden)]
 pub mod test_support;
-mod unsupported;
+mod vpc;
 
 use std::time::Duration;
 
@@ -24,11 +37,23 @@ pub use config::{AwsConfig, CredentialSource};
 
 pub(crate) const TAG_ID: &str = "hybridstack:id";
 pub(crate) const TAG_CLOUD: &str = "hybridstack:cloud";
+/// What one of our objects stands for where one id names several (a server's root volume
+/// and its EBS volumes; a router's gateway per network).
+pub(crate) const TAG_KIND: &str = "hybridstack:kind";
+/// The network a per-network object (a router's internet gateway, route table) serves.
+pub(crate) const TAG_NETWORK: &str = "hybridstack:network";
 
 pub struct AwsCloud {
     name: String,
     cfg: AwsConfig,
     ec2: aws_sdk_ec2::Client,
+    ebs: aws_sdk_ebs::Client,
+    quotas: aws_sdk_servicequotas::Client,
+    /// The availability zone this cloud's subnets, instances and volumes live in: an ENI,
+    /// its instance and the EBS volumes attached to it must share one.
+    zone: String,
+    /// The vCPU quota last read, and when (`quotas.rs`).
+    quota: parking_lot::Mutex<Option<(std::time::Instant, u64)>>,
     /// The region's instance types, read once: the list is large (over a thousand) and
     /// changes only with AWS's releases.
     types: tokio::sync::OnceCell<Vec<hybridstack_driver::CloudFlavor>>,
@@ -70,22 +95,105 @@ impl AwsCloud {
         };
         let shared = loader.load().await;
         let ec2 = aws_sdk_ec2::Client::new(&shared);
-        let cloud = Self { name: name.into(), cfg, ec2, types: tokio::sync::OnceCell::new() };
-        cloud.check().await?;
-        Ok(cloud)
-    }
-
-    /// One cheap authenticated call, so a wrong region, endpoint or key fails at `open`.
-    async fn check(&self) -> Result<(), DriverError> {
-        self.ec2
+        // One cheap authenticated call, so a wrong region, endpoint or key fails at `open`;
+        // it also names the zone everything of this cloud goes in.
+        let zones = ec2
             .describe_availability_zones()
             .send()
             .await
-            .map_err(|e| errors::aws(&format!("reaching EC2 in {} for cloud {}", self.cfg.region, self.name), e))?;
-        Ok(())
+            .map_err(|e| errors::aws(&format!("reaching EC2 in {} for cloud {name}", cfg.region), e))?;
+        let zone = match &cfg.zone {
+            Some(z) => z.clone(),
+            None => {
+                let mut names: Vec<String> = zones
+                    .availability_zones()
+                    .iter()
+                    .filter(|z| z.state().is_none_or(|s| s.as_str() == "available"))
+                    .filter_map(|z| z.zone_name().map(str::to_string))
+                    .collect();
+                names.sort();
+                names
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| DriverError::Rejected(format!("region {} offers no available zone", cfg.region)))?
+            }
+        };
+        Ok(Self {
+            name: name.into(),
+            ebs: aws_sdk_ebs::Client::new(&shared),
+            quotas: aws_sdk_servicequotas::Client::new(&shared),
+            cfg,
+            ec2,
+            zone,
+            quota: parking_lot::Mutex::new(None),
+            types: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Tags for a new object of ours: our id, the cloud, a kind, a readable name, and any
+    /// more given.
+    pub(crate) fn tag_spec(
+        &self,
+        resource: aws_sdk_ec2::types::ResourceType,
+        id: &str,
+        kind: &str,
+        name: &str,
+        more: &[(&str, &str)],
+    ) -> aws_sdk_ec2::types::TagSpecification {
+        let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+        let mut b = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(resource)
+            .tags(tag(TAG_ID, id))
+            .tags(tag(TAG_CLOUD, &self.name))
+            .tags(tag(TAG_KIND, kind))
+            .tags(tag("Name", name));
+        for (k, v) in more {
+            b = b.tags(tag(k, v));
+        }
+        b.build()
+    }
+
+    /// Filters for our objects of `kind` (and, given, of our id `id`).
+    pub(crate) fn ours(&self, kind: &str, id: Option<&str>) -> Vec<aws_sdk_ec2::types::Filter> {
+        let f = |k: String, v: &str| aws_sdk_ec2::types::Filter::builder().name(k).values(v).build();
+        let mut out = vec![f(format!("tag:{TAG_CLOUD}"), &self.name), f(format!("tag:{TAG_KIND}"), kind)];
+        if let Some(id) = id {
+            out.push(f(format!("tag:{TAG_ID}"), id));
+        }
+        out
+    }
+
+    /// Waits, polling with a growing interval up to the cloud's bound, until `probe` says
+    /// done (`Some`); EC2 changes state asynchronously and never in a fixed time.
+    pub(crate) async fn wait_until<T, F, Fut>(&self, what: &str, mut probe: F) -> Result<T, DriverError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, DriverError>>,
+    {
+        let deadline = std::time::Instant::now() + self.wait_limit();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            if let Some(v) = probe().await? {
+                return Ok(v);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(DriverError::Transient(format!("{what}: not done after {}s", self.wait_limit().as_secs())));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 
     fn wait_limit(&self) -> Duration {
         Duration::from_secs(self.cfg.wait_secs)
     }
+}
+
+/// A tag's value on an object of ours.
+pub(crate) fn tag_value(tags: &[aws_sdk_ec2::types::Tag], key: &str) -> Option<String> {
+    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value().map(str::to_string))
+}
+
+pub(crate) fn tag_filter(key: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder().name(format!("tag:{key}")).values(value).build()
 }

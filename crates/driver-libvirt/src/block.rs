@@ -168,6 +168,11 @@ impl Inner {
                     .ok_or_else(|| DriverError::NotFound(format!("volume {s} is not on this cloud")))?;
                 copy(&pool, &src, &name)?
             }
+            VolumeSource::CloudImage(r) => {
+                return Err(DriverError::NotSupported(format!(
+                    "{r}: a libvirt cloud makes volumes from image files, and keeps no images of its own"
+                )))
+            }
         };
         volumes::grow(&vol, size)?;
         mark(&pool, &name)

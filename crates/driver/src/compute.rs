@@ -170,6 +170,14 @@ pub trait Compute: Send + Sync {
     /// Copies the root disk, flattened, to `dest` as qcow2.
     async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError>;
 
+    /// Snapshots the server into an image the cloud keeps itself (CreateImage on AWS), for
+    /// clouds without `image_files`; returns its reference. Keyed by `image_id`, so a retry
+    /// finds the first call's image.
+    async fn snapshot_to_cloud_image(&self, id: &str, image_id: &str, name: &str) -> Result<String, DriverError> {
+        let _ = (image_id, name);
+        Err(DriverError::NotSupported(format!("server {id}: this cloud keeps no images of its own")))
+    }
+
     /// The last `lines` lines the guest wrote to its serial console (all when `None`).
     async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError>;
 

@@ -19,6 +19,8 @@ pub enum VolumeSource {
     Image(ImageFile),
     Snapshot(String),
     Volume(String),
+    /// An image the cloud keeps itself (an AMI id on AWS): the volume starts as its root disk.
+    CloudImage(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,14 @@ pub trait BlockStorage: Send + Sync {
 
     /// Copies the volume's data to a local file (raw), for upload to the image service.
     async fn volume_to_file(&self, id: &str, dest: &Path) -> Result<(), DriverError>;
+
+    /// Makes an image of the cloud's own from the volume (an AMI on AWS), for clouds that
+    /// keep images themselves; returns its reference. Keyed by `image_id`, so a retry finds
+    /// the first call's image.
+    async fn volume_to_cloud_image(&self, volume_id: &str, image_id: &str, name: &str) -> Result<String, DriverError> {
+        let _ = (image_id, name);
+        Err(DriverError::NotSupported(format!("volume {volume_id}: this cloud keeps no images of its own")))
+    }
 
     async fn list_owned_volumes(&self) -> Result<Vec<OwnedVolume>, DriverError>;
 }

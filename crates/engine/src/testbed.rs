@@ -144,6 +144,7 @@ impl DriverFactory for Factory {
             compute: self.0.clone(),
             network: self.0.clone(),
             block: self.0.real.clone(),
+            images: None,
         })
     }
 }

@@ -72,9 +72,13 @@ pub(crate) enum AddKind {
         role_arn: Option<String>,
         #[arg(long)]
         external_id: Option<String>,
-        /// The account's On-Demand vCPU quota in the region: what the scheduler may fill.
+        /// The On-Demand vCPU quota to assume where Service Quotas cannot be read (the
+        /// account's own quota is used when it can be).
         #[arg(long)]
         vcpu_limit: u64,
+        /// The availability zone of the region (default: the first available one).
+        #[arg(long)]
+        zone: Option<String>,
     },
 }
 
@@ -111,7 +115,7 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
             println!("registered libvirt cloud {name} at {uri} (domain type {domain_type})");
         }
         CloudCommand::Add {
-            kind: AddKind::Aws { name, region, endpoint_url, access_key_id, role_arn, external_id, vcpu_limit },
+            kind: AddKind::Aws { name, region, endpoint_url, access_key_id, role_arn, external_id, vcpu_limit, zone },
         } => {
             let credentials = match (role_arn, access_key_id.clone()) {
                 (Some(role_arn), access_key_id) => {
@@ -128,7 +132,7 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
                 })?),
                 None => None,
             };
-            let cfg = AwsConfig { region: region.clone(), endpoint_url, credentials, vcpu_limit, wait_secs: 600 };
+            let cfg = AwsConfig { region: region.clone(), endpoint_url, credentials, vcpu_limit, zone, wait_secs: 600 };
             if store.cloud_list().await?.iter().any(|c| c.name == name) {
                 println!("cloud {name} is already registered: nothing changed");
                 return Ok(());

@@ -26,7 +26,8 @@ impl DriverFactory for Builtin {
                     kind: kind.into(),
                     compute: cloud.clone(),
                     network: cloud.clone(),
-                    block: cloud,
+                    block: cloud.clone(),
+                    images: Some(cloud),
                 })
             }
             "libvirt" => {
@@ -42,6 +43,7 @@ impl DriverFactory for Builtin {
                     compute: cloud.clone(),
                     network: cloud.clone(),
                     block: cloud,
+                    images: None,
                 })
             }
             other => Err(CoreError::BadRequest(format!(

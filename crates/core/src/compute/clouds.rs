@@ -20,6 +20,9 @@ pub struct CloudHandle {
     pub compute: Arc<dyn ComputeDriver>,
     pub network: Arc<dyn NetworkDriver>,
     pub block: Arc<dyn hybridstack_driver::BlockStorage>,
+    /// The cloud's own image store, for clouds that boot only from images they keep (AMIs):
+    /// Glance's copy-image writes into it and image deletes remove from it.
+    pub images: Option<Arc<dyn hybridstack_driver::ImageStore>>,
 }
 
 pub trait DriverFactory: Send + Sync {
@@ -37,6 +40,8 @@ pub struct Clouds {
     broken: RwLock<BTreeMap<String, String>>,
     /// Seals the clouds' credential secrets in the store (never kept in their settings).
     sealer: Option<crate::keys::KeyRing>,
+    /// The image service, which takes each opened cloud's image store.
+    images: RwLock<Option<Arc<crate::images::Images>>>,
 }
 
 /// A cloud as `cloud list` shows it.
@@ -57,12 +62,36 @@ pub fn valid_cloud_name(name: &str) -> bool {
 
 impl Clouds {
     pub fn new(store: Store, factory: Arc<dyn DriverFactory>) -> Arc<Self> {
-        Arc::new(Self { store, factory, open: RwLock::default(), broken: RwLock::default(), sealer: None })
+        Arc::new(Self {
+            store,
+            factory,
+            open: RwLock::default(),
+            broken: RwLock::default(),
+            sealer: None,
+            images: RwLock::default(),
+        })
     }
 
     /// Clouds whose credential secrets are sealed with `ring` (the data dir's credential keys).
     pub fn with_secrets(store: Store, factory: Arc<dyn DriverFactory>, ring: crate::keys::KeyRing) -> Arc<Self> {
-        Arc::new(Self { store, factory, open: RwLock::default(), broken: RwLock::default(), sealer: Some(ring) })
+        Arc::new(Self {
+            store,
+            factory,
+            open: RwLock::default(),
+            broken: RwLock::default(),
+            sealer: Some(ring),
+            images: RwLock::default(),
+        })
+    }
+
+    /// Hands the image service the image store of every cloud open now and opened later.
+    pub fn serve_images(&self, images: Arc<crate::images::Images>) {
+        for h in self.open.read().values() {
+            if let Some(s) = &h.images {
+                images.register_store(s.clone());
+            }
+        }
+        *self.images.write() = Some(images);
     }
 
     fn unseal(&self, name: &str, sealed: Option<&str>) -> Result<Option<String>, CoreError> {
@@ -101,6 +130,9 @@ impl Clouds {
             match opened {
                 Ok(h) => {
                     self.broken.write().remove(&r.name);
+                    if let (Some(images), Some(s)) = (self.images.read().as_ref(), &h.images) {
+                        images.register_store(s.clone());
+                    }
                     self.open.write().insert(r.name.clone(), Arc::new(h));
                 }
                 Err(e) => {

@@ -115,6 +115,7 @@ impl Compute {
     ) -> Arc<Self> {
         let wake = Arc::new(Notify::new());
         let volumes = crate::volume::Volumes::new(store.clone(), images.clone(), clouds.clone(), wake.clone());
+        clouds.serve_images(images.clone());
         Arc::new(Self { store, images, networking, clouds, volumes, wake, cfg })
     }
 

@@ -42,15 +42,26 @@ impl Compute {
             other => other.map(|_| ()).map_err(driver_error),
         };
         let mut failed = None;
+        // The groups the cloud must keep: the ports' own, and those their rules name as
+        // remote groups (a cloud with group references holds those as rule sources).
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        let mut specs = Vec::with_capacity(state.ports.len());
+        for p in &state.ports {
+            let spec = self.networking.port_spec(p).await?;
+            for g in &spec.security_groups {
+                groups.extend(g.rules.iter().filter_map(|r| r.remote_group_id.clone()));
+                groups.insert(g.id.clone());
+            }
+            specs.push(spec);
+        }
         if caps.security_groups {
             // Ports are made and removed by their servers' sagas; a sync only brings the
             // ones the cloud holds up to date with their groups. One port's filter failing
             // (libvirt refuses a redefinition while the guest's filter is being set up) does
             // not hold back the rest; the error is returned at the end, so the sync is retried.
-            for p in &state.ports {
-                let spec = self.networking.port_spec(p).await?;
-                if let Err(e) = cloud.network.refresh_port(&spec).await {
-                    tracing::warn!(cloud = %cloud.name, port = %p.id, "could not refresh the port's filter: {e}");
+            for spec in &specs {
+                if let Err(e) = cloud.network.refresh_port(spec).await {
+                    tracing::warn!(cloud = %cloud.name, port = %spec.id, "could not refresh the port's filter: {e}");
                     failed.get_or_insert(e);
                 }
             }
@@ -72,14 +83,12 @@ impl Compute {
                 fips.insert(f.id.clone());
             }
         }
-        let groups: BTreeSet<&str> =
-            state.ports.iter().flat_map(|p| p.security_groups.iter().map(String::as_str)).collect();
         let bound_networks: BTreeSet<&str> = state.ports.iter().map(|p| p.network_id.as_str()).collect();
         for o in cloud.network.list_owned().await.map_err(driver_error)? {
             let gone = match o.kind {
                 "floatingip" => !fips.contains(&o.id),
                 "router" => !routers.contains(&o.id),
-                "security_group" => !groups.contains(o.id.as_str()),
+                "security_group" => !groups.contains(&o.id),
                 // An external network realised for a gateway goes with the last router using
                 // it; tenant networks go with their last port (server sagas, reconciler).
                 "network" => {

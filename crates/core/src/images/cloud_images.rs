@@ -2,7 +2,7 @@
 //! images with no data here and a location property per cloud, `hybridstack:location:<cloud>`,
 //! which a server on that cloud boots from.
 
-use hybridstack_store::images::Image;
+use hybridstack_store::images::{Image, ImageLocation};
 
 use super::Images;
 use crate::clock::now_micros;
@@ -64,5 +64,51 @@ impl Images {
         };
         self.store.image_create(&i).await?;
         Ok(i)
+    }
+
+    /// Records that `cloud` holds the image as `reference` (an AMI): the location a server
+    /// there boots from, and the copy an image delete removes.
+    pub async fn record_cloud_copy(&self, image_id: &str, cloud: &str, reference: &str) -> Result<(), CoreError> {
+        self.store
+            .image_location_put(&ImageLocation {
+                image_id: image_id.into(),
+                store: cloud.into(),
+                reference: reference.into(),
+                disk_format: "raw".into(),
+                status: "active".into(),
+                created_at: now_micros(),
+            })
+            .await?;
+        for _ in 0..20 {
+            let mut i = self.store.image_get(image_id).await?;
+            if location_on(&i, cloud).as_deref() == Some(reference) {
+                return Ok(());
+            }
+            i.properties.insert(location_key(cloud), serde_json::Value::String(reference.into()));
+            i.updated_at = now_micros();
+            let status = i.status.clone();
+            match self.store.image_update(&i, Some(&status)).await {
+                Err(hybridstack_store::StoreError::Conflict(_)) => continue,
+                other => return other.map_err(CoreError::from),
+            }
+        }
+        Err(CoreError::Conflict(format!("image {image_id} kept changing while its location was recorded")))
+    }
+
+    /// A queued image (a server's createImage, a volume's upload) made active with its data
+    /// held only by `cloud`, as `reference`.
+    pub async fn activate_cloud_copy(&self, image_id: &str, cloud: &str, reference: &str) -> Result<(), CoreError> {
+        self.record_cloud_copy(image_id, cloud, reference).await?;
+        let mut i = self.store.image_get(image_id).await?;
+        if i.status == "active" {
+            return Ok(());
+        }
+        let from = i.status.clone();
+        i.status = "active".into();
+        i.disk_format = Some("ami".into());
+        i.container_format = Some("ami".into());
+        i.updated_at = now_micros();
+        self.store.image_update(&i, Some(&from)).await?;
+        Ok(())
     }
 }

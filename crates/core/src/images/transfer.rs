@@ -314,12 +314,16 @@ impl Images {
             .image_location_put(&ImageLocation {
                 image_id: image.id.clone(),
                 store: store_id.into(),
-                reference: stored.reference,
+                reference: stored.reference.clone(),
                 disk_format: stored.format.as_str().into(),
                 status: "active".into(),
                 created_at: now_micros(),
             })
             .await?;
+        // A cloud's own copy is what a server there boots from.
+        if store_id != LOCAL_STORE {
+            self.record_cloud_copy(&image.id, store_id, &stored.reference).await?;
+        }
         Ok(())
     }
 

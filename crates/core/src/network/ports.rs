@@ -193,6 +193,19 @@ impl Networking {
                 set.insert(to_u128(ip));
             }
         }
+        // AWS (and Azure) keep a subnet's first four addresses for themselves: handing out
+        // the network's .2 and .3 last keeps a port placeable on any cloud the network may
+        // be realised on, while the pools Neutron shows stay as they are.
+        if s.ip_version == 4 {
+            if let Ok(net) = parse_cidr(&s.cidr) {
+                let base = to_u128(net.network());
+                let mut avoid = set.clone();
+                avoid.extend([base + 2, base + 3]);
+                if let Some(ip) = pick_free(&s.allocation_pools, false, &avoid, spread)? {
+                    return Ok(Some(ip.to_string()));
+                }
+            }
+        }
         Ok(pick_free(&s.allocation_pools, s.ip_version == 6, &set, spread)?.map(|ip| ip.to_string()))
     }
 

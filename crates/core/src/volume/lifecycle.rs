@@ -72,6 +72,13 @@ impl Volumes {
                 .image_internal(image_id)
                 .await?
                 .ok_or_else(|| CoreError::BadRequest(format!("Image {image_id} no longer exists.")))?;
+            if let Some(reference) = crate::images::cloud_images::location_on(&image, &v.availability_zone) {
+                return Ok(VolumeSpec {
+                    id: v.id.clone(),
+                    size_gb: v.size,
+                    source: VolumeSource::CloudImage(reference),
+                });
+            }
             let path = self
                 .images
                 .local_file(image_id)
