@@ -164,6 +164,7 @@ impl AwsCloud {
     }
 
     async fn ensure_ebs_volume(&self, v: &VolumeSpec) -> Result<(), DriverError> {
+        let _held = self.lock(format!("vol:{}", v.id)).await;
         if v.size_gb == 0 || v.size_gb > MAX_GIB {
             return Err(DriverError::Rejected(format!("volume {}: EBS volumes are 1 to {MAX_GIB} GiB", v.id)));
         }

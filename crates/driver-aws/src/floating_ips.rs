@@ -25,6 +25,7 @@ impl AwsCloud {
     }
 
     pub(crate) async fn ensure_eip(&self, f: &FloatingIpSpec) -> Result<String, DriverError> {
+        let _held = self.lock(format!("fip:{}", f.id)).await;
         let eni = self.eni_of(&f.port_id).await?.ok_or_else(|| {
             DriverError::NotFound(format!("port {} is not realised on cloud {}", f.port_id, self.name))
         })?;
@@ -69,6 +70,7 @@ impl AwsCloud {
     }
 
     pub(crate) async fn delete_eip(&self, id: &str) -> Result<(), DriverError> {
+        let _held = self.lock(format!("fip:{id}")).await;
         for a in self.addresses(Some(id)).await? {
             if let Some(assoc) = a.association_id() {
                 match self.ec2.disassociate_address().association_id(assoc).send().await {

@@ -52,6 +52,9 @@ pub struct AwsCloud {
     /// The availability zone this cloud's subnets, instances and volumes live in: an ENI,
     /// its instance and the EBS volumes attached to it must share one.
     zone: String,
+    /// One lock per object being made or removed: two steps of this node realising one
+    /// network (two servers created on it at once) must not make two VPCs for it.
+    locks: parking_lot::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
     /// The vCPU quota last read, and when (`quotas.rs`).
     quota: parking_lot::Mutex<Option<(std::time::Instant, u64)>>,
     /// The region's instance types, read once: the list is large (over a thousand) and
@@ -126,8 +129,15 @@ impl AwsCloud {
             ec2,
             zone,
             quota: parking_lot::Mutex::new(None),
+            locks: parking_lot::Mutex::default(),
             types: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Holds the lock of one object (`net:<id>`, `sg:<vpc>:<id>`…) until the guard drops.
+    pub(crate) async fn lock(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = self.locks.lock().entry(key).or_default().clone();
+        m.lock_owned().await
     }
 
     /// Tags for a new object of ours: our id, the cloud, a kind, a readable name, and any

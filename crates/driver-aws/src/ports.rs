@@ -60,6 +60,7 @@ impl AwsCloud {
     }
 
     pub(crate) async fn ensure_eni(&self, p: &PortSpec) -> Result<String, DriverError> {
+        let _held = self.lock(format!("port:{}", p.id)).await;
         let v4: Vec<&(String, String)> = p.fixed_ips.iter().filter(|(_, a)| !a.contains(':')).collect();
         if p.fixed_ips.len() != v4.len() {
             return Err(DriverError::Rejected(format!(
@@ -146,6 +147,7 @@ impl AwsCloud {
 
     /// Deletes the port's ENI, detaching it first from an instance that still holds it.
     pub(crate) async fn delete_eni(&self, port_id: &str) -> Result<(), DriverError> {
+        let _held = self.lock(format!("port:{port_id}")).await;
         let Some(eni) = self.eni_of(port_id).await? else { return Ok(()) };
         let eni_id = eni.network_interface_id().unwrap_or_default().to_string();
         // An ENI still shown on a terminated instance is released with it (the moto server

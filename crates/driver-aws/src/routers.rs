@@ -197,6 +197,7 @@ impl AwsCloud {
     }
 
     pub(crate) async fn ensure_gateways(&self, r: &RouterSpec) -> Result<String, DriverError> {
+        let _held = self.lock(format!("router:{}", r.id)).await;
         let mut wanted: Vec<String> = Vec::new();
         if r.gateway.is_some() {
             let mut by_network: std::collections::BTreeMap<&str, Vec<&RouterInterface>> = Default::default();
@@ -288,6 +289,7 @@ impl AwsCloud {
     }
 
     pub(crate) async fn delete_gateways(&self, router_id: &str) -> Result<(), DriverError> {
+        let _held = self.lock(format!("router:{router_id}")).await;
         for t in self.route_tables(vec![crate::tag_filter(crate::TAG_ID, router_id)]).await? {
             self.remove_table(&t).await?;
         }

@@ -188,6 +188,7 @@ impl AwsCloud {
 
     /// The AWS group of a Neutron group in a VPC, made (with no rules yet) when missing.
     async fn group_shell(&self, vpc_id: &str, id: &str, name: &str, kind: &str) -> Result<String, DriverError> {
+        let _held = self.lock(format!("sg:{vpc_id}:{id}")).await;
         let mut filters = self.ours(kind, Some(id));
         filters.push(Self::in_vpc(vpc_id));
         if let Some(g) = self.groups(filters).await?.first() {
@@ -207,14 +208,18 @@ impl AwsCloud {
     }
 
     /// Brings an AWS group's rules to exactly `want`.
+    /// A group removed meanwhile (its VPC going) has nothing left to converge.
     async fn converge_rules(&self, group_id: &str, want: &BTreeSet<Perm>) -> Result<(), DriverError> {
-        let out = self
-            .ec2
-            .describe_security_groups()
-            .group_ids(group_id)
-            .send()
-            .await
-            .map_err(|e| aws("reading a security group", e))?;
+        let _held = self.lock(format!("rules:{group_id}")).await;
+        let out = match self.ec2.describe_security_groups().group_ids(group_id).send().await {
+            Ok(o) => o,
+            Err(e) => {
+                return match aws("reading a security group", e) {
+                    DriverError::NotFound(_) => Ok(()),
+                    other => Err(other),
+                }
+            }
+        };
         let have = out.security_groups().first().map(flatten).unwrap_or_default();
         let (add_in, add_out): (Vec<&Perm>, Vec<&Perm>) = want.difference(&have).partition(|p| !p.egress);
         let (del_in, del_out): (Vec<&Perm>, Vec<&Perm>) = have.difference(want).partition(|p| !p.egress);

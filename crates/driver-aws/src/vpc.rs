@@ -100,6 +100,7 @@ impl AwsCloud {
 
     /// Creates or converges the network's VPC and subnets; returns the VPC id.
     pub(crate) async fn ensure_vpc(&self, n: &NetworkSpec) -> Result<String, DriverError> {
+        let _held = self.lock(format!("net:{}", n.id)).await;
         let mut wanted = Vec::new();
         for s in &n.subnets {
             wanted.push((s, check_subnet(s)?));
@@ -176,6 +177,7 @@ impl AwsCloud {
     /// Removes the network's VPC with everything of ours still in it: route tables and
     /// internet gateways of routers, security groups, subnets. Its ports (ENIs) went first.
     pub(crate) async fn delete_vpc(&self, network_id: &str) -> Result<(), DriverError> {
+        let _held = self.lock(format!("net:{network_id}")).await;
         let Some(vpc) = self.vpc_of(network_id).await? else { return Ok(()) };
         let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
         self.remove_gateways_of(&vpc_id, None).await?;

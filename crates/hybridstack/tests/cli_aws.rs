@@ -8,8 +8,8 @@
 //! `openstack server list` shows both with their zones; after the deletes, moto holds no
 //! live instance carrying our tag.
 //!
-//! Networks, volumes and snapshots on AWS are not mapped yet, so the servers have no network.
-//! Needs libvirtd, the test guest and the test venv with moto (scripts/install-test-deps).
+//! The servers here have no network (VPC networking, volumes and images on AWS are in
+//! cli_aws_scenario.rs). Needs libvirtd, the test guest and the test venv with moto (scripts/install-test-deps).
 
 mod support;
 
@@ -18,39 +18,11 @@ use std::time::{Duration, Instant};
 
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
+use support::aws::{boto3, ec2_instances};
 use support::cli::{field, Cli};
 
 const AMI: &str = "ami-760aaa0f";
 const SECRET: &str = "e2e-aws-secret-never-stored-in-clear";
-
-/// Runs a Python snippet with `ec2`, a boto3 EC2 client on moto, from the test venv; returns
-/// what it prints.
-fn boto3(moto_url: &str, code: &str) -> String {
-    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
-    let script = format!(
-        "import boto3, json, sys\nec2 = boto3.client('ec2', endpoint_url=sys.argv[1], region_name='us-east-1', \
-         aws_access_key_id='AKIAHYBRIDSTACKE2E01', aws_secret_access_key='x')\n{code}"
-    );
-    let out = Command::new(format!("{venv}/bin/python")).args(["-c", &script, moto_url]).output().expect("python");
-    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// EC2 as moto holds it: (our server id, state, type) of every instance carrying our tag.
-fn ec2_instances(moto_url: &str) -> Vec<(String, String, String)> {
-    let listed = boto3(
-        moto_url,
-        r#"out = []
-for page in ec2.get_paginator("describe_instances").paginate(
-        Filters=[{"Name": "tag-key", "Values": ["hybridstack:id"]}]):
-    for r in page["Reservations"]:
-        for i in r["Instances"]:
-            tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
-            out.append([tags["hybridstack:id"], i["State"]["Name"], i["InstanceType"]])
-print(json.dumps(out))"#,
-    );
-    serde_json::from_str(&listed).expect("json")
-}
 
 fn wait_server(cli: &Cli, name: &str, want: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(180);

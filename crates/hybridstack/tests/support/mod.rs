@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the support code
 
+pub mod aws;
 pub mod cli;
 pub mod guest;
 

@@ -1,0 +1,328 @@
+//! End-to-end on an AWS cloud alone (the moto server, a real AWS API endpoint emulator),
+//! driven by the unmodified `openstack` CLI, each step checked in EC2 with boto3:
+//! - networks and subnets become VPCs, a router with an external gateway and two networks
+//!   becomes an internet gateway and default route for each, a security group with TCP,
+//!   ICMP, IPv6 and remote-group rules becomes an AWS group with those permissions;
+//! - a key pair, servers on both networks (each instance at its port's address), a floating
+//!   IP as an Elastic IP on the port, resize plus confirm, a snapshot that is an AMI, a
+//!   volume attached on a device slot;
+//! - a local image copied to the cloud with Glance's copy-image (EBS direct APIs, then
+//!   RegisterImage) boots a server there;
+//! - after deleting everything, moto holds nothing carrying the cloud's tag.
+//!
+//! Needs the test venv with moto (scripts/install-test-deps).
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hybridstack_driver_aws::test_support::start_moto;
+use serde_json::Value;
+use support::aws::{boto3, tagged_resources};
+use support::cli::{field, Cli};
+
+const AMI: &str = "ami-760aaa0f";
+const CLOUD: &str = "aws-only";
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro e2e";
+
+fn wait_for(what: &str, mut done: impl FnMut() -> Option<Value>) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(v) = done() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn status_is(cli: &Cli, kind: &str, name: &str, want: &str) -> Value {
+    wait_for(&format!("{kind} {name} to be {want}"), || {
+        let shown = cli.json(&[kind, "show", name]);
+        let status = field(&shown, "status").to_string();
+        assert!(!status.eq_ignore_ascii_case("error"), "{kind} {name} went to error: {shown}");
+        (status == want).then_some(shown)
+    })
+}
+
+/// One EC2 object as boto3 describes it, as JSON.
+fn describe(moto: &str, call: &str, key: &str, filter: &str, value: &str) -> Vec<Value> {
+    let out = boto3(
+        moto,
+        &format!(
+            "r = ec2.{call}(Filters=[{{'Name': '{filter}', 'Values': ['{value}']}}])\nprint(json.dumps(r['{key}'], default=str))"
+        ),
+    );
+    serde_json::from_str::<Vec<Value>>(&out).expect("json")
+}
+
+#[test]
+fn an_aws_cloud_alone_through_the_openstack_cli() {
+    let moto = start_moto();
+    let server = support::start_with(&[("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "2")]);
+    let cloud_cmd = |args: &[&str]| {
+        let out = Command::new(support::binary())
+            .args(["cloud", "--data-dir"])
+            .arg(server.data.path())
+            .args(args)
+            .env("AWS_SECRET_ACCESS_KEY", "scenario-secret")
+            .output()
+            .expect("run hybridstack cloud");
+        assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    cloud_cmd(&[
+        "add",
+        "aws",
+        "--name",
+        CLOUD,
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &moto.url,
+        "--access-key-id",
+        "AKIAHYBRIDSTACKE2E01",
+        "--vcpu-limit",
+        "64",
+    ]);
+    let image = cloud_cmd(&["import-images", "--cloud", CLOUD, AMI]).split('\t').next().expect("image").to_string();
+    cloud_cmd(&["sync-flavors", "--cloud", CLOUD, "--family", "t3"]);
+    let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+
+    // The external network, and two tenant networks on one router.
+    admin.ok(&["network", "create", "--external", "public"]);
+    admin.ok(&[
+        "subnet",
+        "create",
+        "--network",
+        "public",
+        "--subnet-range",
+        "203.0.113.0/24",
+        "--no-dhcp",
+        "public-v4",
+    ]);
+    admin.ok(&["network", "create", "blue"]);
+    admin.ok(&["subnet", "create", "--network", "blue", "--subnet-range", "10.40.0.0/24", "blue-v4"]);
+    admin.ok(&["network", "create", "green"]);
+    admin.ok(&["subnet", "create", "--network", "green", "--subnet-range", "10.50.0.0/28", "green-v4"]);
+    admin.ok(&["router", "create", "edge"]);
+    admin.ok(&["router", "set", "--external-gateway", "public", "edge"]);
+    admin.ok(&["router", "add", "subnet", "edge", "blue-v4"]);
+    admin.ok(&["router", "add", "subnet", "edge", "green-v4"]);
+
+    // A security group with every kind of rule.
+    let web = admin.json(&["security", "group", "create", "web"]);
+    let web_id = field(&web, "id").to_string();
+    let default_id = field(&admin.json(&["security", "group", "show", "default"]), "id").to_string();
+    admin.ok(&["security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "web"]);
+    admin.ok(&[
+        "security",
+        "group",
+        "rule",
+        "create",
+        "--protocol",
+        "icmp",
+        "--icmp-type",
+        "8",
+        "--icmp-code",
+        "0",
+        "web",
+    ]);
+    admin.ok(&[
+        "security",
+        "group",
+        "rule",
+        "create",
+        "--ethertype",
+        "IPv6",
+        "--protocol",
+        "tcp",
+        "--dst-port",
+        "443",
+        "--remote-ip",
+        "2001:db8::/32",
+        "web",
+    ]);
+    admin.ok(&[
+        "security",
+        "group",
+        "rule",
+        "create",
+        "--protocol",
+        "udp",
+        "--dst-port",
+        "53",
+        "--remote-group",
+        "default",
+        "web",
+    ]);
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let key_file = dir.path().join("k1.pub");
+    std::fs::write(&key_file, KEY).expect("key");
+    admin.ok(&["keypair", "create", "--public-key", key_file.to_str().expect("path"), "k1"]);
+    let blue = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        &image,
+        "--flavor",
+        "t3.micro",
+        "--network",
+        "blue",
+        "--security-group",
+        "web",
+        "--key-name",
+        "k1",
+        "--wait",
+        "vm-blue",
+    ]);
+    assert_eq!(field(&blue, "status"), "ACTIVE", "{blue}");
+    let green = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        &image,
+        "--flavor",
+        "t3.micro",
+        "--network",
+        "green",
+        "--wait",
+        "vm-green",
+    ]);
+    assert_eq!(field(&green, "OS-EXT-AZ:availability_zone"), CLOUD, "{green}");
+    let blue_id = field(&blue, "id").to_string();
+    let port = &admin.json(&["port", "list", "--server", &blue_id])[0];
+    let fixed = port["Fixed IP Addresses"][0]["ip_address"].as_str().expect("fixed ip").to_string();
+    let instance =
+        &describe(&moto.url, "describe_instances", "Reservations", "tag:hybridstack:id", &blue_id)[0]["Instances"][0];
+    assert_eq!(instance["PrivateIpAddress"], Value::from(fixed.as_str()), "{instance}");
+    assert_eq!(instance["KeyName"].as_str().map(|k| k.starts_with("hybridstack-")), Some(true), "{instance}");
+
+    // The group on AWS: each rule, IPv6 and the remote group included.
+    let groups = describe(&moto.url, "describe_security_groups", "SecurityGroups", "tag:hybridstack:id", &web_id);
+    let perms = groups[0]["IpPermissions"].to_string();
+    for want in ["\"FromPort\":22", "\"FromPort\":8", "2001:db8::/32", "\"FromPort\":53"] {
+        assert!(perms.contains(want), "{want} missing from {perms}");
+    }
+    let default_sg =
+        describe(&moto.url, "describe_security_groups", "SecurityGroups", "tag:hybridstack:id", &default_id);
+    let default_aws = default_sg[0]["GroupId"].as_str().expect("default group").to_string();
+    assert!(perms.contains(&default_aws), "the remote group is not a source group: {perms}");
+
+    // The router: one internet gateway per network, each attached to its VPC.
+    let router_id = field(&admin.json(&["router", "show", "edge"]), "id").to_string();
+    let igws = wait_for("the router's gateways", || {
+        let g = describe(&moto.url, "describe_internet_gateways", "InternetGateways", "tag:hybridstack:id", &router_id);
+        (g.len() == 2 && g.iter().all(|x| x["Attachments"].as_array().is_some_and(|a| !a.is_empty())))
+            .then(|| Value::from(g))
+    });
+    assert_eq!(igws.as_array().map(Vec::len), Some(2));
+
+    // A floating IP: an Elastic IP on the port's address.
+    let fip = admin.json(&["floating", "ip", "create", "public"]);
+    let fip_id = field(&fip, "id").to_string();
+    admin.ok(&["server", "add", "floating", "ip", "vm-blue", field(&fip, "floating_ip_address")]);
+    wait_for("the Elastic IP", || {
+        let a = describe(&moto.url, "describe_addresses", "Addresses", "tag:hybridstack:id", &fip_id);
+        a.first().filter(|a| a["PrivateIpAddress"] == Value::from(fixed.as_str())).cloned()
+    });
+
+    // Resize plus confirm.
+    admin.ok(&["server", "resize", "--flavor", "t3.small", "--wait", "vm-blue"]);
+    status_is(&admin, "server", "vm-blue", "VERIFY_RESIZE");
+    admin.ok(&["server", "resize", "confirm", "vm-blue"]);
+    status_is(&admin, "server", "vm-blue", "ACTIVE");
+    let instance =
+        &describe(&moto.url, "describe_instances", "Reservations", "tag:hybridstack:id", &blue_id)[0]["Instances"][0];
+    assert_eq!(instance["InstanceType"], Value::from("t3.small"));
+
+    // A snapshot: an AMI in moto, a Glance image with its location.
+    admin.ok(&["server", "image", "create", "--name", "blue-snap", "--wait", "vm-blue"]);
+    let snap = status_is(&admin, "image", "blue-snap", "active");
+    let snap_id = field(&snap, "id").to_string();
+    let amis = boto3(
+        &moto.url,
+        &format!("print(json.dumps([i['ImageId'] for i in ec2.describe_images(Owners=['self'], Filters=[{{'Name': 'tag:hybridstack:id', 'Values': ['{snap_id}']}}])['Images']]))"),
+    );
+    let ami: Vec<String> = serde_json::from_str(&amis).expect("json");
+    assert_eq!(ami.len(), 1, "{amis}");
+    assert!(snap["properties"].to_string().contains(&ami[0]), "{snap}");
+
+    // A volume attached on a device slot.
+    admin.ok(&["volume", "create", "--size", "1", "--availability-zone", CLOUD, "data"]);
+    let vol = status_is(&admin, "volume", "data", "available");
+    admin.ok(&["server", "add", "volume", "vm-blue", "data"]);
+    status_is(&admin, "volume", "data", "in-use");
+    let ebs = describe(&moto.url, "describe_volumes", "Volumes", "tag:hybridstack:id", field(&vol, "id"));
+    assert_eq!(ebs[0]["Attachments"][0]["InstanceId"], instance["InstanceId"], "{ebs:?}");
+
+    // A local image copied into the cloud boots there.
+    let raw = dir.path().join("tiny.raw");
+    let mut data = vec![0u8; 1 << 20];
+    data[..4].copy_from_slice(b"tiny");
+    std::fs::write(&raw, &data).expect("write");
+    let local = admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "raw",
+        "--container-format",
+        "bare",
+        "--file",
+        raw.to_str().expect("path"),
+        "tiny",
+    ]);
+    // The image first: `--store` takes every word after it.
+    admin.ok(&["image", "import", "tiny", "--method", "copy-image", "--store", CLOUD]);
+    wait_for("the copy to the AWS store", || {
+        let shown = admin.json(&["image", "show", "tiny"]);
+        shown["properties"].to_string().contains(&format!("hybridstack:location:{CLOUD}")).then_some(shown)
+    });
+    let from_copy = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        field(&local, "id"),
+        "--flavor",
+        "t3.micro",
+        "--network",
+        "green",
+        "--wait",
+        "vm-copied",
+    ]);
+    assert_eq!(field(&from_copy, "OS-EXT-AZ:availability_zone"), CLOUD, "{from_copy}");
+
+    // Everything goes, and nothing of ours is left in moto.
+    admin.ok(&["server", "remove", "volume", "vm-blue", "data"]);
+    status_is(&admin, "volume", "data", "available");
+    admin.ok(&["volume", "delete", "data"]);
+    admin.ok(&["floating", "ip", "delete", &fip_id]);
+    let deleted = admin.run(&["server", "delete", "--wait", "vm-blue", "vm-green", "vm-copied"]);
+    if !deleted.status.success() {
+        let log = std::fs::read_to_string(server.data.path().join("serve.log")).unwrap_or_default();
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+        panic!(
+            "server delete failed: {}\n{}\nserver log warnings:\n{}",
+            String::from_utf8_lossy(&deleted.stderr),
+            admin.ok(&["server", "list", "--long"]),
+            warnings[warnings.len().saturating_sub(30)..].join("\n")
+        );
+    }
+    admin.ok(&["image", "delete", "blue-snap", "tiny"]);
+    admin.ok(&["router", "remove", "subnet", "edge", "blue-v4"]);
+    admin.ok(&["router", "remove", "subnet", "edge", "green-v4"]);
+    admin.ok(&["router", "delete", "edge"]);
+    admin.ok(&["security", "group", "delete", "web"]);
+    admin.ok(&["network", "delete", "blue", "green"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = tagged_resources(&moto.url, CLOUD);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "moto still holds resources of ours: {left:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
