@@ -8,11 +8,16 @@ As an admin, through the APIs under test:
   - two public flavors, the second larger (the resize target);
   - a shared network with a DHCP subnet that every test project boots on (fixed_network_name).
 
-Usage: compute_resources.py BASE_URL ADMIN_PASSWORD GUEST_DIR
+  - with --copy-to CLOUD (an AWS cloud, which boots only its own images), both root-disk
+    images copied into that cloud's image store with Glance's copy-image, waiting until each
+    has its location there.
+
+Usage: compute_resources.py BASE_URL ADMIN_PASSWORD GUEST_DIR [--copy-to CLOUD]
 """
 
 import json
 import sys
+import time
 import urllib.request
 
 
@@ -39,6 +44,7 @@ def image(base, token, name, path, disk_format, container_format, props=None):
 
 def main():
     base, password, guest = sys.argv[1], sys.argv[2], sys.argv[3]
+    copy_to = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--copy-to" else None
     auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
@@ -50,6 +56,20 @@ def main():
     boot = {"kernel_id": kernel, "ramdisk_id": ramdisk, "os_command_line": "console=ttyS0"}
     disks = [image(base, token, name, f"{guest}/disk.qcow2", "qcow2", "bare", boot)
              for name in ("test-guest", "test-guest-alt")]
+
+    if copy_to:
+        for d in disks:
+            call("POST", f"{base}/image/v2/images/{d}/import", token,
+                 {"method": {"name": "copy-image"}, "stores": [copy_to]})
+        deadline = time.monotonic() + 300
+        for d in disks:
+            while True:
+                _, img = call("GET", f"{base}/image/v2/images/{d}", token)
+                if f"hybridstack:location:{copy_to}" in img:
+                    break
+                if time.monotonic() > deadline:
+                    sys.exit(f"image {d} was not copied to {copy_to} within 300 s")
+                time.sleep(0.5)
 
     flavors = []
     for fid, name, ram, disk in (("42", "test.small", 192, 1), ("84", "test.medium", 256, 2)):

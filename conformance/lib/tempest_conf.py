@@ -51,6 +51,7 @@ def identity(ctx):
 
 def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
     r = json.loads(ctx.compute_json or "{}")
+    kvm = ctx.cloud_kind == "kvm"  # EC2 cannot pause or suspend, and has no config drive
     if not r:
         sys.exit("tempest_conf: the compute service needs --compute-json (compute_resources.py's output)")
     return {
@@ -60,15 +61,15 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
                     "fixed_network_name": r["fixed_network_name"],
                     # The newest microversion hybridstack serves (api::compute::MAX_VERSION).
                     "max_microversion": "2.38",
-                    # vda is the root disk and vdb the config drive, so a guest's first
-                    # volume is vdc.
-                    "volume_device_name": "vdc",
+                    # libvirt: vda is the root disk and vdb the config drive, so a guest's
+                    # first volume is vdc; EC2: data volumes take the slots from /dev/sdf.
+                    "volume_device_name": "vdc" if kvm else "sdf",
                     "build_timeout": "300", "build_interval": "1"},
         # What the libvirt cloud does (resize, snapshot, pause, suspend, console output) is on;
         # what no cloud does yet is off, so Tempest skips it rather than fails.
         "compute-feature-enabled": {
-            "resize": "True", "snapshot": "True", "console_output": "True", "pause": "True",
-            "suspend": "True", "disk_config": "True",
+            "resize": "True", "snapshot": "True", "console_output": "True", "pause": str(kvm),
+            "suspend": str(kvm), "disk_config": "True",
             # adminPass is not returned: no cloud can set a guest password yet.
             "enable_instance_password": "False",
             "change_password": "False", "shelve": "False", "shelve_migrate": "False",
@@ -76,7 +77,8 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
             "cold_migration": "False", "interface_attach": "False", "vnc_console": "False",
             "spice_console": "False", "serial_console": "False", "personality": "False",
             # Every libvirt guest gets a config drive (host name, key pair); no metadata service.
-            "config_drive": "True", "metadata_service": "False",
+            # (EC2 instances get theirs from EC2's own metadata service, not Nova's.)
+            "config_drive": str(kvm), "metadata_service": "False",
             "attach_encrypted_volume": "False", "swap_volume": "False", "volume_multiattach": "False",
         },
         "enforce_scope": {"nova": "False"},
@@ -197,6 +199,7 @@ def main():
     p.add_argument("--uri-v3", required=True, help="e.g. http://127.0.0.1:PORT/identity/v3")
     p.add_argument("--admin-password", required=True)
     p.add_argument("--compute-json", default="", help="compute_resources.py's output")
+    p.add_argument("--cloud-kind", default="kvm", choices=["kvm", "aws"])
     p.add_argument("--validation", default="True", choices=["True", "False"],
                    help="log in to guests over SSH (compute; needs guests reachable from this host)")
     p.add_argument("--region", default="RegionOne")

@@ -344,6 +344,10 @@ impl BlockStorage for AwsCloud {
         self.ebs_detach(server_id, volume_id).await
     }
 
+    fn data_devices(&self) -> Vec<String> {
+        SLOTS.map(|c| format!("sd{c}")).collect()
+    }
+
     async fn volume_to_file(&self, id: &str, _: &Path) -> Result<(), DriverError> {
         Err(DriverError::NotSupported(format!(
             "volume {id}: an AWS cloud uploads a volume as an AMI (a snapshot registered as an image), not as a file"

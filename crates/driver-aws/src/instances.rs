@@ -45,6 +45,45 @@ fn power_of(s: &InstanceStateName) -> PowerState {
     }
 }
 
+/// EC2's limit on user data, before base64.
+const USER_DATA_MAX: usize = 16 * 1024;
+
+/// Whether EC2 can import the key as a key pair (RSA and Ed25519 only).
+fn ec2_key_type(public_key: &str) -> bool {
+    let t = public_key.trim_start();
+    t.starts_with("ssh-rsa ") || t.starts_with("ssh-ed25519 ")
+}
+
+/// User data (base64) that also gives cloud-init the key: a MIME multipart of a cloud-config
+/// part with the key and the server's own user data as it was (a script, a cloud-config or
+/// anything else cloud-init takes as its first line says).
+pub(crate) fn key_in_user_data(user_data: Option<&str>, public_key: &str) -> Result<String, DriverError> {
+    use base64::Engine;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    const BOUNDARY: &str = "==hybridstack-user-data==";
+    let mut out = format!(
+        "Content-Type: multipart/mixed; boundary=\"{BOUNDARY}\"\nMIME-Version: 1.0\n\n--{BOUNDARY}\n\
+         Content-Type: text/cloud-config; charset=\"us-ascii\"\n\n#cloud-config\nssh_authorized_keys:\n  - {}\n",
+        public_key.trim()
+    );
+    if let Some(ud) = user_data {
+        let raw = b64.decode(ud.trim()).map_err(|_| DriverError::Rejected("user_data is not base64".into()))?;
+        let text = String::from_utf8(raw).map_err(|_| {
+            DriverError::Rejected("binary user_data cannot be combined with a key EC2 does not import (ECDSA)".into())
+        })?;
+        let kind = match text.lines().next().unwrap_or_default() {
+            l if l.starts_with("#!") => "text/x-shellscript",
+            l if l.starts_with("#cloud-config") => "text/cloud-config",
+            l if l.starts_with("#include") => "text/x-include-url",
+            l if l.starts_with("#cloud-boothook") => "text/cloud-boothook",
+            _ => "text/plain",
+        };
+        out.push_str(&format!("\n--{BOUNDARY}\nContent-Type: {kind}; charset=\"utf-8\"\n\n{text}\n"));
+    }
+    out.push_str(&format!("\n--{BOUNDARY}--\n"));
+    Ok(b64.encode(out))
+}
+
 /// The name of an imported public key: the same key is imported once per region, whatever
 /// its name in Nova (FNV-1a of the key material).
 fn key_pair_name(public_key: &str) -> String {
@@ -250,15 +289,28 @@ impl AwsCloud {
             .placement(Placement::builder().availability_zone(&self.zone).build())
             .tag_specifications(self.tag_spec(ResourceType::Instance, &s.id, SERVER, &s.name, &[]))
             .tag_specifications(self.tag_spec(ResourceType::Volume, &s.id, ROOT_DISK, &s.name, &[]));
+        let mut user_data = s.guest.user_data.clone();
         if let Some(k) = &s.guest.public_key {
-            req = req.key_name(self.key_pair(k).await?);
+            if ec2_key_type(k) {
+                req = req.key_name(self.key_pair(k).await?);
+            } else {
+                // EC2 imports only RSA and Ed25519 keys; any other (ECDSA) reaches the guest
+                // the way Nova's metadata does, through cloud-init, in the user data.
+                user_data = Some(key_in_user_data(user_data.as_deref(), k)?);
+            }
         }
-        if let Some(ud) = &s.guest.user_data {
+        if let Some(ud) = &user_data {
             // The API took it as base64 already; EC2 wants base64 too, so it is checked, not
             // encoded again.
-            base64::engine::general_purpose::STANDARD
+            let raw = base64::engine::general_purpose::STANDARD
                 .decode(ud.trim())
                 .map_err(|_| DriverError::Rejected("user_data is not base64".into()))?;
+            if raw.len() > USER_DATA_MAX {
+                return Err(DriverError::Rejected(format!(
+                    "user_data is {} bytes; EC2 takes at most {USER_DATA_MAX}",
+                    raw.len()
+                )));
+            }
             req = req.user_data(ud.trim());
         }
         req.send().await.map_err(|e| aws("launching the instance", e))?;
@@ -516,5 +568,27 @@ impl Compute for AwsCloud {
             .iter()
             .filter_map(|i| tag_of(i, TAG_ID).map(|id| OwnedServer { id, power: power_of(&state_of(i)) }))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    use super::*;
+
+    #[test]
+    fn keys_ec2_cannot_import_go_to_cloud_init_with_the_user_data() {
+        assert!(ec2_key_type("ssh-ed25519 AAAA x"));
+        assert!(ec2_key_type("ssh-rsa AAAA x"));
+        assert!(!ec2_key_type("ecdsa-sha2-nistp384 AAAA x"));
+        let script = base64::engine::general_purpose::STANDARD.encode("#!/bin/sh\necho hi\n");
+        let ud = key_in_user_data(Some(&script), "ecdsa-sha2-nistp384 AAAAkey").expect("combined");
+        let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(ud).expect("b64")).expect("utf8");
+        assert!(text.contains("ssh_authorized_keys:\n  - ecdsa-sha2-nistp384 AAAAkey"), "{text}");
+        assert!(text.contains("Content-Type: text/x-shellscript"), "{text}");
+        assert!(text.contains("echo hi"), "{text}");
+        let binary = base64::engine::general_purpose::STANDARD.encode([0x1f, 0x8b, 0xff]);
+        assert!(key_in_user_data(Some(&binary), "ecdsa-sha2-nistp256 AAAA").is_err());
     }
 }

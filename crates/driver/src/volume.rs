@@ -70,6 +70,12 @@ pub trait BlockStorage: Send + Sync {
         volume_id: &str,
         device: Option<&str>,
     ) -> Result<String, DriverError>;
+    /// The device names data volumes take on this cloud, in the order they are handed out
+    /// (without `/dev/`), so the API can answer an attach with the name the cloud will use.
+    fn data_devices(&self) -> Vec<String> {
+        ('c'..='z').map(|c| format!("vd{c}")).collect()
+    }
+
     /// Detaches it, waiting (bounded) until a running guest has let it go.
     async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), DriverError>;
 

@@ -38,6 +38,10 @@ impl Compute {
             return Err(CoreError::BadRequest(format!("Volume {volume_id} is already attached to {server_id}.")));
         }
         let used = self.devices_of(&s).await?;
+        // The names the server's cloud gives data volumes (vdc… on libvirt, sdf… on EC2),
+        // so the answer names the device the cloud will use.
+        let names = self.clouds.get(&s.cloud).map(|c| c.block.data_devices()).unwrap_or_default();
+        let free = |n: &String| !used.contains(n);
         let device = match device {
             Some(d) => {
                 let name = d.strip_prefix("/dev/").unwrap_or(&d);
@@ -47,11 +51,26 @@ impl Compute {
                 if used.iter().any(|u| u == name) {
                     return Err(CoreError::BadRequest(format!("The supplied device path ({d}) is in use.")));
                 }
-                format!("/dev/{name}")
+                if names.is_empty() || names.iter().any(|n| n == name) {
+                    format!("/dev/{name}")
+                } else {
+                    // A name the cloud does not give (vdc asked of EC2): its slot with the
+                    // same letter, else its first free one.
+                    let last = name.chars().last().unwrap_or('a');
+                    names
+                        .iter()
+                        .filter(|n| free(n))
+                        .find(|n| n.ends_with(last))
+                        .or_else(|| names.iter().find(|n| free(n)))
+                        .map(|n| format!("/dev/{n}"))
+                        .ok_or_else(|| CoreError::BadRequest(format!("Server {server_id} has no free device name.")))?
+                }
             }
-            None => ('c'..='z')
-                .map(|c| format!("vd{c}"))
-                .find(|d| !used.contains(d))
+            None => names
+                .iter()
+                .find(|n| free(n))
+                .cloned()
+                .or_else(|| ('c'..='z').map(|c| format!("vd{c}")).find(|d| names.is_empty() && !used.contains(d)))
                 .map(|d| format!("/dev/{d}"))
                 .ok_or_else(|| CoreError::BadRequest(format!("Server {server_id} has no free device name.")))?,
         };

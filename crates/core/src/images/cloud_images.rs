@@ -105,8 +105,10 @@ impl Images {
         }
         let from = i.status.clone();
         i.status = "active".into();
-        i.disk_format = Some("ami".into());
-        i.container_format = Some("ami".into());
+        // The cloud holds the data as raw blocks (an EBS snapshot behind the AMI); formats
+        // the request named are kept.
+        i.disk_format.get_or_insert_with(|| "raw".into());
+        i.container_format.get_or_insert_with(|| "bare".into());
         i.updated_at = now_micros();
         self.store.image_update(&i, Some(&from)).await?;
         Ok(())
