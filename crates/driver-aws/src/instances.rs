@@ -250,7 +250,7 @@ impl AwsCloud {
     /// Launches the server's instance. `token` is EC2's idempotency key: a retried launch
     /// with the same one returns the first launch's instance, even a terminated one, so each
     /// rebuild brings its own.
-    async fn launch(&self, s: &ServerSpec, token: &str) -> Result<(), DriverError> {
+    async fn launch(&self, s: &ServerSpec, token: &str) -> Result<String, DriverError> {
         let ami = s.cloud_image.as_deref().ok_or_else(|| {
             DriverError::Rejected(format!(
                 "image {} has no AMI on cloud {}: register the AMI as a Glance image first",
@@ -313,8 +313,36 @@ impl AwsCloud {
             }
             req = req.user_data(ud.trim());
         }
-        req.send().await.map_err(|e| aws("launching the instance", e))?;
-        Ok(())
+        let out = req.send().await.map_err(|e| aws("launching the instance", e))?;
+        out.instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .map(str::to_string)
+            .ok_or_else(|| DriverError::Failed("RunInstances returned no instance".into()))
+    }
+
+    /// Waits for a just-launched instance, asked for by its id (cheaper than by tags: EC2
+    /// looks one instance up rather than filtering the account's).
+    async fn wait_launched(&self, instance_id: &str) -> Result<(), DriverError> {
+        self.wait_until(&format!("instance {instance_id} to run"), || async {
+            let out = self
+                .ec2
+                .describe_instances()
+                .instance_ids(instance_id)
+                .send()
+                .await
+                .map_err(|e| aws("reading the launched instance", e))?;
+            let state = out.reservations().iter().flat_map(|r| r.instances()).next().map(state_of);
+            match state {
+                Some(InstanceStateName::Running) => Ok(Some(())),
+                Some(InstanceStateName::Pending) | None => Ok(None),
+                Some(other) => Err(DriverError::Failed(format!(
+                    "instance {instance_id} went {} instead of running",
+                    other.as_str()
+                ))),
+            }
+        })
+        .await
     }
 
     async fn start(&self, id: &str) -> Result<(), DriverError> {
@@ -352,7 +380,10 @@ impl AwsCloud {
 
     async fn ensure_with_token(&self, s: &ServerSpec, token: &str) -> Result<(), DriverError> {
         if self.instance(&s.id).await?.is_none() {
-            self.launch(s, token).await?;
+            let launched = self.launch(s, token).await?;
+            if s.start && s.volumes.is_empty() {
+                return self.wait_launched(&launched).await;
+            }
         }
         // A relaunched instance (rebuild) takes back the volumes the server had.
         if !s.volumes.is_empty() {

@@ -51,3 +51,119 @@ pub fn start_moto() -> Moto {
     }
     m
 }
+
+/// A small HTTP proxy in front of moto that answers chosen EC2 actions with an AWS error
+/// instead of passing them on: moto has no fault injection, and undo and retry paths need
+/// faults at the wire, where a real region would produce them.
+pub struct FaultProxy {
+    pub url: String,
+    plan: std::sync::Arc<std::sync::Mutex<Vec<Fault>>>,
+    injected: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+struct Fault {
+    action: String,
+    times: u32,
+    status: u16,
+    code: String,
+}
+
+impl FaultProxy {
+    /// Listens on a free loopback port and forwards to `upstream` (`http://host:port`).
+    pub fn start(upstream: &str) -> FaultProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let plan: std::sync::Arc<std::sync::Mutex<Vec<Fault>>> = Default::default();
+        let injected: std::sync::Arc<std::sync::atomic::AtomicU32> = Default::default();
+        let (p, n) = (plan.clone(), injected.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (p, n, up) = (p.clone(), n.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    let _ = relay(conn, &up, &p, &n);
+                });
+            }
+        });
+        FaultProxy { url, plan, injected }
+    }
+
+    /// The next `times` requests for `action` get HTTP `status` with EC2 error `code`.
+    pub fn fail(&self, action: &str, times: u32, status: u16, code: &str) {
+        if let Ok(mut plan) = self.plan.lock() {
+            plan.push(Fault { action: action.into(), times, status, code: code.into() });
+        }
+    }
+
+    /// How many faults were injected so far.
+    pub fn injected(&self) -> u32 {
+        self.injected.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn relay(
+    mut client: std::net::TcpStream,
+    upstream: &str,
+    plan: &std::sync::Mutex<Vec<Fault>>,
+    injected: &std::sync::atomic::AtomicU32,
+) -> std::io::Result<()> {
+    // One request per connection: the answer closes it, so the client opens the next.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let length = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+    let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or_default().to_string();
+    let fault = plan.lock().ok().and_then(|mut plan| {
+        let f = plan.iter_mut().find(|f| f.action == action && f.times > 0)?;
+        f.times -= 1;
+        Some((f.status, f.code.clone()))
+    });
+    if let Some((status, code)) = fault {
+        injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>\
+             <Message>injected by the test's fault proxy</Message></Error></Errors><RequestID>fault</RequestID></Response>"
+        );
+        write!(
+            client,
+            "HTTP/1.1 {status} Injected\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+            xml.len()
+        )?;
+        return Ok(());
+    }
+    let mut up = std::net::TcpStream::connect(upstream)?;
+    let mut forwarded: String = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    forwarded.push_str("Connection: close\r\n\r\n");
+    up.write_all(forwarded.as_bytes())?;
+    up.write_all(&buf[head_end..])?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    client.write_all(&answer)?;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Undo and retry on an AWS cloud, with faults injected at the wire: the cloud is registered
+//! through a small fault-injecting HTTP proxy in front of the moto server (moto itself has no
+//! fault injection), which answers chosen EC2 actions with the errors a region gives.
+//! - RunInstances refused (InsufficientInstanceCapacity): the server ends in ERROR with the
+//!   reason, and its ENI and VPC are taken back: moto holds nothing of ours;
+//! - CreateNetworkInterface throttled once (RequestLimitExceeded): retried, the server is
+//!   ACTIVE;
+//! - AttachVolume refused: the volume is available again and attached to nothing.
+//!
+//! Needs the test venv with moto (scripts/install-test-deps).
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hybridstack_driver_aws::test_support::{start_moto, FaultProxy};
+use serde_json::Value;
+use support::aws::{boto3, tagged_resources};
+use support::cli::{field, Cli};
+
+const AMI: &str = "ami-760aaa0f";
+const CLOUD: &str = "aws-faults";
+
+fn status(cli: &Cli, kind: &str, name: &str, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let shown = cli.json(&[kind, "show", name]);
+        if field(&shown, "status") == want {
+            return shown;
+        }
+        assert!(Instant::now() < deadline, "{kind} {name} is not {want}: {shown}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn aws_faults_are_undone_or_retried() {
+    let moto = start_moto();
+    let proxy = FaultProxy::start(&moto.url);
+    let server = support::start_with(&[("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "3600")]);
+    let cloud_cmd = |args: &[&str]| {
+        let out = Command::new(support::binary())
+            .args(["cloud", "--data-dir"])
+            .arg(server.data.path())
+            .args(args)
+            .env("AWS_SECRET_ACCESS_KEY", "faults-secret")
+            .output()
+            .expect("run hybridstack cloud");
+        assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    cloud_cmd(&[
+        "add",
+        "aws",
+        "--name",
+        CLOUD,
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &proxy.url,
+        "--access-key-id",
+        "AKIAHYBRIDSTACKE2E01",
+        "--vcpu-limit",
+        "64",
+    ]);
+    let image = cloud_cmd(&["import-images", "--cloud", CLOUD, AMI]).split('\t').next().expect("image").to_string();
+    cloud_cmd(&["sync-flavors", "--cloud", CLOUD, "--family", "t3"]);
+    let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+    admin.ok(&["network", "create", "net"]);
+    admin.ok(&["subnet", "create", "--network", "net", "--subnet-range", "10.60.0.0/24", "net-v4"]);
+
+    // The launch refused: everything made for the server before it is taken back.
+    proxy.fail("RunInstances", 1, 400, "InsufficientInstanceCapacity");
+    admin.ok(&["server", "create", "--image", &image, "--flavor", "t3.micro", "--network", "net", "refused"]);
+    let failed = status(&admin, "server", "refused", "ERROR");
+    assert!(failed["fault"].to_string().contains("InsufficientInstanceCapacity"), "{failed}");
+    assert_eq!(proxy.injected(), 1);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = tagged_resources(&moto.url, CLOUD);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the failed create left {left:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    admin.ok(&["server", "delete", "--wait", "refused"]);
+
+    // A throttled call is retried, and the create goes through.
+    proxy.fail("CreateNetworkInterface", 1, 400, "RequestLimitExceeded");
+    let vm = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        &image,
+        "--flavor",
+        "t3.micro",
+        "--network",
+        "net",
+        "--wait",
+        "vm",
+    ]);
+    assert_eq!(field(&vm, "status"), "ACTIVE", "{vm}");
+    assert_eq!(proxy.injected(), 2);
+
+    // An attach refused: the volume is free again, on AWS and in the API.
+    admin.ok(&["volume", "create", "--size", "1", "--availability-zone", CLOUD, "data"]);
+    let vol = status(&admin, "volume", "data", "available");
+    proxy.fail("AttachVolume", 1, 400, "IncorrectState");
+    let _ = admin.run(&["server", "add", "volume", "vm", "data"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = admin.json(&["volume", "show", "data"]);
+        if proxy.injected() == 3 && field(&shown, "status") == "available" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the volume did not come back: {shown}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let attachments = boto3(
+        &moto.url,
+        &format!(
+            "v = ec2.describe_volumes(Filters=[{{'Name': 'tag:hybridstack:id', 'Values': ['{}']}}])['Volumes'][0]\n\
+             print(len(v['Attachments']))",
+            field(&vol, "id")
+        ),
+    );
+    assert_eq!(attachments.trim(), "0");
+
+    admin.ok(&["volume", "delete", "data"]);
+    admin.ok(&["server", "delete", "--wait", "vm"]);
+    admin.ok(&["network", "delete", "net"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = tagged_resources(&moto.url, CLOUD);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
