@@ -394,6 +394,10 @@ impl ImageStore for AwsCloud {
         self.delete_ami(image_id, reference).await
     }
 
+    async fn check_reference(&self, reference: &str) -> Result<(), DriverError> {
+        hybridstack_driver::Compute::cloud_image(self, reference).await.map(|_| ())
+    }
+
     async fn local_path(&self, image_id: &str, reference: &str) -> Result<PathBuf, DriverError> {
         Err(DriverError::NotSupported(format!(
             "image {image_id}: AMI {reference} lives in AWS; its data is not kept on this host"

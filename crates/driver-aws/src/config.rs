@@ -20,6 +20,10 @@ pub struct AwsConfig {
     /// The availability zone of the region to use (default: the first available one).
     #[serde(default)]
     pub zone: Option<String>,
+    /// The project this cloud serves alone (its own AWS account, through its own keys or
+    /// role); `None`: every project. Core reads it from the settings by this name.
+    #[serde(default)]
+    pub project_id: Option<String>,
     /// How long to wait for an instance or volume to reach a state (terminated, stopped…).
     #[serde(default = "default_wait")]
     pub wait_secs: u64,

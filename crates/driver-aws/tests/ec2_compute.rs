@@ -24,6 +24,7 @@ fn config(url: &str) -> AwsConfig {
         credentials: CredentialSource::Keys { access_key_id: "AKIAHYBRIDSTACKTEST1".into() },
         vcpu_limit: 32,
         zone: None,
+        project_id: None,
         wait_secs: 30,
     }
 }

@@ -36,6 +36,7 @@ fn config(url: &str) -> AwsConfig {
         credentials: CredentialSource::Keys { access_key_id: "AKIAHYBRIDSTACKTEST2".into() },
         vcpu_limit: 16,
         zone: None,
+        project_id: None,
         wait_secs: 30,
     }
 }

@@ -71,4 +71,10 @@ pub trait ImageStore: Send + Sync {
 
     /// A local file holding the data, for stores that can hand it back (download, convert).
     async fn local_path(&self, image_id: &str, reference: &str) -> Result<PathBuf, DriverError>;
+
+    /// Checks that `reference` names an image this store holds and can boot (an AMI given
+    /// as an image's location property).
+    async fn check_reference(&self, reference: &str) -> Result<(), DriverError> {
+        Err(DriverError::NotSupported(format!("{reference}: this store takes no references to images of its own")))
+    }
 }

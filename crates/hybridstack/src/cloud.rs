@@ -79,6 +79,11 @@ pub(crate) enum AddKind {
         /// The availability zone of the region (default: the first available one).
         #[arg(long)]
         zone: Option<String>,
+        /// Dedicate the cloud to one project (an AWS account of its own, reached with these
+        /// keys or role): only that project's servers and volumes go there, and only it sees
+        /// the zone.
+        #[arg(long)]
+        project_id: Option<String>,
     },
 }
 
@@ -115,7 +120,18 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
             println!("registered libvirt cloud {name} at {uri} (domain type {domain_type})");
         }
         CloudCommand::Add {
-            kind: AddKind::Aws { name, region, endpoint_url, access_key_id, role_arn, external_id, vcpu_limit, zone },
+            kind:
+                AddKind::Aws {
+                    name,
+                    region,
+                    endpoint_url,
+                    access_key_id,
+                    role_arn,
+                    external_id,
+                    vcpu_limit,
+                    zone,
+                    project_id,
+                },
         } => {
             let credentials = match (role_arn, access_key_id.clone()) {
                 (Some(role_arn), access_key_id) => {
@@ -132,7 +148,18 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
                 })?),
                 None => None,
             };
-            let cfg = AwsConfig { region: region.clone(), endpoint_url, credentials, vcpu_limit, zone, wait_secs: 600 };
+            if let Some(p) = &project_id {
+                store.project_get(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
+            }
+            let cfg = AwsConfig {
+                region: region.clone(),
+                endpoint_url,
+                credentials,
+                vcpu_limit,
+                zone,
+                project_id,
+                wait_secs: 600,
+            };
             if store.cloud_list().await?.iter().any(|c| c.name == name) {
                 println!("cloud {name} is already registered: nothing changed");
                 return Ok(());

@@ -42,6 +42,9 @@ pub struct Clouds {
     sealer: Option<crate::keys::KeyRing>,
     /// The image service, which takes each opened cloud's image store.
     images: RwLock<Option<Arc<crate::images::Images>>>,
+    /// Clouds dedicated to one project (an AWS account of the project's own): cloud name to
+    /// project id, from the `project_id` of the cloud's settings.
+    dedicated: RwLock<BTreeMap<String, String>>,
 }
 
 /// A cloud as `cloud list` shows it.
@@ -69,6 +72,7 @@ impl Clouds {
             broken: RwLock::default(),
             sealer: None,
             images: RwLock::default(),
+            dedicated: RwLock::default(),
         })
     }
 
@@ -81,6 +85,7 @@ impl Clouds {
             broken: RwLock::default(),
             sealer: Some(ring),
             images: RwLock::default(),
+            dedicated: RwLock::default(),
         })
     }
 
@@ -143,7 +148,25 @@ impl Clouds {
         }
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         self.open.write().retain(|k, _| names.contains(&k.as_str()));
+        *self.dedicated.write() = rows
+            .iter()
+            .filter_map(|r| {
+                let config: Value = serde_json::from_str(&r.config).ok()?;
+                Some((r.name.clone(), config.get("project_id")?.as_str()?.to_string()))
+            })
+            .collect();
         Ok(())
+    }
+
+    /// Whether a server or volume of `project` may be placed on `cloud`: every shared cloud,
+    /// and the clouds dedicated to that project.
+    pub fn serves(&self, cloud: &str, project: &str) -> bool {
+        self.dedicated.read().get(cloud).is_none_or(|p| p == project)
+    }
+
+    /// Whether `cloud` is dedicated to `project` (preferred for its servers).
+    pub fn dedicated_to(&self, cloud: &str, project: &str) -> bool {
+        self.dedicated.read().get(cloud).is_some_and(|p| p == project)
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<CloudHandle>> {

@@ -1,8 +1,9 @@
 //! Placement: which cloud a server runs on. Each cloud is a zone; the scheduler keeps the
 //! clouds that match the requested zone, can boot the server's image (from the image's data
 //! here, or from the cloud's own copy of it, an AMI) and have room for the flavor (with the usual
-//! overcommit: 16 vCPUs and 1.5 MiB of RAM per physical one), and picks the one with the most
-//! free RAM. When none fits, the reason becomes Nova's "No valid host was found" fault.
+//! overcommit: 16 vCPUs and 1.5 MiB of RAM per physical one), and picks the project's own
+//! cloud where it has one (a cloud dedicated to it: its own AWS account), else the one with the
+//! most free RAM. Another project's own cloud is never considered. When none fits, the reason becomes Nova's "No valid host was found" fault.
 
 use super::model::Server;
 use super::Compute;
@@ -18,7 +19,7 @@ impl Compute {
         let zone = s.requested_zone.as_deref().map(|z| z.split(':').next().unwrap_or_default().to_string());
         let usage = self.store().server_usage_by_cloud().await?;
         let mut reasons = Vec::new();
-        let mut best: Option<(u64, String)> = None;
+        let mut best: Option<((bool, u64), String)> = None;
         let placement = self.group_placement(s).await?;
         let image = match s.image_id.as_str() {
             "" => None,
@@ -35,6 +36,10 @@ impl Compute {
         }
         for c in clouds {
             if zone.as_ref().is_some_and(|z| !z.is_empty() && *z != c.name) {
+                continue;
+            }
+            // Another project's own cloud is not there for this one (and is not named).
+            if !self.clouds.serves(&c.name, &s.project_id) {
                 continue;
             }
             match &placement {
@@ -86,11 +91,16 @@ impl Compute {
                 ));
                 continue;
             }
-            if best.as_ref().is_none_or(|(room, _)| ram_room > *room) {
-                best = Some((ram_room, c.name.clone()));
+            // The project's own clouds first (its own account), then the most free RAM.
+            let rank = (self.clouds.dedicated_to(&c.name, &s.project_id), ram_room);
+            if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                best = Some((rank, c.name.clone()));
             }
         }
         for (name, why) in self.clouds.broken() {
+            if !self.clouds.serves(&name, &s.project_id) {
+                continue;
+            }
             if zone.as_ref().is_none_or(|z| z.is_empty() || *z == name) {
                 reasons.push(format!("cloud {name} cannot be opened: {why}"));
             }

@@ -307,7 +307,8 @@ impl Compute {
         };
         if let Some(z) = &r.availability_zone {
             let zone = z.split(':').next().unwrap_or_default();
-            if !zone.is_empty() && self.clouds.require(zone).await.is_err() {
+            let project = ctx.project_id().unwrap_or_default();
+            if !zone.is_empty() && (self.clouds.require(zone).await.is_err() || !self.clouds.serves(zone, project)) {
                 return Err(CoreError::BadRequest(format!("The requested availability zone is not available: {z}")));
             }
         }

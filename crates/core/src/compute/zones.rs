@@ -27,14 +27,17 @@ pub struct Hypervisor {
 }
 
 impl Compute {
-    pub async fn zones(&self, _ctx: &RequestContext) -> Result<Vec<Zone>, CoreError> {
+    /// The zones a caller may use: the shared clouds and its project's own (admins see all).
+    pub async fn zones(&self, ctx: &RequestContext) -> Result<Vec<Zone>, CoreError> {
         self.clouds.refresh().await?;
         let broken = self.clouds.broken();
+        let project = ctx.project_id().unwrap_or_default();
         Ok(self
             .clouds
             .list()
             .await?
             .into_iter()
+            .filter(|c| ctx.is_admin() || self.clouds.serves(&c.name, project))
             .map(|c| Zone { available: !broken.contains_key(&c.name), name: c.name })
             .collect())
     }

@@ -18,6 +18,25 @@ pub fn location_on(image: &Image, cloud: &str) -> Option<String> {
 }
 
 impl Images {
+    /// Checks the location properties among `properties` (`hybridstack:location:<cloud>` =
+    /// an AMI): the cloud must keep images and hold that one. Returns whether there were any.
+    pub async fn check_locations(&self, properties: &hybridstack_store::Extra) -> Result<bool, CoreError> {
+        let mut any = false;
+        for (k, v) in properties {
+            let Some(cloud) = k.strip_prefix("hybridstack:location:") else { continue };
+            let reference = v.as_str().unwrap_or_default();
+            let store = self.find_store(cloud).filter(|s| s.id() != super::LOCAL_STORE).ok_or_else(|| {
+                CoreError::BadRequest(format!("{k}: no cloud named {cloud} keeps images of its own."))
+            })?;
+            store
+                .check_reference(reference)
+                .await
+                .map_err(|e| CoreError::BadRequest(format!("{k}: cloud {cloud} cannot boot {reference:?}: {e}")))?;
+            any = true;
+        }
+        Ok(any)
+    }
+
     /// Registers (or finds, when already registered) a cloud's image as a public Glance
     /// image owned by `owner`; returns it.
     pub async fn register_cloud_image(

@@ -129,7 +129,7 @@ impl Images {
         self.stores.read().clone()
     }
 
-    fn find_store(&self, id: &str) -> Option<Arc<dyn ImageStore>> {
+    pub(crate) fn find_store(&self, id: &str) -> Option<Arc<dyn ImageStore>> {
         self.stores.read().iter().find(|s| s.id() == id).cloned()
     }
 
@@ -189,6 +189,9 @@ impl Images {
         for k in n.properties.keys() {
             check_property_name(k)?;
         }
+        // An image registered with a cloud's own copy (an AMI) as its location has its data
+        // already: it is active at once, as `cloud import-images` makes them.
+        let located = self.check_locations(&n.properties).await?;
         for t in &n.tags {
             check_tag(t)?;
         }
@@ -207,7 +210,7 @@ impl Images {
             id,
             name: n.name,
             owner,
-            status: "queued".into(),
+            status: if located { "active" } else { "queued" }.into(),
             visibility,
             protected: n.protected,
             os_hidden: n.os_hidden,

@@ -146,8 +146,18 @@ impl Images {
     /// Applies every operation or none.
     pub async fn update(&self, ctx: &RequestContext, id: &str, ops: &[PatchOp]) -> Result<Image, CoreError> {
         let mut i = self.owned(ctx, id).await?;
+        let before = i.properties.clone();
         for op in ops {
             Self::apply(ctx, &mut i, op)?;
+        }
+        let added: hybridstack_store::Extra = i
+            .properties
+            .iter()
+            .filter(|(k, v)| before.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if self.check_locations(&added).await? && i.status == "queued" {
+            i.status = "active".into();
         }
         i.updated_at = now_micros();
         self.store.image_update(&i, None).await?;

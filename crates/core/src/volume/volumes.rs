@@ -79,7 +79,7 @@ impl Volumes {
             )));
         }
         let vtype = self.type_for_volume(ctx, r.volume_type.as_deref()).await?;
-        let zone = self.zone_for(r.availability_zone.as_deref(), zone, vtype.zones()).await?;
+        let zone = self.zone_for(&project, r.availability_zone.as_deref(), zone, vtype.zones()).await?;
         self.quota_check_volume(&project, &vtype.id, size).await?;
         let now = crate::compute::now();
         let v = Volume {
@@ -119,11 +119,14 @@ impl Volumes {
     /// for conflict, and so does a zone the volume type excludes.
     async fn zone_for(
         &self,
+        project: &str,
         asked: Option<&str>,
         source: Option<String>,
         allowed: Option<Vec<String>>,
     ) -> Result<String, CoreError> {
         let mut clouds = self.clouds.list().await?;
+        // Another project's own cloud does not hold this project's volumes.
+        clouds.retain(|c| self.clouds.serves(&c.name, project));
         if let Some(allowed) = &allowed {
             let name = asked.or(source.as_deref());
             if let Some(z) = name.filter(|z| !allowed.iter().any(|a| a == z)) {
@@ -148,7 +151,8 @@ impl Volumes {
             (None, Some(s)) => Ok(s),
             (None, None) => {
                 let mut names: Vec<String> = clouds.into_iter().filter(|c| c.error.is_none()).map(|c| c.name).collect();
-                names.sort();
+                // The project's own cloud first, then by name.
+                names.sort_by_key(|n| (!self.clouds.dedicated_to(n, project), n.clone()));
                 names.into_iter().next().ok_or_else(|| {
                     CoreError::BadRequest(
                         "No cloud (of those the volume type allows) is registered to hold volumes.".into(),
