@@ -226,7 +226,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     admin.ok(&["server", "add", "floating", "ip", "vm-blue", field(&fip, "floating_ip_address")]);
     wait_for("the Elastic IP", || {
         let a = describe(&moto.url, "describe_addresses", "Addresses", "tag:hybridstack:id", &fip_id);
-        a.first().filter(|a| a["PrivateIpAddress"] == Value::from(fixed.as_str())).cloned()
+        a.first().filter(|a| a["PrivateIpAddress"] == fixed.as_str()).cloned()
     });
 
     // Resize plus confirm.
