@@ -379,7 +379,9 @@ impl AwsCloud {
     }
 
     async fn ensure_with_token(&self, s: &ServerSpec, token: &str) -> Result<(), DriverError> {
-        if self.instance(&s.id).await?.is_none() {
+        // A first attempt has made nothing yet: no need to ask EC2 (a tag-filtered listing,
+        // the dearest call here) whether the instance exists.
+        if s.fresh || self.instance(&s.id).await?.is_none() {
             let launched = self.launch(s, token).await?;
             if s.start && s.volumes.is_empty() {
                 return self.wait_launched(&launched).await;

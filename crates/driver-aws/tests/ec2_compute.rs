@@ -52,6 +52,7 @@ fn spec(id: &str, flavor: &str) -> ServerSpec {
             ..Default::default()
         },
         start: true,
+        fresh: false,
     }
 }
 

@@ -93,6 +93,7 @@ fn server(n: u32, nics: Vec<NicSpec>, ami: &str) -> ServerSpec {
         nics,
         guest: GuestConfig { hostname: format!("vm{n}"), ..Default::default() },
         start: true,
+        fresh: false,
     }
 }
 

@@ -96,6 +96,7 @@ async fn volumes_are_made_snapshotted_hot_plugged_grown_and_unplugged() {
         nics: vec![],
         guest: GuestConfig { hostname: "blk".into(), ..Default::default() },
         start: true,
+        fresh: false,
     };
     cloud.ensure_server(&spec).await.expect("boot the guest");
 

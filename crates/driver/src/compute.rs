@@ -74,6 +74,9 @@ pub struct ServerSpec {
     pub guest: GuestConfig,
     /// Whether to start the server once it exists.
     pub start: bool,
+    /// No earlier attempt of this step can have made the server (the operation's first run):
+    /// a driver may skip looking for one before making it. `false` whenever in doubt.
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

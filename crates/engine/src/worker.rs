@@ -138,8 +138,13 @@ impl Engine {
         };
         let saga =
             self.sagas.get(op.kind.as_str()).cloned().ok_or_else(|| EngineError::UnknownKind(op.kind.clone()))?;
-        let input: Value =
+        let mut input: Value =
             serde_json::from_str(&op.input).map_err(|e| EngineError::Corrupt(op.id.clone(), e.to_string()))?;
+        // Which claim of the operation this is (1: its first run, so no step has run before
+        // and nothing of it can exist yet); steps read it as `_attempt`, never stored.
+        if let Some(o) = input.as_object_mut() {
+            o.insert("_attempt".into(), Value::from(op.attempts));
+        }
         let mut done = decode(&op)?;
         // An operation found unwinding keeps its original error; one going forward starts clean
         // (an error recorded there was transient).

@@ -7,7 +7,7 @@
 //!   IP as an Elastic IP on the port, resize plus confirm, a snapshot that is an AMI, a
 //!   volume attached on a device slot;
 //! - a local image copied to the cloud with Glance's copy-image (EBS direct APIs, then
-//!   RegisterImage) boots a server there;
+//!   RegisterImage) boots a server there, and a local image never copied is copied at boot;
 //! - after deleting everything, moto holds nothing carrying the cloud's tag.
 //!
 //! Needs the test venv with moto (scripts/install-test-deps).
@@ -293,13 +293,40 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
         "vm-copied",
     ]);
     assert_eq!(field(&from_copy, "OS-EXT-AZ:availability_zone"), CLOUD, "{from_copy}");
+    // A local image never copied: the boot copies it in first.
+    let second = admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "raw",
+        "--container-format",
+        "bare",
+        "--file",
+        raw.to_str().expect("path"),
+        "tiny2",
+    ]);
+    let booted = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        field(&second, "id"),
+        "--flavor",
+        "t3.micro",
+        "--network",
+        "green",
+        "--wait",
+        "vm-booted",
+    ]);
+    assert_eq!(field(&booted, "status"), "ACTIVE", "{booted}");
+    let copied = admin.json(&["image", "show", "tiny2"]);
+    assert!(copied["properties"].to_string().contains(&format!("hybridstack:location:{CLOUD}")), "{copied}");
 
     // Everything goes, and nothing of ours is left in moto.
     admin.ok(&["server", "remove", "volume", "vm-blue", "data"]);
     status_is(&admin, "volume", "data", "available");
     admin.ok(&["volume", "delete", "data"]);
     admin.ok(&["floating", "ip", "delete", &fip_id]);
-    let deleted = admin.run(&["server", "delete", "--wait", "vm-blue", "vm-green", "vm-copied"]);
+    let deleted = admin.run(&["server", "delete", "--wait", "vm-blue", "vm-green", "vm-copied", "vm-booted"]);
     if !deleted.status.success() {
         let log = std::fs::read_to_string(server.data.path().join("serve.log")).unwrap_or_default();
         let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
@@ -310,7 +337,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
             warnings[warnings.len().saturating_sub(30)..].join("\n")
         );
     }
-    admin.ok(&["image", "delete", "blue-snap", "tiny"]);
+    admin.ok(&["image", "delete", "blue-snap", "tiny", "tiny2"]);
     admin.ok(&["router", "remove", "subnet", "edge", "blue-v4"]);
     admin.ok(&["router", "remove", "subnet", "edge", "green-v4"]);
     admin.ok(&["router", "delete", "edge"]);

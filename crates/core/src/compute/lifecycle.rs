@@ -176,6 +176,24 @@ impl Compute {
             ),
             None => None,
         };
+        // A cloud that boots only its own images gets a local image copied in first (an AMI
+        // written with the EBS direct APIs), once; later boots find the copy.
+        let image = match image {
+            Some(i) if root_volume.is_none() && crate::images::cloud_images::location_on(&i, &s.cloud).is_none() => {
+                let copies = self
+                    .clouds
+                    .get(&s.cloud)
+                    .is_some_and(|c| !c.compute.capabilities().image_files && c.images.is_some());
+                if copies && self.images.local_file(&i.id).await.is_some() {
+                    tracing::info!(image = %i.id, cloud = %s.cloud, "copying the image into the cloud to boot it");
+                    self.images.copy_to_store(&i, &s.cloud).await?;
+                    self.images.image_internal(&i.id).await?.or(Some(i))
+                } else {
+                    Some(i)
+                }
+            }
+            other => other,
+        };
         let file = |id: &str, format: &str, size: i64| -> Result<ImageFile, CoreError> {
             Ok(ImageFile {
                 image_id: id.into(),
@@ -272,6 +290,7 @@ impl Compute {
                 project_id: s.project_id.clone(),
             },
             start,
+            fresh: false,
         })
     }
 }

@@ -2,8 +2,9 @@
 //! clouds that match the requested zone, can boot the server's image (from the image's data
 //! here, or from the cloud's own copy of it, an AMI) and have room for the flavor (with the usual
 //! overcommit: 16 vCPUs and 1.5 MiB of RAM per physical one), and picks the project's own
-//! cloud where it has one (a cloud dedicated to it: its own AWS account), else the one with the
-//! most free RAM. Another project's own cloud is never considered. When none fits, the reason becomes Nova's "No valid host was found" fault.
+//! cloud where it has one (a cloud dedicated to it: its own AWS account), then one that boots
+//! the image without copying it first, then the one with the most free RAM. A cloud that keeps
+//! images of its own (AWS) can take a local image: it is copied in (an AMI) at boot. Another project's own cloud is never considered. When none fits, the reason becomes Nova's "No valid host was found" fault.
 
 use super::model::Server;
 use super::Compute;
@@ -19,7 +20,7 @@ impl Compute {
         let zone = s.requested_zone.as_deref().map(|z| z.split(':').next().unwrap_or_default().to_string());
         let usage = self.store().server_usage_by_cloud().await?;
         let mut reasons = Vec::new();
-        let mut best: Option<((bool, u64), String)> = None;
+        let mut best: Option<((bool, bool, u64), String)> = None;
         let placement = self.group_placement(s).await?;
         let image = match s.image_id.as_str() {
             "" => None,
@@ -53,13 +54,18 @@ impl Compute {
                 }
                 _ => {}
             }
+            // Whether the cloud boots the image as it is, or needs it copied in first (a
+            // local image uploaded as an AMI at boot).
+            let mut ready = true;
             if let Some(i) = &image {
                 let own_copy = crate::images::cloud_images::location_on(i, &c.name).is_some();
                 let from_file = local_data && c.compute.capabilities().image_files;
-                if !(own_copy || from_file) {
+                let by_copy = local_data && c.images.is_some();
+                if !(own_copy || from_file || by_copy) {
                     reasons.push(format!("cloud {} has no copy of image {} it can boot", c.name, i.id));
                     continue;
                 }
+                ready = own_copy || from_file;
             }
             let cap = match c.compute.capacity().await {
                 Ok(cap) => cap,
@@ -92,7 +98,8 @@ impl Compute {
                 continue;
             }
             // The project's own clouds first (its own account), then the most free RAM.
-            let rank = (self.clouds.dedicated_to(&c.name, &s.project_id), ram_room);
+            // A cloud that needs no image copy beats one that does.
+            let rank = (self.clouds.dedicated_to(&c.name, &s.project_id), ready, ram_room);
             if best.as_ref().is_none_or(|(r, _)| rank > *r) {
                 best = Some((rank, c.name.clone()));
             }

@@ -123,8 +123,11 @@ fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fu
             }
             return Err(e);
         }
-        // Routers and floating IPs that reach these networks follow now they exist here.
-        c.networking.request_sync().await.map_err(core)?;
+        // Routers and floating IPs that reach these networks follow now they exist here (a
+        // server without ports realised nothing for them to follow).
+        if !networks.is_empty() {
+            c.networking.request_sync().await.map_err(core)?;
+        }
         Ok(out)
     })
 }
@@ -147,7 +150,9 @@ pub(super) fn unnetwork<'a>(c: &'a Compute, input: &'a Value, output: &'a Value)
                 cloud.network.delete_network(&n).await.map_err(driver)?;
             }
         }
-        c.networking.request_sync().await.map_err(core)?;
+        if !s.ports.is_empty() {
+            c.networking.request_sync().await.map_err(core)?;
+        }
         Ok(())
     })
 }
@@ -157,7 +162,8 @@ fn spawn<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<
         let id = server_id(input)?;
         let s = c.server_internal(&id).await.map_err(core)?;
         let cloud = cloud_of(c, &s.cloud).await?;
-        let spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
+        let mut spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
+        spec.fresh = input["_attempt"] == 1;
         if let Err(e) = cloud.compute.ensure_server(&spec).await {
             // Whatever the failed call made (a disk, a definition) goes before the saga unwinds.
             if let Err(again) = cloud.compute.delete_server(&id).await {
@@ -165,7 +171,8 @@ fn spawn<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<
             }
             return Err(driver(e));
         }
-        Ok(Value::Null)
+        // `ensure_server` returns once a started server runs: `finish` need not ask again.
+        Ok(json!({"running": spec.start}))
     })
 }
 
@@ -178,12 +185,17 @@ pub(super) fn unspawn<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut
     })
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
         let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
+        let spawned = done.iter().any(|(step, out)| step == "spawn" && out["running"] == true);
+        let power = if spawned {
+            hybridstack_driver::PowerState::Running
+        } else {
+            let cloud = cloud_of(c, &s.cloud).await?;
+            cloud.compute.power_state(&id).await.map_err(driver)?
+        };
         let addresses =
             c.networking.addresses_of(&s.ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
         let launched = chrono_now();
