@@ -23,6 +23,10 @@ impl Network for AwsCloud {
         }
     }
 
+    fn check_subnet(&self, s: &hybridstack_driver::SubnetSpec) -> Result<(), DriverError> {
+        crate::vpc::check_subnet(s).map(|_| ())
+    }
+
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
         if n.external {
             return Ok("internet".into());

@@ -142,6 +142,13 @@ pub struct NetworkCapabilities {
 pub trait Network: Send + Sync {
     fn capabilities(&self) -> NetworkCapabilities;
 
+    /// Whether the cloud can host a subnet of this CIDR and version (checked when a subnet is
+    /// added to a network meant for the cloud, so the refusal is a 400 with the reason).
+    fn check_subnet(&self, s: &SubnetSpec) -> Result<(), DriverError> {
+        let _ = s;
+        Ok(())
+    }
+
     /// Creates or converges the network and its subnets; returns the backend's handle.
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError>;
     async fn delete_network(&self, id: &str) -> Result<(), DriverError>;

@@ -1,5 +1,7 @@
 //! End-to-end on an AWS cloud alone (the moto server, a real AWS API endpoint emulator),
 //! driven by the unmodified `openstack` CLI, each step checked in EC2 with boto3:
+//! - a network pinned to the cloud (`--availability-zone-hint`) refuses subnets AWS cannot
+//!   host with a 400;
 //! - networks and subnets become VPCs, a router with an external gateway and two networks
 //!   becomes an internet gateway and default route for each, a security group with TCP,
 //!   ICMP, IPv6 and remote-group rules becomes an AWS group with those permissions;
@@ -89,6 +91,29 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     let image = cloud_cmd(&["import-images", "--cloud", CLOUD, AMI]).split('\t').next().expect("image").to_string();
     cloud_cmd(&["sync-flavors", "--cloud", CLOUD, "--family", "t3"]);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+
+    // A network meant for the AWS cloud takes only subnets a VPC can host: the others are
+    // 400s with the reason, at subnet create.
+    admin.ok(&["network", "create", "--availability-zone-hint", CLOUD, "pinned"]);
+    for (version, range, why) in [("4", "10.9.0.0/29", "/16 to /28"), ("6", "2001:db8:5::/64", "IPv6")] {
+        let refused = admin.run(&[
+            "subnet",
+            "create",
+            "--network",
+            "pinned",
+            "--ip-version",
+            version,
+            "--subnet-range",
+            range,
+            "bad",
+        ]);
+        let err = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert!(!refused.status.success() && err.contains("400") && err.contains(why), "{range}: {err}");
+    }
+    admin.ok(&["subnet", "create", "--network", "pinned", "--subnet-range", "10.9.0.0/24", "pinned-v4"]);
+    let unknown = admin.run(&["network", "create", "--availability-zone-hint", "nowhere", "lost"]);
+    assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("404"), "{unknown:?}");
+    admin.ok(&["network", "delete", "pinned"]);
 
     // The external network, and two tenant networks on one router.
     admin.ok(&["network", "create", "--external", "public"]);
@@ -257,6 +282,20 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     status_is(&admin, "volume", "data", "in-use");
     let ebs = describe(&moto.url, "describe_volumes", "Volumes", "tag:hybridstack:id", field(&vol, "id"));
     assert_eq!(ebs[0]["Attachments"][0]["InstanceId"], instance["InstanceId"], "{ebs:?}");
+    // Swap volume: refused at once, as Nova refuses a swap block storage did not ask for;
+    // the volume stays attached (Omni detached, slept 60 s and attached).
+    let spare = admin.json(&["volume", "create", "--size", "1", "--availability-zone", CLOUD, "spare"]);
+    status_is(&admin, "volume", "spare", "available");
+    let (code, body) = admin.api(
+        "PUT",
+        "compute",
+        &format!("/servers/{blue_id}/os-volume_attachments/{}", field(&vol, "id")),
+        Some(&serde_json::json!({"volumeAttachment": {"volumeId": field(&spare, "id")}})),
+    );
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(field(&admin.json(&["volume", "show", "data"]), "status"), "in-use");
+    assert_eq!(field(&admin.json(&["volume", "show", "spare"]), "status"), "available");
+    admin.ok(&["volume", "delete", "spare"]);
 
     // A local image copied into the cloud boots there.
     let raw = dir.path().join("tiny.raw");

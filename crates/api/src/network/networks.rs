@@ -28,6 +28,7 @@ fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
         mtu: b.int("mtu")?.map(|m| u32::try_from(m).unwrap_or(0)),
         port_security_enabled: b.boolean("port_security_enabled")?,
         description: b.string("description")?,
+        availability_zone_hints: b.strings("availability_zone_hints")?,
     })
 }
 

@@ -272,6 +272,29 @@ impl Clouds {
 
 /// A factory that opens nothing: a binary (or test) built without backend drivers. Servers
 /// then fail to schedule with the reason.
+#[async_trait::async_trait]
+impl crate::images::StoreSource for Clouds {
+    async fn refresh_stores(&self) -> Result<(), CoreError> {
+        self.refresh().await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::network::Placement for Clouds {
+    async fn zone_known(&self, zone: &str) -> Result<bool, CoreError> {
+        Ok(self.list().await?.iter().any(|c| c.name == zone))
+    }
+
+    async fn check_subnet(&self, zone: &str, s: &hybridstack_driver::SubnetSpec) -> Result<(), CoreError> {
+        let cloud = self.require(zone).await?;
+        cloud.network.check_subnet(s).map_err(|e| {
+            CoreError::BadRequest(format!(
+                "Invalid input for operation: availability zone {zone} cannot host this subnet: {e}"
+            ))
+        })
+    }
+}
+
 pub struct NoDrivers;
 
 impl DriverFactory for NoDrivers {

@@ -116,6 +116,9 @@ impl Compute {
         let wake = Arc::new(Notify::new());
         let volumes = crate::volume::Volumes::new(store.clone(), images.clone(), clouds.clone(), wake.clone());
         clouds.serve_images(images.clone());
+        networking.use_placement(clouds.clone());
+        let source: std::sync::Weak<dyn crate::images::StoreSource> = Arc::downgrade(&clouds) as _;
+        images.use_store_source(source);
         Arc::new(Self { store, images, networking, clouds, volumes, wake, cfg })
     }
 

@@ -173,6 +173,29 @@ impl Compute {
         self.volumes.volume_detach(ctx, volume_id, server_id, false).await
     }
 
+    /// Nova's swap volume. Since OSSA-2025-001 Nova swaps only for the block storage service
+    /// migrating the volume; a direct call is refused with a conflict, and so it is here,
+    /// where volumes are never migrated (one storage pool per cloud). The checks a real swap
+    /// would pass come first, so a wrong request gets its own answer.
+    pub async fn swap_volume(
+        &self,
+        ctx: &RequestContext,
+        server_id: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), CoreError> {
+        ctx.require_admin()?;
+        let s = self.server_get(ctx, server_id).await?;
+        if !s.volumes_attached.iter().any(|v| v == old) {
+            return Err(CoreError::NotFound(format!("volume_id not found: {old}")));
+        }
+        self.volumes.volume_get(ctx, new).await?;
+        Err(CoreError::Conflict(format!(
+            "Swapping volume {old} for {new} is done only for a migration by the block storage service, and \
+             volume {old} is not being migrated."
+        )))
+    }
+
     /// Cinder's os-detach (`force`: os-force_detach, an admin's, whatever the volume's
     /// status): detaches the volume from the server of the attachment named, or of its only one.
     pub async fn detach_by_attachment(

@@ -25,9 +25,10 @@ impl Images {
         for (k, v) in properties {
             let Some(cloud) = k.strip_prefix("hybridstack:location:") else { continue };
             let reference = v.as_str().unwrap_or_default();
-            let store = self.find_store(cloud).filter(|s| s.id() != super::LOCAL_STORE).ok_or_else(|| {
-                CoreError::BadRequest(format!("{k}: no cloud named {cloud} keeps images of its own."))
-            })?;
+            let store =
+                self.find_store_fresh(cloud).await?.filter(|s| s.id() != super::LOCAL_STORE).ok_or_else(|| {
+                    CoreError::BadRequest(format!("{k}: no cloud named {cloud} keeps images of its own."))
+                })?;
             store
                 .check_reference(reference)
                 .await

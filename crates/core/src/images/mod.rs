@@ -58,7 +58,17 @@ pub struct Images {
     local: Arc<LocalStore>,
     /// Every store an image may live in: the local one first, then each registered cloud.
     stores: RwLock<Vec<Arc<dyn ImageStore>>>,
+    /// Where cloud stores come from: asked again when a store is not known yet (a cloud
+    /// registered since the last look). Weak: the registry holds this service already.
+    source: RwLock<Option<std::sync::Weak<dyn StoreSource>>>,
     cfg: ImagesConfig,
+}
+
+/// What registers the clouds' image stores (the cloud registry).
+#[async_trait::async_trait]
+pub trait StoreSource: Send + Sync {
+    /// Opens clouds registered since the last call, registering their stores.
+    async fn refresh_stores(&self) -> Result<(), CoreError>;
 }
 
 /// The attributes a client may set at create time.
@@ -115,7 +125,7 @@ impl Images {
                 .map_err(|e| CoreError::Internal(format!("cannot open the local image store: {e}")))?,
         );
         let stores: Vec<Arc<dyn ImageStore>> = vec![local.clone()];
-        Ok(Arc::new(Self { store, local, stores: RwLock::new(stores), cfg }))
+        Ok(Arc::new(Self { store, local, stores: RwLock::new(stores), source: RwLock::new(None), cfg }))
     }
 
     /// Adds a cloud's image store (done when a cloud is registered).
@@ -131,6 +141,22 @@ impl Images {
 
     pub(crate) fn find_store(&self, id: &str) -> Option<Arc<dyn ImageStore>> {
         self.stores.read().iter().find(|s| s.id() == id).cloned()
+    }
+
+    pub fn use_store_source(&self, s: std::sync::Weak<dyn StoreSource>) {
+        *self.source.write() = Some(s);
+    }
+
+    /// A store by id, asking the cloud registry again when it is not known yet.
+    pub(crate) async fn find_store_fresh(&self, id: &str) -> Result<Option<Arc<dyn ImageStore>>, CoreError> {
+        if let Some(s) = self.find_store(id) {
+            return Ok(Some(s));
+        }
+        let source = self.source.read().as_ref().and_then(std::sync::Weak::upgrade);
+        if let Some(src) = source {
+            src.refresh_stores().await?;
+        }
+        Ok(self.find_store(id))
     }
 
     /// Whether the caller may see the image at all (members see shared images whatever their

@@ -201,7 +201,7 @@ impl Images {
     ) -> Result<(), CoreError> {
         let mut image = self.owned(ctx, id).await?;
         for s in &stores {
-            if self.find_store(s).is_none() {
+            if self.find_store_fresh(s).await?.is_none() {
                 return Err(CoreError::BadRequest(format!("Unknown store {s:?}; see /v2/info/stores.")));
             }
         }

@@ -128,6 +128,17 @@ pub(crate) fn new_id() -> String {
 
 pub struct Networking {
     store: Store,
+    /// The clouds, for what a network's zone hints ask of them (set once compute is up).
+    placement: parking_lot::RwLock<Option<Arc<dyn Placement>>>,
+}
+
+/// What networking asks of the clouds: a network's `availability_zone_hints` name the zones
+/// (clouds) it is to be realised on, so its subnets must be ones those clouds can host.
+#[async_trait::async_trait]
+pub trait Placement: Send + Sync {
+    async fn zone_known(&self, zone: &str) -> Result<bool, CoreError>;
+    /// Why the zone's cloud cannot host the subnet (a 400), if it cannot.
+    async fn check_subnet(&self, zone: &str, s: &hybridstack_driver::SubnetSpec) -> Result<(), CoreError>;
 }
 
 /// A resource kind and how it is stored.
@@ -142,7 +153,15 @@ pub(crate) trait Doc: Serialize + DeserializeOwned {
 
 impl Networking {
     pub fn new(store: Store) -> Arc<Self> {
-        Arc::new(Self { store })
+        Arc::new(Self { store, placement: parking_lot::RwLock::new(None) })
+    }
+
+    pub fn use_placement(&self, p: Arc<dyn Placement>) {
+        *self.placement.write() = Some(p);
+    }
+
+    pub(crate) fn placement(&self) -> Option<Arc<dyn Placement>> {
+        self.placement.read().clone()
     }
 
     pub(crate) fn object<T: Doc>(doc: &T) -> Result<NetObject, CoreError> {

@@ -32,6 +32,8 @@ pub struct NetworkRequest {
     pub mtu: Option<u32>,
     pub port_security_enabled: Option<bool>,
     pub description: Option<String>,
+    /// The zones (clouds) the network is to be realised on; empty: any.
+    pub availability_zone_hints: Option<Vec<String>>,
 }
 
 impl Networking {
@@ -89,6 +91,16 @@ impl Networking {
                 format!("Invalid input for mtu. Reason: {mtu} is not in range 68 to 9000."),
             ));
         }
+        let hints = r.availability_zone_hints.clone().unwrap_or_default();
+        for zone in &hints {
+            let known = match self.placement() {
+                Some(p) => p.zone_known(zone).await?,
+                None => false,
+            };
+            if !known {
+                return Err(CoreError::NotFound(format!("AvailabilityZone {zone} could not be found.")));
+            }
+        }
         let t = now();
         let n = Network {
             id: new_id(),
@@ -102,7 +114,7 @@ impl Networking {
             port_security_enabled: r.port_security_enabled.unwrap_or(true),
             description: r.description.unwrap_or_default(),
             tags: vec![],
-            availability_zone_hints: vec![],
+            availability_zone_hints: hints,
             availability_zones: vec![],
             ipv4_address_scope: None,
             ipv6_address_scope: None,

@@ -131,6 +131,23 @@ impl Networking {
                 format!("Invalid input for operation: Cidr {cidr} does not match IP version {ip_version}."),
             ));
         }
+        // A network meant for some clouds takes only subnets they can host (an AWS VPC takes
+        // IPv4 /16 to /28 and no IPv6 prefix of our own).
+        if let Some(p) = self.placement() {
+            let spec = hybridstack_driver::SubnetSpec {
+                id: String::new(),
+                ip_version,
+                cidr: net.trunc().to_string(),
+                gateway_ip: None,
+                enable_dhcp: true,
+                dns_nameservers: vec![],
+                host_routes: vec![],
+                ipv6_address_mode: None,
+            };
+            for zone in &network.availability_zone_hints {
+                p.check_subnet(zone, &spec).await?;
+            }
+        }
         for other in self.children::<Subnet>(&network_id).await? {
             let o = parse_cidr(&other.cidr)?;
             if o.contains(&net.network()) || net.contains(&o.network()) {

@@ -124,6 +124,8 @@ impl Volumes {
         source: Option<String>,
         allowed: Option<Vec<String>>,
     ) -> Result<String, CoreError> {
+        // Fresh, so a cloud registered since the last look is known with its project.
+        self.clouds.refresh().await?;
         let mut clouds = self.clouds.list().await?;
         // Another project's own cloud does not hold this project's volumes.
         clouds.retain(|c| self.clouds.serves(&c.name, project));

@@ -68,6 +68,32 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// A raw API call with this CLI's password credentials (keystoneauth from the same
+    /// venv), for what the CLI has no command for; returns the status and the body.
+    pub fn api(&self, method: &str, service_type: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+        const CALL: &str = r#"import json, os, sys
+from keystoneauth1 import loading, session
+auth = loading.get_plugin_loader("password").load_from_options(
+    auth_url=os.environ["OS_AUTH_URL"], username=os.environ["OS_USERNAME"], password=os.environ["OS_PASSWORD"],
+    project_name=os.environ["OS_PROJECT_NAME"], user_domain_name="Default", project_domain_name="Default")
+r = session.Session(auth=auth).request(sys.argv[3], sys.argv[1], raise_exc=False,
+    endpoint_filter={"service_type": sys.argv[2], "interface": "public"},
+    json=json.loads(sys.argv[4]) if sys.argv[4] else None)
+print(r.status_code)
+print(r.text)"#;
+        let python = self.bin.with_file_name("python");
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let mut c = Command::new(python);
+        c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let out = c.args(["-c", CALL, method, service_type, path, &body]).output().expect("python");
+        assert!(out.status.success(), "api call: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (status, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        (status.trim().parse().unwrap_or(0), rest.to_string())
+    }
+}
+
 pub fn field<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("no {k} in {v}"))
 }
