@@ -11,15 +11,13 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hybridstack_driver_aws::test_support::{start_moto, FaultProxy};
 use serde_json::Value;
-use support::aws::{boto3, tagged_resources};
+use support::aws::{add_cloud, boto3, wait_nothing_left};
 use support::cli::{field, Cli};
 
-const AMI: &str = "ami-760aaa0f";
 const CLOUD: &str = "aws-faults";
 
 fn status(cli: &Cli, kind: &str, name: &str, want: &str) -> Value {
@@ -39,33 +37,7 @@ fn aws_faults_are_undone_or_retried() {
     let moto = start_moto();
     let proxy = FaultProxy::start(&moto.url);
     let server = support::start_with(&[("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "3600")]);
-    let cloud_cmd = |args: &[&str]| {
-        let out = Command::new(support::binary())
-            .args(["cloud", "--data-dir"])
-            .arg(server.data.path())
-            .args(args)
-            .env("AWS_SECRET_ACCESS_KEY", "faults-secret")
-            .output()
-            .expect("run hybridstack cloud");
-        assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    cloud_cmd(&[
-        "add",
-        "aws",
-        "--name",
-        CLOUD,
-        "--region",
-        "us-east-1",
-        "--endpoint-url",
-        &proxy.url,
-        "--access-key-id",
-        "AKIAHYBRIDSTACKE2E01",
-        "--vcpu-limit",
-        "64",
-    ]);
-    let image = cloud_cmd(&["import-images", "--cloud", CLOUD, AMI]).split('\t').next().expect("image").to_string();
-    cloud_cmd(&["sync-flavors", "--cloud", CLOUD, "--family", "t3"]);
+    let image = add_cloud(&server, "faults-secret", CLOUD, &proxy.url, &[]);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
     admin.ok(&["network", "create", "net"]);
     admin.ok(&["subnet", "create", "--network", "net", "--subnet-range", "10.60.0.0/24", "net-v4"]);
@@ -76,15 +48,7 @@ fn aws_faults_are_undone_or_retried() {
     let failed = status(&admin, "server", "refused", "ERROR");
     assert!(failed["fault"].to_string().contains("InsufficientInstanceCapacity"), "{failed}");
     assert_eq!(proxy.injected(), 1);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = tagged_resources(&moto.url, CLOUD);
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the failed create left {left:?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_nothing_left(&moto.url, CLOUD);
     admin.ok(&["server", "delete", "--wait", "refused"]);
 
     // A throttled call is retried, and the create goes through.
@@ -131,13 +95,5 @@ fn aws_faults_are_undone_or_retried() {
     admin.ok(&["volume", "delete", "data"]);
     admin.ok(&["server", "delete", "--wait", "vm"]);
     admin.ok(&["network", "delete", "net"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = tagged_resources(&moto.url, CLOUD);
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "left behind: {left:?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_nothing_left(&moto.url, CLOUD);
 }

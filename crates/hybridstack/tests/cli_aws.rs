@@ -13,12 +13,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
-use support::aws::{boto3, ec2_instances};
+use support::aws::{boto3, cloud_cmd, ec2_instances};
 use support::cli::{field, Cli};
 
 const AMI: &str = "ami-760aaa0f";
@@ -49,17 +48,7 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let kvm = format!("kvm-{}", std::process::id());
     let _leftovers = support::guest::Leftovers::new(&server, &kvm);
     support::guest::add_libvirt_cloud(&server, &kvm);
-    let cloud_cmd = |args: &[&str]| {
-        let out = Command::new(support::binary())
-            .args(["cloud", "--data-dir"])
-            .arg(server.data.path())
-            .args(args)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .output()
-            .expect("run hybridstack cloud");
-        assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cloud_cmd = |args: &[&str]| cloud_cmd(&server, SECRET, args);
     cloud_cmd(&[
         "add",
         "aws",

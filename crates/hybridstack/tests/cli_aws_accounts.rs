@@ -11,13 +11,10 @@
 
 mod support;
 
-use std::process::Command;
-
 use hybridstack_driver_aws::test_support::start_moto;
-use support::aws::boto3;
+use support::aws::{add_cloud, boto3, AMI};
 use support::cli::{field, Cli};
 
-const AMI: &str = "ami-760aaa0f";
 const ROLE: &str = "arn:aws:iam::111111111111:role/team";
 
 /// The ids of the instances carrying server `id`'s tag, in the account `role` (None: the
@@ -51,28 +48,8 @@ fn a_project_reaches_its_own_aws_account() {
         admin.ok(&["user", "create", "--password", "pw-e2e-1", "--project", project, user]);
         admin.ok(&["role", "add", "--user", user, "--project", project, "member"]);
     }
-    let cloud_cmd = |args: &[&str]| {
-        let out = Command::new(support::binary())
-            .args(["cloud", "--data-dir"])
-            .arg(server.data.path())
-            .args(args)
-            .env("AWS_SECRET_ACCESS_KEY", "accounts-secret")
-            .output()
-            .expect("run hybridstack cloud");
-        assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let common = ["--region", "us-east-1", "--endpoint-url", &moto.url, "--access-key-id", "AKIAHYBRIDSTACKE2E01"];
-    let mut shared = vec!["add", "aws", "--name", "aws-shared", "--vcpu-limit", "32"];
-    shared.extend(common);
-    cloud_cmd(&shared);
-    let mut own =
-        vec!["add", "aws", "--name", "aws-team", "--vcpu-limit", "32", "--role-arn", ROLE, "--project-id", &team];
-    own.extend(common);
-    cloud_cmd(&own);
-    cloud_cmd(&["sync-flavors", "--cloud", "aws-shared", "--family", "t3"]);
-    let image =
-        cloud_cmd(&["import-images", "--cloud", "aws-shared", AMI]).split('\t').next().expect("image").to_string();
+    let image = add_cloud(&server, "accounts-secret", "aws-shared", &moto.url, &[]);
+    add_cloud(&server, "accounts-secret", "aws-team", &moto.url, &["--role-arn", ROLE, "--project-id", &team]);
 
     // The same AMI id in the team's account, given as a location property; bad ones are 400s.
     let bad = admin.run(&["image", "set", "--property", "hybridstack:location:aws-team=ami-00000000deadbeef0", &image]);

@@ -16,15 +16,13 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
-use support::aws::{boto3, tagged_resources};
+use support::aws::{add_cloud, boto3, wait_nothing_left};
 use support::cli::{field, Cli};
 
-const AMI: &str = "ami-760aaa0f";
 const CLOUD: &str = "aws-only";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro e2e";
 
@@ -63,33 +61,7 @@ fn describe(moto: &str, call: &str, key: &str, filter: &str, value: &str) -> Vec
 fn an_aws_cloud_alone_through_the_openstack_cli() {
     let moto = start_moto();
     let server = support::start_with(&[("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "2")]);
-    let cloud_cmd = |args: &[&str]| {
-        let out = Command::new(support::binary())
-            .args(["cloud", "--data-dir"])
-            .arg(server.data.path())
-            .args(args)
-            .env("AWS_SECRET_ACCESS_KEY", "scenario-secret")
-            .output()
-            .expect("run hybridstack cloud");
-        assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    cloud_cmd(&[
-        "add",
-        "aws",
-        "--name",
-        CLOUD,
-        "--region",
-        "us-east-1",
-        "--endpoint-url",
-        &moto.url,
-        "--access-key-id",
-        "AKIAHYBRIDSTACKE2E01",
-        "--vcpu-limit",
-        "64",
-    ]);
-    let image = cloud_cmd(&["import-images", "--cloud", CLOUD, AMI]).split('\t').next().expect("image").to_string();
-    cloud_cmd(&["sync-flavors", "--cloud", CLOUD, "--family", "t3"]);
+    let image = add_cloud(&server, "scenario-secret", CLOUD, &moto.url, &[]);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
 
     // A network meant for the AWS cloud takes only subnets a VPC can host: the others are
@@ -382,13 +354,5 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     admin.ok(&["router", "delete", "edge"]);
     admin.ok(&["security", "group", "delete", "web"]);
     admin.ok(&["network", "delete", "blue", "green"]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let left = tagged_resources(&moto.url, CLOUD);
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "moto still holds resources of ours: {left:?}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_nothing_left(&moto.url, CLOUD);
 }

@@ -1,6 +1,67 @@
 //! A look behind the API at an AWS cloud: boto3 on the moto server, from the test venv.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::Server;
+
+/// An AMI moto has in every region and account (Amazon Linux 2017.09).
+pub const AMI: &str = "ami-760aaa0f";
+/// The access key the tests register clouds with (moto takes any).
+pub const ACCESS_KEY: &str = "AKIAHYBRIDSTACKE2E01";
+
+/// `hybridstack cloud --data-dir … ARGS` on the server's data dir, with `secret` as the
+/// AWS secret access key in the environment; returns its output, panicking with the reason
+/// when it fails.
+pub fn cloud_cmd(server: &Server, secret: &str, args: &[&str]) -> String {
+    let out = Command::new(super::binary())
+        .args(["cloud", "--data-dir"])
+        .arg(server.data.path())
+        .args(args)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .output()
+        .expect("run hybridstack cloud");
+    assert!(out.status.success(), "cloud {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Registers `endpoint` (moto, or a proxy before it) as AWS cloud `name` in us-east-1 with
+/// the test key, `extra` arguments added; then imports the AMI (returning its Glance image)
+/// and makes the t3 flavors.
+pub fn add_cloud(server: &Server, secret: &str, name: &str, endpoint: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "add",
+        "aws",
+        "--name",
+        name,
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        endpoint,
+        "--access-key-id",
+        ACCESS_KEY,
+        "--vcpu-limit",
+        "64",
+    ];
+    args.extend(extra);
+    cloud_cmd(server, secret, &args);
+    let image = cloud_cmd(server, secret, &["import-images", "--cloud", name, AMI]);
+    cloud_cmd(server, secret, &["sync-flavors", "--cloud", name, "--family", "t3"]);
+    image.split('\t').next().expect("an image id").to_string()
+}
+
+/// Waits (two minutes at most) until moto holds nothing carrying cloud `cloud`'s tag.
+pub fn wait_nothing_left(moto_url: &str, cloud: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = tagged_resources(moto_url, cloud);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "moto still holds resources of {cloud}: {left:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
 
 /// Runs a Python snippet with `ec2`, a boto3 EC2 client on moto, from the test venv; returns
 /// what it prints.
