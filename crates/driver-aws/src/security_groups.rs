@@ -223,44 +223,68 @@ impl AwsCloud {
         let have = out.security_groups().first().map(flatten).unwrap_or_default();
         let (add_in, add_out): (Vec<&Perm>, Vec<&Perm>) = want.difference(&have).partition(|p| !p.egress);
         let (del_in, del_out): (Vec<&Perm>, Vec<&Perm>) = have.difference(want).partition(|p| !p.egress);
-        let perms = |v: &[&Perm]| Some(v.iter().map(|p| permission(p)).collect::<Vec<_>>());
-        if !add_in.is_empty() {
-            self.ec2
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(perms(&add_in))
-                .send()
-                .await
-                .map_err(|e| aws("adding ingress rules", e))?;
+        let changed = async {
+            let perms = |v: &[&Perm]| Some(v.iter().map(|p| permission(p)).collect::<Vec<_>>());
+            if !add_in.is_empty() {
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(perms(&add_in))
+                    .send()
+                    .await
+                    .map_err(|e| aws("adding ingress rules", e))?;
+            }
+            if !add_out.is_empty() {
+                self.ec2
+                    .authorize_security_group_egress()
+                    .group_id(group_id)
+                    .set_ip_permissions(perms(&add_out))
+                    .send()
+                    .await
+                    .map_err(|e| aws("adding egress rules", e))?;
+            }
+            if !del_in.is_empty() {
+                self.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(perms(&del_in))
+                    .send()
+                    .await
+                    .map_err(|e| aws("removing ingress rules", e))?;
+            }
+            if !del_out.is_empty() {
+                self.ec2
+                    .revoke_security_group_egress()
+                    .group_id(group_id)
+                    .set_ip_permissions(perms(&del_out))
+                    .send()
+                    .await
+                    .map_err(|e| aws("removing egress rules", e))?;
+            }
+            Ok::<(), DriverError>(())
         }
-        if !add_out.is_empty() {
-            self.ec2
-                .authorize_security_group_egress()
-                .group_id(group_id)
-                .set_ip_permissions(perms(&add_out))
-                .send()
-                .await
-                .map_err(|e| aws("adding egress rules", e))?;
+        .await;
+        match changed {
+            // Another writer got there first: a rule already revoked, or already added.
+            Err(DriverError::NotFound(m)) if m.contains("InvalidPermission.NotFound") => Ok(()),
+            Err(DriverError::Rejected(m)) if m.contains("InvalidPermission.Duplicate") => Ok(()),
+            // The group itself went meanwhile (its VPC or the group being removed by another
+            // operation): nothing is left to converge. A source group that went is retried.
+            Err(DriverError::NotFound(m)) => {
+                let again = self
+                    .ec2
+                    .describe_security_groups()
+                    .group_ids(group_id)
+                    .send()
+                    .await
+                    .map_err(|e| aws("reading a security group", e));
+                match again {
+                    Err(DriverError::NotFound(_)) => Ok(()),
+                    _ => Err(DriverError::Transient(m)),
+                }
+            }
+            other => other,
         }
-        if !del_in.is_empty() {
-            self.ec2
-                .revoke_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(perms(&del_in))
-                .send()
-                .await
-                .map_err(|e| aws("removing ingress rules", e))?;
-        }
-        if !del_out.is_empty() {
-            self.ec2
-                .revoke_security_group_egress()
-                .group_id(group_id)
-                .set_ip_permissions(perms(&del_out))
-                .send()
-                .await
-                .map_err(|e| aws("removing egress rules", e))?;
-        }
-        Ok(())
     }
 
     /// The group's AWS group in the VPC, made when missing, with its rules converged; the
