@@ -313,7 +313,10 @@ impl AwsCloud {
             }
             req = req.user_data(ud.trim());
         }
-        let out = req.send().await.map_err(|e| aws("launching the instance", e))?;
+        let out = {
+            let _launching = self.launches.launching();
+            req.send().await.map_err(|e| aws("launching the instance", e))?
+        };
         out.instances()
             .first()
             .and_then(|i| i.instance_id())
@@ -322,27 +325,10 @@ impl AwsCloud {
     }
 
     /// Waits for a just-launched instance, asked for by its id (cheaper than by tags: EC2
-    /// looks one instance up rather than filtering the account's).
+    /// looks one instance up rather than filtering the account's), together with every other
+    /// instance being waited for.
     async fn wait_launched(&self, instance_id: &str) -> Result<(), DriverError> {
-        self.wait_until(&format!("instance {instance_id} to run"), || async {
-            let out = self
-                .ec2
-                .describe_instances()
-                .instance_ids(instance_id)
-                .send()
-                .await
-                .map_err(|e| aws("reading the launched instance", e))?;
-            let state = out.reservations().iter().flat_map(|r| r.instances()).next().map(state_of);
-            match state {
-                Some(InstanceStateName::Running) => Ok(Some(())),
-                Some(InstanceStateName::Pending) | None => Ok(None),
-                Some(other) => Err(DriverError::Failed(format!(
-                    "instance {instance_id} went {} instead of running",
-                    other.as_str()
-                ))),
-            }
-        })
-        .await
+        self.launches.wait_running(&self.ec2, instance_id, self.wait_limit()).await
     }
 
     async fn start(&self, id: &str) -> Result<(), DriverError> {

@@ -18,6 +18,7 @@ mod ebs;
 mod errors;
 mod floating_ips;
 mod instances;
+mod launch_watch;
 mod network;
 mod ports;
 mod quotas;
@@ -60,6 +61,8 @@ pub struct AwsCloud {
     /// The region's instance types, read once: the list is large (over a thousand) and
     /// changes only with AWS's releases.
     types: tokio::sync::OnceCell<Vec<hybridstack_driver::CloudFlavor>>,
+    /// Launched instances being waited for, asked about together (`launch_watch.rs`).
+    launches: std::sync::Arc<launch_watch::LaunchWatch>,
 }
 
 impl AwsCloud {
@@ -131,6 +134,7 @@ impl AwsCloud {
             quota: parking_lot::Mutex::new(None),
             locks: parking_lot::Mutex::default(),
             types: tokio::sync::OnceCell::new(),
+            launches: std::sync::Arc::default(),
         })
     }
 

@@ -59,7 +59,11 @@ pub struct FaultProxy {
     pub url: String,
     plan: std::sync::Arc<std::sync::Mutex<Vec<Fault>>>,
     injected: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    seen: Seen,
 }
+
+/// How many requests of each action reached the proxy.
+type Seen = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>;
 
 struct Fault {
     action: String,
@@ -76,16 +80,17 @@ impl FaultProxy {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let plan: std::sync::Arc<std::sync::Mutex<Vec<Fault>>> = Default::default();
         let injected: std::sync::Arc<std::sync::atomic::AtomicU32> = Default::default();
-        let (p, n) = (plan.clone(), injected.clone());
+        let seen: Seen = Default::default();
+        let (p, n, c) = (plan.clone(), injected.clone(), seen.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (p, n, up) = (p.clone(), n.clone(), upstream.clone());
+                let (p, n, c, up) = (p.clone(), n.clone(), c.clone(), upstream.clone());
                 std::thread::spawn(move || {
-                    let _ = relay(conn, &up, &p, &n);
+                    let _ = relay(conn, &up, &p, &n, &c);
                 });
             }
         });
-        FaultProxy { url, plan, injected }
+        FaultProxy { url, plan, injected, seen }
     }
 
     /// The next `times` requests for `action` get HTTP `status` with EC2 error `code`.
@@ -93,6 +98,11 @@ impl FaultProxy {
         if let Ok(mut plan) = self.plan.lock() {
             plan.push(Fault { action: action.into(), times, status, code: code.into() });
         }
+    }
+
+    /// How many requests for `action` arrived so far (answered or refused).
+    pub fn requests(&self, action: &str) -> u32 {
+        self.seen.lock().ok().and_then(|s| s.get(action).copied()).unwrap_or(0)
     }
 
     /// How many faults were injected so far.
@@ -106,6 +116,7 @@ fn relay(
     upstream: &str,
     plan: &std::sync::Mutex<Vec<Fault>>,
     injected: &std::sync::atomic::AtomicU32,
+    seen: &Seen,
 ) -> std::io::Result<()> {
     // One request per connection: the answer closes it, so the client opens the next.
     let mut buf = Vec::new();
@@ -135,6 +146,9 @@ fn relay(
     }
     let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
     let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or_default().to_string();
+    if let Ok(mut seen) = seen.lock() {
+        *seen.entry(action.clone()).or_default() += 1;
+    }
     let fault = plan.lock().ok().and_then(|mut plan| {
         let f = plan.iter_mut().find(|f| f.action == action && f.times > 0)?;
         f.times -= 1;

@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum DriverError {
     /// The cloud cannot do this at all; the API turns it into a clear 4xx naming the cloud.
     #[error("not supported by this cloud: {0}")]

@@ -24,6 +24,15 @@ pub trait Step: Send + Sync {
 
     /// Reverses what `run` did, given its output. Must tolerate the work being already gone.
     async fn undo(&self, input: &Value, output: &Value) -> Result<(), StepError>;
+
+    /// Whether `output` holds work a later failure must undo. The engine records a step that
+    /// left none together with the next one that leaves some, instead of on its own: were the
+    /// process to die in between, the step would run again, and nothing of it could be left
+    /// behind. (Each durable record is a committed write; most steps of a plain create leave
+    /// nothing.)
+    fn leaves_work(&self, _output: &Value) -> bool {
+        true
+    }
 }
 
 /// What to do once a failed operation has been unwound: record the fault on the resource.

@@ -86,8 +86,12 @@ impl Engine {
         self.sagas.insert(saga.kind, Arc::new(saga));
     }
 
+    fn lease_micros(&self) -> i64 {
+        i64::try_from(self.lease.as_micros()).unwrap_or(i64::MAX / 2)
+    }
+
     fn lease_until(&self) -> i64 {
-        (self.clock)() + i64::try_from(self.lease.as_micros()).unwrap_or(i64::MAX / 2)
+        (self.clock)() + self.lease_micros()
     }
 
     /// Queues an operation. (Services write it in the transaction that records the resource's
@@ -150,12 +154,25 @@ impl Engine {
         // (an error recorded there was transient).
         let mut error = if op.state == "undoing" { op.error.clone() } else { None };
         if op.state != "undoing" {
+            // The claim recorded the operation as running under this lease. Progress is
+            // recorded again before a step only once a finished step has left work to undo
+            // (`Step::leaves_work`), or when half the lease has gone.
+            let mut lease_end = op.lease_until;
+            let mut unrecorded_work = false;
             for step in saga.steps.iter().skip(done.len()) {
-                if !self.record(&op, "running", &done, None, self.lease_until()).await? {
-                    return Ok(Outcome::LeaseLost(op.id));
+                let lease_low = (self.clock)() > lease_end - self.lease_micros() / 2;
+                if unrecorded_work || lease_low {
+                    lease_end = self.lease_until();
+                    if !self.record(&op, "running", &done, None, lease_end).await? {
+                        return Ok(Outcome::LeaseLost(op.id));
+                    }
+                    unrecorded_work = false;
                 }
                 match step.run(&input, &done).await {
-                    Ok(out) => done.push((step.name().to_string(), out)),
+                    Ok(out) => {
+                        unrecorded_work |= step.leaves_work(&out);
+                        done.push((step.name().to_string(), out));
+                    }
                     Err(StepError::Transient(m)) => {
                         tracing::warn!(op = %op.id, step = step.name(), "transient failure, will retry: {m}");
                         // Release the lease now so that the retry does not wait for it to lapse.
@@ -215,12 +232,16 @@ impl Engine {
         Ok(self.store.op_release_owner(&self.owner).await?)
     }
 
-    /// Works the queue until `stop` is set: drains it, then sleeps until woken or a second
-    /// passes (operations deferred after a transient failure come back that way).
+    /// Works the queue until `stop` is set: drains it, then sleeps until woken (each queued
+    /// operation wakes one worker) or a second passes (operations deferred after a transient
+    /// failure come back that way).
     pub async fn run(self: Arc<Self>, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
         use std::sync::atomic::Ordering;
         while !stop.load(Ordering::Relaxed) {
+            // Listening before looking, so an operation queued meanwhile still wakes a worker.
             let notified = wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             match self.run_once().await {
                 Ok(Outcome::Idle) => {
                     let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;

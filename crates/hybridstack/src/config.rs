@@ -44,6 +44,8 @@ pub(crate) struct Settings {
     /// This control-plane node's name: it owns the leases its engine takes, so after a crash
     /// the restarted node reclaims its own operations at once.
     pub node_name: String,
+    /// Operations driven at once. Most of a step's time is spent waiting on a cloud (an
+    /// instance to run, a volume to attach), so this is well above the core count.
     pub engine_workers: usize,
     pub reconcile_interval_secs: u64,
     /// How long a backend object must stay unowned before the reconciler deletes it.
@@ -103,7 +105,7 @@ impl Settings {
                 .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| "hybridstack".into()),
-            engine_workers: env_parse("HYBRIDSTACK_ENGINE_WORKERS")?.or(file.engine_workers).unwrap_or(8).max(1),
+            engine_workers: env_parse("HYBRIDSTACK_ENGINE_WORKERS")?.or(file.engine_workers).unwrap_or(32).max(1),
             reconcile_interval_secs: env_parse("HYBRIDSTACK_RECONCILE_INTERVAL_SECS")?
                 .or(file.reconcile_interval_secs)
                 .unwrap_or(15)

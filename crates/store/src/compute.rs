@@ -163,13 +163,10 @@ async fn insert_server(tx: &mut Transaction<'_, Any>, s: &ServerRow) -> Result<(
 }
 
 async fn put_action(tx: &mut Transaction<'_, Any>, a: &ActionRow) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM server_actions WHERE server_id = $1 AND request_id = $2")
-        .bind(&a.server_id)
-        .bind(&a.request_id)
-        .execute(&mut **tx)
-        .await?;
     sqlx::query(
-        "INSERT INTO server_actions (server_id, request_id, project_id, start_time, body) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO server_actions (server_id, request_id, project_id, start_time, body) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (server_id, request_id) DO UPDATE SET project_id = excluded.project_id, \
+         start_time = excluded.start_time, body = excluded.body",
     )
     .bind(&a.server_id)
     .bind(&a.request_id)

@@ -90,7 +90,8 @@ impl Store {
         decode(&r)
     }
 
-    /// Claims the oldest live operation whose lease has run out (or was never taken).
+    /// Claims the oldest live operation whose lease has run out (or was never taken); a
+    /// pending one is running from then on.
     pub async fn op_claim(&self, owner: &str, now: i64, lease_until: i64) -> Result<Option<Operation>, StoreError> {
         // Operations on one resource run in the order they were queued: one is claimable only
         // when no older live operation on the same resource exists (a delete waits for the
@@ -110,7 +111,8 @@ impl Store {
             ),
         };
         let sql = format!(
-            "UPDATE operations SET lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2 \
+            "UPDATE operations SET lease_owner = $1, lease_until = $3, attempts = attempts + 1, updated_at = $2, \
+             state = CASE WHEN state = 'pending' THEN 'running' ELSE state END \
              WHERE id = ({pick}) RETURNING *"
         );
         let row = sqlx::query(&sql).bind(owner).bind(now).bind(lease_until).fetch_optional(self.pool()).await?;

@@ -10,6 +10,19 @@ impl Store {
             .await?)
     }
 
+    /// Every limit an operator set for the project, by resource (one read for a whole check).
+    pub async fn quota_overrides(
+        &self,
+        project_id: &str,
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT resource, hard_limit FROM project_quotas WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_all(self.reader())
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn quota_set(&self, project_id: &str, resource: &str, limit: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM project_quotas WHERE project_id = $1 AND resource = $2")

@@ -209,8 +209,8 @@ impl Compute {
     }
 
     /// The create saga's `volumes` step: makes the new volumes on the server's cloud and
-    /// claims the user's, each attached to the server at its device.
-    pub async fn realise_block_devices(&self, id: &str) -> Result<(), CoreError> {
+    /// claims the user's, each attached to the server at its device. Returns how many it holds.
+    pub async fn realise_block_devices(&self, id: &str) -> Result<usize, CoreError> {
         let s = self.server_internal(id).await?;
         let cloud = self.clouds.require(&s.cloud).await?;
         for bd in &s.block_devices {
@@ -250,7 +250,7 @@ impl Compute {
             }
             self.note_volume(&s.id, &bd.volume_id).await?;
         }
-        Ok(())
+        Ok(s.block_devices.len())
     }
 
     /// Undoes `realise_block_devices`: new volumes are deleted, the user's freed.

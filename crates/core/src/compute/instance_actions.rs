@@ -51,9 +51,23 @@ fn decode(r: &ActionRow) -> Result<InstanceAction, CoreError> {
 impl Compute {
     /// Closes an action's open events with the outcome; an error also becomes its message.
     pub async fn finish_action(&self, server_id: &str, request_id: &str, error: Option<&str>) -> Result<(), CoreError> {
+        if let Some(row) = self.closed_action(server_id, request_id, error).await? {
+            self.store.action_put(&row).await?;
+        }
+        Ok(())
+    }
+
+    /// The action's row with its open events closed with the outcome, to be written (none:
+    /// the action is not recorded).
+    pub(crate) async fn closed_action(
+        &self,
+        server_id: &str,
+        request_id: &str,
+        error: Option<&str>,
+    ) -> Result<Option<ActionRow>, CoreError> {
         let row = match self.store.action_get(server_id, request_id).await {
             Ok(r) => r,
-            Err(StoreError::NotFound) => return Ok(()),
+            Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let mut a = decode(&row)?;
@@ -67,8 +81,7 @@ impl Compute {
             a.message = Some("Error".into());
         }
         a.updated_at = t;
-        self.store.action_put(&encode(&a)?).await?;
-        Ok(())
+        encode(&a).map(Some)
     }
 
     async fn visible_server(&self, ctx: &RequestContext, id: &str) -> Result<Server, CoreError> {

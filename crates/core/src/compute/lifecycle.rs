@@ -3,6 +3,7 @@
 //! call again after a crash: it finds what an earlier call did instead of doing it twice.
 
 use hybridstack_driver::{DriverError, GuestConfig, ImageFile, NicSpec, ServerSpec, VolumeAtDevice};
+use hybridstack_store::compute::{ActionRow, ServerRow};
 
 use super::model::{Fault, FlavorCopy, Server};
 use super::{now, Compute};
@@ -31,17 +32,40 @@ impl Compute {
 
     /// Changes the stored server with no operation attached. A delete asked for while
     /// another operation ran stays visible (`deleting`) until the delete itself finishes.
-    pub async fn transition<F>(&self, id: &str, mut f: F) -> Result<Server, CoreError>
+    pub async fn transition<F>(&self, id: &str, f: F) -> Result<Server, CoreError>
     where
         F: FnMut(&mut Server),
     {
-        self.modify(id, |s| {
+        self.transition_recording(id, None, None, f).await
+    }
+
+    /// `transition` from the server as the caller has just read it (`server_row`).
+    pub async fn transition_from<F>(&self, seen: (Server, ServerRow), f: F) -> Result<Server, CoreError>
+    where
+        F: FnMut(&mut Server),
+    {
+        let id = seen.0.id.clone();
+        self.transition_recording(&id, Some(seen), None, f).await
+    }
+
+    /// `transition`, writing `action` (an instance action's new row) in the same commit.
+    async fn transition_recording<F>(
+        &self,
+        id: &str,
+        seen: Option<(Server, ServerRow)>,
+        action: Option<ActionRow>,
+        mut f: F,
+    ) -> Result<Server, CoreError>
+    where
+        F: FnMut(&mut Server),
+    {
+        self.modify_from(id, seen, |s| {
             let deleting = s.task_state.as_deref() == Some("deleting");
             f(s);
             if deleting && s.vm_state != "deleted" {
                 s.task_state = Some("deleting".into());
             }
-            Ok((vec![], vec![]))
+            Ok((vec![], action.iter().cloned().collect()))
         })
         .await
     }
@@ -76,23 +100,36 @@ impl Compute {
         Ok(())
     }
 
-    /// Ends an operation that succeeded: applies the final state and closes the action.
+    /// Ends an operation that succeeded: applies the final state and closes the action, in
+    /// one write.
     pub async fn succeed<F>(&self, id: &str, request_id: Option<&str>, f: F) -> Result<Server, CoreError>
     where
         F: FnMut(&mut Server),
     {
-        let mut f = f;
-        let s = self
-            .transition(id, |s| {
-                f(s);
-                s.task_state = None;
-                s.pending_action = None;
-            })
-            .await?;
-        if let Some(rid) = request_id {
-            self.finish_action(id, rid, None).await?;
-        }
-        Ok(s)
+        self.succeed_from(id, None, request_id, f).await
+    }
+
+    /// `succeed`, from the server as the caller has just read it (`server_row`), if it has.
+    pub async fn succeed_from<F>(
+        &self,
+        id: &str,
+        seen: Option<(Server, ServerRow)>,
+        request_id: Option<&str>,
+        mut f: F,
+    ) -> Result<Server, CoreError>
+    where
+        F: FnMut(&mut Server),
+    {
+        let action = match request_id {
+            Some(rid) => self.closed_action(id, rid, None).await?,
+            None => None,
+        };
+        self.transition_recording(id, seen, action, |s| {
+            f(s);
+            s.task_state = None;
+            s.pending_action = None;
+        })
+        .await
     }
 
     /// The ports the server asked for, created or adopted and bound to its cloud. Ports this

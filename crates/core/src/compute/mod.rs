@@ -181,12 +181,30 @@ impl Compute {
     /// Applies `f` to the stored server and saves it with compare-and-swap, retrying when a
     /// concurrent writer got there first. `f` returns the operations and action records to
     /// write in the same transaction.
-    pub(crate) async fn modify<F>(&self, id: &str, mut f: F) -> Result<model::Server, CoreError>
+    pub(crate) async fn modify<F>(&self, id: &str, f: F) -> Result<model::Server, CoreError>
+    where
+        F: FnMut(&mut model::Server) -> Result<(Vec<Operation>, Vec<ActionRow>), CoreError>,
+    {
+        self.modify_from(id, None, f).await
+    }
+
+    /// `modify`, starting from a row the caller has just read (`server_row`) instead of
+    /// reading it again; a write that finds it changed since reads afresh.
+    pub(crate) async fn modify_from<F>(
+        &self,
+        id: &str,
+        mut seen: Option<(model::Server, ServerRow)>,
+        mut f: F,
+    ) -> Result<model::Server, CoreError>
     where
         F: FnMut(&mut model::Server) -> Result<(Vec<Operation>, Vec<ActionRow>), CoreError>,
     {
         for _ in 0..16 {
-            let Some((mut s, row)) = self.server_row(id).await? else {
+            let read = match seen.take() {
+                Some(r) => Some(r),
+                None => self.server_row(id).await?,
+            };
+            let Some((mut s, row)) = read else {
                 return Err(CoreError::NotFound(format!("Instance {id} could not be found.")));
             };
             let (ops, actions) = f(&mut s)?;
@@ -200,8 +218,8 @@ impl Compute {
             };
             match self.store.server_write(&w).await {
                 Ok(()) => {
-                    if !ops.is_empty() {
-                        self.wake.notify_waiters();
+                    for _ in &ops {
+                        self.wake.notify_one();
                     }
                     return Ok(s);
                 }

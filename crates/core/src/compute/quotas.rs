@@ -52,11 +52,16 @@ impl Compute {
 
     pub async fn quota_show(&self, ctx: &RequestContext, project_id: &str) -> Result<QuotaSet, CoreError> {
         check_target(ctx, project_id)?;
-        let mut out = QuotaSet::new();
-        for (name, _) in QUOTA_NAMES {
-            out.insert(name, self.quota_limit(project_id, name).await?);
-        }
-        Ok(out)
+        self.quota_limits(project_id).await
+    }
+
+    /// Every compute limit of the project: its overrides over the defaults, read at once.
+    pub(crate) async fn quota_limits(&self, project_id: &str) -> Result<QuotaSet, CoreError> {
+        let set = self.store.quota_overrides(project_id).await?;
+        Ok(QUOTA_NAMES
+            .iter()
+            .map(|(name, default)| (*name, set.get(&resource(name)).copied().unwrap_or(*default)))
+            .collect())
     }
 
     /// What the project uses of each quota that compute counts.
@@ -108,11 +113,12 @@ impl Compute {
         add_ram: i64,
     ) -> Result<(), CoreError> {
         let used = self.quota_usage(project_id).await?;
+        let limits = self.quota_limits(project_id).await?;
         for (name, add) in [("instances", add_instances), ("cores", add_cores), ("ram", add_ram)] {
             if add <= 0 {
                 continue;
             }
-            let limit = self.quota_limit(project_id, name).await?;
+            let limit = limits.get(name).copied().unwrap_or(-1);
             let have = used.get(name).copied().unwrap_or(0);
             if limit >= 0 && have + add > limit {
                 return Err(CoreError::Forbidden(format!(

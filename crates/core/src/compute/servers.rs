@@ -321,9 +321,11 @@ impl Compute {
         if !networks.is_empty() {
             self.networking.resolve_security_groups(ctx, &project_id, &sg_names).await?;
         }
-        let limit = self.quota_limit(&project_id, "metadata_items").await?;
-        if limit >= 0 && i64::try_from(r.metadata.len()).unwrap_or(i64::MAX) > limit {
-            return Err(CoreError::Forbidden(format!("Quota exceeded for metadata_items: at most {limit} items.")));
+        if !r.metadata.is_empty() {
+            let limit = self.quota_limit(&project_id, "metadata_items").await?;
+            if limit >= 0 && i64::try_from(r.metadata.len()).unwrap_or(i64::MAX) > limit {
+                return Err(CoreError::Forbidden(format!("Quota exceeded for metadata_items: at most {limit} items.")));
+            }
         }
         let n = i64::from(max);
         let cores = i64::from(flavor.vcpus);
@@ -409,7 +411,10 @@ impl Compute {
                 .await?;
             created.push(s);
         }
-        self.wake.notify_waiters();
+        // One idle worker per operation: waking them all would send each to claim the one op.
+        for _ in &created {
+            self.wake.notify_one();
+        }
         Ok(Created { servers: created, reservation_id })
     }
 

@@ -203,6 +203,9 @@ impl Networking {
     /// The addresses a server shows for its ports, fixed and floating.
     pub async fn addresses_of(&self, port_ids: &[String]) -> Result<Vec<Address>, CoreError> {
         let mut out = Vec::new();
+        if port_ids.is_empty() {
+            return Ok(out);
+        }
         let fips = self.all::<super::model::FloatingIp>().await?;
         for id in port_ids {
             let Some(p) = self.load::<Port>(id).await? else { continue };

@@ -117,15 +117,15 @@ impl Volumes {
     /// Writes documents (new ones with `expect` `None`) and queues operations, all or
     /// nothing; a lost compare-and-swap is a 409 the client may retry.
     async fn write(&self, put: Vec<(VolObject, Option<i64>)>, ops: Vec<Operation>) -> Result<(), CoreError> {
-        let queued = !ops.is_empty();
+        let queued = ops.len();
         match self.store.vol_write(&VolWrite { put, delete: vec![], ops }).await {
             Err(StoreError::Conflict(m)) if m == "version" => {
                 return Err(CoreError::Conflict("The volume is being changed by another request; try again.".into()))
             }
             other => other?,
         }
-        if queued {
-            self.wake.notify_waiters();
+        for _ in 0..queued {
+            self.wake.notify_one();
         }
         Ok(())
     }

@@ -41,6 +41,7 @@ pub(crate) struct FnStep {
     name: &'static str,
     run: RunFn,
     undo: UndoFn,
+    leaves_work: fn(&Value) -> bool,
     compute: Arc<Compute>,
 }
 
@@ -57,14 +58,34 @@ impl Step for FnStep {
     async fn undo(&self, input: &Value, output: &Value) -> Result<(), StepError> {
         (self.undo)(&self.compute, input, output).await
     }
+
+    fn leaves_work(&self, output: &Value) -> bool {
+        (self.leaves_work)(output)
+    }
 }
 
+/// A step whose every run leaves work for `undo`.
 pub(crate) fn step(compute: &Arc<Compute>, name: &'static str, run: RunFn, undo: UndoFn) -> Box<dyn Step> {
-    Box::new(FnStep { name, run, undo, compute: compute.clone() })
+    step_leaving(compute, name, run, undo, |_| true)
 }
 
-/// The undo of a step that changes nothing a later failure must reverse.
-pub(crate) fn nothing<'a>(_: &'a Compute, _: &'a Value, _: &'a Value) -> Fut<'a, ()> {
+/// A step whose run may have found nothing to do: `leaves_work` tells from its output.
+pub(crate) fn step_leaving(
+    compute: &Arc<Compute>,
+    name: &'static str,
+    run: RunFn,
+    undo: UndoFn,
+    leaves_work: fn(&Value) -> bool,
+) -> Box<dyn Step> {
+    Box::new(FnStep { name, run, undo, leaves_work, compute: compute.clone() })
+}
+
+/// A step that changes nothing a later failure must reverse.
+pub(crate) fn step_without_undo(compute: &Arc<Compute>, name: &'static str, run: RunFn) -> Box<dyn Step> {
+    step_leaving(compute, name, run, nothing, |_| false)
+}
+
+fn nothing<'a>(_: &'a Compute, _: &'a Value, _: &'a Value) -> Fut<'a, ()> {
     Box::pin(async { Ok(()) })
 }
 

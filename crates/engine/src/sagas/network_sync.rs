@@ -7,11 +7,11 @@ use std::sync::Arc;
 use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
-use super::{core, nothing, step, Fut};
+use super::{core, step_without_undo, Fut};
 use crate::saga::Step;
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "converge", converge, nothing)]
+    vec![step_without_undo(c, "converge", converge)]
 }
 
 fn converge<'a>(c: &'a Compute, _: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {

@@ -7,50 +7,59 @@ use std::sync::Arc;
 use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
-use super::{cloud_of, core, driver, nothing, server_id, step, Fut};
+use super::{cloud_of, core, driver, server_id, step, step_leaving, step_without_undo, Fut};
 use crate::saga::{Step, StepError};
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
     vec![
-        step(c, "schedule", schedule, nothing),
-        step(c, "volumes", volumes, unvolumes),
-        step(c, "ports", ports, unports),
-        step(c, "network", network, unnetwork),
+        step_without_undo(c, "schedule", schedule),
+        step_leaving(c, "volumes", volumes, unvolumes, |out| out["volumes"] != 0),
+        step_leaving(c, "ports", ports, unports, |out| out["ports"].as_array().is_some_and(|p| !p.is_empty())),
+        step_leaving(c, "network", network, unnetwork, |out| out["networks"].as_array().is_some_and(|n| !n.is_empty())),
         step(c, "spawn", spawn, unspawn),
-        step(c, "finish", finish, nothing),
+        step_without_undo(c, "finish", finish),
     ]
 }
 
 fn schedule<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
+        let (s, row) = c.server_row(&id).await.map_err(core)?.ok_or_else(|| gone(&id))?;
+        // Later steps skip reading the server when it has nothing for them.
+        let devices = s.block_devices.len();
         if !s.cloud.is_empty() {
-            return Ok(json!({"cloud": s.cloud}));
+            return Ok(json!({"cloud": s.cloud, "block_devices": devices}));
         }
         let cloud = c.choose_cloud(&s).await.map_err(core)?.map_err(StepError::Failed)?;
-        c.transition(&id, |s| {
+        // A server without networks has none to wire up: it is spawning from here on.
+        let next = if s.networks.is_empty() { "spawning" } else { "networking" };
+        c.transition_from((s, row), |s| {
             s.cloud = cloud.clone();
-            s.task_state = Some("networking".into());
+            s.task_state = Some(next.into());
         })
         .await
         .map_err(core)?;
-        Ok(json!({"cloud": cloud}))
+        Ok(json!({"cloud": cloud, "block_devices": devices}))
     })
 }
 
 /// Boot from volume: the volumes of its block_device_mapping_v2, made on (or claimed for)
 /// the chosen cloud. A failure part-way takes back what the step made.
-fn volumes<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+fn volumes<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
-        if let Err(e) = c.realise_block_devices(&id).await {
-            if let Err(again) = c.unrealise_block_devices(&id).await {
-                tracing::warn!(server = %id, "could not take back part-made volumes: {again}");
-            }
-            return Err(core(e));
+        if output_of(done, "schedule")["block_devices"] == 0 {
+            return Ok(json!({"volumes": 0}));
         }
-        Ok(Value::Null)
+        match c.realise_block_devices(&id).await {
+            Ok(n) => Ok(json!({"volumes": n})),
+            Err(e) => {
+                if let Err(again) = c.unrealise_block_devices(&id).await {
+                    tracing::warn!(server = %id, "could not take back part-made volumes: {again}");
+                }
+                Err(core(e))
+            }
+        }
     })
 }
 
@@ -65,14 +74,21 @@ fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<
         let ports = c.ensure_ports(&s).await.map_err(core)?;
         let addresses =
             c.networking.addresses_of(&ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
-        let recorded = ports.clone();
-        c.transition(&id, |s| {
-            s.ports = recorded.clone();
-            s.addresses = addresses.clone();
-            s.task_state = Some("spawning".into());
-        })
-        .await
-        .map_err(core)?;
+        // A server given no ports, and told so already, needs no write here.
+        let unchanged = ports.is_empty()
+            && s.ports.is_empty()
+            && s.addresses.is_empty()
+            && s.task_state.as_deref() == Some("spawning");
+        if !unchanged {
+            let recorded = ports.clone();
+            c.transition(&id, |s| {
+                s.ports = recorded.clone();
+                s.addresses = addresses.clone();
+                s.task_state = Some("spawning".into());
+            })
+            .await
+            .map_err(core)?;
+        }
         Ok(json!({"ports": ports}))
     })
 }
@@ -96,9 +112,12 @@ fn unports<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, (
 /// Realises each of the server's networks and ports on its cloud (DHCP entry, filters). A
 /// failed step is not undone by the saga, so a failure part-way takes back what this step
 /// made before reporting it.
-fn network<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
+fn network<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
+        if output_of(done, "ports")["ports"].as_array().is_some_and(Vec::is_empty) {
+            return Ok(json!({"networks": []}));
+        }
         let s = c.server_internal(&id).await.map_err(core)?;
         let cloud = cloud_of(c, &s.cloud).await?;
         let mut networks: Vec<String> = Vec::new();
@@ -188,8 +207,8 @@ pub(super) fn unspawn<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut
 fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
     Box::pin(async move {
         let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let spawned = done.iter().any(|(step, out)| step == "spawn" && out["running"] == true);
+        let (s, row) = c.server_row(&id).await.map_err(core)?.ok_or_else(|| gone(&id))?;
+        let spawned = output_of(done, "spawn")["running"] == true;
         let power = if spawned {
             hybridstack_driver::PowerState::Running
         } else {
@@ -199,7 +218,7 @@ fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> 
         let addresses =
             c.networking.addresses_of(&s.ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
         let launched = chrono_now();
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+        c.succeed_from(&id, Some((s, row)), super::request_id(input).as_deref(), |s| {
             s.vm_state = "active".into();
             s.power_state = power as u8;
             s.launched_at = Some(launched.clone());
@@ -210,6 +229,15 @@ fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> 
         .map_err(core)?;
         Ok(Value::Null)
     })
+}
+
+/// What an earlier step of this run returned (null if it has not run).
+fn output_of<'a>(done: &'a [(String, Value)], step: &str) -> &'a Value {
+    done.iter().find(|(name, _)| name == step).map_or(&Value::Null, |(_, out)| out)
+}
+
+fn gone(id: &str) -> StepError {
+    StepError::Failed(format!("Instance {id} could not be found."))
 }
 
 pub(super) fn chrono_now() -> String {

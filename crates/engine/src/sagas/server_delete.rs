@@ -8,16 +8,16 @@ use std::sync::Arc;
 use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
-use super::{cloud_of, core, driver, nothing, server_id, step, Fut};
+use super::{cloud_of, core, driver, server_id, step_without_undo, Fut};
 use crate::saga::Step;
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
     vec![
-        step(c, "destroy", destroy, nothing),
-        step(c, "volumes", volumes, nothing),
-        step(c, "ports", ports, nothing),
-        step(c, "network", network, nothing),
-        step(c, "finish", finish, nothing),
+        step_without_undo(c, "destroy", destroy),
+        step_without_undo(c, "volumes", volumes),
+        step_without_undo(c, "ports", ports),
+        step_without_undo(c, "network", network),
+        step_without_undo(c, "finish", finish),
     ]
 }
 

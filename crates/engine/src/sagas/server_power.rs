@@ -7,11 +7,11 @@ use hybridstack_core::compute::Compute;
 use hybridstack_driver::{PowerAction, PowerState};
 use serde_json::Value;
 
-use super::{cloud_of, core, driver, nothing, server_id, step, text, Fut};
+use super::{cloud_of, core, driver, server_id, step_without_undo, text, Fut};
 use crate::saga::{Step, StepError};
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "power", power, nothing), step(c, "finish", finish, nothing)]
+    vec![step_without_undo(c, "power", power), step_without_undo(c, "finish", finish)]
 }
 
 fn action(input: &Value) -> Result<(PowerAction, &'static str), StepError> {

@@ -7,11 +7,11 @@ use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
 use serde_json::Value;
 
-use super::{cloud_of, core, driver, nothing, server_id, step, Fut};
+use super::{cloud_of, core, driver, server_id, step_without_undo, Fut};
 use crate::saga::Step;
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "rebuild", rebuild, nothing), step(c, "finish", finish, nothing)]
+    vec![step_without_undo(c, "rebuild", rebuild), step_without_undo(c, "finish", finish)]
 }
 
 fn rebuild<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {

@@ -9,19 +9,19 @@ use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
 use serde_json::{json, Value};
 
-use super::{cloud_of, core, driver, nothing, server_id, step, text, Fut};
+use super::{cloud_of, core, driver, server_id, step, step_without_undo, text, Fut};
 use crate::saga::{Step, StepError};
 
 pub(super) fn resize(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "resize", do_resize, undo_resize), step(c, "finish", finish_resize, nothing)]
+    vec![step(c, "resize", do_resize, undo_resize), step_without_undo(c, "finish", finish_resize)]
 }
 
 pub(super) fn confirm(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "confirm", do_confirm, nothing)]
+    vec![step_without_undo(c, "confirm", do_confirm)]
 }
 
 pub(super) fn revert(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "revert", do_revert, nothing)]
+    vec![step_without_undo(c, "revert", do_revert)]
 }
 
 async fn new_flavor(c: &Compute, input: &Value) -> Result<FlavorCopy, StepError> {

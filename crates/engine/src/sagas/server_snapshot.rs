@@ -10,14 +10,14 @@ use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
-use super::{cloud_of, core, driver, nothing, server_id, step, text, Fut};
+use super::{cloud_of, core, driver, server_id, step, step_without_undo, text, Fut};
 use crate::saga::{OnFailed, Step, StepError};
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
     vec![
         step(c, "snapshot", snapshot, unsnapshot),
         step(c, "upload", upload, unupload),
-        step(c, "finish", finish, nothing),
+        step_without_undo(c, "finish", finish),
     ]
 }
 

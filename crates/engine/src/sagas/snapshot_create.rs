@@ -7,11 +7,11 @@ use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
 use super::volume_steps::volume_and_cloud;
-use super::{core, driver, nothing, step, text, Fut};
+use super::{core, driver, step, step_without_undo, text, Fut};
 use crate::saga::Step;
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "copy", copy, uncopy), step(c, "finish", finish, nothing)]
+    vec![step(c, "copy", copy, uncopy), step_without_undo(c, "finish", finish)]
 }
 
 fn copy<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {

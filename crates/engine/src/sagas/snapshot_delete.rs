@@ -6,11 +6,11 @@ use std::sync::Arc;
 use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
-use super::{core, driver, nothing, step, text, Fut};
+use super::{core, driver, step_without_undo, text, Fut};
 use crate::saga::{Step, StepError};
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "remove", remove, nothing), step(c, "forget", forget, nothing)]
+    vec![step_without_undo(c, "remove", remove), step_without_undo(c, "forget", forget)]
 }
 
 fn remove<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {

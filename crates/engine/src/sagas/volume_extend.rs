@@ -7,11 +7,11 @@ use hybridstack_core::compute::Compute;
 use serde_json::{json, Value};
 
 use super::volume_steps::volume_and_cloud;
-use super::{core, driver, nothing, step, text, Fut};
+use super::{core, driver, step_without_undo, text, Fut};
 use crate::saga::{Step, StepError};
 
 pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "grow", grow, nothing), step(c, "finish", finish, nothing)]
+    vec![step_without_undo(c, "grow", grow), step_without_undo(c, "finish", finish)]
 }
 
 fn new_size(input: &Value) -> Result<u64, StepError> {

@@ -194,3 +194,79 @@ async fn two_workers_never_run_the_same_operation() {
         assert_eq!(b.calls.lock().len(), 60, "{name}: each step ran once");
     }
 }
+
+/// Each probe that ran, with the steps its operation had on record as done then.
+type Recorded = Arc<Mutex<Vec<(String, Vec<String>)>>>;
+
+/// Notes, when it runs, which steps the store has recorded as done for its operation.
+struct Probe {
+    name: &'static str,
+    store: hybridstack_store::Store,
+    recorded: Recorded,
+    leaves_work: bool,
+}
+
+#[async_trait]
+impl Step for Probe {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn run(&self, input: &Value, _done: &[(String, Value)]) -> Result<Value, StepError> {
+        let ops = self.store.ops_live_for(input["id"].as_str().unwrap_or_default()).await.expect("live ops");
+        let steps: Vec<String> = ops
+            .first()
+            .map(|op| serde_json::from_str::<Vec<Value>>(&op.steps_done).expect("steps_done"))
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap_or_default().to_string())
+            .collect();
+        self.recorded.lock().push((self.name.to_string(), steps));
+        Ok(json!({ "step": self.name }))
+    }
+
+    async fn undo(&self, _input: &Value, _output: &Value) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    fn leaves_work(&self, _output: &Value) -> bool {
+        self.leaves_work
+    }
+}
+
+#[tokio::test]
+async fn progress_is_recorded_once_a_step_has_left_work_to_undo() {
+    for (name, t) in testing::all().await {
+        let recorded: Recorded = Arc::default();
+        let probe = |name, leaves_work| {
+            Box::new(Probe { name, store: t.store.clone(), recorded: recorded.clone(), leaves_work }) as Box<dyn Step>
+        };
+        let mut e = Engine::new(t.store.clone(), "w1", std::time::Duration::from_secs(30));
+        e.register(Saga {
+            kind: "server.create",
+            steps: vec![probe("place", false), probe("make", true), probe("note", false), probe("last", false)],
+            on_failed: None,
+        });
+        let id = e.submit("server.create", "s1", json!({"id": "s1"})).await.expect("submit");
+        assert_eq!(e.drain().await.expect("drain"), vec![Outcome::Done(id.clone())], "{name}");
+        let seen: Vec<(String, Vec<String>)> = recorded.lock().clone();
+        let expect = |step: &str, done: &[&str]| (step.to_string(), done.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            seen,
+            vec![
+                expect("place", &[]),
+                // `place` left nothing to undo: were the worker to die now, it would simply run again.
+                expect("make", &[]),
+                // `make` did: it is on record before anything else runs.
+                expect("note", &["place", "make"]),
+                expect("last", &["place", "make"]),
+            ],
+            "{name}"
+        );
+        let op = t.store.op_get(&id).await.expect("op");
+        assert_eq!(op.state, "done", "{name}");
+        for step in ["place", "make", "note", "last"] {
+            assert!(op.steps_done.contains(step), "{name}: {step} in {}", op.steps_done);
+        }
+    }
+}

@@ -100,15 +100,17 @@ impl Store {
     }
 
     pub async fn image_get(&self, id: &str) -> Result<Image, StoreError> {
-        let r = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE id = $1"))
-            .bind(id)
-            .fetch_one(self.reader())
-            .await?;
-        let mut i = decode(&r)?;
-        i.tags = sqlx::query_scalar("SELECT tag FROM image_tags WHERE image_id = $1 ORDER BY tag")
-            .bind(id)
-            .fetch_all(self.reader())
-            .await?;
+        // The image and its tags in one read: a row per tag (one with no tag when it has none).
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, image_tags.tag AS tag FROM images LEFT JOIN image_tags ON image_tags.image_id = images.id \
+             WHERE images.id = $1 ORDER BY image_tags.tag"
+        ))
+        .bind(id)
+        .fetch_all(self.reader())
+        .await?;
+        let first = rows.first().ok_or(StoreError::NotFound)?;
+        let mut i = decode(first)?;
+        i.tags = rows.iter().map(|r| r.opt_text("tag")).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
         Ok(i)
     }
 
