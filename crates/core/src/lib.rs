@@ -6,6 +6,7 @@ pub mod compute;
 mod error;
 pub mod identity;
 pub mod images;
+pub mod installation;
 pub mod keys;
 pub mod network;
 pub mod policy;

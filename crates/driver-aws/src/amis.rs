@@ -10,16 +10,14 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{
-    ArchitectureValues, BlockDeviceMapping, EbsBlockDevice, Filter, Image, ImageState, Tag, VolumeType,
-};
+use aws_sdk_ec2::types::{ArchitectureValues, BlockDeviceMapping, EbsBlockDevice, Image, ImageState, Tag, VolumeType};
 use base64::Engine;
 use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStore, StoredImage};
 use sha2::Digest;
 use tokio::io::AsyncReadExt;
 
 use crate::errors::aws;
-use crate::{tag_value, AwsCloud, TAG_CLOUD, TAG_ID, TAG_KIND};
+use crate::{tag_value, AwsCloud, TAG_ID, TAG_KIND};
 
 pub(crate) const IMAGE: &str = "image";
 const GIB: u64 = 1 << 30;
@@ -44,9 +42,7 @@ impl AwsCloud {
         self.ec2
             .create_tags()
             .resources(resource)
-            .tags(tag(TAG_ID, image_id))
-            .tags(tag(TAG_CLOUD, &self.name))
-            .tags(tag(TAG_KIND, IMAGE))
+            .set_tags(Some([vec![tag(TAG_ID, image_id), tag(TAG_KIND, IMAGE)], self.marks()].concat()))
             .tags(tag("Name", name))
             .send()
             .await
@@ -85,7 +81,7 @@ impl AwsCloud {
             .ok_or_else(|| DriverError::NotFound(format!("AMI {ami} is not in {}", self.cfg.region)))?;
         // One of ours: its snapshot is tagged with the image (the moto server's RegisterImage
         // drops the block device mappings it is given, so they are not trusted for ours).
-        if tag_value(i.tags(), TAG_CLOUD).as_deref() == Some(self.name.as_str()) {
+        if self.is_mine(i.tags()) {
             if let Some(image_id) = tag_value(i.tags(), TAG_ID) {
                 if let Some(s) = self.ebs_snapshot(IMAGE, &image_id).await? {
                     return Ok((s.snapshot_id().unwrap_or_default().to_string(), s.volume_size().unwrap_or(0)));
@@ -188,8 +184,7 @@ impl AwsCloud {
         };
         for i in &images {
             let reference = i.image_id().unwrap_or_default();
-            let ours = tag_value(i.tags(), TAG_CLOUD).as_deref() == Some(self.name.as_str())
-                && tag_value(i.tags(), TAG_ID).as_deref() == Some(image_id);
+            let ours = self.is_mine(i.tags()) && tag_value(i.tags(), TAG_ID).as_deref() == Some(image_id);
             if !ours || i.state() == Some(&ImageState::Deregistered) {
                 continue;
             }
@@ -309,9 +304,7 @@ impl AwsCloud {
         self.ec2
             .create_tags()
             .resources(snap)
-            .tags(tag(TAG_ID, id))
-            .tags(tag(TAG_CLOUD, &self.name))
-            .tags(tag(TAG_KIND, kind))
+            .set_tags(Some([vec![tag(TAG_ID, id), tag(TAG_KIND, kind)], self.marks()].concat()))
             .send()
             .await
             .map_err(|e| aws("tagging a snapshot", e))?;
@@ -324,7 +317,7 @@ impl AwsCloud {
             .ec2
             .describe_images()
             .owners("self")
-            .filters(Filter::builder().name(format!("tag:{TAG_CLOUD}")).values(&self.name).build())
+            .set_filters(Some(self.mine()))
             .send()
             .await
             .map_err(|e| aws("listing AMIs", e))?;

@@ -18,7 +18,7 @@ use hybridstack_driver::{
 };
 
 use crate::errors::aws;
-use crate::{AwsCloud, TAG_CLOUD, TAG_ID};
+use crate::{AwsCloud, TAG_ID};
 
 const SERVER: &str = "server";
 /// The root volume RunInstances makes, tagged with the server's id; it goes with the instance.
@@ -109,7 +109,7 @@ impl AwsCloud {
             let mut req = self
                 .ec2
                 .describe_instances()
-                .filters(Self::filter(&format!("tag:{TAG_CLOUD}"), &self.name))
+                .set_filters(Some(self.mine()))
                 .filters(
                     Filter::builder()
                         .name("instance-state-name")

@@ -256,7 +256,9 @@ mod tests {
             project_id: None,
             wait_secs: 30,
         };
-        AwsCloud::open("watch", cfg, Some("secret")).await.expect("open the cloud")
+        AwsCloud::open("watch", "0f4d2c1a-7b9e-4c3d-8a2f-00000000a11c", cfg, Some("secret"))
+            .await
+            .expect("open the cloud")
     }
 
     async fn launch(c: &AwsCloud, n: i32) -> Vec<String> {

@@ -1,7 +1,8 @@
 //! The AWS backend (DESIGN.md, "Clouds, zones, mappings"): an AWS region is a cloud. A
-//! server is an EC2 instance tagged with our id (`hybridstack:id`) and the cloud's name
-//! (`hybridstack:cloud`, so two control planes or two clouds on one account never take each
-//! other's instances). It speaks to EC2 through the official SDK, with TLS, the SDK's
+//! server is an EC2 instance tagged with our id (`hybridstack:id`), the cloud's name
+//! (`hybridstack:cloud`) and the installation's id (`hybridstack:installation`), so two
+//! clouds or two control planes on one account never take each other's instances
+//! (`ownership.rs` reports the others, and adopts this cloud's from before installation ids). It speaks to EC2 through the official SDK, with TLS, the SDK's
 //! retries and any of the credential sources in `config`.
 //!
 //! The other objects follow the same rule, one file each: networks and subnets are VPCs
@@ -20,6 +21,7 @@ mod floating_ips;
 mod instances;
 mod launch_watch;
 mod network;
+mod ownership;
 mod ports;
 mod quotas;
 mod routers;
@@ -38,6 +40,8 @@ pub use config::{AwsConfig, CredentialSource};
 
 pub(crate) const TAG_ID: &str = "hybridstack:id";
 pub(crate) const TAG_CLOUD: &str = "hybridstack:cloud";
+/// The installation whose object it is (its store's id).
+pub(crate) const TAG_INSTALLATION: &str = "hybridstack:installation";
 /// What one of our objects stands for where one id names several (a server's root volume
 /// and its EBS volumes; a router's gateway per network).
 pub(crate) const TAG_KIND: &str = "hybridstack:kind";
@@ -46,6 +50,9 @@ pub(crate) const TAG_NETWORK: &str = "hybridstack:network";
 
 pub struct AwsCloud {
     name: String,
+    /// `None` only for a cloud opened to write objects as releases before installation ids
+    /// did (upgrade tests).
+    installation: Option<String>,
     cfg: AwsConfig,
     ec2: aws_sdk_ec2::Client,
     ebs: aws_sdk_ebs::Client,
@@ -67,8 +74,35 @@ pub struct AwsCloud {
 
 impl AwsCloud {
     /// Connects to the cloud's region with its credentials (`secret`: the sealed secret
-    /// access key, when the source has keys) and checks that EC2 answers.
-    pub async fn open(name: &str, cfg: AwsConfig, secret: Option<&str>) -> Result<Self, DriverError> {
+    /// access key, when the source has keys) and checks that EC2 answers. Everything the
+    /// cloud makes is tagged with `installation`.
+    pub async fn open(
+        name: &str,
+        installation: &str,
+        cfg: AwsConfig,
+        secret: Option<&str>,
+    ) -> Result<Self, DriverError> {
+        Self::open_with(name, Some(installation), cfg, secret).await
+    }
+
+    /// A cloud that tags objects as releases before installation ids did (the cloud's name
+    /// only), for the tests of the upgrade path. Never used to serve: its listings cannot
+    /// tell its objects from another installation's.
+    #[doc(hidden)]
+    pub async fn open_legacy_for_upgrade_tests(
+        name: &str,
+        cfg: AwsConfig,
+        secret: Option<&str>,
+    ) -> Result<Self, DriverError> {
+        Self::open_with(name, None, cfg, secret).await
+    }
+
+    async fn open_with(
+        name: &str,
+        installation: Option<&str>,
+        cfg: AwsConfig,
+        secret: Option<&str>,
+    ) -> Result<Self, DriverError> {
         let loader = || {
             let l = aws_config::defaults(BehaviorVersion::latest()).region(aws_config::Region::new(cfg.region.clone()));
             match &cfg.endpoint_url {
@@ -126,6 +160,7 @@ impl AwsCloud {
         };
         Ok(Self {
             name: name.into(),
+            installation: installation.map(str::to_string),
             ebs: aws_sdk_ebs::Client::new(&shared),
             quotas: aws_sdk_servicequotas::Client::new(&shared),
             cfg,
@@ -144,8 +179,33 @@ impl AwsCloud {
         m.lock_owned().await
     }
 
-    /// Tags for a new object of ours: our id, the cloud, a kind, a readable name, and any
-    /// more given.
+    /// The tags that make an object this cloud's of this installation.
+    pub(crate) fn marks(&self) -> Vec<aws_sdk_ec2::types::Tag> {
+        let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+        let mut out = vec![tag(TAG_CLOUD, &self.name)];
+        if let Some(i) = &self.installation {
+            out.push(tag(TAG_INSTALLATION, i));
+        }
+        out
+    }
+
+    /// Filters for what carries this cloud's and this installation's tags.
+    pub(crate) fn mine(&self) -> Vec<aws_sdk_ec2::types::Filter> {
+        let mut out = vec![tag_filter(TAG_CLOUD, &self.name)];
+        if let Some(i) = &self.installation {
+            out.push(tag_filter(TAG_INSTALLATION, i));
+        }
+        out
+    }
+
+    /// Whether an object's tags make it this cloud's of this installation.
+    pub(crate) fn is_mine(&self, tags: &[aws_sdk_ec2::types::Tag]) -> bool {
+        tag_value(tags, TAG_CLOUD).as_deref() == Some(self.name.as_str())
+            && tag_value(tags, TAG_INSTALLATION) == self.installation
+    }
+
+    /// Tags for a new object of ours: our id, the cloud and installation, a kind, a readable
+    /// name, and any more given.
     pub(crate) fn tag_spec(
         &self,
         resource: aws_sdk_ec2::types::ResourceType,
@@ -157,8 +217,8 @@ impl AwsCloud {
         let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
         let mut b = aws_sdk_ec2::types::TagSpecification::builder()
             .resource_type(resource)
+            .set_tags(Some(self.marks()))
             .tags(tag(TAG_ID, id))
-            .tags(tag(TAG_CLOUD, &self.name))
             .tags(tag(TAG_KIND, kind))
             .tags(tag("Name", name));
         for (k, v) in more {
@@ -170,7 +230,8 @@ impl AwsCloud {
     /// Filters for our objects of `kind` (and, given, of our id `id`).
     pub(crate) fn ours(&self, kind: &str, id: Option<&str>) -> Vec<aws_sdk_ec2::types::Filter> {
         let f = |k: String, v: &str| aws_sdk_ec2::types::Filter::builder().name(k).values(v).build();
-        let mut out = vec![f(format!("tag:{TAG_CLOUD}"), &self.name), f(format!("tag:{TAG_KIND}"), kind)];
+        let mut out = self.mine();
+        out.push(f(format!("tag:{TAG_KIND}"), kind));
         if let Some(id) = id {
             out.push(f(format!("tag:{TAG_ID}"), id));
         }

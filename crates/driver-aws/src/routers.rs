@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::{Filter, InternetGateway, ResourceType, RouteTable};
 use hybridstack_driver::{DriverError, RouterInterface, RouterSpec};
 
 use crate::errors::aws;
-use crate::{tag_value, AwsCloud, TAG_CLOUD, TAG_KIND, TAG_NETWORK};
+use crate::{tag_value, AwsCloud, TAG_KIND, TAG_NETWORK};
 
 pub(crate) const ROUTER: &str = "router";
 
@@ -26,7 +26,7 @@ impl AwsCloud {
     }
 
     async fn gateways(&self, mut filters: Vec<Filter>) -> Result<Vec<InternetGateway>, DriverError> {
-        filters.push(Filter::builder().name(format!("tag:{TAG_CLOUD}")).values(&self.name).build());
+        filters.extend(self.mine());
         filters.push(Filter::builder().name(format!("tag:{TAG_KIND}")).values(ROUTER).build());
         let out = self
             .ec2
@@ -39,7 +39,7 @@ impl AwsCloud {
     }
 
     async fn route_tables(&self, mut filters: Vec<Filter>) -> Result<Vec<RouteTable>, DriverError> {
-        filters.push(Filter::builder().name(format!("tag:{TAG_CLOUD}")).values(&self.name).build());
+        filters.extend(self.mine());
         filters.push(Filter::builder().name(format!("tag:{TAG_KIND}")).values(ROUTER).build());
         let out = self
             .ec2

@@ -12,7 +12,7 @@ use hybridstack_driver::{DriverError, RuleSpec, SecurityGroupSpec};
 use ipnet::IpNet;
 
 use crate::errors::aws;
-use crate::{tag_value, AwsCloud, TAG_CLOUD, TAG_ID, TAG_KIND};
+use crate::{tag_value, AwsCloud, TAG_ID, TAG_KIND};
 
 pub(crate) const GROUP: &str = "security_group";
 /// The groups a VPC needs for ports Neutron leaves without groups (no rule: nothing in or
@@ -332,9 +332,7 @@ impl AwsCloud {
             return Ok(());
         }
         let my_ids: BTreeSet<String> = mine.iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
-        for other in
-            self.groups(vec![Filter::builder().name(format!("tag:{TAG_CLOUD}")).values(&self.name).build()]).await?
-        {
+        for other in self.groups(self.mine()).await? {
             let Some(oid) = other.group_id() else { continue };
             if my_ids.contains(oid) {
                 continue;
@@ -372,12 +370,7 @@ impl AwsCloud {
 
     /// Every group of ours in a VPC (before the VPC goes).
     pub(crate) async fn remove_groups_in(&self, vpc_id: &str) -> Result<(), DriverError> {
-        let all = self
-            .groups(vec![
-                Filter::builder().name(format!("tag:{TAG_CLOUD}")).values(&self.name).build(),
-                Self::in_vpc(vpc_id),
-            ])
-            .await?;
+        let all = self.groups([self.mine(), vec![Self::in_vpc(vpc_id)]].concat()).await?;
         for g in &all {
             self.converge_rules(g.group_id().unwrap_or_default(), &BTreeSet::new()).await?;
         }
@@ -390,9 +383,7 @@ impl AwsCloud {
     /// Our Neutron groups realised here, by id (each once, whatever the VPCs).
     pub(crate) async fn owned_groups(&self) -> Result<Vec<(String, String)>, DriverError> {
         let mut out: Vec<(String, String)> = Vec::new();
-        for g in
-            self.groups(vec![Filter::builder().name(format!("tag:{TAG_CLOUD}")).values(&self.name).build()]).await?
-        {
+        for g in self.groups(self.mine()).await? {
             if tag_value(g.tags(), TAG_KIND).as_deref() != Some(GROUP) {
                 continue;
             }

@@ -15,6 +15,7 @@ use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
 
 /// An AMI moto has in every region (Amazon Linux 2017.09), stable across its releases.
 const AMI: &str = "ami-760aaa0f";
+const INSTALLATION: &str = "3c9e5d2a-1f0b-4e6c-9a7d-0000000a3e51";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro test";
 
 fn config(url: &str) -> AwsConfig {
@@ -74,7 +75,7 @@ async fn tagged(ec2: &aws_sdk_ec2::Client, id: &str) -> Vec<aws_sdk_ec2::types::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_instances_follow_the_compute_driver() {
     let m = start_moto();
-    let cloud = AwsCloud::open("aws-test", config(&m.url), Some("secret-key")).await.expect("open");
+    let cloud = AwsCloud::open("aws-test", INSTALLATION, config(&m.url), Some("secret-key")).await.expect("open");
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&m.url)
@@ -160,14 +161,23 @@ async fn ec2_instances_follow_the_compute_driver() {
     assert!(matches!(cloud.ensure_server(&with_nic).await, Err(DriverError::NotFound(_))));
     assert!(tagged(&ec2, &id(3)).await.is_empty());
 
-    // More reservations than moto puts on a page, one of them another cloud's.
-    for n in 10..112u32 {
-        let owner = if n == 10 { "another-cloud" } else { "aws-test" };
-        let tags = TagSpecification::builder()
+    // More reservations than moto puts on a page, one of them another cloud's, one another
+    // installation's cloud of the same name, and one from before installation ids.
+    for n in 10..113u32 {
+        let (owner, installation) = match n {
+            10 => ("another-cloud", Some(INSTALLATION)),
+            11 => ("aws-test", Some("7e0a1f3c-0000-4000-8000-0000000000bb")),
+            12 => ("aws-test", None),
+            _ => ("aws-test", Some(INSTALLATION)),
+        };
+        let mut tags = TagSpecification::builder()
             .resource_type(ResourceType::Instance)
             .tags(Tag::builder().key("hybridstack:id").value(id(n)).build())
-            .tags(Tag::builder().key("hybridstack:cloud").value(owner).build())
-            .build();
+            .tags(Tag::builder().key("hybridstack:cloud").value(owner).build());
+        if let Some(i) = installation {
+            tags = tags.tags(Tag::builder().key("hybridstack:installation").value(i).build());
+        }
+        let tags = tags.build();
         ec2.run_instances()
             .image_id(AMI)
             .instance_type(aws_sdk_ec2::types::InstanceType::T3Nano)
@@ -179,9 +189,21 @@ async fn ec2_instances_follow_the_compute_driver() {
             .expect("run");
     }
     let owned = cloud.list_owned().await.expect("list");
-    assert_eq!(owned.len(), 2 + 101, "ours across pages, not another cloud's");
-    assert!(!owned.iter().any(|o| o.id == id(10)));
-    assert!(owned.iter().any(|o| o.id == id(111)), "the last page is read");
+    assert_eq!(owned.len(), 2 + 100, "ours across pages, not another cloud's or installation's");
+    assert!(!owned.iter().any(|o| [id(10), id(11), id(12)].contains(&o.id)));
+    assert!(owned.iter().any(|o| o.id == id(112)), "the last page is read");
+    // The other installation's and the legacy one are foreign; only the legacy one of this
+    // cloud's name may be adopted. Another cloud of this installation is not foreign.
+    let foreign = hybridstack_driver::Ownership::list_foreign(&cloud).await.expect("foreign");
+    let servers: Vec<_> = foreign.iter().filter(|f| f.kind == "server").collect();
+    assert_eq!(servers.len(), 2, "{servers:?}");
+    let legacy = servers.iter().find(|f| f.id == id(12)).expect("the legacy instance");
+    assert!(legacy.adoptable, "{legacy:?}");
+    let other = servers.iter().find(|f| f.id == id(11)).expect("the other installation's");
+    assert!(!other.adoptable, "{other:?}");
+    assert!(hybridstack_driver::Ownership::adopt(&cloud, other).await.is_err(), "never another installation's");
+    hybridstack_driver::Ownership::adopt(&cloud, legacy).await.expect("adopt");
+    assert!(cloud.list_owned().await.expect("list").iter().any(|o| o.id == id(12)), "adopted");
 
     // Delete terminates and waits; the server is then gone for the driver.
     cloud.delete_server(&s.id).await.expect("delete");

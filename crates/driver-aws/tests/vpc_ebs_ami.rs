@@ -27,6 +27,7 @@ use hybridstack_driver_aws::test_support::start_moto;
 use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
 
 const AMI: &str = "ami-760aaa0f";
+const INSTALLATION: &str = "3c9e5d2a-1f0b-4e6c-9a7d-0000000a3e51";
 const CLOUD: &str = "aws-vpc";
 
 fn config(url: &str) -> AwsConfig {
@@ -158,7 +159,7 @@ async fn left(ec2: &aws_sdk_ec2::Client) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vpc_ebs_and_amis_follow_the_drivers() {
     let m = start_moto();
-    let cloud = AwsCloud::open(CLOUD, config(&m.url), Some("secret")).await.expect("open");
+    let cloud = AwsCloud::open(CLOUD, INSTALLATION, config(&m.url), Some("secret")).await.expect("open");
     let ec2 = ec2(&m.url).await;
 
     // Subnets AWS cannot host are refused with the reason, before anything is made.

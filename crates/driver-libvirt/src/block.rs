@@ -12,7 +12,7 @@ use virt::domain::Domain;
 use virt::storage_pool::StoragePool;
 use virt::storage_vol::StorageVol;
 
-use crate::domain_xml::{cloud_marker, esc, volume};
+use crate::domain_xml::{esc, volume};
 use crate::errors::{is_missing, lv};
 use crate::{volumes, Inner, LibvirtCloud};
 
@@ -90,14 +90,13 @@ fn copy(pool: &StoragePool, src: &StorageVol, name: &str) -> Result<StorageVol, 
 
 /// The running or defined domain of this cloud that has `path` as a disk, if any.
 fn holder(inner: &Inner, conn: &Connect, path: &str) -> Result<Option<Domain>, DriverError> {
-    let mine = cloud_marker(&inner.name);
     for d in conn.list_all_domains(0).map_err(|e| lv("listing domains", e))? {
         let xml = match d.xml_desc(0) {
             Ok(x) => x,
             Err(e) if is_missing(&e) => continue,
             Err(e) => return Err(lv("reading a domain", e)),
         };
-        if xml.contains(&mine) && xml.contains(&format!("file='{}'", esc(path))) {
+        if inner.marks.owns(&xml) && xml.contains(&format!("file='{}'", esc(path))) {
             return Ok(Some(d));
         }
     }

@@ -27,16 +27,18 @@ fn default_shutdown() -> u64 {
 }
 
 impl LibvirtConfig {
-    /// Defaults for a cloud named `name` whose files live under `data_dir`.
-    pub fn defaults(name: &str, uri: &str, data_dir: &str) -> Self {
-        Self {
+    /// Defaults for a cloud named `name` of installation `installation` whose files live
+    /// under `data_dir`. The pool is the installation's own: another installation's cloud of
+    /// the same name on this host has another.
+    pub fn defaults(name: &str, installation: &str, uri: &str, data_dir: &str) -> Result<Self, DriverError> {
+        Ok(Self {
             uri: uri.into(),
-            pool: format!("hybridstack-{name}"),
+            pool: crate::marks::Marks::new(Some(installation), name)?.pool(),
             pool_path: format!("{data_dir}/libvirt/{name}/pool"),
             console_dir: format!("{data_dir}/libvirt/{name}/console"),
             domain_type: String::new(),
             shutdown_timeout_secs: default_shutdown(),
-        }
+        })
     }
 }
 

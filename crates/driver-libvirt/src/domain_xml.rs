@@ -3,7 +3,7 @@
 
 use hybridstack_driver::ServerSpec;
 
-pub(crate) const METADATA_NS: &str = "https://hybridstack.dev/xmlns/libvirt/server/1";
+use crate::marks::Marks;
 
 pub(crate) fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -25,35 +25,8 @@ pub(crate) fn domain_name(id: &str) -> String {
     format!("hs-{id}")
 }
 
-/// The marker of a cloud's ownership in a domain's XML.
-pub(crate) fn cloud_marker(cloud: &str) -> String {
-    format!("<hs:cloud>{}</hs:cloud>", esc(cloud))
-}
-
-/// A cloud's networks carry its name as their DNS domain, which marks them as its own.
-pub(crate) fn network_domain(cloud: &str) -> String {
-    format!("{}.hybridstack.internal", esc(cloud))
-}
-
 pub(crate) fn network_name(id: &str) -> String {
     format!("hs-net-{id}")
-}
-
-/// A short, stable tag for a cloud's name, for host objects whose names must say which
-/// cloud owns them (several clouds may share one libvirt host). FNV-1a, written here because
-/// eight hex digits of a non-cryptographic hash need no crate.
-pub(crate) fn cloud_tag(cloud: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in cloud.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    format!("{h:08x}")
-}
-
-/// The nwfilter that enforces a port's security groups (see `filters`).
-pub(crate) fn port_filter_name(cloud: &str, port_id: &str) -> String {
-    format!("hs-port-{}-{port_id}", cloud_tag(cloud))
 }
 
 /// What the domain's devices point at, resolved in the pool.
@@ -70,9 +43,9 @@ pub(crate) struct DomainFiles {
     pub console_log: String,
 }
 
-/// The domain of a server on cloud `cloud`; the cloud's name in the metadata is what makes
-/// the domain this cloud's (several clouds, or control planes, may share one libvirt host).
-pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &DomainFiles) -> String {
+/// The domain of a server; the marks in its metadata make it this cloud's of this
+/// installation (several clouds, or control planes, may share one libvirt host).
+pub(crate) fn domain(spec: &ServerSpec, marks: &Marks, domain_type: &str, files: &DomainFiles) -> String {
     let boot = match &files.kernel {
         Some(k) => {
             let initrd = files.initrd.as_ref().map(|i| format!("<initrd>{}</initrd>", esc(i))).unwrap_or_default();
@@ -111,14 +84,14 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
 <filterref filter='{}'/></interface>",
                 esc(&n.mac_address),
                 esc(&network_name(&n.network_id)),
-                esc(&port_filter_name(cloud, &n.port_id))
+                esc(&marks.port_filter(&n.port_id))
             )
         })
         .collect();
     format!(
         "<domain type='{dt}'>\
 <name>{name}</name><uuid>{id}</uuid><title>{title}</title>\
-<metadata><hs:server xmlns:hs='{ns}'><hs:id>{id}</hs:id><hs:cloud>{cloud}</hs:cloud></hs:server></metadata>\
+<metadata><hs:server xmlns:hs='{ns}'><hs:id>{id}</hs:id>{marks}</hs:server></metadata>\
 <memory unit='MiB'>{ram}</memory><vcpu>{vcpus}</vcpu>\
 <os><type arch='x86_64' machine='pc'>hvm</type>{boot}</os>\
 <features><acpi/><apic/></features>\
@@ -133,8 +106,8 @@ pub(crate) fn domain(spec: &ServerSpec, cloud: &str, domain_type: &str, files: &
         name = esc(&domain_name(&spec.id)),
         id = esc(&spec.id),
         title = esc(&spec.name),
-        cloud = esc(cloud),
-        ns = METADATA_NS,
+        marks = marks.metadata(),
+        ns = crate::marks::SERVER_NS,
         ram = spec.ram_mb,
         vcpus = spec.vcpus,
         log = esc(&files.console_log),

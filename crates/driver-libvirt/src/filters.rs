@@ -1,4 +1,5 @@
-//! Security groups on libvirt: each port gets one nwfilter (`hs-port-<cloud tag>-<port>`,
+//! Security groups on libvirt: each port gets one nwfilter (`hs-port-<installation tag>-<cloud
+//! tag>-<port>`, see `marks`,
 //! referenced by the guest's interface) holding its anti-spoofing rules, DHCP, the accept
 //! rules of all its groups, and a final drop. nwfilter's iptables rules are stateful by
 //! default (NEW,ESTABLISHED one way, ESTABLISHED back), which is Neutron's model, and
@@ -12,8 +13,9 @@
 use hybridstack_driver::{DriverError, PortSpec, RuleSpec};
 use virt::connect::Connect;
 
-use crate::domain_xml::{esc, port_filter_name};
+use crate::domain_xml::esc;
 use crate::errors::lv;
+use crate::marks::Marks;
 use crate::Inner;
 
 /// The nwfilter element for a Neutron protocol, by family; `None` for protocols nwfilter
@@ -87,8 +89,9 @@ fn rule_xml(r: &RuleSpec) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// The whole filter of a port.
-pub(crate) fn port_filter_xml(cloud: &str, p: &PortSpec) -> String {
+/// The whole filter of a port. Its UUID is the port's id, except for a filter adopted from an
+/// older installation, which keeps the one it was given (a filter's UUID cannot change).
+pub(crate) fn port_filter_xml(marks: &Marks, p: &PortSpec, uuid: &str) -> String {
     let mut rules = String::new();
     if p.port_security_enabled {
         // Layer 2: the guest sends only from its own MAC and addresses (and may ask DHCP
@@ -126,17 +129,13 @@ pub(crate) fn port_filter_xml(cloud: &str, p: &PortSpec) -> String {
         rules += "<rule action='drop' direction='inout' priority='1000'><all/></rule>";
         rules += "<rule action='drop' direction='inout' priority='1000'><all-ipv6/></rule>";
     }
-    format!(
-        "<filter name='{}' chain='root'><uuid>{}</uuid>{rules}</filter>",
-        esc(&port_filter_name(cloud, &p.id)),
-        esc(&p.id)
-    )
+    format!("<filter name='{}' chain='root'><uuid>{}</uuid>{rules}</filter>", esc(&marks.port_filter(&p.id)), esc(uuid))
 }
 
 /// Defines (or redefines, which re-applies it to running guests) a port's filter. The last
 /// definition is remembered so that a sync that changes nothing does not rebuild rules.
 pub(crate) fn ensure_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) -> Result<(), DriverError> {
-    let name = port_filter_name(&inner.name, &p.id);
+    let name = inner.marks.port_filter(&p.id);
     let lock = inner.lock(&name);
     let _held = lock.lock();
     define(inner, conn, p, name)
@@ -146,7 +145,7 @@ pub(crate) fn ensure_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) ->
 /// acts, and must not bring back the filter of a port deleted in between. The filter's lock
 /// orders this against `delete_port_filter`.
 pub(crate) fn refresh_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) -> Result<(), DriverError> {
-    let name = port_filter_name(&inner.name, &p.id);
+    let name = inner.marks.port_filter(&p.id);
     let lock = inner.lock(&name);
     let _held = lock.lock();
     if conn.lookup_nwfilter_by_name(&name).is_err() {
@@ -156,9 +155,10 @@ pub(crate) fn refresh_port_filter(inner: &Inner, conn: &Connect, p: &PortSpec) -
 }
 
 fn define(inner: &Inner, conn: &Connect, p: &PortSpec, name: String) -> Result<(), DriverError> {
-    let xml = port_filter_xml(&inner.name, p);
-    let exists = conn.lookup_nwfilter_by_name(&name).is_ok();
-    if exists && inner.filters.lock().get(&name) == Some(&xml) {
+    let existing = conn.lookup_nwfilter_by_name(&name).ok();
+    let uuid = existing.as_ref().and_then(|f| f.uuid_string().ok()).unwrap_or_else(|| p.id.clone());
+    let xml = port_filter_xml(&inner.marks, p, &uuid);
+    if existing.is_some() && inner.filters.lock().get(&name) == Some(&xml) {
         return Ok(());
     }
     conn.define_nwfilter_xml(&xml).map_err(|e| lv("defining the port's security-group filter", e))?;
@@ -169,7 +169,7 @@ fn define(inner: &Inner, conn: &Connect, p: &PortSpec, name: String) -> Result<(
 /// Removes a port's filter; one still used by a guest (being torn down) stays for the
 /// reconciler to collect.
 pub(crate) fn delete_port_filter(inner: &Inner, conn: &Connect, port_id: &str) -> Result<(), DriverError> {
-    let name = port_filter_name(&inner.name, port_id);
+    let name = inner.marks.port_filter(port_id);
     let lock = inner.lock(&name);
     let _held = lock.lock();
     inner.filters.lock().remove(&name);
@@ -181,8 +181,8 @@ pub(crate) fn delete_port_filter(inner: &Inner, conn: &Connect, port_id: &str) -
 }
 
 /// The ports whose filters this cloud holds, by port id.
-pub(crate) fn owned_port_filters(cloud: &str, conn: &Connect) -> Result<Vec<(String, String)>, DriverError> {
-    let prefix = port_filter_name(cloud, "");
+pub(crate) fn owned_port_filters(marks: &Marks, conn: &Connect) -> Result<Vec<(String, String)>, DriverError> {
+    let prefix = marks.port_filter("");
     Ok(conn
         .list_nw_filters()
         .map_err(|e| lv("listing filters", e))?
@@ -260,10 +260,11 @@ mod tests {
             allowed_address_pairs: vec![],
             dhcp: true,
         };
-        let open = port_filter_xml("c", &p);
+        let marks = Marks::new(Some("0b7c5a3e-1234-4f00-9abc-def012345678"), "c").expect("marks");
+        let open = port_filter_xml(&marks, &p, &p.id);
         assert!(!open.contains("<rule"), "{open}");
         p.port_security_enabled = true;
-        let closed = port_filter_xml("c", &p);
+        let closed = port_filter_xml(&marks, &p, &p.id);
         assert!(closed.contains("srcmacaddr='fa:16:3e:00:00:01'"), "{closed}");
         assert!(closed.contains("<ip srcipaddr='10.0.0.5'/>"), "{closed}");
         assert!(closed.contains("<tcp dstportstart='22' dstportend='22'/>"), "{closed}");

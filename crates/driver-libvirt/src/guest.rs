@@ -173,7 +173,7 @@ impl Inner {
     }
 
     fn define(&self, conn: &Connect, spec: &ServerSpec, files: &DomainFiles) -> Result<Domain, DriverError> {
-        let xml = domain_xml::domain(spec, &self.name, &self.cfg.domain_type, files);
+        let xml = domain_xml::domain(spec, &self.marks, &self.cfg.domain_type, files);
         conn.define_domain_xml(&xml).map_err(|e| lv("defining the domain", e))
     }
 
@@ -383,8 +383,8 @@ impl Inner {
                 let name = d.name()?;
                 let Some(id) = name.strip_prefix("hs-") else { return Ok(None) };
                 let uuid = d.uuid_string()?;
-                // Another cloud's (or another control plane's) server on the same host is not ours.
-                if uuid != id || !d.xml_desc(0)?.contains(&domain_xml::cloud_marker(&self.name)) {
+                // Another cloud's (or another installation's) server on the same host is not ours.
+                if uuid != id || !self.marks.owns(&d.xml_desc(0)?) {
                     return Ok(None);
                 }
                 Ok(Some(OwnedServer { id: uuid, power: PowerState::NoState }))

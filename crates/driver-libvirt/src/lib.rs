@@ -10,6 +10,9 @@
 //! - a port's security groups are an nwfilter on the guest's interface (`filters`), and
 //!   routers and floating IPs are nftables NAT on the host (`routing`, local URIs only).
 //!
+//! Every object also carries this installation's id beside the cloud's name (`marks`), and
+//! only objects with both are this cloud's (`ownership` reports the others).
+//!
 //! libvirt calls block, so each trait method runs its work on tokio's blocking pool.
 
 mod block;
@@ -19,7 +22,9 @@ mod domain_xml;
 mod errors;
 mod filters;
 mod guest;
+mod marks;
 mod net;
+mod ownership;
 mod routing;
 mod volumes;
 
@@ -39,6 +44,8 @@ pub struct LibvirtCloud {
 
 pub(crate) struct Inner {
     pub(crate) name: String,
+    /// This cloud's and installation's marks on every host object.
+    pub(crate) marks: marks::Marks,
     pub(crate) cfg: LibvirtConfig,
     /// Reopened when libvirtd restarts under us.
     conn: Mutex<Option<Connect>>,
@@ -53,20 +60,33 @@ pub(crate) struct Inner {
 }
 
 impl LibvirtCloud {
-    /// Connects and makes sure the storage pool exists and runs.
-    pub fn open(name: &str, cfg: LibvirtConfig) -> Result<Self, DriverError> {
+    /// Connects and makes sure the storage pool exists and runs. `installation` is this
+    /// installation's id, which every object the cloud makes carries.
+    pub fn open(name: &str, installation: &str, cfg: LibvirtConfig) -> Result<Self, DriverError> {
+        Self::open_with(name, Some(installation), cfg)
+    }
+
+    /// A cloud that writes objects as releases before installation ids did (the cloud's name
+    /// only), for the tests of the upgrade path. Never used to serve.
+    #[doc(hidden)]
+    pub fn open_legacy_for_upgrade_tests(name: &str, cfg: LibvirtConfig) -> Result<Self, DriverError> {
+        Self::open_with(name, None, cfg)
+    }
+
+    fn open_with(name: &str, installation: Option<&str>, cfg: LibvirtConfig) -> Result<Self, DriverError> {
         // libvirt prints every error to stderr by default; ours are returned and logged
         // with their context instead (a missing volume is often the expected answer).
         virt::error::clear_error_callback();
         let inner = Arc::new(Inner {
             name: name.to_string(),
+            marks: marks::Marks::new(installation, name)?,
             cfg,
             conn: Mutex::new(None),
             locks: Mutex::default(),
             filters: Mutex::default(),
         });
         let conn = inner.conn()?;
-        volumes::ensure_pool(&conn, &inner.cfg)?;
+        volumes::open_pool(&conn, &inner.cfg)?;
         std::fs::create_dir_all(&inner.cfg.console_dir)
             .map_err(|e| fail(format!("cannot create the console directory {}: {e}", inner.cfg.console_dir)))?;
         Ok(Self { inner })

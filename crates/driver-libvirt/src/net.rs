@@ -13,8 +13,9 @@ use hybridstack_driver::{
 use virt::connect::Connect;
 use virt::network::Network as LvNetwork;
 
-use crate::domain_xml::{esc, network_domain, network_name};
+use crate::domain_xml::{esc, network_name};
 use crate::errors::{is_missing, lv};
+use crate::marks::{network_domain, Marks, NETWORK_NS};
 use crate::LibvirtCloud;
 
 fn lookup(conn: &Connect, id: &str) -> Result<Option<LvNetwork>, DriverError> {
@@ -35,7 +36,7 @@ fn host_name(port_id: &str) -> String {
     format!("p-{port_id}")
 }
 
-fn network_xml(n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
+fn network_xml(n: &NetworkSpec, marks: &Marks) -> Result<String, DriverError> {
     let mut ips = String::new();
     let mut options = String::new();
     if let Some(s) = n.subnets.iter().find(|s| s.ip_version == 4 && s.gateway_ip.is_some()) {
@@ -54,23 +55,46 @@ fn network_xml(n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
             esc(&gw)
         );
     }
+    // Releases before installation ids marked a network by its DNS domain alone.
+    let metadata = match marks.installation {
+        Some(_) => {
+            format!("<metadata><hs:network xmlns:hs='{NETWORK_NS}'>{}</hs:network></metadata>", marks.metadata())
+        }
+        None => String::new(),
+    };
     Ok(format!(
         "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'><name>{}</name><uuid>{}</uuid>\
-<bridge name='{}' stp='off' delay='0'/><mtu size='{}'/><domain name='{}' localOnly='yes'/>{ips}{options}</network>",
+{metadata}<bridge name='{}' stp='off' delay='0'/><mtu size='{}'/><domain name='{}' localOnly='yes'/>{ips}{options}</network>",
         esc(&network_name(&n.id)),
         esc(&n.id),
         bridge_name(&n.id),
         n.mtu.max(576),
-        network_domain(cloud)
+        network_domain(&marks.cloud)
     ))
 }
 
-fn ensure_network(conn: &Connect, n: &NetworkSpec, cloud: &str) -> Result<String, DriverError> {
+/// The marks of a network are read from its persistent definition, which adoption rewrites.
+pub(crate) fn definition(net: &LvNetwork) -> Result<String, virt::error::Error> {
+    net.xml_desc(virt::sys::VIR_NETWORK_XML_INACTIVE)
+}
+
+fn ensure_network(conn: &Connect, n: &NetworkSpec, marks: &Marks) -> Result<String, DriverError> {
     let net = match lookup(conn, &n.id)? {
-        Some(net) => net,
+        Some(net) => {
+            let xml = definition(&net).map_err(|e| lv("reading the network", e))?;
+            let maker = marks.maker_of_xml(&xml);
+            // Ours, or ours from before installation ids (the reconciler adopts it).
+            if !marks.owns(&xml) && !marks.legacy_of_this_cloud(&maker) {
+                return Err(DriverError::Rejected(format!(
+                    "libvirt network {} on this host is not this cloud's (made by {maker})",
+                    network_name(&n.id)
+                )));
+            }
+            net
+        }
         None => {
             tracing::info!(network = %n.id, "defining the libvirt network");
-            conn.define_network_xml(&network_xml(n, cloud)?).map_err(|e| lv("defining the network", e))?
+            conn.define_network_xml(&network_xml(n, marks)?).map_err(|e| lv("defining the network", e))?
         }
     };
     if !net.is_active().map_err(|e| lv("reading the network state", e))? {
@@ -199,8 +223,10 @@ fn delete_port(inner: &crate::Inner, conn: &Connect, id: &str) -> Result<(), Dri
         let lock = inner.net_lock(net_id);
         let _held = lock.lock();
         // Another cloud on this host may delete its network while we look through them.
-        let xml = match net.xml_desc(0) {
-            Ok(x) => x,
+        let xml = match definition(&net).and_then(|d| Ok((d, net.xml_desc(0)?))) {
+            // Only this cloud's networks (and its own from before installation ids) are touched.
+            Ok((d, x)) if inner.marks.owns(&d) || inner.marks.legacy_of_this_cloud(&inner.marks.maker_of_xml(&d)) => x,
+            Ok(_) => continue,
             Err(e) if is_missing(&e) => continue,
             Err(e) => return Err(lv("reading the network", e)),
         };
@@ -232,19 +258,18 @@ fn release_lease(bridge: &str, host: &str) {
     }
 }
 
-fn list_owned(conn: &Connect, cloud: &str) -> Result<Vec<Owned>, DriverError> {
+fn list_owned(conn: &Connect, marks: &Marks) -> Result<Vec<Owned>, DriverError> {
     let mut out = Vec::new();
-    let marker = format!("name='{}'", network_domain(cloud));
     for net in conn.list_all_networks(0).map_err(|e| lv("listing networks", e))? {
         let n = net.name().map_err(|e| lv("reading a network name", e))?;
         if let Some(id) = n.strip_prefix("hs-net-") {
-            let xml = match net.xml_desc(0) {
+            let xml = match definition(&net) {
                 Ok(x) => x,
                 Err(e) if is_missing(&e) => continue,
                 Err(e) => return Err(lv("reading the network", e)),
             };
-            // Another cloud's network on the same host is not ours to collect.
-            if !xml.contains(&marker) {
+            // Another cloud's or installation's network on the same host is not ours to collect.
+            if !marks.owns(&xml) {
                 continue;
             }
             out.push(Owned { kind: "network", id: id.to_string(), reference: n.clone() });
@@ -255,7 +280,7 @@ fn list_owned(conn: &Connect, cloud: &str) -> Result<Vec<Owned>, DriverError> {
             }
         }
     }
-    for (port, filter) in crate::filters::owned_port_filters(cloud, conn)? {
+    for (port, filter) in crate::filters::owned_port_filters(marks, conn)? {
         if !out.iter().any(|o| o.kind == "port" && o.id == port) {
             out.push(Owned { kind: "port", id: port, reference: filter });
         }
@@ -281,7 +306,7 @@ impl Network for LibvirtCloud {
         self.blocking(move |i, c| {
             let lock = i.net_lock(&n.id);
             let _held = lock.lock();
-            ensure_network(c, &n, &i.name)
+            ensure_network(c, &n, &i.marks)
         })
         .await
     }
@@ -371,9 +396,9 @@ impl Network for LibvirtCloud {
     async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
         let local = self.inner.cfg.uri.starts_with("qemu:///");
         self.blocking(move |i, c| {
-            let mut out = list_owned(c, &i.name)?;
+            let mut out = list_owned(c, &i.marks)?;
             if local {
-                out.extend(crate::routing::owned(&i.name)?);
+                out.extend(crate::routing::owned(&i.marks)?);
             }
             Ok(out)
         })

@@ -4,8 +4,8 @@
 //! its networks, SNAT to its gateway address on the external network, and for a floating IP
 //! 1:1 NAT (DNAT in, SNAT out) with the address held on the external bridge.
 //!
-//! Each router and floating IP is one nftables table (`hs_r_<cloud tag>_<id>`,
-//! `hs_f_<cloud tag>_<id>`), replaced atomically by one `nft -f` transaction, so ensure is
+//! Each router and floating IP is one nftables table (`hs_r_<installation tag>_<cloud tag>_<id>`,
+//! `hs_f_…`, see `marks`), replaced atomically by one `nft -f` transaction, so ensure is
 //! idempotent and delete is dropping the table. libvirt's isolated networks reject forwarded
 //! traffic in its `LIBVIRT_FWX/FWI/FWO` chains; a router's table marks the packets it allows
 //! and one rule in `LIBVIRT_FWX` accepts marked packets, after the nwfilter chains, so
@@ -18,18 +18,13 @@ use std::process::{Command, Stdio};
 use hybridstack_driver::{DriverError, FloatingIpSpec, Owned, RouterSpec};
 use virt::connect::Connect;
 
-use crate::domain_xml::cloud_tag;
 use crate::errors::is_missing;
+use crate::marks::Marks;
 use crate::net::bridge_name;
 use crate::Inner;
 
 /// The mark bit a router's table sets on the packets it lets through.
 const MARK: &str = "0x00480000";
-
-fn table_name(kind: char, cloud: &str, id: &str) -> String {
-    let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
-    format!("hs_{kind}_{}_{hex}", cloud_tag(cloud))
-}
 
 /// The id back from a table name (32 hex digits, re-hyphenated as a UUID).
 fn id_of(hex: &str) -> Option<String> {
@@ -119,7 +114,7 @@ fn set_list(items: &[String]) -> String {
 }
 
 pub(crate) fn ensure_router(inner: &Inner, conn: &Connect, r: &RouterSpec) -> Result<String, DriverError> {
-    let name = table_name('r', &inner.name, &r.id);
+    let name = inner.marks.table('r', &r.id);
     let mut inside: Vec<String> = Vec::new();
     for i in &r.interfaces {
         let b = require_network(conn, &i.network_id)?;
@@ -164,11 +159,11 @@ pub(crate) fn ensure_router(inner: &Inner, conn: &Connect, r: &RouterSpec) -> Re
 }
 
 pub(crate) fn delete_router(inner: &Inner, id: &str) -> Result<(), DriverError> {
-    drop_table(&table_name('r', &inner.name, id))
+    drop_table(&inner.marks.table('r', id))
 }
 
 pub(crate) fn ensure_floating_ip(inner: &Inner, conn: &Connect, f: &FloatingIpSpec) -> Result<String, DriverError> {
-    let name = table_name('f', &inner.name, &f.id);
+    let name = inner.marks.table('f', &f.id);
     let ext = require_network(conn, &f.floating_network_id)?;
     let int = require_network(conn, &f.fixed_network_id)?;
     let (fip, fixed) = (&f.floating_ip_address, &f.fixed_ip_address);
@@ -196,28 +191,47 @@ pub(crate) fn ensure_floating_ip(inner: &Inner, conn: &Connect, f: &FloatingIpSp
 }
 
 pub(crate) fn delete_floating_ip(inner: &Inner, id: &str) -> Result<(), DriverError> {
-    drop_table(&table_name('f', &inner.name, id))
+    drop_table(&inner.marks.table('f', id))
 }
 
-/// This cloud's routers and floating IPs, from the host's tables.
-pub(crate) fn owned(cloud: &str) -> Result<Vec<Owned>, DriverError> {
+/// Every router and floating IP table on the host that is named like ours, with who made
+/// it (by the tags in its name) and whether it is this cloud's of this installation.
+pub(crate) fn tables(marks: &Marks) -> Result<Vec<(Owned, hybridstack_driver::Maker, bool)>, DriverError> {
     let text = match run("nft", &["list", "tables", "ip"], None) {
         Ok(t) => t,
         // No nftables on this host: nothing of ours can be there.
         Err(DriverError::Failed(m)) if m.contains("cannot run") => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let tag = cloud_tag(cloud);
     let mut out = Vec::new();
     for line in text.lines() {
         let Some(name) = line.trim().strip_prefix("table ip ") else { continue };
-        for (kind, prefix) in [("router", format!("hs_r_{tag}_")), ("floatingip", format!("hs_f_{tag}_"))] {
-            if let Some(id) = name.strip_prefix(&prefix).and_then(id_of) {
-                out.push(Owned { kind, id, reference: name.to_string() });
+        for (kind, prefix) in [("router", "hs_r_"), ("floatingip", "hs_f_")] {
+            let Some(tagged) = name.strip_prefix(prefix) else { continue };
+            let Some((maker, mine, hex)) = marks.maker_of_name(tagged, '_') else { continue };
+            if let Some(id) = id_of(hex) {
+                out.push((Owned { kind, id, reference: name.to_string() }, maker, mine));
             }
         }
     }
     Ok(out)
+}
+
+/// This cloud's routers and floating IPs, from the host's tables.
+pub(crate) fn owned(marks: &Marks) -> Result<Vec<Owned>, DriverError> {
+    Ok(tables(marks)?.into_iter().filter(|(_, _, mine)| *mine).map(|(o, _, _)| o).collect())
+}
+
+/// Renames a legacy table to this installation's name for it: the new table is made from the
+/// old one's rules, then the old one goes (its address stays on the bridge for the new one).
+pub(crate) fn rename_table(old: &str, new: &str) -> Result<(), DriverError> {
+    let text = run("nft", &["list", "table", "ip", old], None)?;
+    let body = text
+        .split_once('{')
+        .map(|(_, rest)| rest.trim_end().trim_end_matches('}').to_string())
+        .ok_or_else(|| DriverError::Failed(format!("nft listed table {old} in an unexpected form")))?;
+    replace_table(new, &body)?;
+    run("nft", &["delete", "table", "ip", old], None).map(|_| ())
 }
 
 #[cfg(test)]
@@ -227,8 +241,9 @@ mod tests {
     #[test]
     fn table_names_round_trip_to_ids() {
         let id = "0b7c5a3e-1234-4f00-9abc-def012345678";
-        let t = table_name('r', "local", id);
-        assert!(t.starts_with(&format!("hs_r_{}_", cloud_tag("local"))), "{t}");
+        let marks = Marks::new(Some("0b7c5a3e-1234-4f00-9abc-def012345678"), "local").expect("marks");
+        let t = marks.table('r', id);
+        assert!(t.starts_with(&format!("hs_r_0b7c5a3e1234_{}_", crate::marks::cloud_tag("local"))), "{t}");
         let hex = t.rsplit('_').next().unwrap_or_default();
         assert_eq!(id_of(hex).as_deref(), Some(id));
         assert_eq!(id_of("xyz"), None);

@@ -15,27 +15,92 @@ use crate::config::LibvirtConfig;
 use crate::domain_xml::{esc, volume};
 use crate::errors::{fail, is_missing, lv};
 
+/// The cloud's pool for an operation: defined if missing, and started (its directory made
+/// again first) if it is not running.
 pub(crate) fn ensure_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<StoragePool, DriverError> {
     let pool = match conn.lookup_storage_pool_by_name(&cfg.pool) {
         Ok(p) => p,
-        Err(e) if is_missing(&e) => {
-            std::fs::create_dir_all(&cfg.pool_path)
-                .map_err(|e| fail(format!("cannot create the pool directory {}: {e}", cfg.pool_path)))?;
-            let xml = format!(
-                "<pool type='dir'><name>{}</name><target><path>{}</path></target></pool>",
-                esc(&cfg.pool),
-                esc(&cfg.pool_path)
-            );
-            let p = conn.define_storage_pool_xml(&xml, 0).map_err(|e| lv("defining the storage pool", e))?;
-            p.set_autostart(true).map_err(|e| lv("setting the pool to autostart", e))?;
-            p
-        }
+        Err(e) if is_missing(&e) => define_pool(conn, cfg)?,
         Err(e) => return Err(lv("looking up the storage pool", e)),
     };
     if !pool.is_active().map_err(|e| lv("reading the pool state", e))? {
-        pool.create(0).map_err(|e| lv("starting the storage pool", e))?;
+        start_pool(&pool, cfg)?;
     }
     Ok(pool)
+}
+
+/// The cloud's pool when the cloud is opened (`cloud add`, `serve`), checked: a pool of this
+/// name pointing elsewhere is another installation's (refused, naming it) or a stale one
+/// whose directory is gone (redefined here); a pool whose directory vanished (a data dir
+/// removed under a running libvirtd) gets it back. Each repair says so in the log.
+pub(crate) fn open_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<StoragePool, DriverError> {
+    let pool = match conn.lookup_storage_pool_by_name(&cfg.pool) {
+        Ok(p) => p,
+        Err(e) if is_missing(&e) => return define_pool(conn, cfg).and_then(|p| start_pool(&p, cfg).map(|()| p)),
+        Err(e) => return Err(lv("looking up the storage pool", e)),
+    };
+    let xml = pool.xml_desc(0).map_err(|e| lv("reading the storage pool", e))?;
+    let path = xml.split("<path>").nth(1).and_then(|r| r.split("</path>").next()).unwrap_or_default().to_string();
+    // A running pool whose directory is there refreshes; one whose directory went does not
+    // (and libvirt stops it).
+    let alive = pool.is_active().map_err(|e| lv("reading the pool state", e))? && pool.refresh(0).is_ok();
+    if path != cfg.pool_path {
+        if alive {
+            return Err(DriverError::Rejected(format!(
+                "storage pool {} on {} belongs to another installation: it holds {path}, not this cloud's {}. \
+                 Give this cloud another name, or remove that pool (virsh pool-destroy/pool-undefine) if its \
+                 installation is gone.",
+                cfg.pool, cfg.uri, cfg.pool_path
+            )));
+        }
+        tracing::warn!(
+            pool = %cfg.pool, stale = %path, path = %cfg.pool_path,
+            "the storage pool pointed at a directory that no longer exists (left by a removed installation); \
+             redefining it for this cloud"
+        );
+        if pool.is_active().unwrap_or(false) {
+            pool.destroy().map_err(|e| lv("stopping the stale storage pool", e))?;
+        }
+        pool.undefine().map_err(|e| lv("undefining the stale storage pool", e))?;
+        let p = define_pool(conn, cfg)?;
+        start_pool(&p, cfg)?;
+        return Ok(p);
+    }
+    if !alive {
+        if pool.is_active().unwrap_or(false) {
+            tracing::warn!(pool = %cfg.pool, path = %cfg.pool_path, "the storage pool's directory was missing; recreating it");
+            let _ = pool.destroy();
+        }
+        start_pool(&pool, cfg)?;
+    }
+    Ok(pool)
+}
+
+fn define_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<StoragePool, DriverError> {
+    let xml = format!(
+        "<pool type='dir'><name>{}</name><target><path>{}</path></target></pool>",
+        esc(&cfg.pool),
+        esc(&cfg.pool_path)
+    );
+    let p = conn.define_storage_pool_xml(&xml, 0).map_err(|e| lv("defining the storage pool", e))?;
+    p.set_autostart(true).map_err(|e| lv("setting the pool to autostart", e))?;
+    Ok(p)
+}
+
+/// Starts a pool, making its directory first (`build`, which also works on a remote host)
+/// when it is missing.
+fn start_pool(pool: &StoragePool, cfg: &LibvirtConfig) -> Result<(), DriverError> {
+    if pool.create(0).is_ok() {
+        return Ok(());
+    }
+    tracing::warn!(pool = %cfg.pool, path = %cfg.pool_path, "the storage pool did not start; making its directory");
+    if cfg.uri.starts_with("qemu:///") {
+        std::fs::create_dir_all(&cfg.pool_path)
+            .map_err(|e| fail(format!("cannot create the pool directory {}: {e}", cfg.pool_path)))?;
+    }
+    pool.build(0).map_err(|e| lv("making the pool's directory", e))?;
+    pool.create(0).map_err(|e| lv("starting the storage pool", e))?;
+    Ok(())
 }
 
 pub(crate) fn find(pool: &StoragePool, name: &str) -> Result<Option<StorageVol>, DriverError> {

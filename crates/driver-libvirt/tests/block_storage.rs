@@ -70,13 +70,17 @@ async fn volumes_are_made_snapshotted_hot_plugged_grown_and_unplugged() {
     assert!(g.join("vmlinuz").exists(), "the test guest is missing in {guest}: run scripts/install-test-deps");
     let dir = tempfile::tempdir().expect("tempdir");
     let name = format!("blk-{}", std::process::id());
-    let mut cfg = LibvirtConfig::defaults(&name, "qemu:///system", &dir.path().display().to_string());
+    let installation = "5b1d3e0c-6c0e-4f7a-9d1e-000000000b1c";
+    let mut cfg = LibvirtConfig::defaults(&name, installation, "qemu:///system", &dir.path().display().to_string())
+        .expect("settings");
     cfg.domain_type = "qemu".into();
     cfg.shutdown_timeout_secs = 5;
     let server = id(1);
     let _cleanup = Cleanup { server: server.clone(), pool: cfg.pool.clone() };
     let console = format!("{}/{server}.log", cfg.console_dir);
-    let cloud = LibvirtCloud::open(&name, cfg).expect("libvirtd on qemu:///system (scripts/lib/libvirt-up)");
+    let pool = cfg.pool.clone();
+    let cloud =
+        LibvirtCloud::open(&name, installation, cfg).expect("libvirtd on qemu:///system (scripts/lib/libvirt-up)");
 
     let root = file("blk-root", g.join("disk.qcow2"), "qcow2");
     let spec = ServerSpec {
@@ -133,7 +137,7 @@ async fn volumes_are_made_snapshotted_hot_plugged_grown_and_unplugged() {
             ("volume", from_snap.clone())
         ]
     );
-    let info = virsh(&["vol-info", "--pool", &format!("hybridstack-{name}"), &format!("vol-{from_snap}")]);
+    let info = virsh(&["vol-info", "--pool", &pool, &format!("vol-{from_snap}")]);
     assert!(info.contains("2.00 GiB"), "the volume from the snapshot has the size asked for: {info}");
 
     // Hot-plug into the running guest: its kernel reports a new 1 GiB virtio disk.

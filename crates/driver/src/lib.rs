@@ -7,6 +7,7 @@ mod compute;
 mod error;
 mod image_store;
 mod network;
+mod ownership;
 mod volume;
 
 pub use compute::{
@@ -19,4 +20,5 @@ pub use network::{
     FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterGateway, RouterInterface,
     RouterSpec, RuleSpec, SecurityGroupSpec, SubnetSpec,
 };
+pub use ownership::{Foreign, Maker, Ownership};
 pub use volume::{BlockStorage, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};

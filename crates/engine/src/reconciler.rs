@@ -6,6 +6,12 @@
 //! - a backend object no live row owns (an orphan) is deleted once it has been seen orphaned
 //!   for the grace period, so an object whose row is still being written is never touched.
 //!
+//! Only objects that carry this installation's id and the cloud's name are looked at: those
+//! of another installation sharing the backend, and those carrying no installation id, are
+//! never adopted, changed or deleted. The one exception is the upgrade path: an object from
+//! before installation ids, marked with this cloud's name, whose id has a row in this store,
+//! is adopted (marked as this installation's) first; without a row it is reported and left.
+//!
 //! Servers with an operation in flight are left to their operation.
 
 use std::collections::{HashMap, HashSet};
@@ -23,6 +29,11 @@ pub struct Report {
     pub drift_fixed: usize,
     pub vanished: usize,
     pub orphans_deleted: usize,
+    /// Objects from before installation ids adopted by this installation.
+    pub adopted: usize,
+    /// Objects of this cloud's name from before installation ids without a row here, left
+    /// alone (counted, and logged, the first time a pass finds each).
+    pub unowned_left: usize,
 }
 
 pub struct Reconciler {
@@ -30,11 +41,13 @@ pub struct Reconciler {
     grace: Duration,
     /// When each orphan candidate (cloud, kind, id) was first seen.
     seen: Mutex<HashMap<(String, &'static str, String), Instant>>,
+    /// Legacy objects already reported as left alone (reported once, not every pass).
+    reported: Mutex<HashSet<(String, String)>>,
 }
 
 impl Reconciler {
     pub fn new(compute: Arc<Compute>, grace: Duration) -> Self {
-        Self { compute, grace, seen: Mutex::default() }
+        Self { compute, grace, seen: Mutex::default(), reported: Mutex::default() }
     }
 
     fn ripe(
@@ -72,6 +85,7 @@ impl Reconciler {
         report: &mut Report,
         still: &mut HashSet<(String, &'static str, String)>,
     ) -> Result<(), CoreError> {
+        self.adopt_legacy(cloud, report).await?;
         let owned = cloud.compute.list_owned().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
         let owned_ids: HashMap<&str, PowerState> = owned.iter().map(|o| (o.id.as_str(), o.power)).collect();
         let live: HashSet<String> = self.compute.store().server_ids_on(&cloud.name).await?.into_iter().collect();
@@ -180,6 +194,27 @@ impl Reconciler {
         Ok(())
     }
 
+    /// The upgrade path: this cloud's objects from before installation ids become this
+    /// installation's when its store has their rows; the others are reported once and left.
+    async fn adopt_legacy(&self, cloud: &CloudHandle, report: &mut Report) -> Result<(), CoreError> {
+        let foreign =
+            cloud.ownership.list_foreign().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
+        // Servers first: a port filter's adoption switches the interfaces of adopted domains.
+        let mut legacy: Vec<_> = foreign.into_iter().filter(|f| f.adoptable).collect();
+        legacy.sort_by_key(|f| f.kind != "server");
+        for f in legacy {
+            if self.compute.has_row_for(&f, &cloud.name).await? {
+                cloud.ownership.adopt(&f).await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
+                report.adopted += 1;
+            } else if self.reported.lock().insert((cloud.name.clone(), f.reference.clone())) {
+                report.unowned_left += 1;
+                tracing::warn!(cloud = %cloud.name, kind = f.kind, id = %f.id, reference = %f.reference,
+                    "an object of this cloud's name from before installation ids has no row here; left alone");
+            }
+        }
+        Ok(())
+    }
+
     pub async fn run(self: Arc<Self>, every: Duration, stop: Arc<AtomicBool>) {
         while !stop.load(Ordering::Relaxed) {
             match self.run_once().await {
@@ -187,6 +222,8 @@ impl Reconciler {
                 Ok(_) => {}
                 Err(e) => tracing::warn!("reconciliation failed: {e}"),
             }
+            // Lets a test (or an operator at debug level) count the passes.
+            tracing::debug!("reconcile pass done");
             tokio::time::sleep(every).await;
         }
     }

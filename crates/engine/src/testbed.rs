@@ -18,8 +18,9 @@ use hybridstack_core::network::{NetworkRequest as NetRequest, Networking, Subnet
 use hybridstack_core::policy::{RequestContext, Scope};
 use hybridstack_core::CoreError;
 use hybridstack_driver::{
-    Capacity, Compute as ComputeDriver, ComputeCapabilities, DriverError, FloatingIpSpec, Network, NetworkCapabilities,
-    NetworkSpec, Owned, OwnedServer, PortSpec, PowerAction, PowerState, RouterSpec, SecurityGroupSpec, ServerSpec,
+    Capacity, Compute as ComputeDriver, ComputeCapabilities, DriverError, FloatingIpSpec, Foreign, Network,
+    NetworkCapabilities, NetworkSpec, Owned, OwnedServer, Ownership, PortSpec, PowerAction, PowerState, RouterSpec,
+    SecurityGroupSpec, ServerSpec,
 };
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 use hybridstack_store::testing;
@@ -29,12 +30,18 @@ use serde_json::Value;
 use crate::Engine;
 
 /// The real libvirt cloud, except that the driver call named in `fail` fails (for good).
+/// The cloud can be swapped for another opening of it (the upgrade tests open it first as a
+/// release before installation ids did, then as this installation's).
 pub(crate) struct Faulty {
-    pub real: Arc<LibvirtCloud>,
+    real: parking_lot::RwLock<Arc<LibvirtCloud>>,
     pub fail: Arc<Mutex<Option<&'static str>>>,
 }
 
 impl Faulty {
+    pub(crate) fn real(&self) -> Arc<LibvirtCloud> {
+        self.real.read().clone()
+    }
+
     fn check(&self, call: &'static str) -> Result<(), DriverError> {
         if *self.fail.lock() == Some(call) {
             return Err(DriverError::Failed(format!("injected failure in {call}")));
@@ -46,105 +53,119 @@ impl Faulty {
 #[async_trait]
 impl ComputeDriver for Faulty {
     fn capabilities(&self) -> ComputeCapabilities {
-        ComputeDriver::capabilities(&*self.real)
+        ComputeDriver::capabilities(&*self.real())
     }
     async fn capacity(&self) -> Result<Capacity, DriverError> {
         self.check("capacity")?;
-        self.real.capacity().await
+        self.real().capacity().await
     }
     async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
         self.check("ensure_server")?;
-        self.real.ensure_server(s).await
+        self.real().ensure_server(s).await
     }
     async fn delete_server(&self, id: &str) -> Result<(), DriverError> {
-        self.real.delete_server(id).await
+        self.real().delete_server(id).await
     }
     async fn power(&self, id: &str, a: PowerAction) -> Result<(), DriverError> {
-        self.real.power(id, a).await
+        self.real().power(id, a).await
     }
     async fn power_state(&self, id: &str) -> Result<PowerState, DriverError> {
         self.check("power_state")?;
-        self.real.power_state(id).await
+        self.real().power_state(id).await
     }
     async fn rebuild(&self, s: &ServerSpec) -> Result<(), DriverError> {
-        self.real.rebuild(s).await
+        self.real().rebuild(s).await
     }
     async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
-        self.real.resize(s).await
+        self.real().resize(s).await
     }
     async fn confirm_resize(&self, id: &str) -> Result<(), DriverError> {
-        self.real.confirm_resize(id).await
+        self.real().confirm_resize(id).await
     }
     async fn revert_resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
-        self.real.revert_resize(s).await
+        self.real().revert_resize(s).await
     }
     async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError> {
-        self.real.snapshot(id, dest).await
+        self.real().snapshot(id, dest).await
     }
     async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
-        self.real.console_output(id, lines).await
+        self.real().console_output(id, lines).await
     }
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {
-        ComputeDriver::list_owned(&*self.real).await
+        ComputeDriver::list_owned(&*self.real()).await
     }
 }
 
 #[async_trait]
 impl Network for Faulty {
     fn capabilities(&self) -> NetworkCapabilities {
-        Network::capabilities(&*self.real)
+        Network::capabilities(&*self.real())
     }
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
         self.check("ensure_network")?;
-        self.real.ensure_network(n).await
+        self.real().ensure_network(n).await
     }
     async fn delete_network(&self, id: &str) -> Result<(), DriverError> {
-        self.real.delete_network(id).await
+        self.real().delete_network(id).await
     }
     async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError> {
         self.check("ensure_port")?;
-        self.real.ensure_port(p).await
+        self.real().ensure_port(p).await
     }
     async fn refresh_port(&self, p: &PortSpec) -> Result<(), DriverError> {
-        self.real.refresh_port(p).await
+        self.real().refresh_port(p).await
     }
     async fn delete_port(&self, id: &str) -> Result<(), DriverError> {
-        self.real.delete_port(id).await
+        self.real().delete_port(id).await
     }
     async fn ensure_security_group(&self, g: &SecurityGroupSpec) -> Result<String, DriverError> {
-        self.real.ensure_security_group(g).await
+        self.real().ensure_security_group(g).await
     }
     async fn delete_security_group(&self, id: &str) -> Result<(), DriverError> {
-        self.real.delete_security_group(id).await
+        self.real().delete_security_group(id).await
     }
     async fn ensure_router(&self, r: &RouterSpec) -> Result<String, DriverError> {
-        self.real.ensure_router(r).await
+        self.real().ensure_router(r).await
     }
     async fn delete_router(&self, id: &str) -> Result<(), DriverError> {
-        self.real.delete_router(id).await
+        self.real().delete_router(id).await
     }
     async fn ensure_floating_ip(&self, f: &FloatingIpSpec) -> Result<String, DriverError> {
-        self.real.ensure_floating_ip(f).await
+        self.real().ensure_floating_ip(f).await
     }
     async fn delete_floating_ip(&self, id: &str) -> Result<(), DriverError> {
-        self.real.delete_floating_ip(id).await
+        self.real().delete_floating_ip(id).await
     }
     async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
-        Network::list_owned(&*self.real).await
+        Network::list_owned(&*self.real()).await
+    }
+}
+
+#[async_trait]
+impl Ownership for Faulty {
+    fn installation(&self) -> &str {
+        ""
+    }
+    async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
+        self.real().list_foreign().await
+    }
+    async fn adopt(&self, o: &Foreign) -> Result<(), DriverError> {
+        self.real().adopt(o).await
     }
 }
 
 struct Factory(Arc<Faulty>);
 
 impl DriverFactory for Factory {
-    fn open(&self, kind: &str, name: &str, _config: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
+    fn open(&self, kind: &str, name: &str, _: &str, _: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
         Ok(CloudHandle {
             name: name.into(),
             kind: kind.into(),
             compute: self.0.clone(),
             network: self.0.clone(),
-            block: self.0.real.clone(),
+            block: self.0.real(),
             images: None,
+            ownership: self.0.clone(),
         })
     }
 }
@@ -196,6 +217,7 @@ async fn upload(
 
 /// Removes the pool (and anything in the data dir a failed assertion left) at the end.
 pub(crate) struct Cleanup {
+    cloud: String,
     pool: String,
     data: String,
     network: Mutex<Option<String>>,
@@ -213,6 +235,18 @@ impl Drop for Cleanup {
             virsh(&["net-destroy", &format!("hs-net-{n}")]);
             virsh(&["net-undefine", &format!("hs-net-{n}")]);
         }
+        // Port filters carry the cloud's tag (FNV-1a of its name, unique to this test run).
+        let mut h: u32 = 0x811c_9dc5;
+        for b in self.cloud.bytes() {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        let tag = format!("{h:08x}");
+        for f in virsh(&["nwfilter-list"]).lines().filter_map(|l| l.split_whitespace().nth(1)) {
+            if f.starts_with("hs-port-") && f.contains(&format!("{tag}-")) {
+                virsh(&["nwfilter-undefine", f]);
+            }
+        }
         virsh(&["pool-destroy", &self.pool]);
         virsh(&["pool-undefine", &self.pool]);
     }
@@ -224,6 +258,9 @@ pub(crate) struct Testbed {
     pub engine: Engine,
     pub faulty: Arc<Faulty>,
     pub cfg: LibvirtConfig,
+    /// The cloud's name, and this installation's id.
+    pub name: String,
+    pub installation: String,
     pub image: String,
     pub net: String,
     pub networks: NetworkRequest,
@@ -235,21 +272,45 @@ pub(crate) struct Testbed {
 }
 
 impl Testbed {
-    /// `prefix` names the cloud (and so its storage pool); `cidr` must be unused on this host.
+    /// `prefix` names the cloud; `cidr` must be unused on this host.
     pub(crate) async fn new(prefix: &str, cidr: &str) -> Self {
+        Self::open(prefix, cidr, false).await
+    }
+
+    /// A test bed whose cloud makes objects as releases before installation ids did (the
+    /// cloud's name only), until `upgrade`.
+    pub(crate) async fn legacy(prefix: &str, cidr: &str) -> Self {
+        Self::open(prefix, cidr, true).await
+    }
+
+    /// The cloud opened as this installation's from now on, as a new release would.
+    pub(crate) fn upgrade(&self) {
+        let cloud = LibvirtCloud::open(&self.name, &self.installation, self.cfg.clone()).expect("reopen");
+        *self.faulty.real.write() = Arc::new(cloud);
+    }
+
+    async fn open(prefix: &str, cidr: &str, legacy: bool) -> Self {
         let guest = std::env::var("HYBRIDSTACK_TEST_GUEST_DIR").unwrap_or_else(|_| "/var/tmp/hybridstack-guest".into());
         let t = testing::sqlite().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().display().to_string();
         let name = format!("{prefix}-{}", std::process::id());
-        let mut cfg = LibvirtConfig::defaults(&name, "qemu:///system", &data);
+        let installation = hybridstack_core::installation::ensure(&t.store).await.expect("installation");
+        let mut cfg = LibvirtConfig::defaults(&name, &installation, "qemu:///system", &data).expect("settings");
+        if legacy {
+            // Releases before installation ids named the pool after the cloud alone.
+            cfg.pool = format!("hybridstack-{name}");
+        }
         cfg.domain_type = "qemu".into();
         cfg.shutdown_timeout_secs = 5;
-        let cleanup = Cleanup { pool: cfg.pool.clone(), data, network: Mutex::new(None) };
-        let real = Arc::new(
-            LibvirtCloud::open(&name, cfg.clone()).expect("libvirtd on qemu:///system (scripts/lib/libvirt-up)"),
-        );
-        let faulty = Arc::new(Faulty { real, fail: Arc::new(Mutex::new(None)) });
+        let cleanup = Cleanup { cloud: name.clone(), pool: cfg.pool.clone(), data, network: Mutex::new(None) };
+        let opened = if legacy {
+            LibvirtCloud::open_legacy_for_upgrade_tests(&name, cfg.clone())
+        } else {
+            LibvirtCloud::open(&name, &installation, cfg.clone())
+        };
+        let real = Arc::new(opened.expect("libvirtd on qemu:///system (scripts/lib/libvirt-up)"));
+        let faulty = Arc::new(Faulty { real: parking_lot::RwLock::new(real), fail: Arc::new(Mutex::new(None)) });
         let images = Images::open(t.store.clone(), dir.path(), ImagesConfig::default()).expect("images");
         let networking = Networking::new(t.store.clone());
         let clouds = Clouds::new(t.store.clone(), Arc::new(Factory(faulty.clone())));
@@ -295,6 +356,8 @@ impl Testbed {
             engine,
             faulty,
             cfg,
+            name,
+            installation,
             image,
             net: net.id,
             networks,

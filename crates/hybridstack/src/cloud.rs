@@ -17,8 +17,18 @@ pub(crate) enum CloudCommand {
         #[command(subcommand)]
         kind: AddKind,
     },
-    /// List the registered clouds and whether each can be opened.
-    List,
+    /// List the registered clouds and whether each can be opened; with --foreign, what each
+    /// cloud's backend holds that looks like hybridstack's but is not this installation's
+    /// (another installation's, or from before installation ids). Read only.
+    List {
+        #[arg(long)]
+        foreign: bool,
+        /// Only this cloud (with --foreign).
+        #[arg(long)]
+        cloud: Option<String>,
+    },
+    /// Print this installation's id, which every object its clouds make carries.
+    Installation,
     /// Open every cloud and show its health and capacity.
     Check,
     /// Unregister a cloud (its servers must be deleted first).
@@ -109,7 +119,8 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
                     .await??
                 }
             };
-            let mut cfg = LibvirtConfig::defaults(&name, &uri, &s.data_dir.display().to_string());
+            let installation = clouds.installation().await?;
+            let mut cfg = LibvirtConfig::defaults(&name, &installation, &uri, &s.data_dir.display().to_string())?;
             cfg.domain_type = domain_type.clone();
             cfg.shutdown_timeout_secs = s.shutdown_timeout_secs;
             if store.cloud_list().await?.iter().any(|c| c.name == name) {
@@ -167,7 +178,47 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
             clouds.add_with_secret("aws", &name, serde_json::to_value(&cfg)?, secret).await?;
             println!("registered AWS cloud {name} in {region}");
         }
-        CloudCommand::List => {
+        CloudCommand::Installation => println!("{}", clouds.installation().await?),
+        CloudCommand::List { foreign: true, cloud } => {
+            clouds.refresh().await?;
+            let mut failed = 0;
+            for (name, why) in clouds.broken() {
+                if cloud.as_ref().is_none_or(|c| *c == name) {
+                    eprintln!("{name}: unavailable, not listed: {why}");
+                    failed += 1;
+                }
+            }
+            let mut handles = clouds.all();
+            handles.retain(|h| cloud.as_ref().is_none_or(|c| *c == h.name));
+            if handles.is_empty() && failed == 0 {
+                bail!("no such cloud: {}", cloud.unwrap_or_default());
+            }
+            for h in handles {
+                match h.ownership.list_foreign().await {
+                    Ok(found) => {
+                        for f in found {
+                            println!(
+                                "{}\t{}\t{}\t{}\t{}{}",
+                                h.name,
+                                f.kind,
+                                if f.id.is_empty() { "-" } else { &f.id },
+                                f.reference,
+                                f.maker,
+                                if f.adoptable { " (adopted if this installation has its row)" } else { "" }
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{}: cannot list: {e}", h.name);
+                        failed += 1;
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} cloud(s) could not be listed");
+            }
+        }
+        CloudCommand::List { foreign: false, .. } => {
             clouds.refresh().await?;
             for c in clouds.list().await? {
                 let health = c.error.map_or("ok".to_string(), |e| format!("unavailable: {e}"));

@@ -12,13 +12,21 @@ use serde_json::Value;
 pub(crate) struct Builtin;
 
 impl DriverFactory for Builtin {
-    fn open(&self, kind: &str, name: &str, config: &Value, secret: Option<&str>) -> Result<CloudHandle, CoreError> {
+    fn open(
+        &self,
+        kind: &str,
+        name: &str,
+        installation: &str,
+        config: &Value,
+        secret: Option<&str>,
+    ) -> Result<CloudHandle, CoreError> {
         match kind {
             "aws" => {
                 let cfg: AwsConfig = serde_json::from_value(config.clone())
                     .map_err(|e| CoreError::BadRequest(format!("invalid AWS cloud settings: {e}")))?;
                 // Called on a blocking thread of the runtime, which may wait on async work.
-                let opened = tokio::runtime::Handle::current().block_on(AwsCloud::open(name, cfg, secret));
+                let opened =
+                    tokio::runtime::Handle::current().block_on(AwsCloud::open(name, installation, cfg, secret));
                 let cloud =
                     Arc::new(opened.map_err(|e| CoreError::BadRequest(format!("cannot open AWS cloud {name}: {e}")))?);
                 Ok(CloudHandle {
@@ -27,14 +35,15 @@ impl DriverFactory for Builtin {
                     compute: cloud.clone(),
                     network: cloud.clone(),
                     block: cloud.clone(),
-                    images: Some(cloud),
+                    images: Some(cloud.clone()),
+                    ownership: cloud,
                 })
             }
             "libvirt" => {
                 let cfg: LibvirtConfig = serde_json::from_value(config.clone())
                     .map_err(|e| CoreError::BadRequest(format!("invalid libvirt cloud settings: {e}")))?;
                 let cloud = Arc::new(
-                    LibvirtCloud::open(name, cfg)
+                    LibvirtCloud::open(name, installation, cfg)
                         .map_err(|e| CoreError::BadRequest(format!("cannot open libvirt cloud {name}: {e}")))?,
                 );
                 Ok(CloudHandle {
@@ -42,8 +51,9 @@ impl DriverFactory for Builtin {
                     kind: kind.into(),
                     compute: cloud.clone(),
                     network: cloud.clone(),
-                    block: cloud,
+                    block: cloud.clone(),
                     images: None,
+                    ownership: cloud,
                 })
             }
             other => Err(CoreError::BadRequest(format!(

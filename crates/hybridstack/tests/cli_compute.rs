@@ -124,7 +124,7 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     assert!(!gone.status.success(), "the server is gone");
     assert!(!virsh(&["list", "--all", "--name"]).contains(&format!("hs-{id}")), "no domain is left");
     assert!(!virsh(&["net-list", "--all", "--name"]).contains(field(&net, "id")), "no libvirt network is left");
-    let vols = virsh(&["vol-list", &format!("hybridstack-{cloud}")]);
+    let vols = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)]);
     assert!(!vols.contains(&format!("disk-{id}")), "no disk is left: {vols}");
     let ports: Value = admin.json(&["port", "list", "--network", "guests"]);
     assert_eq!(ports.as_array().map(Vec::len), Some(0), "no port is left: {ports}");

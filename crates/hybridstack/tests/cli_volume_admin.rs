@@ -142,6 +142,6 @@ fn types_quotas_reset_boot_from_volume_and_attachments() {
     admin.ok(&["volume", "delete", "g1"]);
     wait_for("g1 to go", || (!admin.run(&["volume", "show", "g1"]).status.success()).then_some(Value::Null));
     admin.ok(&["volume", "type", "delete", "gold", "secret"]);
-    let pool = virsh(&["vol-list", &format!("hybridstack-{cloud}")]);
+    let pool = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)]);
     assert!(!pool.lines().any(|l| l.trim_start().starts_with("vol-")), "nothing is left in the pool: {pool}");
 }

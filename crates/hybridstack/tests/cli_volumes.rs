@@ -100,7 +100,7 @@ fn the_openstack_cli_manages_volumes_on_libvirt() {
     for v in ["v1", "v2", "v3"] {
         wait_gone(&admin, &["volume"], v);
     }
-    let pool = virsh(&["vol-list", &format!("hybridstack-{cloud}")]);
+    let pool = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)]);
     let left: Vec<&str> = pool
         .lines()
         .filter_map(|l| l.split_whitespace().next())

@@ -164,7 +164,7 @@ fn killing_serve_mid_operation_leaks_nothing() {
         .map(str::to_string)
         .collect();
     assert!(domains.is_empty(), "leaked domains: {domains:?}");
-    let disks: Vec<String> = virsh(&["vol-list", &format!("hybridstack-{cloud}")])
+    let disks: Vec<String> = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)])
         .lines()
         .filter(|l| l.trim_start().starts_with("disk-"))
         .map(str::to_string)

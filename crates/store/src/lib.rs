@@ -9,6 +9,7 @@ pub mod compute;
 mod error;
 pub mod identity;
 pub mod images;
+mod installation;
 pub mod network;
 pub mod operations;
 mod quotas;

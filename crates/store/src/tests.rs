@@ -439,3 +439,15 @@ async fn volume_objects_swap_by_version_and_queue_operations_atomically() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_installation_id_is_made_once_and_kept() {
+    each(async |s| {
+        assert_eq!(s.installation_id().await.expect("read"), None);
+        assert_eq!(s.installation_id_or("first", 1).await.expect("make"), "first");
+        // A second start (or a second node racing the first) gets the one already written.
+        assert_eq!(s.installation_id_or("second", 2).await.expect("keep"), "first");
+        assert_eq!(s.installation_id().await.expect("read").as_deref(), Some("first"));
+    })
+    .await;
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hybridstack_driver::{Compute as ComputeDriver, Network as NetworkDriver};
+use hybridstack_driver::{Compute as ComputeDriver, Network as NetworkDriver, Ownership};
 use hybridstack_store::compute::CloudRow;
 use hybridstack_store::{Store, StoreError};
 use parking_lot::RwLock;
@@ -23,13 +23,23 @@ pub struct CloudHandle {
     /// The cloud's own image store, for clouds that boot only from images they keep (AMIs):
     /// Glance's copy-image writes into it and image deletes remove from it.
     pub images: Option<Arc<dyn hybridstack_driver::ImageStore>>,
+    /// What on the backend is this installation's, what is foreign, and adoption.
+    pub ownership: Arc<dyn Ownership>,
 }
 
 pub trait DriverFactory: Send + Sync {
     /// Opens the drivers for a cloud; fails with the reason when the backend is unreachable
-    /// or the settings are wrong. `secret` is the cloud's credential secret (an AWS secret
-    /// access key), unsealed for this call only.
-    fn open(&self, kind: &str, name: &str, config: &Value, secret: Option<&str>) -> Result<CloudHandle, CoreError>;
+    /// or the settings are wrong. `installation` is this installation's id, which every
+    /// object the drivers make carries; `secret` is the cloud's credential secret (an AWS
+    /// secret access key), unsealed for this call only.
+    fn open(
+        &self,
+        kind: &str,
+        name: &str,
+        installation: &str,
+        config: &Value,
+        secret: Option<&str>,
+    ) -> Result<CloudHandle, CoreError>;
 }
 
 pub struct Clouds {
@@ -45,6 +55,8 @@ pub struct Clouds {
     /// Clouds dedicated to one project (an AWS account of the project's own): cloud name to
     /// project id, from the `project_id` of the cloud's settings.
     dedicated: RwLock<BTreeMap<String, String>>,
+    /// This installation's id (read from the store, or made, on first use).
+    installation: tokio::sync::OnceCell<String>,
 }
 
 /// A cloud as `cloud list` shows it.
@@ -73,6 +85,7 @@ impl Clouds {
             sealer: None,
             images: RwLock::default(),
             dedicated: RwLock::default(),
+            installation: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -86,7 +99,13 @@ impl Clouds {
             sealer: Some(ring),
             images: RwLock::default(),
             dedicated: RwLock::default(),
+            installation: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// This installation's id, which every cloud marks its objects with.
+    pub async fn installation(&self) -> Result<String, CoreError> {
+        self.installation.get_or_try_init(|| crate::installation::ensure(&self.store)).await.cloned()
     }
 
     /// Hands the image service the image store of every cloud open now and opened later.
@@ -116,6 +135,7 @@ impl Clouds {
     /// Opens every registered cloud not open yet; keeps the reason for those that fail.
     pub async fn refresh(&self) -> Result<(), CoreError> {
         let rows = self.store.cloud_list().await?;
+        let installation = self.installation().await?;
         for r in &rows {
             if self.open.read().contains_key(&r.name) {
                 continue;
@@ -123,13 +143,13 @@ impl Clouds {
             let config: Value = serde_json::from_str(&r.config)
                 .map_err(|e| CoreError::Internal(format!("cloud {} has corrupt settings: {e}", r.name)))?;
             let factory = self.factory.clone();
-            let (kind, name) = (r.kind.clone(), r.name.clone());
+            let (kind, name, installation) = (r.kind.clone(), r.name.clone(), installation.clone());
             let opened = match self.unseal(&r.name, r.sealed_secret.as_deref()) {
-                Ok(secret) => {
-                    tokio::task::spawn_blocking(move || factory.open(&kind, &name, &config, secret.as_deref()))
-                        .await
-                        .map_err(|e| CoreError::Internal(e.to_string()))?
-                }
+                Ok(secret) => tokio::task::spawn_blocking(move || {
+                    factory.open(&kind, &name, &installation, &config, secret.as_deref())
+                })
+                .await
+                .map_err(|e| CoreError::Internal(e.to_string()))?,
                 Err(e) => Err(e),
             };
             match opened {
@@ -235,8 +255,8 @@ impl Clouds {
             }
             None => None,
         };
-        let (k, n, c) = (kind.to_string(), name.to_string(), config.clone());
-        let handle = tokio::task::spawn_blocking(move || factory.open(&k, &n, &c, secret.as_deref()))
+        let (k, n, c, i) = (kind.to_string(), name.to_string(), config.clone(), self.installation().await?);
+        let handle = tokio::task::spawn_blocking(move || factory.open(&k, &n, &i, &c, secret.as_deref()))
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))??;
         let row = CloudRow {
@@ -298,7 +318,7 @@ impl crate::network::Placement for Clouds {
 pub struct NoDrivers;
 
 impl DriverFactory for NoDrivers {
-    fn open(&self, kind: &str, _name: &str, _config: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
+    fn open(&self, kind: &str, _: &str, _: &str, _: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
         Err(CoreError::BadRequest(format!("No driver for clouds of kind {kind:?} is built into this binary.")))
     }
 }

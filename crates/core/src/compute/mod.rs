@@ -11,6 +11,7 @@ mod keypairs;
 pub mod lifecycle;
 pub mod model;
 mod network_sync;
+mod ownership;
 mod quotas;
 mod scheduler;
 mod server_actions;

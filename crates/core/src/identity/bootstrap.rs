@@ -49,6 +49,10 @@ pub async fn bootstrap(
     region: &str,
 ) -> Result<BootstrapReport, CoreError> {
     let mut report = BootstrapReport::default();
+    if store.installation_id().await?.is_none() {
+        let id = crate::installation::ensure(store).await?;
+        report.changes.push(format!("created installation {id}"));
+    }
     if store.domain_get(DEFAULT_DOMAIN_ID).await.is_err() {
         store
             .domain_create(&Domain {

@@ -11,7 +11,7 @@ pub fn guest_dir() -> String {
 }
 
 /// The tag the libvirt driver names a cloud's port filters and NAT tables with (FNV-1a of the
-/// cloud's name, as `domain_xml::cloud_tag`).
+/// cloud's name, as `marks::cloud_tag`).
 pub fn cloud_tag(cloud: &str) -> String {
     let mut h: u32 = 0x811c_9dc5;
     for b in cloud.bytes() {
@@ -21,9 +21,32 @@ pub fn cloud_tag(cloud: &str) -> String {
     format!("{h:08x}")
 }
 
-/// Undefines the port filters of `cloud` that are still on the host.
-pub fn remove_port_filters(cloud: &str) {
-    let prefix = format!("hs-port-{}-", cloud_tag(cloud));
+/// The installation id of `server` (`hybridstack cloud installation`).
+pub fn installation(server: &Server) -> String {
+    let out = Command::new(super::binary())
+        .args(["cloud", "--data-dir"])
+        .arg(server.data.path())
+        .arg("installation")
+        .output()
+        .expect("run cloud installation");
+    assert!(out.status.success(), "cloud installation: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The tags host objects of `server`'s cloud `cloud` carry in their names: the installation's
+/// (the first 12 hex digits of its id) and the cloud's.
+pub fn name_tags(server: &Server, cloud: &str) -> (String, String) {
+    (installation(server).chars().filter(char::is_ascii_hexdigit).take(12).collect(), cloud_tag(cloud))
+}
+
+/// The storage pool of `server`'s libvirt cloud `cloud`.
+pub fn pool_of(server: &Server, cloud: &str) -> String {
+    format!("hybridstack-{cloud}-{}", name_tags(server, cloud).0)
+}
+
+/// Undefines the port filters of an installation's cloud that are still on the host.
+pub fn remove_port_filters(installation_tag: &str, cloud: &str) {
+    let prefix = format!("hs-port-{installation_tag}-{}-", cloud_tag(cloud));
     for f in virsh(&["nwfilter-list"]).lines().filter_map(|l| l.split_whitespace().nth(1)) {
         if f.starts_with(&prefix) {
             virsh(&["nwfilter-undefine", f]);
@@ -77,6 +100,8 @@ pub fn upload_test_guest(admin: &Cli, name: &str) -> String {
 /// deleted these through the API, and checked that.)
 pub struct Leftovers {
     pub cloud: String,
+    pub installation_tag: String,
+    pub pool: String,
     pub data_dir: String,
     pub netns: Option<String>,
     pub networks: std::cell::RefCell<Vec<String>>,
@@ -86,6 +111,8 @@ impl Leftovers {
     pub fn new(server: &Server, cloud: &str) -> Self {
         Self {
             cloud: cloud.to_string(),
+            installation_tag: name_tags(server, cloud).0,
+            pool: pool_of(server, cloud),
             data_dir: server.data.path().display().to_string(),
             netns: None,
             networks: Default::default(),
@@ -105,20 +132,19 @@ impl Drop for Leftovers {
             virsh(&["net-destroy", &format!("hs-net-{n}")]);
             virsh(&["net-undefine", &format!("hs-net-{n}")]);
         }
-        remove_port_filters(&self.cloud);
+        remove_port_filters(&self.installation_tag, &self.cloud);
         if let Some(ns) = &self.netns {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
-        let tag = cloud_tag(&self.cloud);
+        let tag = format!("{}_{}_", self.installation_tag, cloud_tag(&self.cloud));
         if let Ok(out) = Command::new("nft").args(["list", "tables", "ip"]).output() {
             for t in String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("table ip ")) {
-                if t.starts_with(&format!("hs_r_{tag}_")) || t.starts_with(&format!("hs_f_{tag}_")) {
+                if t.starts_with(&format!("hs_r_{tag}")) || t.starts_with(&format!("hs_f_{tag}")) {
                     let _ = Command::new("nft").args(["delete", "table", "ip", t]).output();
                 }
             }
         }
-        let pool = format!("hybridstack-{}", self.cloud);
-        virsh(&["pool-destroy", &pool]);
-        virsh(&["pool-undefine", &pool]);
+        virsh(&["pool-destroy", &self.pool]);
+        virsh(&["pool-undefine", &self.pool]);
     }
 }
