@@ -13,6 +13,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Already validated by the write policy layer for this request.
+        if let Some(crate::write_policy::Resolved(ctx)) = parts.extensions.get::<crate::write_policy::Resolved>() {
+            return Ok(Caller(ctx.clone()));
+        }
         let token = parts
             .headers
             .get("x-auth-token")

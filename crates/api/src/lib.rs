@@ -10,13 +10,14 @@ pub mod identity;
 pub mod images;
 pub mod network;
 mod request_id;
+mod routes;
 #[cfg(test)]
 mod testing;
 pub mod volume;
+mod write_policy;
 
 use std::sync::Arc;
 
-use axum::Router;
 use hybridstack_core::compute::Compute;
 use hybridstack_core::identity::Identity;
 use hybridstack_core::images::Images;
@@ -32,7 +33,7 @@ pub struct AppState {
     pub compute: Arc<Compute>,
     token_docs: Arc<identity::TokenDocs>,
     /// The v2.1 compute router as the legacy v2.0 endpoint dispatches to it, built once.
-    legacy_compute: Arc<std::sync::OnceLock<Router>>,
+    legacy_compute: Arc<std::sync::OnceLock<axum::Router>>,
 }
 
 impl AppState {
@@ -59,14 +60,27 @@ impl AppState {
 }
 
 /// Every API this binary serves, on one listener.
-pub fn router(state: AppState) -> Router {
-    Router::new()
+pub fn router(state: AppState) -> axum::Router {
+    let (routes, _) = routes().into_parts();
+    routes
+        // Before every route (and only routes): a reader's write is refused here.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), write_policy::layer))
+        .fallback(error::not_found_fallback)
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+fn routes() -> routes::Router {
+    routes::Router::new()
         .merge(identity::router())
         .merge(images::router())
         .merge(network::router())
         .merge(compute::router())
         .merge(volume::router())
-        .fallback(error::not_found_fallback)
-        .layer(axum::middleware::from_fn(request_id::layer))
-        .with_state(state)
+}
+
+/// The path pattern of every route `router` serves.
+#[cfg(test)]
+pub(crate) fn route_paths() -> Vec<String> {
+    routes().into_parts().1
 }

@@ -18,7 +18,7 @@ use crate::{router, AppState};
 pub(crate) struct App {
     pub router: Router,
     pub token: String,
-    _store: testing::TestStore,
+    pub store: testing::TestStore,
     _dir: tempfile::TempDir,
 }
 
@@ -39,7 +39,7 @@ pub(crate) async fn app() -> App {
         AppState::new(identity, images, networking, compute)
     });
     let token = token_for(&router, "admin", "pw", "admin").await;
-    App { router, token, _store: t, _dir: dir }
+    App { router, token, store: t, _dir: dir }
 }
 
 /// A project-scoped token for a user of the default domain.

@@ -44,3 +44,40 @@ pub async fn all() -> Vec<(&'static str, TestStore)> {
     }
     v
 }
+
+/// Everything the store holds, as text (each table's rows, sorted), so a test can show that a
+/// refused request changed nothing.
+pub async fn contents(store: &Store) -> String {
+    let tables: Vec<String> = match store.backend() {
+        crate::Backend::Sqlite => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        ),
+        crate::Backend::Postgres => sqlx::query_scalar(
+            "SELECT table_name::TEXT FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+        ),
+    }
+    .fetch_all(store.pool())
+    .await
+    .expect("list tables");
+    let mut out = String::new();
+    for t in tables {
+        let rows: Vec<String> = match store.backend() {
+            crate::Backend::Sqlite => {
+                let cols: Vec<String> = sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                    .fetch_all(store.pool())
+                    .await
+                    .expect("columns");
+                let row = cols.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || '|' || ");
+                sqlx::query_scalar(&format!("SELECT {row} FROM \"{t}\"")).fetch_all(store.pool()).await
+            }
+            crate::Backend::Postgres => {
+                sqlx::query_scalar(&format!("SELECT x::TEXT FROM \"{t}\" x")).fetch_all(store.pool()).await
+            }
+        }
+        .expect("rows");
+        let mut rows = rows;
+        rows.sort();
+        out += &format!("== {t}\n{}\n", rows.join("\n"));
+    }
+    out
+}

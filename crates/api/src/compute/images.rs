@@ -1,11 +1,11 @@
 //! Nova's image proxy `/images` (deprecated upstream, still what Tempest's compute tests
 //! read at 2.1): Glance images in Nova's shape.
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::clock::iso;
 use hybridstack_core::store::images::Image;
 use serde_json::{json, Map, Value};

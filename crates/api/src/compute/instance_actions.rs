@@ -1,9 +1,9 @@
 //! `/servers/{id}/os-instance-actions`.
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::model::InstanceAction;
 use serde_json::{json, Value};
 

@@ -1,11 +1,11 @@
 //! `/os-keypairs`: create, import, list, show, delete (types from microversion 2.2).
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::model::Keypair;
 use hybridstack_core::compute::KeypairRequest;
 use serde_json::{json, Value};

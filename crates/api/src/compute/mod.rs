@@ -17,12 +17,12 @@ mod views;
 mod volume_attachments;
 mod zones;
 
+use crate::routes::Router;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use hybridstack_core::CoreError;
 use serde_json::json;
 
@@ -35,7 +35,7 @@ pub(crate) const PREFIX: &str = "/compute";
 pub const MAX_VERSION: Mv = Mv(2, 38);
 pub const MIN_VERSION: Mv = Mv(2, 1);
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     v21()
         // The version documents are outside the microversion layer: they describe it.
         .merge(versions::router())

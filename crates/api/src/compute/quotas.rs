@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::QuotaSet;
 use serde_json::{json, Map, Value};
 

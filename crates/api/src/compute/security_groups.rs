@@ -2,12 +2,12 @@
 //! (up to microversion 2.35; gone, as 404, from 2.36). They read and write the network
 //! service's security groups, in Nova's shapes.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::Router;
 use hybridstack_core::network::model::{SecurityGroup, SecurityGroupRule};
 use hybridstack_core::network::RuleRequest;
 use hybridstack_core::CoreError;

@@ -1,11 +1,11 @@
 //! `POST /servers/{id}/action`: one body key names the action.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 use hybridstack_core::compute::ServerAction;
 use serde_json::{json, Map, Value};
 

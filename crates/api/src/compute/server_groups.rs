@@ -1,12 +1,12 @@
 //! `/os-server-groups`: a group's one policy is shown as `policies: [p]` (the form before
 //! microversion 2.64, which is as far as this API goes).
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::model::ServerGroup;
 use serde_json::{json, Value};
 

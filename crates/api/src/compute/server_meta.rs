@@ -1,11 +1,11 @@
 //! A server's metadata (`/metadata`), tags (`/tags`, microversion 2.26+) and addresses (`/ips`).
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::TagChange;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};

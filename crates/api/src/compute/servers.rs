@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::model::RequestedNetwork;
 use hybridstack_core::compute::{BlockDeviceRequest, CreateRequest, ListQuery, NetworkRequest, ServerUpdate};
 use serde_json::{json, Map, Value};

@@ -1,9 +1,9 @@
 //! `GET /compute/` and `GET /compute/v2.1`: the version documents, with the microversion range.
 
+use crate::routes::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::{MAX_VERSION, MIN_VERSION, PREFIX};

@@ -3,12 +3,12 @@
 //! did not ask for. The volume moves available → attaching → in-use, and back through
 //! detaching, as block storage runs the operations.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::{bad, json_body, path, Result};

@@ -1,10 +1,10 @@
 //! `/os-availability-zone`, `/os-hypervisors` and `/os-services`: each cloud is a zone, a
 //! hypervisor and a compute service.
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::compute::Hypervisor;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};

@@ -1,9 +1,9 @@
 //! What the caller's token may reach: `/v3/auth/catalog`, `/projects`, `/domains`, `/system`.
 
+use crate::routes::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::policy::Scope;
 use hybridstack_core::CoreError;
 use serde_json::json;

@@ -19,9 +19,9 @@ mod tests;
 
 use std::collections::HashMap;
 
+use crate::routes::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use serde_json::{json, Value};
 
 use crate::AppState;
@@ -30,7 +30,7 @@ pub(crate) const PREFIX: &str = "/identity";
 
 pub(crate) use tokens::TokenDocs;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(versions::router())
         .merge(tokens::router())

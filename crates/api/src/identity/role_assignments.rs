@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use crate::routes::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::identity::{ActorType, Assignment, AssignmentFilter, EffectiveAssignment, TargetType};
 use hybridstack_core::policy::RequestContext;
 use serde_json::{json, Value};

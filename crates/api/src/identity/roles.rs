@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::identity::Role;
 use serde_json::{json, Value};
 

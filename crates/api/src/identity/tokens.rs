@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::clock::iso;
 use hybridstack_core::identity::{AuthRequest, Principal, PrincipalScope, TokenPayload};
 use hybridstack_core::CoreError;

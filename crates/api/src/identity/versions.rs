@@ -1,10 +1,10 @@
 //! Version discovery: `GET /identity` (300, every version) and `GET /identity/v3` (200).
 
+use crate::routes::Router;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::PREFIX;

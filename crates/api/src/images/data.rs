@@ -1,12 +1,12 @@
 //! Image data: `PUT|GET /v2/images/{id}/file` and `PUT /v2/images/{id}/stage`. Bodies stream
 //! chunk by chunk in both directions; memory stays flat whatever the image size.
 
+use crate::routes::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::Router;
 use futures_util::StreamExt;
 use hybridstack_core::images::Upload;
 use hybridstack_core::CoreError;

@@ -1,12 +1,12 @@
 //! `/v2/images` and `/v2/images/{id}`: create, list, show, update (JSON patch), delete, and
 //! the deactivate/reactivate actions.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use hybridstack_core::images::{ListQuery, NewImage, PatchOp, SortKey, DEFAULT_LIMIT};
 use hybridstack_core::store::images::Image;
 use hybridstack_core::CoreError;

@@ -1,12 +1,12 @@
 //! The interoperable import API: `/v2/info/import`, `/v2/info/stores` and
 //! `POST /v2/images/{id}/import` (glance-direct after `/stage`, and copy-image to a cloud).
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use hybridstack_core::images::LOCAL_STORE;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};

@@ -1,11 +1,11 @@
 //! `/v2/images/{id}/members`: sharing an image with other projects.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::store::images::ImageMember;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};

@@ -12,7 +12,7 @@ mod versions;
 #[cfg(test)]
 mod tests;
 
-use axum::Router;
+use crate::routes::Router;
 
 use crate::AppState;
 
@@ -20,7 +20,7 @@ pub(crate) const PREFIX: &str = "/image";
 
 pub use error::GlanceError;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(versions::router())
         .merge(image::router())

@@ -1,9 +1,9 @@
 //! `/v2/schemas/*`: JSON Schemas of the image and member documents, as clients (and
 //! glanceclient's validation) read them.
 
+use crate::routes::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::path;

@@ -1,10 +1,10 @@
 //! `/v2/images/{id}/tags/{tag}`.
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
-use axum::Router;
 
 use super::{path, GlanceError};
 use crate::auth::Caller;

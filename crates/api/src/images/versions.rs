@@ -1,11 +1,11 @@
 //! Version discovery: `GET /image/` (300) and `GET /image/versions` (200). We advertise up to
 //! v2.9 (hidden images, multi-store, copy-image); the tasks API of v2.12+ is not offered.
 
+use crate::routes::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::PREFIX;

@@ -17,9 +17,9 @@ mod versions;
 #[cfg(test)]
 mod tests;
 
+use crate::routes::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use hybridstack_core::CoreError;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -28,7 +28,7 @@ use crate::AppState;
 
 pub(crate) const PREFIX: &str = "/network";
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(versions::router())
         .merge(networks::router())

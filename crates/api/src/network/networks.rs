@@ -1,11 +1,11 @@
 //! `/v2.0/networks`.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::network::model::Network;
 use hybridstack_core::network::NetworkRequest;
 use serde_json::{Map, Value};
@@ -29,6 +29,7 @@ fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
         port_security_enabled: b.boolean("port_security_enabled")?,
         description: b.string("description")?,
         availability_zone_hints: b.strings("availability_zone_hints")?,
+        provider: b.keys().filter(|k| k.starts_with("provider:") || k.as_str() == "segments").cloned().collect(),
     })
 }
 

@@ -1,11 +1,11 @@
 //! `/v2.0/routers` and `add_router_interface` / `remove_router_interface`.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::Router;
 use hybridstack_core::network::model::Router as RouterDoc;
 use hybridstack_core::network::{Gateway, InterfaceInfo};
 use hybridstack_core::CoreError;

@@ -1,11 +1,11 @@
 //! `/v2.0/subnets`.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::network::model::{HostRoute, Pool, Subnet};
 use hybridstack_core::network::SubnetRequest;
 use hybridstack_core::CoreError;

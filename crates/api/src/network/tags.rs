@@ -1,11 +1,11 @@
 //! `/v2.0/{resources}/{id}/tags[/{tag}]` for every taggable resource.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::network::TagOp;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};

@@ -1,9 +1,9 @@
 //! `GET /network/` and `GET /network/v2.0/` (the resource list) and `/v2.0/extensions`.
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 

@@ -3,11 +3,11 @@
 //! by update) the volume is hot-plugged into the server, as Nova would after asking Cinder.
 //! Deleting it lets a reservation go or detaches the volume.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::model::{Attachment, Volume};
 use serde_json::{json, Value};

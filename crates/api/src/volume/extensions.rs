@@ -1,9 +1,9 @@
 //! `/extensions`: the Cinder extensions this API implements, and only those.
 
+use crate::routes::Router;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 
 use super::{check_project, route, Result};

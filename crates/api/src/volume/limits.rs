@@ -1,10 +1,10 @@
 //! `/limits`: the project's block-storage quotas and what it uses of them, in the absolute
 //! shape Cinder gives (no rate limits are applied).
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 
 use super::{check_project, route, Result};

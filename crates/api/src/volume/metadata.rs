@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};

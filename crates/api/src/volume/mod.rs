@@ -16,11 +16,11 @@ mod versions;
 mod volumes;
 mod zones;
 
+use crate::routes::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::Router;
 use hybridstack_core::policy::RequestContext;
 
 use crate::compute::{nova_error, NovaError};
@@ -60,7 +60,7 @@ fn require(mv: VolMv, minor: u16) -> Result<()> {
     ))))
 }
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(volumes::router())
         .merge(snapshots::router())

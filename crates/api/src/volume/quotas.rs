@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use hybridstack_core::volume::quotas::VolumeQuotaSet;
 use serde_json::{json, Map, Value};
 

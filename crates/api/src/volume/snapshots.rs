@@ -1,12 +1,12 @@
 //! `/snapshots`: create, list (summary and detail, filtered, sorted and paged), show,
 //! update, delete, and metadata.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::SnapshotRequest;
 use serde_json::{json, Value};

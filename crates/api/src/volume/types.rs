@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use hybridstack_core::volume::types::{TypeUpdate, VolumeType};
 use serde_json::{json, Map, Value};
 

@@ -1,10 +1,10 @@
 //! `GET /volume/` and `GET /volume/v3/`: the version documents, with the microversion range.
 
+use crate::routes::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 
 use super::{MAX_MINOR, PREFIX};

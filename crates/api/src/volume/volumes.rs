@@ -3,12 +3,12 @@
 //! os-update_readonly_flag, os-volume_upload_image, os-retype, os-attach/os-detach, and for admins
 //! os-reset_status, os-force_delete and os-force_detach.
 
+use crate::routes::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::VolumeRequest;
 use serde_json::{json, Value};

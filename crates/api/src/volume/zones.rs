@@ -1,9 +1,9 @@
 //! `os-availability-zone`: one zone per registered cloud, as for compute.
 
+use crate::routes::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 
 use super::{check_project, route, Result};

@@ -19,9 +19,17 @@ fn check_password(p: &str) -> Result<(), CoreError> {
 }
 
 impl Identity {
+    /// Keystone's `identity:list_users`: an administrator lists every user, a reader with a
+    /// domain-scoped token those of its domain; a project-scoped token that is not an
+    /// administrator's is refused (403), as Keystone does.
     pub async fn user_list(&self, ctx: &RequestContext) -> Result<Vec<User>, CoreError> {
+        let domain = match &ctx.scope {
+            _ if ctx.is_admin() => None,
+            crate::policy::Scope::Domain { id } if ctx.has_role("reader") => Some(id.clone()),
+            _ => return Err(crate::policy::forbidden()),
+        };
         let all = self.store.user_list().await?;
-        Ok(all.into_iter().filter(|u| ctx.is_admin() || u.id == ctx.user_id).collect())
+        Ok(all.into_iter().filter(|u| domain.as_ref().is_none_or(|d| *d == u.domain_id)).collect())
     }
 
     pub async fn user_get(&self, ctx: &RequestContext, id: &str) -> Result<User, CoreError> {

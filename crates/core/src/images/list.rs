@@ -106,10 +106,11 @@ impl Images {
                 super::check_choice("visibility", &Some(v.to_string()), super::VISIBILITIES)?;
             }
         }
-        let hidden = match f.get("os_hidden").map(String::as_str) {
+        // Glance reads it with oslo's strict bool_from_string (the CLI sends `True`).
+        let hidden = match f.get("os_hidden").map(|v| v.to_ascii_lowercase()) {
             None => Some(false),
-            Some("true") => Some(true),
-            Some("false") => Some(false),
+            Some(v) if ["1", "t", "true", "on", "y", "yes"].contains(&v.as_str()) => Some(true),
+            Some(v) if ["0", "f", "false", "off", "n", "no"].contains(&v.as_str()) => Some(false),
             Some(other) => return Err(CoreError::BadRequest(format!("Invalid os_hidden {other:?}."))),
         };
         let size_min = f.get("size_min").map(|v| parse_i64("size_min", v)).transpose()?;

@@ -34,6 +34,26 @@ pub struct NetworkRequest {
     pub description: Option<String>,
     /// The zones (clouds) the network is to be realised on; empty: any.
     pub availability_zone_hints: Option<Vec<String>>,
+    /// The provider attributes the request set (`provider:network_type`, `segments`…), by
+    /// name: only administrators may set them, and no cloud realises them yet.
+    pub provider: Vec<String>,
+}
+
+/// Provider attributes are Neutron's admin-only rules (`create_network:provider:*`,
+/// `update_network:provider:*`): a non-admin setting one is refused with a 403, never
+/// silently ignored; an administrator is told they are not realised.
+fn check_provider(ctx: &RequestContext, action: &str, given: &[String]) -> Result<(), CoreError> {
+    let Some(first) = given.first() else { return Ok(()) };
+    if !ctx.is_admin() {
+        return Err(fault(
+            Fault::PolicyNotAuthorized,
+            format!("(rule:{action}_network and rule:{action}_network:{first}) is disallowed by policy"),
+        ));
+    }
+    Err(CoreError::NotSupported(format!(
+        "Provider networks ({}) are not supported: hybridstack realises each network on its cloud itself.",
+        given.join(", ")
+    )))
 }
 
 impl Networking {
@@ -76,6 +96,7 @@ impl Networking {
 
     pub async fn network_create(&self, ctx: &RequestContext, r: NetworkRequest) -> Result<Network, CoreError> {
         ctx.require_member()?;
+        check_provider(ctx, "create", &r.provider)?;
         let project_id = Self::target_project(ctx, r.project_id)?;
         self.check_quota(&project_id, "network").await?;
         if (r.shared == Some(true) || r.external == Some(true)) && !ctx.is_admin() {
@@ -136,6 +157,7 @@ impl Networking {
     ) -> Result<Network, CoreError> {
         ctx.require_member()?;
         let mut n = self.own_network(ctx, id).await?;
+        check_provider(ctx, "update", &r.provider)?;
         if (r.shared.is_some() || r.external.is_some()) && !ctx.is_admin() {
             return Err(fault(
                 Fault::PolicyNotAuthorized,
