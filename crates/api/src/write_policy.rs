@@ -72,7 +72,8 @@ pub(crate) fn reader_may(method: &Method, path: &str) -> bool {
 
 /// The refusal in the error body of the service that owns `path`.
 fn refusal(path: &str) -> Response {
-    let message = "Policy does not allow this request: it changes state, and the caller's roles only allow reading.";
+    let message =
+        "You are not authorized to perform the requested action: it changes state, and the caller's roles only read.";
     let e = CoreError::Forbidden(message.into());
     let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     match service {

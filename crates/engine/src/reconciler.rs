@@ -194,6 +194,18 @@ impl Reconciler {
         Ok(())
     }
 
+    /// The upgrade path on every open cloud, before the engine's workers start: an operation
+    /// on an object from before installation ids must find it as this installation's.
+    pub async fn adopt_all(&self) -> Report {
+        let mut report = Report::default();
+        for cloud in self.compute.clouds.all() {
+            if let Err(e) = self.adopt_legacy(&cloud, &mut report).await {
+                tracing::warn!(cloud = %cloud.name, "adopting objects from before installation ids failed: {e}");
+            }
+        }
+        report
+    }
+
     /// The upgrade path: this cloud's objects from before installation ids become this
     /// installation's when its store has their rows; the others are reported once and left.
     async fn adopt_legacy(&self, cloud: &CloudHandle, report: &mut Report) -> Result<(), CoreError> {

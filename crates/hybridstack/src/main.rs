@@ -234,15 +234,19 @@ async fn start_compute(
     if reclaimed > 0 {
         tracing::warn!("resuming {reclaimed} operation(s) this node held when it last stopped");
     }
+    let reconciler = Arc::new(hybridstack_engine::reconciler::Reconciler::new(
+        compute.clone(),
+        Duration::from_secs(s.orphan_grace_secs),
+    ));
+    let adopted = reconciler.adopt_all().await;
+    if adopted.adopted > 0 {
+        tracing::info!("adopted {} object(s) made before installation ids", adopted.adopted);
+    }
     let engine = Arc::new(engine);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     for _ in 0..s.engine_workers {
         tokio::spawn(engine.clone().run(compute.wake.clone(), stop.clone()));
     }
-    let reconciler = Arc::new(hybridstack_engine::reconciler::Reconciler::new(
-        compute.clone(),
-        Duration::from_secs(s.orphan_grace_secs),
-    ));
     tokio::spawn(reconciler.run(Duration::from_secs(s.reconcile_interval_secs), stop));
     Ok(compute)
 }

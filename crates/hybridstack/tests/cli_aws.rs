@@ -129,13 +129,16 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     wait_server(&admin, "on-aws", "SHUTOFF");
     admin.ok(&["server", "start", "on-aws"]);
     wait_server(&admin, "on-aws", "ACTIVE");
+    // An instance carrying this installation's and this cloud's tags that no row owns.
     let orphan = "00000000-0000-4000-8000-0000000000aa";
+    let installation = support::guest::installation(&server);
     boto3(
         &moto.url,
         &format!(
             "ec2.run_instances(ImageId='{AMI}', InstanceType='t3.nano', MinCount=1, MaxCount=1, \
              TagSpecifications=[{{'ResourceType': 'instance', 'Tags': [{{'Key': 'hybridstack:id', 'Value': '{orphan}'}}, \
-             {{'Key': 'hybridstack:cloud', 'Value': 'aws-e2e'}}]}}])"
+             {{'Key': 'hybridstack:cloud', 'Value': 'aws-e2e'}}, \
+             {{'Key': 'hybridstack:installation', 'Value': '{installation}'}}]}}])"
         ),
     );
     let deadline = Instant::now() + Duration::from_secs(120);

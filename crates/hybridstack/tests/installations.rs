@@ -295,7 +295,7 @@ fn aws_intact(cli: &Cli, moto: &str, server_id: &str, who: &str) {
 #[test]
 fn installations_on_one_aws_account_never_touch_each_other() {
     let moto = start_moto();
-    let a = support::start_with(&ENV);
+    let mut a = support::start_with(&ENV);
     let b = support::start_with(&ENV);
     let (cli_a, vm_a) = make_on_aws(&a, &moto.url, "10.82.1");
     let (cli_b, vm_b) = make_on_aws(&b, &moto.url, "10.82.2");
@@ -308,12 +308,16 @@ fn installations_on_one_aws_account_never_touch_each_other() {
     let foreign = cloud_cmd(&b, &["list", "--foreign"]);
     assert!(foreign.lines().any(|l| l.contains(&instance_a) && l.contains(&a_id)), "{foreign}");
 
-    // The upgrade path: A's instance loses its installation tag, as a release before
-    // installation ids tagged it. B (no row for it) leaves it; A (its row) adopts it again.
+    // The upgrade path: while A is stopped, its instance loses its installation tag, as a
+    // release before installation ids tagged it; then A starts again. B (no row for it) leaves
+    // it; A (its row) adopts it.
+    a.stop();
     support::aws::boto3(
         &moto.url,
         &format!("ec2.delete_tags(Resources=['{instance_a}'], Tags=[{{'Key': 'hybridstack:installation'}}])"),
     );
+    reconcile_passes(&[&b], 2);
+    a.restart();
     wait_for("A to adopt its instance again", 60, || {
         instance_tags(&moto.url, &instance_a)["tags"]["hybridstack:installation"] == a_id.as_str()
     });
@@ -321,6 +325,10 @@ fn installations_on_one_aws_account_never_touch_each_other() {
     let a_log = std::fs::read_to_string(a.data.path().join("serve.log")).unwrap_or_default();
     assert!(a_log.contains("adopted an object made before installation ids"), "A adopted it");
     assert!(!b_log.contains("adopted an object"), "B adopted nothing");
+    assert!(
+        b_log.lines().any(|l| l.contains("no row here; left alone") && l.contains(&instance_a)),
+        "B reported the instance it has no row for"
+    );
     reconcile_passes(&[&a, &b], 3);
     aws_intact(&cli_a, &moto.url, &vm_a, "A");
 

@@ -21,6 +21,7 @@ pub struct SnapshotRequest {
 
 impl Volumes {
     pub async fn snapshot_create(&self, ctx: &RequestContext, r: SnapshotRequest) -> Result<Snapshot, CoreError> {
+        ctx.require_member()?;
         let v: Versioned<Volume> = self.visible(ctx, VOLUME, "Volume", &r.volume_id).await?;
         match v.doc.status.as_str() {
             "available" => {}
@@ -72,6 +73,7 @@ impl Volumes {
     }
 
     pub async fn snapshot_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
+        ctx.require_member()?;
         self.snapshot_delete_checked(ctx, id, false).await
     }
 
@@ -107,6 +109,7 @@ impl Volumes {
         description: Option<Option<String>>,
         metadata: Option<BTreeMap<String, String>>,
     ) -> Result<Snapshot, CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Snapshot>(ctx, SNAPSHOT, "Snapshot", id).await?;
         if let Some(n) = name {
             doc.name = n;

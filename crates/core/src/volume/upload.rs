@@ -30,6 +30,7 @@ impl Volumes {
         disk_format: Option<&str>,
         container_format: Option<&str>,
     ) -> Result<Upload, CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
         if doc.status != "available" {
             return Err(CoreError::BadRequest(format!(

@@ -27,6 +27,7 @@ const GIB: u64 = 1 << 30;
 
 impl Volumes {
     pub async fn volume_create(&self, ctx: &RequestContext, r: VolumeRequest) -> Result<Volume, CoreError> {
+        ctx.require_member()?;
         let project = ctx.project_id().ok_or_else(crate::policy::forbidden)?.to_string();
         if [&r.snapshot_id, &r.source_volid, &r.image_id].iter().filter(|s| s.is_some()).count() > 1 {
             return Err(CoreError::BadRequest(
@@ -197,6 +198,7 @@ impl Volumes {
         description: Option<Option<String>>,
         metadata: Option<BTreeMap<String, String>>,
     ) -> Result<Volume, CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
         if let Some(n) = name {
             doc.name = n;
@@ -214,6 +216,7 @@ impl Volumes {
 
     /// Deletes a volume that is not attached and has no snapshots (Cinder's 400s).
     pub async fn volume_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
+        ctx.require_member()?;
         let Versioned { doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
         if !matches!(
             doc.status.as_str(),
@@ -252,6 +255,7 @@ impl Volumes {
 
     /// Grows a volume (os-extend); an attached one only where its cloud grows disks online.
     pub async fn volume_extend(&self, ctx: &RequestContext, id: &str, new_size: u64) -> Result<(), CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
         if new_size <= doc.size {
             return Err(CoreError::BadRequest(format!(
@@ -296,6 +300,7 @@ impl Volumes {
         server_cloud: &str,
         device: &str,
     ) -> Result<String, CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
         let reservation = doc.attachments.iter().find(|a| a.reserved && a.server_id == server_id).map(|a| a.id.clone());
         if doc.status != "available" && !(doc.status == "reserved" && reservation.is_some()) {
@@ -338,6 +343,7 @@ impl Volumes {
         server_id: &str,
         server_cloud: &str,
     ) -> Result<Attachment, CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
         if doc.status != "available" {
             return Err(CoreError::BadRequest(format!(
@@ -367,6 +373,7 @@ impl Volumes {
         volume_id: &str,
         attachment_id: &str,
     ) -> Result<(), CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
         if doc.status != "reserved" || !doc.attachments.iter().any(|a| a.id == attachment_id && a.reserved) {
             return Err(CoreError::BadRequest(format!(
@@ -388,6 +395,7 @@ impl Volumes {
         server_id: &str,
         force: bool,
     ) -> Result<(), CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", volume_id).await?;
         let attached = doc.attachments.iter().any(|a| a.server_id == server_id && !a.reserved);
         if !attached || (!force && doc.status != "in-use") {
@@ -412,6 +420,7 @@ impl Volumes {
         bootable: Option<bool>,
         readonly: Option<bool>,
     ) -> Result<Volume, CoreError> {
+        ctx.require_member()?;
         let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
         if readonly.is_some() && !matches!(doc.status.as_str(), "available" | "in-use") {
             return Err(CoreError::BadRequest(format!(

@@ -28,8 +28,18 @@ impl Server {
     /// Kills `serve` with SIGKILL (no chance to clean up) and starts it again on the same
     /// data dir and port, as an operator's supervisor would after a crash.
     pub fn crash_and_restart(&mut self) {
+        self.stop();
+        self.restart();
+    }
+
+    /// Kills `serve` (the data dir stays).
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts `serve` again on the same data dir and port (after `stop`, as an upgrade would).
+    pub fn restart(&mut self) {
         let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.child = spawn_serve(self.data.path(), &self.url, &env);
         wait_ready(&self.url, self.data.path());
