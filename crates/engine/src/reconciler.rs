@@ -10,7 +10,8 @@
 //! of another installation sharing the backend, and those carrying no installation id, are
 //! never adopted, changed or deleted. The one exception is the upgrade path: an object from
 //! before installation ids, marked with this cloud's name, whose id has a row in this store,
-//! is adopted (marked as this installation's) first; without a row it is reported and left.
+//! is adopted (marked as this installation's) once, when the reconciler first meets the cloud
+//! (`serve` does it before its workers start); without a row it is reported and left.
 //!
 //! Servers with an operation in flight are left to their operation.
 
@@ -32,7 +33,7 @@ pub struct Report {
     /// Objects from before installation ids adopted by this installation.
     pub adopted: usize,
     /// Objects of this cloud's name from before installation ids without a row here, left
-    /// alone (counted, and logged, the first time a pass finds each).
+    /// alone (and logged).
     pub unowned_left: usize,
 }
 
@@ -41,13 +42,15 @@ pub struct Reconciler {
     grace: Duration,
     /// When each orphan candidate (cloud, kind, id) was first seen.
     seen: Mutex<HashMap<(String, &'static str, String), Instant>>,
-    /// Legacy objects already reported as left alone (reported once, not every pass).
-    reported: Mutex<HashSet<(String, String)>>,
+    /// Clouds whose objects from before installation ids were looked at. Once done, a cloud
+    /// is not looked at again: such objects are made only by releases before installation
+    /// ids, so none appear later (and listing foreign objects is a dozen calls on AWS).
+    adoption_done: Mutex<HashSet<String>>,
 }
 
 impl Reconciler {
     pub fn new(compute: Arc<Compute>, grace: Duration) -> Self {
-        Self { compute, grace, seen: Mutex::default(), reported: Mutex::default() }
+        Self { compute, grace, seen: Mutex::default(), adoption_done: Mutex::default() }
     }
 
     fn ripe(
@@ -209,6 +212,9 @@ impl Reconciler {
     /// The upgrade path: this cloud's objects from before installation ids become this
     /// installation's when its store has their rows; the others are reported once and left.
     async fn adopt_legacy(&self, cloud: &CloudHandle, report: &mut Report) -> Result<(), CoreError> {
+        if self.adoption_done.lock().contains(&cloud.name) {
+            return Ok(());
+        }
         let foreign =
             cloud.ownership.list_foreign().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
         // Servers first: a port filter's adoption switches the interfaces of adopted domains.
@@ -218,12 +224,13 @@ impl Reconciler {
             if self.compute.has_row_for(&f, &cloud.name).await? {
                 cloud.ownership.adopt(&f).await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
                 report.adopted += 1;
-            } else if self.reported.lock().insert((cloud.name.clone(), f.reference.clone())) {
+            } else {
                 report.unowned_left += 1;
                 tracing::warn!(cloud = %cloud.name, kind = f.kind, id = %f.id, reference = %f.reference,
                     "an object of this cloud's name from before installation ids has no row here; left alone");
             }
         }
+        self.adoption_done.lock().insert(cloud.name.clone());
         Ok(())
     }
 
