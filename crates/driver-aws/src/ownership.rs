@@ -105,10 +105,6 @@ impl AwsCloud {
 
 #[async_trait]
 impl Ownership for AwsCloud {
-    fn installation(&self) -> &str {
-        self.installation.as_deref().unwrap_or_default()
-    }
-
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
         let mut out = Vec::new();
         for (reference, tags, fallback) in self.tagged().await? {

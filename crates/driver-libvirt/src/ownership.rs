@@ -13,20 +13,16 @@ use virt::connect::Connect;
 
 use crate::domain_xml::{esc, network_name};
 use crate::errors::{is_missing, lv};
-use crate::marks::{installation_tag, Marks, NETWORK_NS, SERVER_NS};
+use crate::marks::{installation_tag, NETWORK_NS, SERVER_NS};
 use crate::{Inner, LibvirtCloud};
-
-/// Whether `maker` is this installation (another of its clouds, which is not foreign).
-fn ours_elsewhere(marks: &Marks, maker: &Maker) -> bool {
-    marks.same_installation(maker)
-}
 
 impl Inner {
     fn foreign(&self, conn: &Connect) -> Result<Vec<Foreign>, DriverError> {
         let m = &self.marks;
         let mut out = Vec::new();
         let mut push = |kind: &'static str, id: String, reference: String, maker: Maker| {
-            if !ours_elsewhere(m, &maker) {
+            // Another cloud of this installation is not foreign.
+            if !m.same_installation(&maker) {
                 let adoptable = m.legacy_of_this_cloud(&maker) && !id.is_empty();
                 out.push(Foreign { kind, id, reference, maker, adoptable });
             }
@@ -87,7 +83,7 @@ impl Inner {
                 _ => Maker::Legacy { cloud: rest.to_string() },
             };
             // A pool is named in a cloud's settings, not adopted.
-            if !ours_elsewhere(m, &maker) {
+            if !m.same_installation(&maker) {
                 out.push(Foreign { kind: "pool", id: String::new(), reference: name, maker, adoptable: false });
             }
         }
@@ -222,10 +218,6 @@ fn interfaces_with_filter(xml: &str, filter: &str) -> Vec<String> {
 
 #[async_trait]
 impl Ownership for LibvirtCloud {
-    fn installation(&self) -> &str {
-        self.inner.marks.installation.as_deref().unwrap_or_default()
-    }
-
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
         self.blocking(|i, c| i.foreign(c)).await
     }

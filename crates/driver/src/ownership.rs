@@ -53,9 +53,6 @@ pub struct Foreign {
 
 #[async_trait]
 pub trait Ownership: Send + Sync {
-    /// The installation id this cloud marks its objects with.
-    fn installation(&self) -> &str;
-
     /// Every foreign object on the backend (read only).
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError>;
 

@@ -143,9 +143,6 @@ impl Network for Faulty {
 
 #[async_trait]
 impl Ownership for Faulty {
-    fn installation(&self) -> &str {
-        ""
-    }
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
         self.real().list_foreign().await
     }
