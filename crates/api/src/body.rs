@@ -2,14 +2,13 @@
 //! PUT/DELETE, so bodies are read as bytes and parsed only where a handler needs one; a
 //! malformed body is a 400 that says what was wrong.
 
-use axum::body::Bytes;
 use hybridstack_core::CoreError;
 use serde_json::{Map, Value};
 
 use crate::ApiError;
 
 /// The object under `key` in a JSON body (`{"project": {...}}`).
-pub(crate) fn object(bytes: &Bytes, key: &str) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn object(bytes: &[u8], key: &str) -> Result<Map<String, Value>, ApiError> {
     let v: Value = serde_json::from_slice(bytes)
         .map_err(|e| CoreError::BadRequest(format!("The request body is not valid JSON: {e}")))?;
     match v.get(key) {

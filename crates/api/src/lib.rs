@@ -13,6 +13,7 @@ mod request_id;
 mod routes;
 #[cfg(test)]
 mod testing;
+mod toolkit;
 pub mod volume;
 mod write_policy;
 

@@ -31,9 +31,16 @@ pub(crate) async fn app() -> App {
     let cfg = IdentityConfig { public_url: "http://test".into(), ..Default::default() };
     let identity =
         Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
-    let images = Images::open(t.store.clone(), dir.path(), Default::default()).expect("images");
+    let images = {
+        let clouds = hybridstack_core::clouds::Clouds::new(
+            t.store.clone(),
+            std::sync::Arc::new(hybridstack_core::clouds::NoDrivers),
+        );
+        Images::open(t.store.clone(), dir.path(), Default::default(), clouds)
+    }
+    .expect("images");
     let router = router({
-        let networking = Networking::new(t.store.clone());
+        let networking = Networking::new(t.store.clone(), images.clouds().clone());
         let compute =
             hybridstack_core::compute::Compute::without_clouds(t.store.clone(), images.clone(), networking.clone());
         AppState::new(identity, images, networking, compute)

@@ -1,9 +1,26 @@
-//! Time as the store keeps it: unix microseconds, and Keystone's ISO 8601 rendering.
+//! Time and ids as the services make them: unix microseconds as the store keeps time,
+//! Keystone's ISO 8601 rendering, the seconds form Nova, Neutron and Cinder show, and the
+//! UUIDs resources are named by.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub fn now_micros() -> i64 {
     Utc::now().timestamp_micros()
+}
+
+/// `2026-11-25T17:47:35Z`, the form Nova, Neutron and Cinder show.
+pub fn now() -> String {
+    Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A new resource id: a hyphenated UUID (Keystone's are [`new_hex_id`]).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// A new Keystone id: 32 hex digits.
+pub fn new_hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// `2026-11-25T17:47:35.000000Z`, the form Keystone uses for `expires_at`/`issued_at`.

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ArchitectureValues, BlockDeviceMapping, EbsBlockDevice, Image, ImageState, Tag, VolumeType};
 use base64::Engine;
-use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStore, StoredImage};
+use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStoreQuery, StoredImage};
+use hybridstack_driver_act::ImageStore;
 use sha2::Digest;
 use tokio::io::AsyncReadExt;
 
@@ -364,7 +365,7 @@ async fn raw_file(path: &Path, format: &str) -> Result<(PathBuf, Option<Scratch>
 }
 
 #[async_trait]
-impl ImageStore for AwsCloud {
+impl ImageStoreQuery for AwsCloud {
     fn id(&self) -> &str {
         &self.name
     }
@@ -377,6 +378,19 @@ impl ImageStore for AwsCloud {
         &[DiskFormat::Raw]
     }
 
+    async fn check_reference(&self, reference: &str) -> Result<(), DriverError> {
+        hybridstack_driver::ComputeQuery::cloud_image(self, reference).await.map(|_| ())
+    }
+
+    async fn local_path(&self, image_id: &str, reference: &str) -> Result<PathBuf, DriverError> {
+        Err(DriverError::NotSupported(format!(
+            "image {image_id}: AMI {reference} lives in AWS; its data is not kept on this host"
+        )))
+    }
+}
+
+#[async_trait]
+impl ImageStore for AwsCloud {
     async fn put(&self, src: &ImageSource) -> Result<StoredImage, DriverError> {
         let (snap, _) = self.upload_snapshot(&src.path, src.format.as_str(), IMAGE, &src.image_id).await?;
         let ami = self.register_ami(&src.image_id, &src.image_id, &snap).await?;
@@ -385,15 +399,5 @@ impl ImageStore for AwsCloud {
 
     async fn delete(&self, image_id: &str, reference: &str) -> Result<(), DriverError> {
         self.delete_ami(image_id, reference).await
-    }
-
-    async fn check_reference(&self, reference: &str) -> Result<(), DriverError> {
-        hybridstack_driver::Compute::cloud_image(self, reference).await.map(|_| ())
-    }
-
-    async fn local_path(&self, image_id: &str, reference: &str) -> Result<PathBuf, DriverError> {
-        Err(DriverError::NotSupported(format!(
-            "image {image_id}: AMI {reference} lives in AWS; its data is not kept on this host"
-        )))
     }
 }

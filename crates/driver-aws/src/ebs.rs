@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     ResourceType, Snapshot, SnapshotState, Volume, VolumeAttachmentState, VolumeState, VolumeType,
 };
-use hybridstack_driver::{BlockStorage, DriverError, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};
+use hybridstack_driver::{BlockQuery, DriverError, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};
+use hybridstack_driver_act::BlockStorage;
 
 use crate::errors::aws;
 use crate::{tag_value, AwsCloud, TAG_ID};
@@ -262,12 +263,18 @@ impl AwsCloud {
     }
 }
 
-#[async_trait]
-impl BlockStorage for AwsCloud {
+impl BlockQuery for AwsCloud {
     fn volume_capabilities(&self) -> VolumeCapabilities {
         VolumeCapabilities { online_extend: true, snapshot_in_use: true }
     }
 
+    fn data_devices(&self) -> Vec<String> {
+        SLOTS.map(|c| format!("sd{c}")).collect()
+    }
+}
+
+#[async_trait]
+impl BlockStorage for AwsCloud {
     async fn ensure_volume(&self, v: &VolumeSpec) -> Result<(), DriverError> {
         self.ensure_ebs_volume(v).await
     }
@@ -342,10 +349,6 @@ impl BlockStorage for AwsCloud {
 
     async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), DriverError> {
         self.ebs_detach(server_id, volume_id).await
-    }
-
-    fn data_devices(&self) -> Vec<String> {
-        SLOTS.map(|c| format!("sd{c}")).collect()
     }
 
     async fn volume_to_file(&self, id: &str, _: &Path) -> Result<(), DriverError> {

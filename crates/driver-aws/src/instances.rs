@@ -13,9 +13,10 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine;
 use hybridstack_driver::{
-    BlockStorage, Capacity, CloudFlavor, CloudImage, Compute, ComputeCapabilities, DriverError, OwnedServer,
-    PowerAction, PowerState, ServerSpec,
+    Capacity, CloudFlavor, CloudImage, ComputeCapabilities, ComputeQuery, DriverError, OwnedServer, PowerAction,
+    PowerState, ServerSpec,
 };
+use hybridstack_driver_act::{BlockStorage, Compute};
 
 use crate::errors::aws;
 use crate::{AwsCloud, TAG_ID};
@@ -414,7 +415,7 @@ impl AwsCloud {
 }
 
 #[async_trait]
-impl Compute for AwsCloud {
+impl ComputeQuery for AwsCloud {
     fn capabilities(&self) -> ComputeCapabilities {
         ComputeCapabilities {
             pause: false,
@@ -439,6 +440,69 @@ impl Compute for AwsCloud {
         })
     }
 
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        let i = self.require(id).await?;
+        let out = self
+            .ec2
+            .get_console_output()
+            .instance_id(Self::instance_id(&i)?)
+            .send()
+            .await
+            .map_err(|e| aws("reading the console output", e))?;
+        let text = out
+            .output()
+            .map(|o| base64::engine::general_purpose::STANDARD.decode(o.trim()).unwrap_or_default())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        Ok(match lines {
+            Some(n) => {
+                let all: Vec<&str> = text.lines().collect();
+                all[all.len().saturating_sub(n)..].join("\n")
+            }
+            None => text,
+        })
+    }
+
+    async fn offered_flavors(&self) -> Result<Vec<CloudFlavor>, DriverError> {
+        Ok(self.instance_types().await?.to_vec())
+    }
+
+    async fn cloud_image(&self, reference: &str) -> Result<CloudImage, DriverError> {
+        let out = self
+            .ec2
+            .describe_images()
+            .image_ids(reference)
+            .send()
+            .await
+            .map_err(|e| aws(&format!("describing AMI {reference}"), e))?;
+        let i = out
+            .images()
+            .iter()
+            .find(|i| i.image_id() == Some(reference))
+            .ok_or_else(|| DriverError::NotFound(format!("AMI {reference} is not in {}", self.cfg.region)))?;
+        if i.state().is_some_and(|s| s.as_str() != "available") {
+            return Err(DriverError::Rejected(format!("AMI {reference} is not available")));
+        }
+        let root = i.root_device_name().unwrap_or_default();
+        let size = i
+            .block_device_mappings()
+            .iter()
+            .find(|m| m.device_name() == Some(root))
+            .or_else(|| i.block_device_mappings().first())
+            .and_then(|m| m.ebs())
+            .and_then(|e| e.volume_size())
+            .unwrap_or(0);
+        Ok(CloudImage {
+            reference: reference.into(),
+            name: i.name().unwrap_or(reference).to_string(),
+            min_disk_gb: u64::try_from(size).unwrap_or(0),
+            architecture: i.architecture().map(|a| a.as_str().to_string()).unwrap_or_default(),
+        })
+    }
+}
+
+#[async_trait]
+impl Compute for AwsCloud {
     async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
         self.ensure_with_token(s, &s.id).await
     }
@@ -518,66 +582,6 @@ impl Compute for AwsCloud {
 
     async fn snapshot_to_cloud_image(&self, id: &str, image_id: &str, name: &str) -> Result<String, DriverError> {
         self.create_ami(id, image_id, name).await
-    }
-
-    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
-        let i = self.require(id).await?;
-        let out = self
-            .ec2
-            .get_console_output()
-            .instance_id(Self::instance_id(&i)?)
-            .send()
-            .await
-            .map_err(|e| aws("reading the console output", e))?;
-        let text = out
-            .output()
-            .map(|o| base64::engine::general_purpose::STANDARD.decode(o.trim()).unwrap_or_default())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        Ok(match lines {
-            Some(n) => {
-                let all: Vec<&str> = text.lines().collect();
-                all[all.len().saturating_sub(n)..].join("\n")
-            }
-            None => text,
-        })
-    }
-
-    async fn offered_flavors(&self) -> Result<Vec<CloudFlavor>, DriverError> {
-        Ok(self.instance_types().await?.to_vec())
-    }
-
-    async fn cloud_image(&self, reference: &str) -> Result<CloudImage, DriverError> {
-        let out = self
-            .ec2
-            .describe_images()
-            .image_ids(reference)
-            .send()
-            .await
-            .map_err(|e| aws(&format!("describing AMI {reference}"), e))?;
-        let i = out
-            .images()
-            .iter()
-            .find(|i| i.image_id() == Some(reference))
-            .ok_or_else(|| DriverError::NotFound(format!("AMI {reference} is not in {}", self.cfg.region)))?;
-        if i.state().is_some_and(|s| s.as_str() != "available") {
-            return Err(DriverError::Rejected(format!("AMI {reference} is not available")));
-        }
-        let root = i.root_device_name().unwrap_or_default();
-        let size = i
-            .block_device_mappings()
-            .iter()
-            .find(|m| m.device_name() == Some(root))
-            .or_else(|| i.block_device_mappings().first())
-            .and_then(|m| m.ebs())
-            .and_then(|e| e.volume_size())
-            .unwrap_or(0);
-        Ok(CloudImage {
-            reference: reference.into(),
-            name: i.name().unwrap_or(reference).to_string(),
-            min_disk_gb: u64::try_from(size).unwrap_or(0),
-            architecture: i.architecture().map(|a| a.as_str().to_string()).unwrap_or_default(),
-        })
     }
 
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {

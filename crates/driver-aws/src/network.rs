@@ -4,15 +4,15 @@
 
 use async_trait::async_trait;
 use hybridstack_driver::{
-    DriverError, FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterSpec,
+    DriverError, FloatingIpSpec, NetworkCapabilities, NetworkQuery, NetworkSpec, Owned, PortSpec, RouterSpec,
     SecurityGroupSpec,
 };
+use hybridstack_driver_act::Network;
 
 use crate::errors::aws;
 use crate::{tag_value, AwsCloud, TAG_ID};
 
-#[async_trait]
-impl Network for AwsCloud {
+impl NetworkQuery for AwsCloud {
     fn capabilities(&self) -> NetworkCapabilities {
         NetworkCapabilities {
             ipv6: false,
@@ -26,7 +26,10 @@ impl Network for AwsCloud {
     fn check_subnet(&self, s: &hybridstack_driver::SubnetSpec) -> Result<(), DriverError> {
         crate::vpc::check_subnet(s).map(|_| ())
     }
+}
 
+#[async_trait]
+impl Network for AwsCloud {
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
         if n.external {
             return Ok("internet".into());

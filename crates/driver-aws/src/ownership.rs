@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, Tag};
-use hybridstack_driver::{DriverError, Foreign, Maker, Ownership};
+use hybridstack_driver::{DriverError, Foreign, Maker, OwnershipQuery};
+use hybridstack_driver_act::Ownership;
 
 use crate::errors::aws;
 use crate::{tag_value, AwsCloud, TAG_CLOUD, TAG_ID, TAG_INSTALLATION, TAG_KIND};
@@ -104,7 +105,7 @@ impl AwsCloud {
 }
 
 #[async_trait]
-impl Ownership for AwsCloud {
+impl OwnershipQuery for AwsCloud {
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
         let mut out = Vec::new();
         for (reference, tags, fallback) in self.tagged().await? {
@@ -127,7 +128,10 @@ impl Ownership for AwsCloud {
         }
         Ok(out)
     }
+}
 
+#[async_trait]
+impl Ownership for AwsCloud {
     async fn adopt(&self, o: &Foreign) -> Result<(), DriverError> {
         let Some(installation) = &self.installation else {
             return Err(DriverError::Rejected("a legacy cloud adopts nothing".into()));

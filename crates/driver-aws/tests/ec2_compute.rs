@@ -9,7 +9,8 @@
 //! Needs the test venv with moto (scripts/install-test-deps).
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use hybridstack_driver::{Compute, DriverError, GuestConfig, NicSpec, PowerAction, PowerState, ServerSpec};
+use hybridstack_driver::{ComputeQuery as _, DriverError, GuestConfig, NicSpec, PowerAction, PowerState, ServerSpec};
+use hybridstack_driver_act::Compute;
 use hybridstack_driver_aws::test_support::start_moto;
 use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
 
@@ -194,15 +195,15 @@ async fn ec2_instances_follow_the_compute_driver() {
     assert!(owned.iter().any(|o| o.id == id(112)), "the last page is read");
     // The other installation's and the legacy one are foreign; only the legacy one of this
     // cloud's name may be adopted. Another cloud of this installation is not foreign.
-    let foreign = hybridstack_driver::Ownership::list_foreign(&cloud).await.expect("foreign");
+    let foreign = hybridstack_driver::OwnershipQuery::list_foreign(&cloud).await.expect("foreign");
     let servers: Vec<_> = foreign.iter().filter(|f| f.kind == "server").collect();
     assert_eq!(servers.len(), 2, "{servers:?}");
     let legacy = servers.iter().find(|f| f.id == id(12)).expect("the legacy instance");
     assert!(legacy.adoptable, "{legacy:?}");
     let other = servers.iter().find(|f| f.id == id(11)).expect("the other installation's");
     assert!(!other.adoptable, "{other:?}");
-    assert!(hybridstack_driver::Ownership::adopt(&cloud, other).await.is_err(), "never another installation's");
-    hybridstack_driver::Ownership::adopt(&cloud, legacy).await.expect("adopt");
+    assert!(hybridstack_driver_act::Ownership::adopt(&cloud, other).await.is_err(), "never another installation's");
+    hybridstack_driver_act::Ownership::adopt(&cloud, legacy).await.expect("adopt");
     assert!(cloud.list_owned().await.expect("list").iter().any(|o| o.id == id(12)), "adopted");
 
     // Delete terminates and waits; the server is then gone for the driver.

@@ -19,10 +19,10 @@ use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::Filter;
 use hybridstack_driver::{
-    BlockStorage, Compute, DriverError, FloatingIpSpec, GuestConfig, ImageSource, ImageStore, Network, NetworkSpec,
-    NicSpec, PortSpec, RouterGateway, RouterInterface, RouterSpec, RuleSpec, SecurityGroupSpec, ServerSpec, SubnetSpec,
-    VolumeSource, VolumeSpec,
+    DriverError, FloatingIpSpec, GuestConfig, ImageSource, NetworkSpec, NicSpec, PortSpec, RouterGateway,
+    RouterInterface, RouterSpec, RuleSpec, SecurityGroupSpec, ServerSpec, SubnetSpec, VolumeSource, VolumeSpec,
 };
+use hybridstack_driver_act::{BlockStorage, Compute, ImageStore, Network};
 use hybridstack_driver_aws::test_support::start_moto;
 use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
 

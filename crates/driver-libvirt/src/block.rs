@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use hybridstack_driver::{BlockStorage, DriverError, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};
+use hybridstack_driver::{BlockQuery, DriverError, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};
+use hybridstack_driver_act::BlockStorage;
 use virt::connect::Connect;
 use virt::domain::Domain;
 use virt::storage_pool::StoragePool;
@@ -139,7 +140,7 @@ fn domain(conn: &Connect, server_id: &str) -> Result<Domain, DriverError> {
 
 impl Inner {
     fn ensure_volume(&self, conn: &Connect, v: &VolumeSpec) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let name = vol_name(&v.id);
         let lock = self.lock(&name);
         let _held = lock.lock();
@@ -178,7 +179,7 @@ impl Inner {
     }
 
     fn delete_volume(&self, conn: &Connect, id: &str) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let name = vol_name(id);
         if let Some(v) = volumes::find(&pool, &name)? {
             let path = volumes::path(&v)?;
@@ -191,7 +192,7 @@ impl Inner {
     }
 
     fn extend_volume(&self, conn: &Connect, id: &str, size_gb: u64) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let v = complete(&pool, &vol_name(id))?
             .ok_or_else(|| DriverError::NotFound(format!("volume {id} is not on this cloud")))?;
         let bytes = size_gb * GIB;
@@ -209,7 +210,7 @@ impl Inner {
     }
 
     fn ensure_snapshot(&self, conn: &Connect, snapshot_id: &str, volume_id: &str) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let name = snap_name(snapshot_id);
         let lock = self.lock(&name);
         let _held = lock.lock();
@@ -224,7 +225,7 @@ impl Inner {
     }
 
     fn delete_snapshot(&self, conn: &Connect, id: &str) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         remove(&pool, &snap_name(id))
     }
 
@@ -235,7 +236,7 @@ impl Inner {
         volume_id: &str,
         asked: Option<&str>,
     ) -> Result<String, DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let v = complete(&pool, &vol_name(volume_id))?
             .ok_or_else(|| DriverError::NotFound(format!("volume {volume_id} is not on this cloud")))?;
         let path = volumes::path(&v)?;
@@ -262,7 +263,7 @@ impl Inner {
     }
 
     fn detach_volume(&self, conn: &Connect, server_id: &str, volume_id: &str) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let Some(v) = volumes::find(&pool, &vol_name(volume_id))? else { return Ok(()) };
         let path = volumes::path(&v)?;
         let d = match conn.lookup_domain_by_uuid_string(server_id) {
@@ -300,7 +301,7 @@ impl Inner {
     }
 
     fn volume_to_file(&self, conn: &Connect, id: &str, dest: &std::path::Path) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let v = complete(&pool, &vol_name(id))?
             .ok_or_else(|| DriverError::NotFound(format!("volume {id} is not on this cloud")))?;
         // A stream download gives the file's bytes (qcow2); the caller inspects the format.
@@ -308,7 +309,7 @@ impl Inner {
     }
 
     fn list_owned_volumes(&self, conn: &Connect) -> Result<Vec<OwnedVolume>, DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let names = pool.list_volumes().map_err(|e| lv("listing volumes", e))?;
         let mut out = Vec::new();
         for n in &names {
@@ -324,12 +325,14 @@ impl Inner {
     }
 }
 
-#[async_trait]
-impl BlockStorage for LibvirtCloud {
+impl BlockQuery for LibvirtCloud {
     fn volume_capabilities(&self) -> VolumeCapabilities {
         VolumeCapabilities { online_extend: true, snapshot_in_use: false }
     }
+}
 
+#[async_trait]
+impl BlockStorage for LibvirtCloud {
     async fn ensure_volume(&self, v: &VolumeSpec) -> Result<(), DriverError> {
         let v = v.clone();
         self.blocking(move |i, c| i.ensure_volume(c, &v)).await

@@ -4,8 +4,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use hybridstack_driver::{
-    Capacity, Compute, ComputeCapabilities, DriverError, OwnedServer, PowerAction, PowerState, ServerSpec,
+    Capacity, ComputeCapabilities, ComputeQuery, DriverError, OwnedServer, PowerAction, PowerState, ServerSpec,
 };
+use hybridstack_driver_act::Compute;
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 use virt::enumutil::Enum;
@@ -125,7 +126,7 @@ impl Inner {
     /// Uploads what the spec boots from and makes its root disk (unless it boots from a
     /// volume); returns the domain's files.
     fn prepare(&self, conn: &Connect, spec: &ServerSpec) -> Result<DomainFiles, DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let disk = match (&spec.root_volume, &spec.image) {
             (Some(v), _) => block::volume_file(&pool, v)?,
             (None, Some(image)) => {
@@ -204,7 +205,7 @@ impl Inner {
                 Err(e) => return Err(lv("undefining the domain", e)),
             }
         }
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         volumes::delete(&pool, &format!("disk-{id}"))?;
         volumes::delete(&pool, &format!("disk-{id}.pre-resize"))?;
         volumes::delete(&pool, &config_drive::volume_name(id))?;
@@ -257,7 +258,7 @@ impl Inner {
             force_off(&d)?;
             let _ = d.managed_save_remove(0);
         }
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         volumes::delete(&pool, &format!("disk-{}", spec.id))?;
         let files = self.prepare(conn, spec)?;
         let d = self.define(conn, spec, &files)?;
@@ -272,7 +273,7 @@ impl Inner {
         graceful_off(&d, self.timeout())?;
         // A volume-backed root keeps its size (the flavor's disk does not apply to it).
         if spec.root_volume.is_none() {
-            let pool = volumes::ensure_pool(conn, &self.cfg)?;
+            let pool = self.pool(conn)?;
             let disk_name = format!("disk-{}", spec.id);
             let backup = format!("{disk_name}.pre-resize");
             let disk = volumes::find(&pool, &disk_name)?
@@ -293,7 +294,7 @@ impl Inner {
 
     /// The files an existing server boots from (kernel and initrd already in the pool).
     fn files_of(&self, conn: &Connect, spec: &ServerSpec) -> Result<DomainFiles, DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let disk = match &spec.root_volume {
             Some(v) => block::volume_file(&pool, v)?,
             None => volumes::path(
@@ -307,14 +308,14 @@ impl Inner {
     }
 
     fn confirm_resize(&self, conn: &Connect, id: &str) -> Result<(), DriverError> {
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         volumes::delete(&pool, &format!("disk-{id}.pre-resize"))
     }
 
     fn revert_resize(&self, conn: &Connect, spec: &ServerSpec) -> Result<(), DriverError> {
         let d = require(conn, &spec.id)?;
         force_off(&d)?;
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let disk_name = format!("disk-{}", spec.id);
         if let Some(backup) = volumes::find(&pool, &format!("{disk_name}.pre-resize"))? {
             volumes::clone_flat(&pool, &backup, &disk_name)?;
@@ -330,7 +331,7 @@ impl Inner {
 
     fn snapshot(&self, conn: &Connect, id: &str, dest: &std::path::Path) -> Result<(), DriverError> {
         let d = require(conn, id)?;
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
+        let pool = self.pool(conn)?;
         let disk = volumes::find(&pool, &format!("disk-{id}"))?
             .ok_or_else(|| DriverError::NotFound(format!("server {id} has no root disk")))?;
         // qemu holds a write lock on the disk while the guest runs (even paused), so a running
@@ -408,21 +409,24 @@ impl Inner {
 
     fn capacity(&self, conn: &Connect) -> Result<Capacity, DriverError> {
         let node = conn.node_info().map_err(|e| lv("reading host info", e))?;
-        let pool = volumes::ensure_pool(conn, &self.cfg)?;
-        let info = pool.info().map_err(|e| lv("reading pool info", e))?;
+        // Capacity only looks: a pool not made yet has no size to tell (0: unknown).
+        let info = match volumes::find_pool(conn, &self.cfg)? {
+            Some(pool) => Some(pool.info().map_err(|e| lv("reading pool info", e))?),
+            None => None,
+        };
         Ok(Capacity {
             hypervisor_type: if self.cfg.domain_type == "kvm" { "QEMU (KVM)".into() } else { "QEMU".into() },
             hypervisor_hostname: conn.hostname().unwrap_or_else(|_| self.name.clone()),
             vcpus: u64::from(node.cpus),
             memory_mb: node.memory / 1024,
-            local_gb: info.capacity / GIB,
-            free_disk_gb: info.available / GIB,
+            local_gb: info.as_ref().map_or(0, |i| i.capacity / GIB),
+            free_disk_gb: info.as_ref().map_or(0, |i| i.available / GIB),
         })
     }
 }
 
 #[async_trait]
-impl Compute for LibvirtCloud {
+impl ComputeQuery for LibvirtCloud {
     fn capabilities(&self) -> ComputeCapabilities {
         ComputeCapabilities {
             pause: true,
@@ -438,6 +442,18 @@ impl Compute for LibvirtCloud {
         self.blocking(|i, c| i.capacity(c)).await
     }
 
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        let id = id.to_string();
+        self.blocking(move |i, c| {
+            require(c, &id)?;
+            i.console_output(&id, lines)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Compute for LibvirtCloud {
     async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
         let s = s.clone();
         self.blocking(move |i, c| i.ensure_server(c, &s)).await
@@ -481,15 +497,6 @@ impl Compute for LibvirtCloud {
     async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError> {
         let (id, dest) = (id.to_string(), dest.to_path_buf());
         self.blocking(move |i, c| i.snapshot(c, &id, &dest)).await
-    }
-
-    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
-        let id = id.to_string();
-        self.blocking(move |i, c| {
-            require(c, &id)?;
-            i.console_output(&id, lines)
-        })
-        .await
     }
 
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {

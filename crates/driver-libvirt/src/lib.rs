@@ -55,6 +55,9 @@ pub(crate) struct Inner {
     /// (They serialise one control-plane process; nodes sharing a libvirt host would need a
     /// lock in the store as well.)
     locks: Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
+    /// Whether this opening's first call that changes the host has checked and repaired the
+    /// storage pool (opening the cloud only looks).
+    pool_checked: Mutex<bool>,
     /// The XML each port filter was last defined with (see `filters`).
     filters: Mutex<std::collections::HashMap<String, String>>,
 }
@@ -84,9 +87,12 @@ impl LibvirtCloud {
             conn: Mutex::new(None),
             locks: Mutex::default(),
             filters: Mutex::default(),
+            pool_checked: Mutex::new(false),
         });
         let conn = inner.conn()?;
-        volumes::open_pool(&conn, &inner.cfg)?;
+        // Opening only looks: core opens clouds, and core changes no cloud. The pool is made
+        // or repaired by the first engine call that needs it (`Inner::pool`).
+        volumes::check_pool(&conn, &inner.cfg)?;
         std::fs::create_dir_all(&inner.cfg.console_dir)
             .map_err(|e| fail(format!("cannot create the console directory {}: {e}", inner.cfg.console_dir)))?;
         Ok(Self { inner })
@@ -124,6 +130,20 @@ impl Inner {
 
     pub(crate) fn net_lock(&self, network_id: &str) -> Arc<Mutex<()>> {
         self.lock(&format!("network-{network_id}"))
+    }
+
+    /// The cloud's pool for an operation that changes the host: on this opening's first such
+    /// call, made, repaired or taken over from a removed installation (`volumes::prepare_pool`,
+    /// one call at a time); afterwards defined if missing and started if stopped.
+    pub(crate) fn pool(&self, conn: &Connect) -> Result<virt::storage_pool::StoragePool, DriverError> {
+        let mut checked = self.pool_checked.lock();
+        if !*checked {
+            let pool = volumes::prepare_pool(conn, &self.cfg)?;
+            *checked = true;
+            return Ok(pool);
+        }
+        drop(checked);
+        volumes::ensure_pool(conn, &self.cfg)
     }
 
     pub(crate) fn conn(&self) -> Result<Connect, DriverError> {

@@ -7,9 +7,10 @@
 
 use async_trait::async_trait;
 use hybridstack_driver::{
-    DriverError, FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterSpec,
+    DriverError, FloatingIpSpec, NetworkCapabilities, NetworkQuery, NetworkSpec, Owned, PortSpec, RouterSpec,
     SecurityGroupSpec,
 };
+use hybridstack_driver_act::Network;
 use virt::connect::Connect;
 use virt::network::Network as LvNetwork;
 
@@ -288,8 +289,7 @@ fn list_owned(conn: &Connect, marks: &Marks) -> Result<Vec<Owned>, DriverError> 
     Ok(out)
 }
 
-#[async_trait]
-impl Network for LibvirtCloud {
+impl NetworkQuery for LibvirtCloud {
     fn capabilities(&self) -> NetworkCapabilities {
         let local = self.inner.cfg.uri.starts_with("qemu:///");
         NetworkCapabilities {
@@ -300,7 +300,10 @@ impl Network for LibvirtCloud {
             remote_group_rules: true,
         }
     }
+}
 
+#[async_trait]
+impl Network for LibvirtCloud {
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
         let n = n.clone();
         self.blocking(move |i, c| {

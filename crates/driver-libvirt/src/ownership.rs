@@ -8,7 +8,8 @@
 //! and the old one goes; a table is copied under its new name, then the old one is dropped).
 
 use async_trait::async_trait;
-use hybridstack_driver::{DriverError, Foreign, Maker, Ownership};
+use hybridstack_driver::{DriverError, Foreign, Maker, OwnershipQuery};
+use hybridstack_driver_act::Ownership;
 use virt::connect::Connect;
 
 use crate::domain_xml::{esc, network_name};
@@ -217,11 +218,14 @@ fn interfaces_with_filter(xml: &str, filter: &str) -> Vec<String> {
 }
 
 #[async_trait]
-impl Ownership for LibvirtCloud {
+impl OwnershipQuery for LibvirtCloud {
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
         self.blocking(|i, c| i.foreign(c)).await
     }
+}
 
+#[async_trait]
+impl Ownership for LibvirtCloud {
     async fn adopt(&self, o: &Foreign) -> Result<(), DriverError> {
         let o = o.clone();
         self.blocking(move |i, c| i.adopt(c, &o)).await

@@ -29,29 +29,66 @@ pub(crate) fn ensure_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<Storage
     Ok(pool)
 }
 
-/// The cloud's pool when the cloud is opened (`cloud add`, `serve`), checked: a pool of this
+/// Whether a pool of this name is another live installation's (the path it holds exists on
+/// this host, or the host is remote and cannot be looked at): refused when the cloud is
+/// opened, naming it. Only looks.
+pub(crate) fn check_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<(), DriverError> {
+    let pool = match conn.lookup_storage_pool_by_name(&cfg.pool) {
+        Ok(p) => p,
+        Err(e) if is_missing(&e) => return Ok(()),
+        Err(e) => return Err(lv("looking up the storage pool", e)),
+    };
+    let path = pool_path(&pool)?;
+    let local = cfg.uri.starts_with("qemu:///");
+    if path != cfg.pool_path
+        && pool.is_active().map_err(|e| lv("reading the pool state", e))?
+        && (!local || Path::new(&path).is_dir())
+    {
+        return Err(another_installations(cfg, &path));
+    }
+    Ok(())
+}
+
+/// The pool, if it is defined (for capacity, which only looks).
+pub(crate) fn find_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<Option<StoragePool>, DriverError> {
+    match conn.lookup_storage_pool_by_name(&cfg.pool) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(lv("looking up the storage pool", e)),
+    }
+}
+
+fn pool_path(pool: &StoragePool) -> Result<String, DriverError> {
+    let xml = pool.xml_desc(0).map_err(|e| lv("reading the storage pool", e))?;
+    Ok(xml.split("<path>").nth(1).and_then(|r| r.split("</path>").next()).unwrap_or_default().to_string())
+}
+
+fn another_installations(cfg: &LibvirtConfig, path: &str) -> DriverError {
+    DriverError::Rejected(format!(
+        "storage pool {} on {} belongs to another installation: it holds {path}, not this cloud's {}. \
+         Give this cloud another name, or remove that pool (virsh pool-destroy/pool-undefine) if its \
+         installation is gone.",
+        cfg.pool, cfg.uri, cfg.pool_path
+    ))
+}
+
+/// The cloud's pool on the first call of an opening that changes the host: a pool of this
 /// name pointing elsewhere is another installation's (refused, naming it) or a stale one
 /// whose directory is gone (redefined here); a pool whose directory vanished (a data dir
 /// removed under a running libvirtd) gets it back. Each repair says so in the log.
-pub(crate) fn open_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<StoragePool, DriverError> {
+pub(crate) fn prepare_pool(conn: &Connect, cfg: &LibvirtConfig) -> Result<StoragePool, DriverError> {
     let pool = match conn.lookup_storage_pool_by_name(&cfg.pool) {
         Ok(p) => p,
         Err(e) if is_missing(&e) => return define_pool(conn, cfg).and_then(|p| start_pool(&p, cfg).map(|()| p)),
         Err(e) => return Err(lv("looking up the storage pool", e)),
     };
-    let xml = pool.xml_desc(0).map_err(|e| lv("reading the storage pool", e))?;
-    let path = xml.split("<path>").nth(1).and_then(|r| r.split("</path>").next()).unwrap_or_default().to_string();
+    let path = pool_path(&pool)?;
     // A running pool whose directory is there refreshes; one whose directory went does not
     // (and libvirt stops it).
     let alive = pool.is_active().map_err(|e| lv("reading the pool state", e))? && pool.refresh(0).is_ok();
     if path != cfg.pool_path {
         if alive {
-            return Err(DriverError::Rejected(format!(
-                "storage pool {} on {} belongs to another installation: it holds {path}, not this cloud's {}. \
-                 Give this cloud another name, or remove that pool (virsh pool-destroy/pool-undefine) if its \
-                 installation is gone.",
-                cfg.pool, cfg.uri, cfg.pool_path
-            )));
+            return Err(another_installations(cfg, &path));
         }
         tracing::warn!(
             pool = %cfg.pool, stale = %path, path = %cfg.pool_path,

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hybridstack_driver::{
-    BlockStorage, Compute, DriverError, GuestConfig, ImageFile, OwnedVolume, ServerSpec, VolumeSource, VolumeSpec,
-};
+use hybridstack_driver::{DriverError, GuestConfig, ImageFile, OwnedVolume, ServerSpec, VolumeSource, VolumeSpec};
+use hybridstack_driver_act::{BlockStorage, Compute};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 
 fn virsh(args: &[&str]) -> String {

@@ -1,7 +1,8 @@
 //! Ownership on a real libvirtd: two installations with a cloud of the same name on one host
 //! never take each other's objects for their own; a cloud's objects from before installation
 //! ids are foreign until adopted, and adoption keeps the guest running on its renamed port
-//! filter and NAT tables; a pool whose directory vanished is repaired; another live
+//! filter and NAT tables; a pool whose directory vanished is repaired by the first call that
+//! needs it (opening a cloud only looks); another live
 //! installation's pool is refused, naming it.
 //!
 //! Needs root, libvirtd on qemu:///system, nftables and the built test guest
@@ -11,9 +12,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use hybridstack_driver::{
-    Compute, FloatingIpSpec, GuestConfig, ImageFile, Maker, Network, NetworkSpec, NicSpec, Ownership, PortSpec,
-    RouterGateway, RouterInterface, RouterSpec, ServerSpec, SubnetSpec,
+    FloatingIpSpec, GuestConfig, ImageFile, Maker, NetworkSpec, NicSpec, OwnershipQuery as _, PortSpec, RouterGateway,
+    RouterInterface, RouterSpec, ServerSpec, SubnetSpec,
 };
+use hybridstack_driver_act::{Compute, Network, Ownership};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 
 const A: &str = "1a2b3c4d-5e6f-4a00-8000-00000000000a";
@@ -281,15 +283,20 @@ async fn a_pool_whose_directory_vanished_is_repaired_and_another_installations_i
     let (dir_a, dir_b) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let cfg_a = settings(&name, A, dir_a.path());
     let _cleanup = Cleanup { ids: vec![id(30)], pools: vec![cfg_a.pool.clone()] };
-    LibvirtCloud::open(&name, A, cfg_a.clone()).expect("open");
+    let first = LibvirtCloud::open(&name, A, cfg_a.clone()).expect("open");
+    // Opening only looks; the first call that changes the host makes the pool.
+    assert!(!PathBuf::from(&cfg_a.pool_path).exists(), "opening made nothing");
+    first.ensure_server(&server(&id(30), vec![])).await.expect("a guest boots");
+    first.delete_server(&id(30)).await.expect("delete");
     assert!(PathBuf::from(&cfg_a.pool_path).is_dir());
+    drop(first);
 
-    // The directory goes under a running libvirtd: opening the cloud again brings it back,
-    // and a guest boots from the pool.
+    // The directory goes under a running libvirtd: the next opening's first call that needs
+    // the pool brings it back, and a guest boots from it.
     std::fs::remove_dir_all(&cfg_a.pool_path).expect("remove the pool's directory");
-    let a = LibvirtCloud::open(&name, A, cfg_a.clone()).expect("open repairs the pool");
-    assert!(PathBuf::from(&cfg_a.pool_path).is_dir(), "the directory is back");
+    let a = LibvirtCloud::open(&name, A, cfg_a.clone()).expect("open");
     a.ensure_server(&server(&id(30), vec![])).await.expect("a guest boots from the repaired pool");
+    assert!(PathBuf::from(&cfg_a.pool_path).is_dir(), "the directory is back");
     a.delete_server(&id(30)).await.expect("delete");
 
     // A pool of that name holding another, existing directory is another installation's.
@@ -305,8 +312,8 @@ async fn a_pool_whose_directory_vanished_is_repaired_and_another_installations_i
         virsh(&["vol-delete", "--pool", &cfg_a.pool, v]);
     }
     std::fs::remove_dir_all(dir_a.path()).expect("remove A's data dir");
-    let b = LibvirtCloud::open(&name, B, clash.clone()).expect("the stale pool is redefined");
-    assert!(virsh(&["pool-dumpxml", &cfg_a.pool]).contains(&clash.pool_path), "it points at B's directory now");
+    let b = LibvirtCloud::open(&name, B, clash.clone()).expect("a stale pool is not refused");
     b.ensure_server(&server(&id(30), vec![])).await.expect("a guest boots");
+    assert!(virsh(&["pool-dumpxml", &cfg_a.pool]).contains(&clash.pool_path), "it points at B's directory now");
     b.delete_server(&id(30)).await.expect("delete");
 }

@@ -2,7 +2,8 @@
 //! libvirt domain with a qcow2 overlay on the image (KVM), a VM cloned from a template
 //! (vSphere) or an EC2 instance (AWS).
 //!
-//! The engine calls these from saga steps, so every call is idempotent and keyed by our
+//! The engine's `Compute` (in `hybridstack-driver-act`) is called from saga steps, so every
+//! call is idempotent and keyed by our
 //! server id, which the backend object carries (libvirt domain UUID, EC2 tag, extraConfig):
 //! `ensure_server` after a crash finds the domain the first call defined instead of defining
 //! a second, and every `delete_*` succeeds when the object is already gone.
@@ -141,51 +142,16 @@ pub struct Capacity {
     pub free_disk_gb: u64,
 }
 
+/// What core may ask a cloud about its servers at request time; nothing here changes the
+/// cloud. The engine's `Compute` (crate `hybridstack-driver-act`) adds the calls that do.
 #[async_trait]
-pub trait Compute: Send + Sync {
+pub trait ComputeQuery: Send + Sync {
     fn capabilities(&self) -> ComputeCapabilities;
 
     async fn capacity(&self) -> Result<Capacity, DriverError>;
 
-    /// Creates the server if absent (its disks, its definition) and starts it when asked.
-    async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError>;
-
-    /// Removes the server and every disk it owns; succeeds when it is already gone.
-    async fn delete_server(&self, id: &str) -> Result<(), DriverError>;
-
-    async fn power(&self, id: &str, action: PowerAction) -> Result<(), DriverError>;
-
-    async fn power_state(&self, id: &str) -> Result<PowerState, DriverError>;
-
-    /// Replaces the server's root disk with a fresh one from `s.image` (rebuild).
-    async fn rebuild(&self, s: &ServerSpec) -> Result<(), DriverError>;
-
-    /// Cold resize: stops the server, keeps a copy of its disk and definition for a revert,
-    /// applies the new size and starts it again.
-    async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError>;
-
-    /// Drops what `resize` kept for a revert.
-    async fn confirm_resize(&self, id: &str) -> Result<(), DriverError>;
-
-    /// Puts back the disk and size `resize` kept (`s` carries the old flavor).
-    async fn revert_resize(&self, s: &ServerSpec) -> Result<(), DriverError>;
-
-    /// Copies the root disk, flattened, to `dest` as qcow2.
-    async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError>;
-
-    /// Snapshots the server into an image the cloud keeps itself (CreateImage on AWS), for
-    /// clouds without `image_files`; returns its reference. Keyed by `image_id`, so a retry
-    /// finds the first call's image.
-    async fn snapshot_to_cloud_image(&self, id: &str, image_id: &str, name: &str) -> Result<String, DriverError> {
-        let _ = (image_id, name);
-        Err(DriverError::NotSupported(format!("server {id}: this cloud keeps no images of its own")))
-    }
-
     /// The last `lines` lines the guest wrote to its serial console (all when `None`).
     async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError>;
-
-    /// Every server the cloud holds that carries our id.
-    async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError>;
 
     /// The machine sizes the cloud offers by name (EC2 instance types), for flavors that
     /// match them exactly.

@@ -52,8 +52,10 @@ pub struct StoredImage {
     pub format: DiskFormat,
 }
 
+/// What core may ask a store: its name, what it takes, what it holds. Nothing here changes
+/// it; the engine's `ImageStore` (crate `hybridstack-driver-act`) copies in and removes.
 #[async_trait]
-pub trait ImageStore: Send + Sync {
+pub trait ImageStoreQuery: Send + Sync {
     /// The store's id as `/v2/info/stores` lists it (`local`, or a cloud's name).
     fn id(&self) -> &str;
 
@@ -61,13 +63,6 @@ pub trait ImageStore: Send + Sync {
 
     /// Formats this store holds, preferred first.
     fn accepted_formats(&self) -> &[DiskFormat];
-
-    /// Copies the image in. Idempotent: a copy already made for `image_id` (found by our tag)
-    /// is returned rather than duplicated, so a retried step does not leak a second copy.
-    async fn put(&self, src: &ImageSource) -> Result<StoredImage, DriverError>;
-
-    /// Removes the copy; removing what is already gone succeeds.
-    async fn delete(&self, image_id: &str, reference: &str) -> Result<(), DriverError>;
 
     /// A local file holding the data, for stores that can hand it back (download, convert).
     async fn local_path(&self, image_id: &str, reference: &str) -> Result<PathBuf, DriverError>;

@@ -1,6 +1,10 @@
-//! The seam between the control plane and the clouds. Each backend crate (`driver-libvirt`,
-//! `driver-aws`, `driver-vsphere`, `driver-aci`) implements these traits; `core` and `engine`
-//! only ever hold `dyn` trait objects. A method a cloud cannot honour returns
+//! The seam between the control plane and the clouds, read-only half: the specs a cloud is
+//! asked to realise, its capability flags, the error type, and the query traits core may
+//! call at request time (`ComputeQuery`, `NetworkQuery`, `BlockQuery`, `ImageStoreQuery`,
+//! `OwnershipQuery`). The calls that change a cloud extend these in `hybridstack-driver-act`,
+//! which only the engine and the backends depend on. Each backend crate (`driver-libvirt`,
+//! `driver-aws`, `driver-vsphere`, `driver-aci`) implements both halves; the control plane
+//! only ever holds `dyn` trait objects. A method a cloud cannot honour returns
 //! [`DriverError::NotSupported`], never a pretend success.
 
 mod compute;
@@ -11,14 +15,14 @@ mod ownership;
 mod volume;
 
 pub use compute::{
-    Capacity, CloudFlavor, CloudImage, Compute, ComputeCapabilities, GuestConfig, ImageFile, NicSpec, OwnedServer,
+    Capacity, CloudFlavor, CloudImage, ComputeCapabilities, ComputeQuery, GuestConfig, ImageFile, NicSpec, OwnedServer,
     PowerAction, PowerState, ServerSpec, VolumeAtDevice,
 };
 pub use error::DriverError;
-pub use image_store::{DiskFormat, ImageSource, ImageStore, StoredImage};
+pub use image_store::{DiskFormat, ImageSource, ImageStoreQuery, StoredImage};
 pub use network::{
-    FloatingIpSpec, Network, NetworkCapabilities, NetworkSpec, Owned, PortSpec, RouterGateway, RouterInterface,
+    FloatingIpSpec, NetworkCapabilities, NetworkQuery, NetworkSpec, Owned, PortSpec, RouterGateway, RouterInterface,
     RouterSpec, RuleSpec, SecurityGroupSpec, SubnetSpec,
 };
-pub use ownership::{Foreign, Maker, Ownership};
-pub use volume::{BlockStorage, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};
+pub use ownership::{Foreign, Maker, OwnershipQuery};
+pub use volume::{BlockQuery, OwnedVolume, VolumeCapabilities, VolumeSource, VolumeSpec};

@@ -5,12 +5,10 @@
 //! Elastic IP; a security group becomes nwfilter/nftables rules, an AWS security group or an
 //! ACI contract.
 //!
-//! The control plane calls these from engine steps, so every `ensure_*` is idempotent and
+//! The engine calls the `Network` of `hybridstack-driver-act` from its steps, so every `ensure_*` is idempotent and
 //! keyed by our resource id (tagged on the backend object): calling it again after a crash
 //! finds what the first call made instead of making a second one, and converges the object
 //! to the spec. Every `delete_*` succeeds when the object is already gone.
-
-use async_trait::async_trait;
 
 use crate::DriverError;
 
@@ -138,8 +136,9 @@ pub struct NetworkCapabilities {
     pub remote_group_rules: bool,
 }
 
-#[async_trait]
-pub trait Network: Send + Sync {
+/// What core may ask a cloud about its networks at request time; nothing here changes the
+/// cloud. The engine's `Network` (crate `hybridstack-driver-act`) adds the calls that do.
+pub trait NetworkQuery: Send + Sync {
     fn capabilities(&self) -> NetworkCapabilities;
 
     /// Whether the cloud can host a subnet of this CIDR and version (checked when a subnet is
@@ -148,28 +147,4 @@ pub trait Network: Send + Sync {
         let _ = s;
         Ok(())
     }
-
-    /// Creates or converges the network and its subnets; returns the backend's handle.
-    async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError>;
-    async fn delete_network(&self, id: &str) -> Result<(), DriverError>;
-
-    /// Makes the port usable where it is bound: its DHCP entry, its address filter and its
-    /// security groups.
-    async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError>;
-    /// Brings a port the cloud already holds up to date (its groups' rules changed); does
-    /// nothing for a port it does not hold, so it never brings back one being deleted.
-    async fn refresh_port(&self, p: &PortSpec) -> Result<(), DriverError>;
-    async fn delete_port(&self, id: &str) -> Result<(), DriverError>;
-
-    async fn ensure_security_group(&self, g: &SecurityGroupSpec) -> Result<String, DriverError>;
-    async fn delete_security_group(&self, id: &str) -> Result<(), DriverError>;
-
-    async fn ensure_router(&self, r: &RouterSpec) -> Result<String, DriverError>;
-    async fn delete_router(&self, id: &str) -> Result<(), DriverError>;
-
-    async fn ensure_floating_ip(&self, f: &FloatingIpSpec) -> Result<String, DriverError>;
-    async fn delete_floating_ip(&self, id: &str) -> Result<(), DriverError>;
-
-    /// Every object in the cloud that carries our tag (for drift and orphan reconciliation).
-    async fn list_owned(&self) -> Result<Vec<Owned>, DriverError>;
 }

@@ -51,12 +51,10 @@ pub struct Foreign {
     pub adoptable: bool,
 }
 
+/// What core may ask about a backend's foreign objects (`cloud list --foreign`); nothing
+/// here changes the backend. The engine's `Ownership` (crate `hybridstack-driver-act`) adopts.
 #[async_trait]
-pub trait Ownership: Send + Sync {
+pub trait OwnershipQuery: Send + Sync {
     /// Every foreign object on the backend (read only).
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError>;
-
-    /// Marks an adoptable object as this installation's, so `list_owned` sees it from now on.
-    /// Refuses anything not adoptable.
-    async fn adopt(&self, o: &Foreign) -> Result<(), DriverError>;
 }

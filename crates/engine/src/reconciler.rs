@@ -20,9 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hybridstack_core::compute::{CloudHandle, Compute};
+use hybridstack_core::compute::Compute;
 use hybridstack_core::CoreError;
 use hybridstack_driver::PowerState;
+use hybridstack_driver_act::Actors;
 use parking_lot::Mutex;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -68,7 +69,8 @@ impl Reconciler {
         self.compute.clouds.refresh().await?;
         let mut report = Report::default();
         let mut still = HashSet::new();
-        for cloud in self.compute.clouds.all() {
+        for handle in self.compute.clouds.all() {
+            let cloud = crate::actors(&handle).map_err(CoreError::Internal)?;
             if let Err(e) = self.cloud(&cloud, &mut report, &mut still).await {
                 tracing::warn!(cloud = %cloud.name, "reconciliation failed: {e}");
             }
@@ -84,7 +86,7 @@ impl Reconciler {
 
     async fn cloud(
         &self,
-        cloud: &CloudHandle,
+        cloud: &Actors,
         report: &mut Report,
         still: &mut HashSet<(String, &'static str, String)>,
     ) -> Result<(), CoreError> {
@@ -165,7 +167,7 @@ impl Reconciler {
         // Filters, routers and floating IPs first: a sync lost in a crash is made good here.
         // A failed sync is retried next pass; it must not hold back the orphan collection.
         let gateways = self.compute.networking.cloud_state(&cloud.name).await?.external_networks;
-        if let Err(e) = self.compute.sync_cloud_network(cloud).await {
+        if let Err(e) = crate::converge::one_cloud(&self.compute.networking, cloud).await {
             tracing::warn!(cloud = %cloud.name, "network sync failed, retried next pass: {e}");
         }
         let net_owned = cloud.network.list_owned().await.map_err(hybridstack_core::compute::lifecycle::driver_error)?;
@@ -201,9 +203,13 @@ impl Reconciler {
     /// on an object from before installation ids must find it as this installation's.
     pub async fn adopt_all(&self) -> Report {
         let mut report = Report::default();
-        for cloud in self.compute.clouds.all() {
-            if let Err(e) = self.adopt_legacy(&cloud, &mut report).await {
-                tracing::warn!(cloud = %cloud.name, "adopting objects from before installation ids failed: {e}");
+        for handle in self.compute.clouds.all() {
+            let adopted = match crate::actors(&handle) {
+                Ok(cloud) => self.adopt_legacy(&cloud, &mut report).await,
+                Err(e) => Err(CoreError::Internal(e)),
+            };
+            if let Err(e) = adopted {
+                tracing::warn!(cloud = %handle.name, "adopting objects from before installation ids failed: {e}");
             }
         }
         report
@@ -211,7 +217,7 @@ impl Reconciler {
 
     /// The upgrade path: this cloud's objects from before installation ids become this
     /// installation's when its store has their rows; the others are reported once and left.
-    async fn adopt_legacy(&self, cloud: &CloudHandle, report: &mut Report) -> Result<(), CoreError> {
+    async fn adopt_legacy(&self, cloud: &Actors, report: &mut Report) -> Result<(), CoreError> {
         if self.adoption_done.lock().contains(&cloud.name) {
             return Ok(());
         }

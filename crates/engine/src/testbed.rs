@@ -10,18 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hybridstack_core::compute::{
-    CloudHandle, Clouds, Compute, ComputeConfig, CreateRequest, DriverFactory, FlavorRequest, NetworkRequest,
-};
+use hybridstack_core::clouds::{CloudHandle, Clouds, DriverFactory, Sealed};
+use hybridstack_core::compute::{Compute, ComputeConfig, CreateRequest, FlavorRequest, NetworkRequest};
 use hybridstack_core::images::{Images, ImagesConfig, NewImage};
 use hybridstack_core::network::{NetworkRequest as NetRequest, Networking, SubnetRequest};
 use hybridstack_core::policy::{RequestContext, Scope};
 use hybridstack_core::CoreError;
 use hybridstack_driver::{
-    Capacity, Compute as ComputeDriver, ComputeCapabilities, DriverError, FloatingIpSpec, Foreign, Network,
-    NetworkCapabilities, NetworkSpec, Owned, OwnedServer, Ownership, PortSpec, PowerAction, PowerState, RouterSpec,
+    Capacity, ComputeCapabilities, ComputeQuery, DriverError, FloatingIpSpec, Foreign, NetworkCapabilities,
+    NetworkQuery, NetworkSpec, Owned, OwnedServer, OwnershipQuery, PortSpec, PowerAction, PowerState, RouterSpec,
     SecurityGroupSpec, ServerSpec,
 };
+use hybridstack_driver_act::{Actors, Compute as ComputeDriver, Network, Ownership};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 use hybridstack_store::testing;
 use parking_lot::Mutex;
@@ -51,14 +51,21 @@ impl Faulty {
 }
 
 #[async_trait]
-impl ComputeDriver for Faulty {
+impl ComputeQuery for Faulty {
     fn capabilities(&self) -> ComputeCapabilities {
-        ComputeDriver::capabilities(&*self.real())
+        ComputeQuery::capabilities(&*self.real())
     }
     async fn capacity(&self) -> Result<Capacity, DriverError> {
         self.check("capacity")?;
         self.real().capacity().await
     }
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        self.real().console_output(id, lines).await
+    }
+}
+
+#[async_trait]
+impl ComputeDriver for Faulty {
     async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
         self.check("ensure_server")?;
         self.real().ensure_server(s).await
@@ -88,19 +95,19 @@ impl ComputeDriver for Faulty {
     async fn snapshot(&self, id: &str, dest: &std::path::Path) -> Result<(), DriverError> {
         self.real().snapshot(id, dest).await
     }
-    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
-        self.real().console_output(id, lines).await
-    }
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {
         ComputeDriver::list_owned(&*self.real()).await
     }
 }
 
+impl NetworkQuery for Faulty {
+    fn capabilities(&self) -> NetworkCapabilities {
+        NetworkQuery::capabilities(&*self.real())
+    }
+}
+
 #[async_trait]
 impl Network for Faulty {
-    fn capabilities(&self) -> NetworkCapabilities {
-        Network::capabilities(&*self.real())
-    }
     async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
         self.check("ensure_network")?;
         self.real().ensure_network(n).await
@@ -142,10 +149,14 @@ impl Network for Faulty {
 }
 
 #[async_trait]
-impl Ownership for Faulty {
+impl OwnershipQuery for Faulty {
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
         self.real().list_foreign().await
     }
+}
+
+#[async_trait]
+impl Ownership for Faulty {
     async fn adopt(&self, o: &Foreign) -> Result<(), DriverError> {
         self.real().adopt(o).await
     }
@@ -155,6 +166,14 @@ struct Factory(Arc<Faulty>);
 
 impl DriverFactory for Factory {
     fn open(&self, kind: &str, name: &str, _: &str, _: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
+        let actors = Actors {
+            name: name.into(),
+            compute: self.0.clone(),
+            network: self.0.clone(),
+            block: self.0.real(),
+            images: None,
+            ownership: self.0.clone(),
+        };
         Ok(CloudHandle {
             name: name.into(),
             kind: kind.into(),
@@ -163,6 +182,7 @@ impl DriverFactory for Factory {
             block: self.0.real(),
             images: None,
             ownership: self.0.clone(),
+            acting: Sealed::new(Arc::new(actors)),
         })
     }
 }
@@ -308,9 +328,10 @@ impl Testbed {
         };
         let real = Arc::new(opened.expect("libvirtd on qemu:///system (scripts/lib/libvirt-up)"));
         let faulty = Arc::new(Faulty { real: parking_lot::RwLock::new(real), fail: Arc::new(Mutex::new(None)) });
-        let images = Images::open(t.store.clone(), dir.path(), ImagesConfig::default()).expect("images");
-        let networking = Networking::new(t.store.clone());
         let clouds = Clouds::new(t.store.clone(), Arc::new(Factory(faulty.clone())));
+        let images =
+            Images::open(t.store.clone(), dir.path(), ImagesConfig::default(), clouds.clone()).expect("images");
+        let networking = Networking::new(t.store.clone(), clouds.clone());
         clouds.add("libvirt", &name, serde_json::to_value(&cfg).expect("cfg")).await.expect("register");
         let compute =
             Compute::new(t.store.clone(), images.clone(), networking.clone(), clouds, ComputeConfig::default());

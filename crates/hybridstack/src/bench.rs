@@ -43,8 +43,10 @@ pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> R
     crate::migrate_store(&store).await?;
     let project = store.project_by_name("default", "admin").await?;
     let user = store.user_by_name("default", "admin").await?;
-    let images = hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default())?;
-    let networking = hybridstack_core::network::Networking::new(store.clone());
+    let clouds = hybridstack_core::clouds::Clouds::new(store.clone(), Arc::new(hybridstack_core::clouds::NoDrivers));
+    let images =
+        hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default(), clouds.clone())?;
+    let networking = hybridstack_core::network::Networking::new(store.clone(), clouds);
     let compute = hybridstack_core::compute::Compute::without_clouds(store, images, networking);
     let flavor = FlavorCopy {
         id: "1".into(),

@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use hybridstack_core::compute::Clouds;
+use hybridstack_core::clouds::Clouds;
 use hybridstack_driver_aws::{AwsConfig, CredentialSource};
 use hybridstack_driver_libvirt::{detect_domain_type, LibvirtConfig};
+use hybridstack_store::Store;
 
 use crate::config::Settings;
 
@@ -108,221 +109,254 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
     let (clouds, store) = clouds(&s).await?;
     match cmd {
         CloudCommand::Add { kind: AddKind::Libvirt { name, uri, domain_type } } => {
-            let domain_type = match domain_type {
-                Some(t) if t == "kvm" || t == "qemu" => t,
-                Some(t) => bail!("--domain-type must be kvm or qemu, not {t:?}"),
-                None => {
-                    tokio::task::spawn_blocking({
-                        let uri = uri.clone();
-                        move || detect_domain_type(&uri)
-                    })
-                    .await??
-                }
-            };
-            let installation = clouds.installation().await?;
-            let mut cfg = LibvirtConfig::defaults(&name, &installation, &uri, &s.data_dir.display().to_string())?;
-            cfg.domain_type = domain_type.clone();
-            cfg.shutdown_timeout_secs = s.shutdown_timeout_secs;
-            if store.cloud_list().await?.iter().any(|c| c.name == name) {
-                println!("cloud {name} is already registered: nothing changed");
-                return Ok(());
-            }
-            clouds.add("libvirt", &name, serde_json::to_value(&cfg)?).await?;
-            println!("registered libvirt cloud {name} at {uri} (domain type {domain_type})");
+            add_libvirt(&s, &clouds, &store, name, uri, domain_type).await
         }
-        CloudCommand::Add {
-            kind:
-                AddKind::Aws {
-                    name,
-                    region,
-                    endpoint_url,
-                    access_key_id,
-                    role_arn,
-                    external_id,
-                    vcpu_limit,
-                    zone,
-                    project_id,
-                },
-        } => {
-            let credentials = match (role_arn, access_key_id.clone()) {
-                (Some(role_arn), access_key_id) => {
-                    CredentialSource::AssumeRole { role_arn, external_id, access_key_id }
-                }
-                (None, Some(access_key_id)) => CredentialSource::Keys { access_key_id },
-                (None, None) => CredentialSource::Chain,
-            };
-            let secret = match access_key_id {
-                Some(_) => Some(std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| {
-                    anyhow::anyhow!(
-                        "--access-key-id needs its secret in the AWS_SECRET_ACCESS_KEY environment variable"
-                    )
-                })?),
-                None => None,
-            };
-            if let Some(p) = &project_id {
-                store.project_get(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
-            }
-            let cfg = AwsConfig {
-                region: region.clone(),
-                endpoint_url,
-                credentials,
-                vcpu_limit,
-                zone,
-                project_id,
-                wait_secs: 600,
-            };
-            if store.cloud_list().await?.iter().any(|c| c.name == name) {
-                println!("cloud {name} is already registered: nothing changed");
-                return Ok(());
-            }
-            clouds.add_with_secret("aws", &name, serde_json::to_value(&cfg)?, secret).await?;
-            println!("registered AWS cloud {name} in {region}");
+        CloudCommand::Add { kind } => add_aws(&clouds, &store, kind).await,
+        CloudCommand::Installation => {
+            println!("{}", clouds.installation().await?);
+            Ok(())
         }
-        CloudCommand::Installation => println!("{}", clouds.installation().await?),
-        CloudCommand::List { foreign: true, cloud } => {
-            clouds.refresh().await?;
-            let mut failed = 0;
-            for (name, why) in clouds.broken() {
-                if cloud.as_ref().is_none_or(|c| *c == name) {
-                    eprintln!("{name}: unavailable, not listed: {why}");
-                    failed += 1;
-                }
-            }
-            let mut handles = clouds.all();
-            handles.retain(|h| cloud.as_ref().is_none_or(|c| *c == h.name));
-            if handles.is_empty() && failed == 0 {
-                bail!("no such cloud: {}", cloud.unwrap_or_default());
-            }
-            for h in handles {
-                match h.ownership.list_foreign().await {
-                    Ok(found) => {
-                        for f in found {
-                            println!(
-                                "{}\t{}\t{}\t{}\t{}{}",
-                                h.name,
-                                f.kind,
-                                if f.id.is_empty() { "-" } else { &f.id },
-                                f.reference,
-                                f.maker,
-                                if f.adoptable { " (adopted if this installation has its row)" } else { "" }
-                            );
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("{}: cannot list: {e}", h.name);
-                        failed += 1;
-                    }
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} cloud(s) could not be listed");
-            }
+        CloudCommand::List { foreign: true, cloud } => list_foreign(&clouds, cloud).await,
+        CloudCommand::List { foreign: false, .. } => list(&clouds).await,
+        CloudCommand::Check => check(&clouds).await,
+        CloudCommand::SyncFlavors { cloud, family } => sync_flavors(&s, &clouds, &store, cloud, family).await,
+        CloudCommand::ImportImages { cloud, references } => import_images(&s, &clouds, &store, cloud, references).await,
+        CloudCommand::Remove { name } => remove(&clouds, &store, name).await,
+    }
+}
+
+/// `cloud add libvirt`: the domain type detected unless given.
+async fn add_libvirt(
+    s: &Settings,
+    clouds: &Clouds,
+    store: &Store,
+    name: String,
+    uri: String,
+    domain_type: Option<String>,
+) -> Result<()> {
+    let domain_type = match domain_type {
+        Some(t) if t == "kvm" || t == "qemu" => t,
+        Some(t) => bail!("--domain-type must be kvm or qemu, not {t:?}"),
+        None => {
+            tokio::task::spawn_blocking({
+                let uri = uri.clone();
+                move || detect_domain_type(&uri)
+            })
+            .await??
         }
-        CloudCommand::List { foreign: false, .. } => {
-            clouds.refresh().await?;
-            for c in clouds.list().await? {
-                let health = c.error.map_or("ok".to_string(), |e| format!("unavailable: {e}"));
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    c.name,
-                    c.kind,
-                    c.config.get("uri").or_else(|| c.config.get("region")).and_then(|u| u.as_str()).unwrap_or(""),
-                    health
-                );
-            }
-        }
-        CloudCommand::Check => {
-            clouds.refresh().await?;
-            let mut bad = 0;
-            for (name, why) in clouds.broken() {
-                println!("{name}: unavailable: {why}");
-                bad += 1;
-            }
-            for h in clouds.all() {
-                match h.compute.capacity().await {
-                    Ok(c) => println!(
-                        "{}: ok ({}, {} vCPUs, {} MiB RAM, {} GiB disk free)",
-                        h.name, c.hypervisor_type, c.vcpus, c.memory_mb, c.free_disk_gb
-                    ),
-                    Err(e) => {
-                        println!("{}: unavailable: {e}", h.name);
-                        bad += 1;
-                    }
-                }
-            }
-            if bad > 0 {
-                bail!("{bad} cloud(s) unavailable");
-            }
-        }
-        CloudCommand::SyncFlavors { cloud, family } => {
-            let handle = clouds.require(&cloud).await?;
-            let offered = handle.compute.offered_flavors().await.map_err(|e| anyhow::anyhow!("{cloud}: {e}"))?;
-            let images = hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default())?;
-            let networking = hybridstack_core::network::Networking::new(store.clone());
-            let compute = hybridstack_core::compute::Compute::new(
-                store.clone(),
-                images,
-                networking,
-                clouds.clone(),
-                Default::default(),
-            );
-            let admin = store.project_by_name("default", "admin").await?;
-            let ctx = hybridstack_core::policy::RequestContext {
-                user_id: "hybridstack-cli".into(),
-                user_domain_id: "default".into(),
-                scope: hybridstack_core::policy::Scope::Project { id: admin.id, domain_id: "default".into() },
-                roles: vec!["admin".into(), "member".into(), "reader".into()],
-                app_cred_id: None,
-                app_cred_unrestricted: false,
-            };
-            let wanted = offered.iter().filter(|f| {
-                let fam = f.name.split('.').next().unwrap_or_default();
-                if family.is_empty() {
-                    f.current
-                } else {
-                    family.iter().any(|x| x == fam)
-                }
-            });
-            let (mut made, mut kept) = (0, 0);
-            for f in wanted {
-                let req = hybridstack_core::compute::FlavorRequest {
-                    id: Some(f.name.clone()),
-                    name: f.name.clone(),
-                    vcpus: f.vcpus,
-                    ram: f.ram_mb,
-                    disk: 0,
-                    is_public: true,
-                    rxtx_factor: 1.0,
-                    description: Some(format!("{} on cloud {cloud}", f.name)),
-                    ..Default::default()
-                };
-                match compute.flavor_create(&ctx, req).await {
-                    Ok(_) => made += 1,
-                    Err(hybridstack_core::CoreError::Conflict(_)) => kept += 1,
-                    Err(e) => bail!("flavor {}: {e}", f.name),
-                }
-            }
-            println!("{made} flavor(s) created, {kept} already there");
-        }
-        CloudCommand::ImportImages { cloud, references } => {
-            let handle = clouds.require(&cloud).await?;
-            let images = hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default())?;
-            let owner = store.project_by_name("default", "admin").await?.id;
-            for r in references {
-                let found = handle.compute.cloud_image(&r).await.map_err(|e| anyhow::anyhow!("{r}: {e}"))?;
-                let i = images
-                    .register_cloud_image(&owner, &cloud, &r, &found.name, found.min_disk_gb, &found.architecture)
-                    .await?;
-                println!("{}\t{}\t{r}", i.id, i.name.as_deref().unwrap_or_default());
-            }
-        }
-        CloudCommand::Remove { name } => {
-            if !store.server_ids_on(&name).await?.is_empty() {
-                bail!("cloud {name} still runs servers; delete them first");
-            }
-            clouds.remove(&name).await?;
-            println!("removed cloud {name}");
+    };
+    let installation = clouds.installation().await?;
+    let mut cfg = LibvirtConfig::defaults(&name, &installation, &uri, &s.data_dir.display().to_string())?;
+    cfg.domain_type = domain_type.clone();
+    cfg.shutdown_timeout_secs = s.shutdown_timeout_secs;
+    if store.cloud_list().await?.iter().any(|c| c.name == name) {
+        println!("cloud {name} is already registered: nothing changed");
+        return Ok(());
+    }
+    clouds.add("libvirt", &name, serde_json::to_value(&cfg)?).await?;
+    println!("registered libvirt cloud {name} at {uri} (domain type {domain_type})");
+    Ok(())
+}
+
+/// `cloud add aws`: credentials from the flags, the secret from the environment.
+async fn add_aws(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
+    let AddKind::Aws { name, region, endpoint_url, access_key_id, role_arn, external_id, vcpu_limit, zone, project_id } =
+        kind
+    else {
+        bail!("not an AWS cloud");
+    };
+    let credentials = match (role_arn, access_key_id.clone()) {
+        (Some(role_arn), access_key_id) => CredentialSource::AssumeRole { role_arn, external_id, access_key_id },
+        (None, Some(access_key_id)) => CredentialSource::Keys { access_key_id },
+        (None, None) => CredentialSource::Chain,
+    };
+    let secret = match access_key_id {
+        Some(_) => Some(std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| {
+            anyhow::anyhow!("--access-key-id needs its secret in the AWS_SECRET_ACCESS_KEY environment variable")
+        })?),
+        None => None,
+    };
+    if let Some(p) = &project_id {
+        store.project_get(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
+    }
+    let cfg =
+        AwsConfig { region: region.clone(), endpoint_url, credentials, vcpu_limit, zone, project_id, wait_secs: 600 };
+    if store.cloud_list().await?.iter().any(|c| c.name == name) {
+        println!("cloud {name} is already registered: nothing changed");
+        return Ok(());
+    }
+    clouds.add_with_secret("aws", &name, serde_json::to_value(&cfg)?, secret).await?;
+    println!("registered AWS cloud {name} in {region}");
+    Ok(())
+}
+
+/// `cloud list --foreign`: what looks like ours on the backends but is not this installation's.
+async fn list_foreign(clouds: &Clouds, cloud: Option<String>) -> Result<()> {
+    clouds.refresh().await?;
+    let mut failed = 0;
+    for (name, why) in clouds.broken() {
+        if cloud.as_ref().is_none_or(|c| *c == name) {
+            eprintln!("{name}: unavailable, not listed: {why}");
+            failed += 1;
         }
     }
+    let mut handles = clouds.all();
+    handles.retain(|h| cloud.as_ref().is_none_or(|c| *c == h.name));
+    if handles.is_empty() && failed == 0 {
+        bail!("no such cloud: {}", cloud.unwrap_or_default());
+    }
+    for h in handles {
+        match h.ownership.list_foreign().await {
+            Ok(found) => {
+                for f in found {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}{}",
+                        h.name,
+                        f.kind,
+                        if f.id.is_empty() { "-" } else { &f.id },
+                        f.reference,
+                        f.maker,
+                        if f.adoptable { " (adopted if this installation has its row)" } else { "" }
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("{}: cannot list: {e}", h.name);
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} cloud(s) could not be listed");
+    }
+    Ok(())
+}
+
+/// `cloud list`: each cloud, where it is, and whether it opens.
+async fn list(clouds: &Clouds) -> Result<()> {
+    clouds.refresh().await?;
+    for c in clouds.list().await? {
+        let health = c.error.map_or("ok".to_string(), |e| format!("unavailable: {e}"));
+        println!(
+            "{}\t{}\t{}\t{}",
+            c.name,
+            c.kind,
+            c.config.get("uri").or_else(|| c.config.get("region")).and_then(|u| u.as_str()).unwrap_or(""),
+            health
+        );
+    }
+    Ok(())
+}
+
+/// `cloud check`: every cloud answers with its capacity, or the command fails.
+async fn check(clouds: &Clouds) -> Result<()> {
+    clouds.refresh().await?;
+    let mut bad = 0;
+    for (name, why) in clouds.broken() {
+        println!("{name}: unavailable: {why}");
+        bad += 1;
+    }
+    for h in clouds.all() {
+        match h.compute.capacity().await {
+            Ok(c) => println!(
+                "{}: ok ({}, {} vCPUs, {} MiB RAM, {} GiB disk free)",
+                h.name, c.hypervisor_type, c.vcpus, c.memory_mb, c.free_disk_gb
+            ),
+            Err(e) => {
+                println!("{}: unavailable: {e}", h.name);
+                bad += 1;
+            }
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} cloud(s) unavailable");
+    }
+    Ok(())
+}
+
+/// `cloud sync-flavors`: a public flavor per machine size the cloud offers.
+async fn sync_flavors(
+    s: &Settings,
+    clouds: &Arc<Clouds>,
+    store: &Store,
+    cloud: String,
+    family: Vec<String>,
+) -> Result<()> {
+    let handle = clouds.require(&cloud).await?;
+    let offered = handle.compute.offered_flavors().await.map_err(|e| anyhow::anyhow!("{cloud}: {e}"))?;
+    let images =
+        hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default(), clouds.clone())?;
+    let networking = hybridstack_core::network::Networking::new(store.clone(), clouds.clone());
+    let compute =
+        hybridstack_core::compute::Compute::new(store.clone(), images, networking, clouds.clone(), Default::default());
+    let admin = store.project_by_name("default", "admin").await?;
+    let ctx = hybridstack_core::policy::RequestContext {
+        user_id: "hybridstack-cli".into(),
+        user_domain_id: "default".into(),
+        scope: hybridstack_core::policy::Scope::Project { id: admin.id, domain_id: "default".into() },
+        roles: vec!["admin".into(), "member".into(), "reader".into()],
+        app_cred_id: None,
+        app_cred_unrestricted: false,
+    };
+    let wanted = offered.iter().filter(|f| {
+        let fam = f.name.split('.').next().unwrap_or_default();
+        if family.is_empty() {
+            f.current
+        } else {
+            family.iter().any(|x| x == fam)
+        }
+    });
+    let (mut made, mut kept) = (0, 0);
+    for f in wanted {
+        let req = hybridstack_core::compute::FlavorRequest {
+            id: Some(f.name.clone()),
+            name: f.name.clone(),
+            vcpus: f.vcpus,
+            ram: f.ram_mb,
+            disk: 0,
+            is_public: true,
+            rxtx_factor: 1.0,
+            description: Some(format!("{} on cloud {cloud}", f.name)),
+            ..Default::default()
+        };
+        match compute.flavor_create(&ctx, req).await {
+            Ok(_) => made += 1,
+            Err(hybridstack_core::CoreError::Conflict(_)) => kept += 1,
+            Err(e) => bail!("flavor {}: {e}", f.name),
+        }
+    }
+    println!("{made} flavor(s) created, {kept} already there");
+    Ok(())
+}
+
+/// `cloud import-images`: the cloud's own images registered in Glance.
+async fn import_images(
+    s: &Settings,
+    clouds: &Arc<Clouds>,
+    store: &Store,
+    cloud: String,
+    references: Vec<String>,
+) -> Result<()> {
+    let handle = clouds.require(&cloud).await?;
+    let images =
+        hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default(), clouds.clone())?;
+    let owner = store.project_by_name("default", "admin").await?.id;
+    for r in references {
+        let found = handle.compute.cloud_image(&r).await.map_err(|e| anyhow::anyhow!("{r}: {e}"))?;
+        let i = images
+            .register_cloud_image(&owner, &cloud, &r, &found.name, found.min_disk_gb, &found.architecture)
+            .await?;
+        println!("{}\t{}\t{r}", i.id, i.name.as_deref().unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// `cloud remove`: refused while the cloud runs servers.
+async fn remove(clouds: &Clouds, store: &Store, name: String) -> Result<()> {
+    if !store.server_ids_on(&name).await?.is_empty() {
+        bail!("cloud {name} still runs servers; delete them first");
+    }
+    clouds.remove(&name).await?;
+    println!("removed cloud {name}");
     Ok(())
 }

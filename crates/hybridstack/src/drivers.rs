@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use hybridstack_core::compute::{CloudHandle, DriverFactory};
+use hybridstack_core::clouds::{CloudHandle, DriverFactory, Sealed};
 use hybridstack_core::CoreError;
+use hybridstack_driver::ImageStoreQuery;
+use hybridstack_driver_act::{Actors, BlockStorage, Compute, ImageStore, Network, Ownership};
 use hybridstack_driver_aws::{AwsCloud, AwsConfig};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 use serde_json::Value;
@@ -29,15 +31,8 @@ impl DriverFactory for Builtin {
                     tokio::runtime::Handle::current().block_on(AwsCloud::open(name, installation, cfg, secret));
                 let cloud =
                     Arc::new(opened.map_err(|e| CoreError::BadRequest(format!("cannot open AWS cloud {name}: {e}")))?);
-                Ok(CloudHandle {
-                    name: name.into(),
-                    kind: kind.into(),
-                    compute: cloud.clone(),
-                    network: cloud.clone(),
-                    block: cloud.clone(),
-                    images: Some(cloud.clone()),
-                    ownership: cloud,
-                })
+                let images: (Arc<dyn ImageStoreQuery>, Arc<dyn ImageStore>) = (cloud.clone(), cloud.clone());
+                Ok(handle(kind, name, cloud, Some(images)))
             }
             "libvirt" => {
                 let cfg: LibvirtConfig = serde_json::from_value(config.clone())
@@ -46,19 +41,42 @@ impl DriverFactory for Builtin {
                     LibvirtCloud::open(name, installation, cfg)
                         .map_err(|e| CoreError::BadRequest(format!("cannot open libvirt cloud {name}: {e}")))?,
                 );
-                Ok(CloudHandle {
-                    name: name.into(),
-                    kind: kind.into(),
-                    compute: cloud.clone(),
-                    network: cloud.clone(),
-                    block: cloud.clone(),
-                    images: None,
-                    ownership: cloud,
-                })
+                Ok(handle(kind, name, cloud, None))
             }
             other => Err(CoreError::BadRequest(format!(
                 "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt, aws)."
             ))),
         }
+    }
+}
+
+/// A cloud's handle over one backend object: core gets its read-only queries, and the acting
+/// handles the engine changes the cloud through are sealed in it.
+fn handle<T>(
+    kind: &str,
+    name: &str,
+    cloud: Arc<T>,
+    images: Option<(Arc<dyn ImageStoreQuery>, Arc<dyn ImageStore>)>,
+) -> CloudHandle
+where
+    T: Compute + Network + BlockStorage + Ownership + 'static,
+{
+    let actors = Actors {
+        name: name.into(),
+        compute: cloud.clone(),
+        network: cloud.clone(),
+        block: cloud.clone(),
+        images: images.as_ref().map(|(_, act)| act.clone()),
+        ownership: cloud.clone(),
+    };
+    CloudHandle {
+        name: name.into(),
+        kind: kind.into(),
+        compute: cloud.clone(),
+        network: cloud.clone(),
+        block: cloud.clone(),
+        images: images.map(|(query, _)| query),
+        ownership: cloud,
+        acting: Sealed::new(Arc::new(actors)),
     }
 }

@@ -184,17 +184,24 @@ async fn serve(s: Settings) -> Result<()> {
     };
     let identity = Identity::new(store.clone(), keys, hasher, cfg).await?;
     tokio::spawn(housekeeping(identity.clone()));
+    let ring = Keys::load(&s.data_dir)?.credential;
+    let clouds = hybridstack_core::clouds::Clouds::with_secrets(store.clone(), Arc::new(drivers::Builtin), ring);
+    clouds.refresh().await?;
+    for (name, why) in clouds.broken() {
+        tracing::warn!(cloud = %name, "cloud unavailable: {why}");
+    }
     let images = Images::open(
         store.clone(),
         &s.data_dir,
         ImagesConfig { quota_bytes: s.image_quota_bytes, require_format_match: s.image_require_format_match },
+        clouds.clone(),
     )?;
     let rolled_back = images.recover().await?;
     if rolled_back > 0 {
         tracing::warn!("returned {rolled_back} image(s) interrupted mid-transfer to queued");
     }
-    let networking = hybridstack_core::network::Networking::new(store.clone());
-    let compute = start_compute(&s, &store, images.clone(), networking.clone()).await?;
+    let networking = hybridstack_core::network::Networking::new(store.clone(), clouds.clone());
+    let compute = start_compute(&s, &store, images.clone(), networking.clone(), clouds).await?;
     let app = hybridstack_api::router(hybridstack_api::AppState::new(identity, images, networking, compute));
     let listener =
         tokio::net::TcpListener::bind(&s.listen).await.with_context(|| format!("cannot listen on {}", s.listen))?;
@@ -218,14 +225,9 @@ async fn start_compute(
     store: &Store,
     images: Arc<Images>,
     networking: Arc<hybridstack_core::network::Networking>,
+    clouds: Arc<hybridstack_core::clouds::Clouds>,
 ) -> Result<Arc<hybridstack_core::compute::Compute>> {
-    use hybridstack_core::compute::{Clouds, Compute, ComputeConfig};
-    let ring = Keys::load(&s.data_dir)?.credential;
-    let clouds = Clouds::with_secrets(store.clone(), Arc::new(drivers::Builtin), ring);
-    clouds.refresh().await?;
-    for (name, why) in clouds.broken() {
-        tracing::warn!(cloud = %name, "cloud unavailable: {why}");
-    }
+    use hybridstack_core::compute::{Compute, ComputeConfig};
     let cfg = ComputeConfig { shutdown_timeout_secs: s.shutdown_timeout_secs };
     let compute = Compute::new(store.clone(), images, networking, clouds, cfg);
     let mut engine = hybridstack_engine::Engine::new(store.clone(), s.node_name.clone(), Duration::from_secs(300));

@@ -16,16 +16,22 @@ pub async fn sqlite() -> TestStore {
     TestStore { store, _dir: Some(dir) }
 }
 
-/// A fresh PostgreSQL database per call, created on the server named by the env variable.
-pub async fn postgres() -> Option<TestStore> {
+/// The URL of a fresh, empty PostgreSQL database on the server named by the env variable;
+/// `None` when it names none.
+pub async fn postgres_database() -> Option<String> {
     let base = std::env::var("HYBRIDSTACK_TEST_POSTGRES_URL").ok()?;
     let admin = Store::connect(&base).await.expect("connect postgres");
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.expect("create test database");
-    let url = match base.rfind('/') {
+    Some(match base.rfind('/') {
         Some(i) if i > base.find("://").map(|s| s + 2).unwrap_or(0) => format!("{}/{name}", &base[..i]),
         _ => format!("{base}/{name}"),
-    };
+    })
+}
+
+/// A fresh PostgreSQL database per call, migrated, on the server named by the env variable.
+pub async fn postgres() -> Option<TestStore> {
+    let url = postgres_database().await?;
     let store = Store::connect(&url).await.expect("connect test database");
     store.migrate().await.expect("migrate postgres");
     Some(TestStore { store, _dir: None })

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::clock::iso;
-use hybridstack_core::store::images::Image;
+use hybridstack_core::images::Image;
 use serde_json::{json, Map, Value};
 
 use super::{path, views, Mv, NovaError, Result};

@@ -1,18 +1,14 @@
 //! `/v3/domains`.
 
-use std::collections::HashMap;
-
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
-use axum::routing::get;
+use async_trait::async_trait;
 use hybridstack_core::identity::Domain;
-use serde_json::{json, Value};
+use hybridstack_core::policy::RequestContext;
+use serde_json::{json, Map, Value};
 
-use super::{collection, created, filter, no_content, ok, path, self_link};
-use crate::auth::Caller;
-use crate::body::{object, Fields};
+use super::{self_link, Keystone};
+use crate::body::Fields;
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
@@ -26,21 +22,62 @@ pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
     v
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let items = state.identity.domain_list(&ctx).await?.iter().map(|d| render(&state, d)).collect();
-    Ok(collection(&state, "domains", "/domains", filter(items, &q, &[])))
-}
+struct Domains;
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(ok("domain", render(&state, &state.identity.domain_get(&ctx, &id).await?)))
+#[async_trait]
+impl Resource for Domains {
+    type Service = Keystone;
+    type Item = Domain;
+    const ONE: &'static str = "domain";
+    const MANY: &'static str = "domains";
+    const PATH: &'static str = "/domains";
+
+    fn render(state: &AppState, _: &RequestContext, item: &Domain) -> Result<Value, ApiError> {
+        Ok(render(state, item))
+    }
+
+    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Domain>, ApiError> {
+        Ok(state.identity.domain_list(ctx).await?)
+    }
+
+    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Domain, ApiError> {
+        Ok(state.identity.domain_get(ctx, id).await?)
+    }
+
+    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Domain, ApiError> {
+        let d = Domain {
+            id: b.opt_str("explicit_domain_id")?.unwrap_or_default(),
+            name: b.req_str("name")?,
+            description: b.opt_str("description")?.unwrap_or_default(),
+            enabled: b.opt_bool("enabled")?.unwrap_or(true),
+            extra: extra_of(&b).into_iter().filter(|(k, _)| k != "explicit_domain_id").collect(),
+        };
+        Ok(state.identity.domain_create(ctx, d).await?)
+    }
+
+    async fn update(
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+        b: Map<String, Value>,
+    ) -> Result<Domain, ApiError> {
+        let mut d = state.identity.domain_get(ctx, id).await?;
+        if let Some(n) = b.opt_str("name")? {
+            d.name = n;
+        }
+        if let Some(x) = b.opt_str("description")? {
+            d.description = x;
+        }
+        if let Some(e) = b.opt_bool("enabled")? {
+            d.enabled = e;
+        }
+        d.extra.extend(extra_of(&b));
+        Ok(state.identity.domain_update(ctx, d).await?)
+    }
+
+    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
+        Ok(state.identity.domain_delete(ctx, id).await?)
+    }
 }
 
 const KNOWN: [&str; 6] = ["id", "name", "description", "enabled", "tags", "options"];
@@ -52,50 +89,6 @@ fn extra_of(b: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value
         .collect()
 }
 
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
-    let b = object(&body, "domain")?;
-    let d = Domain {
-        id: b.opt_str("explicit_domain_id")?.unwrap_or_default(),
-        name: b.req_str("name")?,
-        description: b.opt_str("description")?.unwrap_or_default(),
-        enabled: b.opt_bool("enabled")?.unwrap_or(true),
-        extra: extra_of(&b).into_iter().filter(|(k, _)| k != "explicit_domain_id").collect(),
-    };
-    Ok(created("domain", render(&state, &state.identity.domain_create(&ctx, d).await?)))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let b = object(&body, "domain")?;
-    let mut d = state.identity.domain_get(&ctx, &id).await?;
-    if let Some(n) = b.opt_str("name")? {
-        d.name = n;
-    }
-    if let Some(x) = b.opt_str("description")? {
-        d.description = x;
-    }
-    if let Some(e) = b.opt_bool("enabled")? {
-        d.enabled = e;
-    }
-    d.extra.extend(extra_of(&b));
-    Ok(ok("domain", render(&state, &state.identity.domain_update(&ctx, d).await?)))
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.identity.domain_delete(&ctx, &id).await?;
-    Ok(no_content())
-}
-
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/domains"), get(list).post(create))
-        .route(&path("/domains/{id}"), get(show).patch(update).delete(delete))
+    routes::<Domains>()
 }

@@ -1,18 +1,14 @@
 //! `/v3/endpoints`.
 
-use std::collections::HashMap;
-
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
-use axum::routing::get;
+use async_trait::async_trait;
 use hybridstack_core::identity::Endpoint;
-use serde_json::{json, Value};
+use hybridstack_core::policy::RequestContext;
+use serde_json::{json, Map, Value};
 
-use super::{collection, created, filter, no_content, ok, path, self_link};
-use crate::auth::Caller;
-use crate::body::{object, Fields};
+use super::{self_link, Keystone};
+use crate::body::Fields;
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::{ApiError, AppState};
 
 fn render(state: &AppState, e: &Endpoint) -> Value {
@@ -21,77 +17,74 @@ fn render(state: &AppState, e: &Endpoint) -> Value {
            "links": self_link(state, &format!("/endpoints/{}", e.id))})
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let items = state.identity.endpoint_list(&ctx).await?.iter().map(|e| render(&state, e)).collect();
-    Ok(collection(&state, "endpoints", "/endpoints", filter(items, &q, &[])))
-}
+struct Endpoints;
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(ok("endpoint", render(&state, &state.identity.endpoint_get(&ctx, &id).await?)))
+#[async_trait]
+impl Resource for Endpoints {
+    type Service = Keystone;
+    type Item = Endpoint;
+    const ONE: &'static str = "endpoint";
+    const MANY: &'static str = "endpoints";
+    const PATH: &'static str = "/endpoints";
+
+    fn render(state: &AppState, _: &RequestContext, item: &Endpoint) -> Result<Value, ApiError> {
+        Ok(render(state, item))
+    }
+
+    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Endpoint>, ApiError> {
+        Ok(state.identity.endpoint_list(ctx).await?)
+    }
+
+    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Endpoint, ApiError> {
+        Ok(state.identity.endpoint_get(ctx, id).await?)
+    }
+
+    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Endpoint, ApiError> {
+        let e = Endpoint {
+            id: String::new(),
+            service_id: b.req_str("service_id")?,
+            interface: b.req_str("interface")?,
+            region_id: region_of(&b)?,
+            url: b.req_str("url")?,
+            enabled: b.opt_bool("enabled")?.unwrap_or(true),
+        };
+        Ok(state.identity.endpoint_create(ctx, e).await?)
+    }
+
+    async fn update(
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+        b: Map<String, Value>,
+    ) -> Result<Endpoint, ApiError> {
+        let mut e = state.identity.endpoint_get(ctx, id).await?;
+        if let Some(x) = b.opt_str("service_id")? {
+            e.service_id = x;
+        }
+        if let Some(x) = b.opt_str("interface")? {
+            e.interface = x;
+        }
+        if b.contains_key("region_id") || b.contains_key("region") {
+            e.region_id = region_of(&b)?;
+        }
+        if let Some(x) = b.opt_str("url")? {
+            e.url = x;
+        }
+        if let Some(x) = b.opt_bool("enabled")? {
+            e.enabled = x;
+        }
+        Ok(state.identity.endpoint_update(ctx, e).await?)
+    }
+
+    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
+        Ok(state.identity.endpoint_delete(ctx, id).await?)
+    }
 }
 
 fn region_of(b: &serde_json::Map<String, Value>) -> Result<Option<String>, ApiError> {
     Ok(b.opt_str("region_id")?.or(b.opt_str("region")?))
 }
 
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
-    let b = object(&body, "endpoint")?;
-    let e = Endpoint {
-        id: String::new(),
-        service_id: b.req_str("service_id")?,
-        interface: b.req_str("interface")?,
-        region_id: region_of(&b)?,
-        url: b.req_str("url")?,
-        enabled: b.opt_bool("enabled")?.unwrap_or(true),
-    };
-    Ok(created("endpoint", render(&state, &state.identity.endpoint_create(&ctx, e).await?)))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let b = object(&body, "endpoint")?;
-    let mut e = state.identity.endpoint_get(&ctx, &id).await?;
-    if let Some(x) = b.opt_str("service_id")? {
-        e.service_id = x;
-    }
-    if let Some(x) = b.opt_str("interface")? {
-        e.interface = x;
-    }
-    if b.contains_key("region_id") || b.contains_key("region") {
-        e.region_id = region_of(&b)?;
-    }
-    if let Some(x) = b.opt_str("url")? {
-        e.url = x;
-    }
-    if let Some(x) = b.opt_bool("enabled")? {
-        e.enabled = x;
-    }
-    Ok(ok("endpoint", render(&state, &state.identity.endpoint_update(&ctx, e).await?)))
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.identity.endpoint_delete(&ctx, &id).await?;
-    Ok(no_content())
-}
-
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/endpoints"), get(list).post(create))
-        .route(&path("/endpoints/{id}"), get(show).patch(update).delete(delete))
+    routes::<Endpoints>()
 }

@@ -2,17 +2,19 @@
 
 use std::collections::HashMap;
 
-use crate::routes::Router;
-use axum::body::Bytes;
+use async_trait::async_trait;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use hybridstack_core::identity::Group;
-use serde_json::{json, Value};
+use hybridstack_core::policy::RequestContext;
+use serde_json::{json, Map, Value};
 
-use super::{collection, created, filter, no_content, ok, path, self_link, users};
+use super::{collection, filter, no_content, path, self_link, users, Keystone};
 use crate::auth::Caller;
-use crate::body::{object, Fields};
+use crate::body::Fields;
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, g: &Group) -> Value {
@@ -20,58 +22,57 @@ pub(crate) fn render(state: &AppState, g: &Group) -> Value {
            "links": self_link(state, &format!("/groups/{}", g.id))})
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let items = state.identity.group_list(&ctx).await?.iter().map(|g| render(&state, g)).collect();
-    Ok(collection(&state, "groups", "/groups", filter(items, &q, &[])))
-}
+struct Groups;
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(ok("group", render(&state, &state.identity.group_get(&ctx, &id).await?)))
-}
+#[async_trait]
+impl Resource for Groups {
+    type Service = Keystone;
+    type Item = Group;
+    const ONE: &'static str = "group";
+    const MANY: &'static str = "groups";
+    const PATH: &'static str = "/groups";
 
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
-    let b = object(&body, "group")?;
-    let g = Group {
-        id: String::new(),
-        name: b.req_str("name")?,
-        domain_id: b.opt_str("domain_id")?.unwrap_or_else(|| ctx.user_domain_id.clone()),
-        description: b.opt_str("description")?.unwrap_or_default(),
-    };
-    Ok(created("group", render(&state, &state.identity.group_create(&ctx, g).await?)))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let b = object(&body, "group")?;
-    let mut g = state.identity.group_get(&ctx, &id).await?;
-    if let Some(n) = b.opt_str("name")? {
-        g.name = n;
+    fn render(state: &AppState, _: &RequestContext, item: &Group) -> Result<Value, ApiError> {
+        Ok(render(state, item))
     }
-    if let Some(x) = b.opt_str("description")? {
-        g.description = x;
-    }
-    Ok(ok("group", render(&state, &state.identity.group_update(&ctx, g).await?)))
-}
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.identity.group_delete(&ctx, &id).await?;
-    Ok(no_content())
+    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Group>, ApiError> {
+        Ok(state.identity.group_list(ctx).await?)
+    }
+
+    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Group, ApiError> {
+        Ok(state.identity.group_get(ctx, id).await?)
+    }
+
+    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Group, ApiError> {
+        let g = Group {
+            id: String::new(),
+            name: b.req_str("name")?,
+            domain_id: b.opt_str("domain_id")?.unwrap_or_else(|| ctx.user_domain_id.clone()),
+            description: b.opt_str("description")?.unwrap_or_default(),
+        };
+        Ok(state.identity.group_create(ctx, g).await?)
+    }
+
+    async fn update(
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+        b: Map<String, Value>,
+    ) -> Result<Group, ApiError> {
+        let mut g = state.identity.group_get(ctx, id).await?;
+        if let Some(n) = b.opt_str("name")? {
+            g.name = n;
+        }
+        if let Some(x) = b.opt_str("description")? {
+            g.description = x;
+        }
+        Ok(state.identity.group_update(ctx, g).await?)
+    }
+
+    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
+        Ok(state.identity.group_delete(ctx, id).await?)
+    }
 }
 
 async fn members(
@@ -112,9 +113,7 @@ async fn remove_member(
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/groups"), get(list).post(create))
-        .route(&path("/groups/{id}"), get(show).patch(update).delete(delete))
+    routes::<Groups>()
         .route(&path("/groups/{id}/users"), get(members))
         .route(&path("/groups/{id}/users/{user}"), get(check_member).put(add_member).delete(remove_member))
 }

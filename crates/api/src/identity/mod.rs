@@ -78,6 +78,39 @@ pub(crate) fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Keystone's answers for the shared skeleton (`toolkit`): attribute filters on lists, and
+/// a `links` block; no `fields` selection on a single object.
+pub(crate) struct Keystone;
+
+impl crate::toolkit::Service for Keystone {
+    type Error = crate::ApiError;
+    const PATCH: bool = true;
+
+    fn path(rest: &str) -> String {
+        path(rest)
+    }
+
+    fn body(bytes: &[u8], key: &str) -> Result<serde_json::Map<String, Value>, crate::ApiError> {
+        crate::body::object(bytes, key)
+    }
+
+    fn list(
+        state: &AppState,
+        query: Vec<(String, String)>,
+        key: &str,
+        rest: &str,
+        items: Vec<Value>,
+        skip: &[&str],
+    ) -> Result<Response, crate::ApiError> {
+        let q: HashMap<String, String> = query.into_iter().collect();
+        Ok(collection(state, key, rest, filter(items, &q, skip)))
+    }
+
+    fn show(_: Vec<(String, String)>, key: &str, item: Value) -> Result<Response, crate::ApiError> {
+        Ok(ok(key, item))
+    }
+}
+
 /// Keeps the items whose top-level attributes equal every query parameter that names one;
 /// parameters in `skip` are handled by the caller. This is how every identity list takes
 /// Keystone's attribute filters (`?name=…&enabled=true&domain_id=…`).

@@ -2,18 +2,21 @@
 
 use std::collections::HashMap;
 
-use crate::routes::Router;
+use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::identity::{Project, DEFAULT_DOMAIN_ID};
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{collection, created, filter, no_content, ok, path, self_link};
+use super::{no_content, path, self_link, Keystone};
 use crate::auth::Caller;
-use crate::body::{object, Fields};
+use crate::body::Fields;
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, p: &Project) -> Value {
@@ -43,33 +46,84 @@ fn tag_filter(p: &Project, q: &HashMap<String, String>) -> bool {
         && tag_set(q, "not-tags-any").is_none_or(|ts| !ts.iter().any(has))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let items = state
-        .identity
-        .project_list(&ctx)
-        .await?
-        .iter()
-        .filter(|p| tag_filter(p, &q))
-        .map(|p| render(&state, p))
-        .collect();
-    Ok(collection(
-        &state,
-        "projects",
-        "/projects",
-        filter(items, &q, &["tags", "tags-any", "not-tags", "not-tags-any"]),
-    ))
-}
+struct Projects;
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(ok("project", render(&state, &state.identity.project_get(&ctx, &id).await?)))
+#[async_trait]
+impl Resource for Projects {
+    type Service = Keystone;
+    type Item = Project;
+    const ONE: &'static str = "project";
+    const MANY: &'static str = "projects";
+    const PATH: &'static str = "/projects";
+    const HANDLED: &'static [&'static str] = &["tags", "tags-any", "not-tags", "not-tags-any"];
+
+    fn render(state: &AppState, _: &RequestContext, item: &Project) -> Result<Value, ApiError> {
+        Ok(render(state, item))
+    }
+
+    async fn list(state: &AppState, ctx: &RequestContext, q: &Params) -> Result<Vec<Project>, ApiError> {
+        let q: HashMap<String, String> = q.iter().cloned().collect();
+        Ok(state.identity.project_list(ctx).await?.into_iter().filter(|p| tag_filter(p, &q)).collect())
+    }
+
+    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Project, ApiError> {
+        Ok(state.identity.project_get(ctx, id).await?)
+    }
+
+    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Project, ApiError> {
+        if b.opt_bool("is_domain")? == Some(true) {
+            return Err(CoreError::NotSupported(
+                "Projects acting as domains are not supported; create a domain.".into(),
+            )
+            .into());
+        }
+        let p = Project {
+            id: String::new(),
+            name: b.req_str("name")?,
+            domain_id: b.opt_str("domain_id")?.unwrap_or_else(|| ctx.user_domain_id.clone()),
+            parent_id: b.opt_str("parent_id")?,
+            description: b.opt_str("description")?.unwrap_or_default(),
+            enabled: b.opt_bool("enabled")?.unwrap_or(true),
+            tags: b.opt_str_list("tags")?.unwrap_or_default(),
+            extra: extra_of(&b),
+        };
+        let p = Project { domain_id: if p.domain_id.is_empty() { DEFAULT_DOMAIN_ID.into() } else { p.domain_id }, ..p };
+        // A parent that is the domain itself means "top level".
+        let p = Project { parent_id: p.parent_id.clone().filter(|x| *x != p.domain_id), ..p };
+        Ok(state.identity.project_create(ctx, p).await?)
+    }
+
+    async fn update(
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+        b: Map<String, Value>,
+    ) -> Result<Project, ApiError> {
+        let mut p = state.identity.project_get(ctx, id).await?;
+        if let Some(d) = b.opt_str("domain_id")? {
+            if d != p.domain_id {
+                return Err(CoreError::BadRequest("A project cannot move to another domain.".into()).into());
+            }
+        }
+        if let Some(n) = b.opt_str("name")? {
+            p.name = n;
+        }
+        if let Some(x) = b.opt_str("description")? {
+            p.description = x;
+        }
+        if let Some(e) = b.opt_bool("enabled")? {
+            p.enabled = e;
+        }
+        if let Some(t) = b.opt_str_list("tags")? {
+            p.tags = t;
+        }
+        p.extra.extend(extra_of(&b));
+        Ok(state.identity.project_update(ctx, p).await?)
+    }
+
+    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
+        Ok(state.identity.project_delete(ctx, id).await?)
+    }
 }
 
 const KNOWN: [&str; 10] =
@@ -77,67 +131,6 @@ const KNOWN: [&str; 10] =
 
 fn extra_of(b: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
     b.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
-    let b = object(&body, "project")?;
-    if b.opt_bool("is_domain")? == Some(true) {
-        return Err(
-            CoreError::NotSupported("Projects acting as domains are not supported; create a domain.".into()).into()
-        );
-    }
-    let p = Project {
-        id: String::new(),
-        name: b.req_str("name")?,
-        domain_id: b.opt_str("domain_id")?.unwrap_or_else(|| ctx.user_domain_id.clone()),
-        parent_id: b.opt_str("parent_id")?,
-        description: b.opt_str("description")?.unwrap_or_default(),
-        enabled: b.opt_bool("enabled")?.unwrap_or(true),
-        tags: b.opt_str_list("tags")?.unwrap_or_default(),
-        extra: extra_of(&b),
-    };
-    let p = Project { domain_id: if p.domain_id.is_empty() { DEFAULT_DOMAIN_ID.into() } else { p.domain_id }, ..p };
-    // A parent that is the domain itself means "top level".
-    let p = Project { parent_id: p.parent_id.clone().filter(|x| *x != p.domain_id), ..p };
-    Ok(created("project", render(&state, &state.identity.project_create(&ctx, p).await?)))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let b = object(&body, "project")?;
-    let mut p = state.identity.project_get(&ctx, &id).await?;
-    if let Some(d) = b.opt_str("domain_id")? {
-        if d != p.domain_id {
-            return Err(CoreError::BadRequest("A project cannot move to another domain.".into()).into());
-        }
-    }
-    if let Some(n) = b.opt_str("name")? {
-        p.name = n;
-    }
-    if let Some(x) = b.opt_str("description")? {
-        p.description = x;
-    }
-    if let Some(e) = b.opt_bool("enabled")? {
-        p.enabled = e;
-    }
-    if let Some(t) = b.opt_str_list("tags")? {
-        p.tags = t;
-    }
-    p.extra.extend(extra_of(&b));
-    Ok(ok("project", render(&state, &state.identity.project_update(&ctx, p).await?)))
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.identity.project_delete(&ctx, &id).await?;
-    Ok(no_content())
 }
 
 async fn tags(
@@ -221,9 +214,7 @@ async fn remove_tag(
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/projects"), get(list).post(create))
-        .route(&path("/projects/{id}"), get(show).patch(update).delete(delete))
+    routes::<Projects>()
         .route(&path("/projects/{id}/tags"), get(tags).put(replace_tags).delete(clear_tags))
         .route(&path("/projects/{id}/tags/{tag}"), get(check_tag).put(add_tag).delete(remove_tag))
 }

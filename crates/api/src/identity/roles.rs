@@ -1,18 +1,18 @@
 //! `/v3/roles` and role inference (`/v3/roles/{prior}/implies/{implied}`, `/v3/role_inferences`).
 
-use std::collections::HashMap;
-
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use async_trait::async_trait;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::identity::Role;
-use serde_json::{json, Value};
+use hybridstack_core::policy::RequestContext;
+use serde_json::{json, Map, Value};
 
-use super::{collection, created, filter, no_content, ok, path, self_link};
+use super::{created, no_content, ok, path, self_link, Keystone};
 use crate::auth::Caller;
-use crate::body::{object, Fields};
+use crate::body::Fields;
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, r: &Role) -> Value {
@@ -24,58 +24,52 @@ fn brief(state: &AppState, r: &Role) -> Value {
     json!({"id": r.id, "name": r.name, "links": self_link(state, &format!("/roles/{}", r.id))})
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let items = state.identity.role_list(&ctx).await?.iter().map(|r| render(&state, r)).collect();
-    Ok(collection(&state, "roles", "/roles", filter(items, &q, &[])))
-}
+struct Roles;
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(ok("role", render(&state, &state.identity.role_get(&ctx, &id).await?)))
-}
+#[async_trait]
+impl Resource for Roles {
+    type Service = Keystone;
+    type Item = Role;
+    const ONE: &'static str = "role";
+    const MANY: &'static str = "roles";
+    const PATH: &'static str = "/roles";
 
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
-    let b = object(&body, "role")?;
-    let r = Role {
-        id: String::new(),
-        name: b.req_str("name")?,
-        domain_id: b.opt_str("domain_id")?,
-        description: b.opt_str("description")?.unwrap_or_default(),
-    };
-    Ok(created("role", render(&state, &state.identity.role_create(&ctx, r).await?)))
-}
-
-async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let b = object(&body, "role")?;
-    let mut r = state.identity.role_get(&ctx, &id).await?;
-    if let Some(n) = b.opt_str("name")? {
-        r.name = n;
+    fn render(state: &AppState, _: &RequestContext, item: &Role) -> Result<Value, ApiError> {
+        Ok(render(state, item))
     }
-    if let Some(x) = b.opt_str("description")? {
-        r.description = x;
-    }
-    Ok(ok("role", render(&state, &state.identity.role_update(&ctx, r).await?)))
-}
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.identity.role_delete(&ctx, &id).await?;
-    Ok(no_content())
+    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Role>, ApiError> {
+        Ok(state.identity.role_list(ctx).await?)
+    }
+
+    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Role, ApiError> {
+        Ok(state.identity.role_get(ctx, id).await?)
+    }
+
+    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Role, ApiError> {
+        let r = Role {
+            id: String::new(),
+            name: b.req_str("name")?,
+            domain_id: b.opt_str("domain_id")?,
+            description: b.opt_str("description")?.unwrap_or_default(),
+        };
+        Ok(state.identity.role_create(ctx, r).await?)
+    }
+
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<Role, ApiError> {
+        let mut r = state.identity.role_get(ctx, id).await?;
+        if let Some(n) = b.opt_str("name")? {
+            r.name = n;
+        }
+        if let Some(x) = b.opt_str("description")? {
+            r.description = x;
+        }
+        Ok(state.identity.role_update(ctx, r).await?)
+    }
+
+    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
+        Ok(state.identity.role_delete(ctx, id).await?)
+    }
 }
 
 async fn implies_list(
@@ -145,9 +139,7 @@ async fn inferences(State(state): State<AppState>, Caller(ctx): Caller) -> Resul
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/roles"), get(list).post(create))
-        .route(&path("/roles/{id}"), get(show).patch(update).delete(delete))
+    routes::<Roles>()
         .route(&path("/roles/{id}/implies"), get(implies_list))
         .route(&path("/roles/{id}/implies/{implied}"), get(implies_get).put(implies_put).delete(implies_delete))
         .route(&path("/role_inferences"), get(inferences))

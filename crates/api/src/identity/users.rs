@@ -2,19 +2,22 @@
 
 use std::collections::HashMap;
 
-use crate::routes::Router;
+use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use hybridstack_core::clock::iso;
 use hybridstack_core::identity::User;
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{collection, created, filter, groups, no_content, ok, path, projects, self_link};
+use super::{collection, filter, groups, no_content, path, projects, self_link, Keystone};
 use crate::auth::Caller;
 use crate::body::{object, Fields};
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, u: &User) -> Value {
@@ -42,79 +45,73 @@ fn extra_of(b: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value
     b.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let items = state.identity.user_list(&ctx).await?.iter().map(|u| render(&state, u)).collect();
-    Ok(collection(&state, "users", "/users", filter(items, &q, &[])))
-}
+struct Users;
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(ok("user", render(&state, &state.identity.user_get(&ctx, &id).await?)))
-}
+#[async_trait]
+impl Resource for Users {
+    type Service = Keystone;
+    type Item = User;
+    const ONE: &'static str = "user";
+    const MANY: &'static str = "users";
+    const PATH: &'static str = "/users";
 
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, ApiError> {
-    let b = object(&body, "user")?;
-    let u = User {
-        id: String::new(),
-        name: b.req_str("name")?,
-        domain_id: b.opt_str("domain_id")?.unwrap_or_else(|| ctx.user_domain_id.clone()),
-        enabled: b.opt_bool("enabled")?.unwrap_or(true),
-        default_project_id: b.opt_str("default_project_id")?,
-        description: b.opt_str("description")?.unwrap_or_default(),
-        extra: extra_of(&b),
-        password_hash: None,
-        password_created_at: None,
-        password_expires_at: None,
-        created_at: 0,
-    };
-    let u = state.identity.user_create(&ctx, u, b.opt_str("password")?).await?;
-    Ok(created("user", render(&state, &u)))
-}
+    fn render(state: &AppState, _: &RequestContext, item: &User) -> Result<Value, ApiError> {
+        Ok(render(state, item))
+    }
 
-async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let b = object(&body, "user")?;
-    let mut u = state.identity.user_get(&ctx, &id).await?;
-    if let Some(d) = b.opt_str("domain_id")? {
-        if d != u.domain_id {
-            return Err(CoreError::BadRequest("A user cannot move to another domain.".into()).into());
+    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<User>, ApiError> {
+        Ok(state.identity.user_list(ctx).await?)
+    }
+
+    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<User, ApiError> {
+        Ok(state.identity.user_get(ctx, id).await?)
+    }
+
+    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<User, ApiError> {
+        let u = User {
+            id: String::new(),
+            name: b.req_str("name")?,
+            domain_id: b.opt_str("domain_id")?.unwrap_or_else(|| ctx.user_domain_id.clone()),
+            enabled: b.opt_bool("enabled")?.unwrap_or(true),
+            default_project_id: b.opt_str("default_project_id")?,
+            description: b.opt_str("description")?.unwrap_or_default(),
+            extra: extra_of(&b),
+            password_hash: None,
+            password_created_at: None,
+            password_expires_at: None,
+            created_at: 0,
+        };
+        let u = state.identity.user_create(ctx, u, b.opt_str("password")?).await?;
+        Ok(u)
+    }
+
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<User, ApiError> {
+        let mut u = state.identity.user_get(ctx, id).await?;
+        if let Some(d) = b.opt_str("domain_id")? {
+            if d != u.domain_id {
+                return Err(CoreError::BadRequest("A user cannot move to another domain.".into()).into());
+            }
         }
+        if let Some(n) = b.opt_str("name")? {
+            u.name = n;
+        }
+        if let Some(e) = b.opt_bool("enabled")? {
+            u.enabled = e;
+        }
+        if b.contains_key("default_project_id") {
+            u.default_project_id = b.opt_str("default_project_id")?;
+        }
+        if let Some(x) = b.opt_str("description")? {
+            u.description = x;
+        }
+        u.extra.extend(extra_of(&b));
+        let u = state.identity.user_update(ctx, u, b.opt_str("password")?).await?;
+        Ok(u)
     }
-    if let Some(n) = b.opt_str("name")? {
-        u.name = n;
-    }
-    if let Some(e) = b.opt_bool("enabled")? {
-        u.enabled = e;
-    }
-    if b.contains_key("default_project_id") {
-        u.default_project_id = b.opt_str("default_project_id")?;
-    }
-    if let Some(x) = b.opt_str("description")? {
-        u.description = x;
-    }
-    u.extra.extend(extra_of(&b));
-    let u = state.identity.user_update(&ctx, u, b.opt_str("password")?).await?;
-    Ok(ok("user", render(&state, &u)))
-}
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.identity.user_delete(&ctx, &id).await?;
-    Ok(no_content())
+    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
+        Ok(state.identity.user_delete(ctx, id).await?)
+    }
 }
 
 /// No token needed: the original password is the proof, as in Keystone (so a user whose
@@ -153,9 +150,7 @@ async fn user_groups(
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/users"), get(list).post(create))
-        .route(&path("/users/{id}"), get(show).patch(update).delete(delete))
+    routes::<Users>()
         .route(&path("/users/{id}/password"), post(change_password))
         .route(&path("/users/{id}/projects"), get(user_projects))
         .route(&path("/users/{id}/groups"), get(user_groups))

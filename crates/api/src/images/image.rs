@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hybridstack_core::images::Image;
 use hybridstack_core::images::{ListQuery, NewImage, PatchOp, SortKey, DEFAULT_LIMIT};
-use hybridstack_core::store::images::Image;
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 

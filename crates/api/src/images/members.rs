@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use hybridstack_core::store::images::ImageMember;
+use hybridstack_core::images::ImageMember;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 

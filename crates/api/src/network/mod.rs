@@ -223,6 +223,47 @@ fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     }
 }
 
+/// Neutron's answers for the shared skeleton (`toolkit`).
+pub(crate) struct Neutron;
+
+fn object_of(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+impl crate::toolkit::Service for Neutron {
+    type Error = NeutronError;
+    const PATCH: bool = false;
+
+    fn path(rest: &str) -> String {
+        path(rest)
+    }
+
+    fn body(bytes: &[u8], key: &str) -> Result<Map<String, Value>> {
+        body_object(bytes, key)
+    }
+
+    fn list(
+        state: &AppState,
+        query: Vec<(String, String)>,
+        key: &str,
+        rest: &str,
+        items: Vec<Value>,
+        _: &[&str],
+    ) -> Result<Response> {
+        let q = ListQuery::parse(query)?;
+        let items = items.into_iter().map(object_of).collect();
+        Ok(q.respond(key, items, &format!("{}{}", state.public_url(), path(rest))))
+    }
+
+    fn show(query: Vec<(String, String)>, key: &str, item: Value) -> Result<Response> {
+        let q = ListQuery::parse(query)?;
+        Ok(one(key, q.select(object_of(item)), StatusCode::OK))
+    }
+}
+
 /// A list response: the items rendered, then filtered, sorted, paged and field-selected.
 pub(crate) fn listing<T>(
     s: &AppState,

@@ -1,22 +1,15 @@
 //! `/v2.0/networks`.
 
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
+use async_trait::async_trait;
 use hybridstack_core::network::model::Network;
 use hybridstack_core::network::NetworkRequest;
+use hybridstack_core::policy::RequestContext;
 use serde_json::{Map, Value};
 
-use super::{body_object, listing, one, path, show, showing, Body, Result};
-use crate::auth::Caller;
+use super::{show, Body, Neutron, Result};
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::AppState;
-
-fn render(n: &Network) -> Result<Map<String, Value>> {
-    show(n, &[])
-}
 
 fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
     Ok(NetworkRequest {
@@ -33,47 +26,41 @@ fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
     })
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    listing(&s, q, "networks", "/networks", &s.networking.network_list(&ctx).await?, render)
-}
+struct Networks;
 
-async fn get_one(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    showing(q, "network", &s.networking.network_get(&ctx, &id).await?, render)
-}
+#[async_trait]
+impl Resource for Networks {
+    type Service = Neutron;
+    type Item = Network;
+    const ONE: &'static str = "network";
+    const MANY: &'static str = "networks";
+    const PATH: &'static str = "/networks";
 
-async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
-    let b = body_object(&body, "network")?;
-    let n = s.networking.network_create(&ctx, request(&b)?).await?;
-    Ok(one("network", render(&n)?, StatusCode::CREATED))
-}
+    fn render(_: &AppState, _: &RequestContext, n: &Network) -> Result<Value> {
+        show(n, &[]).map(Value::Object)
+    }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let b = body_object(&body, "network")?;
-    let n = s.networking.network_update(&ctx, &id, request(&b)?).await?;
-    Ok(one("network", render(&n)?, StatusCode::OK))
-}
+    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Network>> {
+        Ok(s.networking.network_list(ctx).await?)
+    }
 
-async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
-    s.networking.network_delete(&ctx, &id).await?;
-    Ok(axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT))
+    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<Network> {
+        Ok(s.networking.network_get(ctx, id).await?)
+    }
+
+    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Network> {
+        Ok(s.networking.network_create(ctx, request(&b)?).await?)
+    }
+
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<Network> {
+        Ok(s.networking.network_update(ctx, id, request(&b)?).await?)
+    }
+
+    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(s.networking.network_delete(ctx, id).await?)
+    }
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/networks"), get(list).post(create))
-        .route(&path("/networks/{id}"), get(get_one).put(update).delete(delete))
+    routes::<Networks>()
 }

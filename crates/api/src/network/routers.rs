@@ -1,18 +1,20 @@
 //! `/v2.0/routers` and `add_router_interface` / `remove_router_interface`.
 
-use crate::routes::Router;
+use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::put;
 use hybridstack_core::network::model::Router as RouterDoc;
 use hybridstack_core::network::{Gateway, InterfaceInfo};
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
-use super::{body_object, listing, one, path, show, showing, Body, NeutronError, Result};
+use super::{path, show, Body, Neutron, NeutronError, Result};
 use crate::auth::Caller;
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::AppState;
 
 fn render(r: &RouterDoc) -> Result<Map<String, Value>> {
@@ -39,63 +41,57 @@ fn gateway(b: &Map<String, Value>) -> Result<Option<Option<Gateway>>> {
     }
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    listing(&s, q, "routers", "/routers", &s.networking.router_list(&ctx).await?, render)
-}
+struct Routers;
 
-async fn get_one(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    showing(q, "router", &s.networking.router_get(&ctx, &id).await?, render)
-}
+#[async_trait]
+impl Resource for Routers {
+    type Service = Neutron;
+    type Item = RouterDoc;
+    const ONE: &'static str = "router";
+    const MANY: &'static str = "routers";
+    const PATH: &'static str = "/routers";
 
-async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
-    let b = body_object(&body, "router")?;
-    let r = s
-        .networking
-        .router_create(
-            &ctx,
-            b.string("name")?.unwrap_or_default(),
-            b.boolean("admin_state_up")?.unwrap_or(true),
-            b.string("description")?.unwrap_or_default(),
-            gateway(&b)?.flatten(),
-            b.string("project_id")?.or(b.string("tenant_id")?),
-        )
-        .await?;
-    Ok(one("router", render(&r)?, StatusCode::CREATED))
-}
+    fn render(_: &AppState, _: &RequestContext, item: &RouterDoc) -> Result<Value> {
+        render(item).map(Value::Object)
+    }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let b = body_object(&body, "router")?;
-    let r = s
-        .networking
-        .router_update(
-            &ctx,
-            &id,
-            b.string("name")?,
-            b.boolean("admin_state_up")?,
-            b.string("description")?,
-            gateway(&b)?,
-        )
-        .await?;
-    Ok(one("router", render(&r)?, StatusCode::OK))
-}
+    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<RouterDoc>> {
+        Ok(s.networking.router_list(ctx).await?)
+    }
 
-async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
-    s.networking.router_delete(&ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<RouterDoc> {
+        Ok(s.networking.router_get(ctx, id).await?)
+    }
+
+    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<RouterDoc> {
+        Ok(s.networking
+            .router_create(
+                ctx,
+                b.string("name")?.unwrap_or_default(),
+                b.boolean("admin_state_up")?.unwrap_or(true),
+                b.string("description")?.unwrap_or_default(),
+                gateway(&b)?.flatten(),
+                b.string("project_id")?.or(b.string("tenant_id")?),
+            )
+            .await?)
+    }
+
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<RouterDoc> {
+        Ok(s.networking
+            .router_update(
+                ctx,
+                id,
+                b.string("name")?,
+                b.boolean("admin_state_up")?,
+                b.string("description")?,
+                gateway(&b)?,
+            )
+            .await?)
+    }
+
+    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(s.networking.router_delete(ctx, id).await?)
+    }
 }
 
 fn interface(i: InterfaceInfo) -> Response {
@@ -133,9 +129,7 @@ async fn remove_interface(
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/routers"), get(list).post(create))
-        .route(&path("/routers/{id}"), get(get_one).put(update).delete(delete))
+    routes::<Routers>()
         .route(&path("/routers/{id}/add_router_interface"), put(add_interface))
         .route(&path("/routers/{id}/remove_router_interface"), put(remove_interface))
 }

@@ -1,16 +1,13 @@
 //! `/v2.0/security-groups`.
 
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use async_trait::async_trait;
 use hybridstack_core::network::model::SecurityGroup;
+use hybridstack_core::policy::RequestContext;
 use serde_json::{Map, Value};
 
-use super::{body_object, listing, one, path, show, showing, Body, Result};
-use crate::auth::Caller;
+use super::{show, Body, Neutron, Result};
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::AppState;
 
 pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
@@ -27,55 +24,48 @@ pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
     Ok(m)
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    listing(&s, q, "security_groups", "/security-groups", &s.networking.sg_list(&ctx).await?, render)
-}
+struct SecurityGroups;
 
-async fn get_one(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    showing(q, "security_group", &s.networking.sg_get(&ctx, &id).await?, render)
-}
+#[async_trait]
+impl Resource for SecurityGroups {
+    type Service = Neutron;
+    type Item = SecurityGroup;
+    const ONE: &'static str = "security_group";
+    const MANY: &'static str = "security_groups";
+    const PATH: &'static str = "/security-groups";
 
-async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
-    let b = body_object(&body, "security_group")?;
-    let g = s
-        .networking
-        .sg_create(
-            &ctx,
-            b.string("name")?.unwrap_or_default(),
-            b.string("description")?.unwrap_or_default(),
-            b.string("project_id")?.or(b.string("tenant_id")?),
-        )
-        .await?;
-    Ok(one("security_group", render(&g)?, StatusCode::CREATED))
-}
+    fn render(_: &AppState, _: &RequestContext, item: &SecurityGroup) -> Result<Value> {
+        render(item).map(Value::Object)
+    }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let b = body_object(&body, "security_group")?;
-    let g = s.networking.sg_update(&ctx, &id, b.string("name")?, b.string("description")?).await?;
-    Ok(one("security_group", render(&g)?, StatusCode::OK))
-}
+    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<SecurityGroup>> {
+        Ok(s.networking.sg_list(ctx).await?)
+    }
 
-async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
-    s.networking.sg_delete(&ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<SecurityGroup> {
+        Ok(s.networking.sg_get(ctx, id).await?)
+    }
+
+    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<SecurityGroup> {
+        Ok(s.networking
+            .sg_create(
+                ctx,
+                b.string("name")?.unwrap_or_default(),
+                b.string("description")?.unwrap_or_default(),
+                b.string("project_id")?.or(b.string("tenant_id")?),
+            )
+            .await?)
+    }
+
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<SecurityGroup> {
+        Ok(s.networking.sg_update(ctx, id, b.string("name")?, b.string("description")?).await?)
+    }
+
+    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(s.networking.sg_delete(ctx, id).await?)
+    }
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/security-groups"), get(list).post(create))
-        .route(&path("/security-groups/{id}"), get(get_one).put(update).delete(delete))
+    routes::<SecurityGroups>()
 }

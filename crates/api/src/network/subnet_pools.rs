@@ -1,17 +1,14 @@
 //! `/v2.0/subnetpools`.
 
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use async_trait::async_trait;
 use hybridstack_core::network::model::SubnetPool;
 use hybridstack_core::network::SubnetPoolRequest;
+use hybridstack_core::policy::RequestContext;
 use serde_json::{Map, Value};
 
-use super::{body_object, listing, one, path, show, showing, Body, Result};
-use crate::auth::Caller;
+use super::{show, Body, Neutron, Result};
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::AppState;
 
 fn render(p: &SubnetPool) -> Result<Map<String, Value>> {
@@ -32,47 +29,41 @@ fn request(b: &Map<String, Value>) -> Result<SubnetPoolRequest> {
     })
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    listing(&s, q, "subnetpools", "/subnetpools", &s.networking.subnetpool_list(&ctx).await?, render)
-}
+struct SubnetPools;
 
-async fn get_one(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    showing(q, "subnetpool", &s.networking.subnetpool_get(&ctx, &id).await?, render)
-}
+#[async_trait]
+impl Resource for SubnetPools {
+    type Service = Neutron;
+    type Item = SubnetPool;
+    const ONE: &'static str = "subnetpool";
+    const MANY: &'static str = "subnetpools";
+    const PATH: &'static str = "/subnetpools";
 
-async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
-    let b = body_object(&body, "subnetpool")?;
-    let p = s.networking.subnetpool_create(&ctx, request(&b)?).await?;
-    Ok(one("subnetpool", render(&p)?, StatusCode::CREATED))
-}
+    fn render(_: &AppState, _: &RequestContext, item: &SubnetPool) -> Result<Value> {
+        render(item).map(Value::Object)
+    }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let b = body_object(&body, "subnetpool")?;
-    let p = s.networking.subnetpool_update(&ctx, &id, request(&b)?).await?;
-    Ok(one("subnetpool", render(&p)?, StatusCode::OK))
-}
+    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<SubnetPool>> {
+        Ok(s.networking.subnetpool_list(ctx).await?)
+    }
 
-async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
-    s.networking.subnetpool_delete(&ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<SubnetPool> {
+        Ok(s.networking.subnetpool_get(ctx, id).await?)
+    }
+
+    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<SubnetPool> {
+        Ok(s.networking.subnetpool_create(ctx, request(&b)?).await?)
+    }
+
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<SubnetPool> {
+        Ok(s.networking.subnetpool_update(ctx, id, request(&b)?).await?)
+    }
+
+    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(s.networking.subnetpool_delete(ctx, id).await?)
+    }
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/subnetpools"), get(list).post(create))
-        .route(&path("/subnetpools/{id}"), get(get_one).put(update).delete(delete))
+    routes::<SubnetPools>()
 }

@@ -1,18 +1,15 @@
 //! `/v2.0/subnets`.
 
-use crate::routes::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use async_trait::async_trait;
 use hybridstack_core::network::model::{HostRoute, Pool, Subnet};
 use hybridstack_core::network::SubnetRequest;
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{Map, Value};
 
-use super::{body_object, listing, one, path, show, showing, Body, NeutronError, Result};
-use crate::auth::Caller;
+use super::{show, Body, Neutron, NeutronError, Result};
+use crate::routes::Router;
+use crate::toolkit::{routes, Params, Resource};
 use crate::AppState;
 
 fn render(s: &Subnet) -> Result<Map<String, Value>> {
@@ -47,47 +44,41 @@ fn request(b: &Map<String, Value>) -> Result<SubnetRequest> {
     })
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    listing(&s, q, "subnets", "/subnets", &s.networking.subnet_list(&ctx).await?, render)
-}
+struct Subnets;
 
-async fn get_one(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
-    showing(q, "subnet", &s.networking.subnet_get(&ctx, &id).await?, render)
-}
+#[async_trait]
+impl Resource for Subnets {
+    type Service = Neutron;
+    type Item = Subnet;
+    const ONE: &'static str = "subnet";
+    const MANY: &'static str = "subnets";
+    const PATH: &'static str = "/subnets";
 
-async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
-    let b = body_object(&body, "subnet")?;
-    let n = s.networking.subnet_create(&ctx, request(&b)?).await?;
-    Ok(one("subnet", render(&n)?, StatusCode::CREATED))
-}
+    fn render(_: &AppState, _: &RequestContext, item: &Subnet) -> Result<Value> {
+        render(item).map(Value::Object)
+    }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    let b = body_object(&body, "subnet")?;
-    let n = s.networking.subnet_update(&ctx, &id, request(&b)?).await?;
-    Ok(one("subnet", render(&n)?, StatusCode::OK))
-}
+    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Subnet>> {
+        Ok(s.networking.subnet_list(ctx).await?)
+    }
 
-async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
-    s.networking.subnet_delete(&ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<Subnet> {
+        Ok(s.networking.subnet_get(ctx, id).await?)
+    }
+
+    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Subnet> {
+        Ok(s.networking.subnet_create(ctx, request(&b)?).await?)
+    }
+
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<Subnet> {
+        Ok(s.networking.subnet_update(ctx, id, request(&b)?).await?)
+    }
+
+    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(s.networking.subnet_delete(ctx, id).await?)
+    }
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&path("/subnets"), get(list).post(create))
-        .route(&path("/subnets/{id}"), get(get_one).put(update).delete(delete))
+    routes::<Subnets>()
 }

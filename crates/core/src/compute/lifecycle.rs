@@ -196,6 +196,22 @@ impl Compute {
         Ok(())
     }
 
+    /// The image the engine must copy into the server's cloud before booting it there: a
+    /// cloud that boots only its own images (AMIs) and has no copy yet, of an image with data
+    /// in the local store. Copied once; later boots find the copy.
+    pub async fn image_to_copy(&self, s: &Server) -> Result<Option<hybridstack_store::images::Image>, CoreError> {
+        if s.root_volume().is_some() || s.image_id.is_empty() {
+            return Ok(None);
+        }
+        let Some(image) = self.images.image_internal(&s.image_id).await? else { return Ok(None) };
+        if crate::images::cloud_images::location_on(&image, &s.cloud).is_some() {
+            return Ok(None);
+        }
+        let copies =
+            self.clouds.get(&s.cloud).is_some_and(|c| !c.compute.capabilities().image_files && c.images.is_some());
+        Ok((copies && self.images.local_file(&image.id).await.is_some()).then_some(image))
+    }
+
     /// What the cloud needs to boot (or rebuild, or resize) the server with `flavor`.
     pub async fn boot_spec(&self, s: &Server, flavor: &FlavorCopy, start: bool) -> Result<ServerSpec, CoreError> {
         let root_volume = s.root_volume().map(str::to_string);
@@ -212,24 +228,6 @@ impl Compute {
                     .ok_or_else(|| CoreError::BadRequest(format!("Image {id} no longer exists.")))?,
             ),
             None => None,
-        };
-        // A cloud that boots only its own images gets a local image copied in first (an AMI
-        // written with the EBS direct APIs), once; later boots find the copy.
-        let image = match image {
-            Some(i) if root_volume.is_none() && crate::images::cloud_images::location_on(&i, &s.cloud).is_none() => {
-                let copies = self
-                    .clouds
-                    .get(&s.cloud)
-                    .is_some_and(|c| !c.compute.capabilities().image_files && c.images.is_some());
-                if copies && self.images.local_file(&i.id).await.is_some() {
-                    tracing::info!(image = %i.id, cloud = %s.cloud, "copying the image into the cloud to boot it");
-                    self.images.copy_to_store(&i, &s.cloud).await?;
-                    self.images.image_internal(&i.id).await?.or(Some(i))
-                } else {
-                    Some(i)
-                }
-            }
-            other => other,
         };
         let file = |id: &str, format: &str, size: i64| -> Result<ImageFile, CoreError> {
             Ok(ImageFile {

@@ -4,13 +4,12 @@
 //! and write the outcome back through the functions in `lifecycle`.
 
 mod boot_volumes;
-pub mod clouds;
 mod flavors;
 mod instance_actions;
 mod keypairs;
 pub mod lifecycle;
 pub mod model;
-mod network_sync;
+pub mod ops;
 mod ownership;
 mod quotas;
 mod scheduler;
@@ -25,15 +24,14 @@ use std::sync::Arc;
 use hybridstack_store::compute::{ActionRow, ServerRow};
 use hybridstack_store::operations::Operation;
 use hybridstack_store::{Store, StoreError};
-use serde_json::Value;
 use tokio::sync::Notify;
 
+use crate::clouds::Clouds;
 use crate::images::Images;
 use crate::network::Networking;
 use crate::CoreError;
 
 pub use boot_volumes::BlockDeviceRequest;
-pub use clouds::{CloudHandle, CloudInfo, Clouds, DriverFactory};
 pub use flavors::FlavorRequest;
 pub use keypairs::KeypairRequest;
 pub use quotas::{QuotaSet, QUOTA_NAMES};
@@ -43,17 +41,7 @@ pub use servers::{
 };
 pub use zones::{Hypervisor, Zone};
 
-/// Operation kinds the engine registers sagas for.
-pub mod ops {
-    pub const CREATE: &str = "server.create";
-    pub const DELETE: &str = "server.delete";
-    pub const POWER: &str = "server.power";
-    pub const REBUILD: &str = "server.rebuild";
-    pub const RESIZE: &str = "server.resize";
-    pub const CONFIRM_RESIZE: &str = "server.confirm_resize";
-    pub const REVERT_RESIZE: &str = "server.revert_resize";
-    pub const SNAPSHOT: &str = "server.snapshot";
-}
+pub(crate) use crate::clock::{new_id, now};
 
 #[derive(Debug, Clone)]
 pub struct ComputeConfig {
@@ -79,33 +67,6 @@ pub struct Compute {
     pub cfg: ComputeConfig,
 }
 
-pub(crate) fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
-}
-
-/// A fresh operation row for `kind` on a server.
-pub(crate) fn operation(kind: &str, server_id: &str, input: Value) -> Operation {
-    let t = crate::clock::now_micros();
-    Operation {
-        id: new_id(),
-        kind: kind.into(),
-        resource_id: server_id.into(),
-        state: "pending".into(),
-        input: input.to_string(),
-        steps_done: "[]".into(),
-        error: None,
-        lease_owner: None,
-        lease_until: 0,
-        attempts: 0,
-        created_at: t,
-        updated_at: t,
-    }
-}
-
 impl Compute {
     pub fn new(
         store: Store,
@@ -116,16 +77,13 @@ impl Compute {
     ) -> Arc<Self> {
         let wake = Arc::new(Notify::new());
         let volumes = crate::volume::Volumes::new(store.clone(), images.clone(), clouds.clone(), wake.clone());
-        clouds.serve_images(images.clone());
-        networking.use_placement(clouds.clone());
-        let source: std::sync::Weak<dyn crate::images::StoreSource> = Arc::downgrade(&clouds) as _;
-        images.use_store_source(source);
         Arc::new(Self { store, images, networking, clouds, volumes, wake, cfg })
     }
 
-    /// A compute service with no cloud drivers, for tests of the API around it.
+    /// A compute service over the clouds `images` and `networking` were built on, with no
+    /// cloud drivers behind them when those were built `without_clouds` (tests of the API).
     pub fn without_clouds(store: Store, images: Arc<Images>, networking: Arc<Networking>) -> Arc<Self> {
-        let clouds = Clouds::new(store.clone(), Arc::new(clouds::NoDrivers));
+        let clouds = images.clouds().clone();
         Self::new(store, images, networking, clouds, ComputeConfig::default())
     }
 

@@ -56,16 +56,8 @@ pub struct Fault {
     pub details: Option<String>,
 }
 
-/// One address of a server, as `addresses` and `ips` show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Address {
-    pub network_name: String,
-    pub version: u8,
-    pub addr: String,
-    /// `fixed` or `floating`
-    pub kind: String,
-    pub mac: String,
-}
+/// One address of a server (networking hands them out; compute shows them).
+pub use crate::network::model::Address;
 
 /// A flavor as embedded in a server: a copy taken at boot (and at resize), so that editing
 /// or deleting the flavor later does not change what the server was given.

@@ -10,8 +10,9 @@ use serde_json::json;
 use super::instance_actions::action_row;
 use super::model::Server;
 use super::servers::{check_metadata, check_name};
-use super::{operation, ops, Compute};
+use super::{ops, Compute};
 use crate::images::NewImage;
+use crate::operations::{operation_of, Params};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -102,6 +103,22 @@ impl ServerAction {
     }
 }
 
+/// The task state a power action shows while it runs.
+fn power_task(action: &ServerAction) -> &'static str {
+    match action {
+        ServerAction::Start => "powering-on",
+        ServerAction::Stop => "powering-off",
+        ServerAction::Reboot { hard: false } => "rebooting",
+        ServerAction::Reboot { hard: true } => "rebooting_hard",
+        ServerAction::Pause => "pausing",
+        ServerAction::Unpause => "unpausing",
+        ServerAction::Suspend => "suspending",
+        ServerAction::Resume => "resuming",
+        // Only the power actions above are asked for their task.
+        _ => "",
+    }
+}
+
 fn state_conflict(s: &Server, action: &str) -> CoreError {
     match &s.task_state {
         Some(t) => CoreError::Conflict(format!("Cannot '{action}' instance {} while it is in task_state {t}", s.id)),
@@ -112,7 +129,9 @@ fn state_conflict(s: &Server, action: &str) -> CoreError {
 }
 
 impl Compute {
-    /// Runs an action; returns the new image's id for `createImage`.
+    /// Runs an action; returns the new image's id for `createImage`. Lock and unlock change
+    /// the record only; the others check the server may take the action on its cloud, then
+    /// queue the operation that carries it out.
     pub async fn server_action(
         &self,
         ctx: &RequestContext,
@@ -121,45 +140,84 @@ impl Compute {
         request_id: &str,
     ) -> Result<Option<String>, CoreError> {
         let s = self.server_owned(ctx, id).await?;
-        let name = action.name();
         match &action {
-            ServerAction::Lock { reason } => {
-                if reason.as_ref().is_some_and(|r| r.chars().count() > 255) {
-                    return Err(CoreError::BadRequest("A lock reason has at most 255 characters.".into()));
-                }
-                let (user, reason, admin) = (ctx.user_id.clone(), reason.clone(), ctx.is_admin());
-                let rid = request_id.to_string();
-                self.modify(id, |s| {
-                    s.locked = true;
-                    s.locked_reason = reason.clone();
-                    s.locked_by = Some(if admin { "admin".into() } else { "owner".into() });
-                    let a = action_row(s, "lock", &rid, &user)?;
-                    Ok((vec![], vec![a]))
-                })
-                .await?;
-                return Ok(None);
-            }
-            ServerAction::Unlock => {
-                if s.locked && s.locked_by.as_deref() == Some("admin") && !ctx.is_admin() {
-                    return Err(CoreError::Forbidden("The server was locked by an administrator.".into()));
-                }
-                let user = ctx.user_id.clone();
-                let rid = request_id.to_string();
-                self.modify(id, |s| {
-                    s.locked = false;
-                    s.locked_reason = None;
-                    s.locked_by = None;
-                    let a = action_row(s, "unlock", &rid, &user)?;
-                    Ok((vec![], vec![a]))
-                })
-                .await?;
-                return Ok(None);
-            }
+            ServerAction::Lock { reason } => return self.lock(ctx, id, reason.clone(), request_id).await.map(|_| None),
+            ServerAction::Unlock => return self.unlock(ctx, &s, request_id).await.map(|_| None),
             _ => {}
         }
-        Self::check_unlocked(ctx, &s)?;
+        self.check_action(ctx, &s, &action).await?;
+        let (server_id, rid) = (s.id.clone(), Some(request_id.to_string()));
+        match &action {
+            ServerAction::Rebuild { .. } => self.rebuild(ctx, &s, &action, request_id).await.map(|_| None),
+            ServerAction::CreateImage { name, metadata } => {
+                self.create_image(ctx, &s, name, metadata, request_id).await.map(Some)
+            }
+            ServerAction::Resize { flavor_ref } => {
+                let flavor_id = self.resize_flavor(ctx, &s, flavor_ref).await?;
+                let p = ops::ResizeServer { server_id, request_id: rid, flavor_id };
+                self.queue_action(ctx, &action, "resize_prep", p, request_id).await
+            }
+            ServerAction::ConfirmResize => {
+                let p = ops::ConfirmResize { server_id, request_id: rid };
+                self.queue_action(ctx, &action, "resize_confirming", p, request_id).await
+            }
+            ServerAction::RevertResize => {
+                let p = ops::RevertResize { server_id, request_id: rid };
+                self.queue_action(ctx, &action, "resize_reverting", p, request_id).await
+            }
+            other => {
+                let hard = matches!(other, ServerAction::Reboot { hard: true });
+                let p = ops::PowerServer { server_id, request_id: rid, action: other.name().into(), hard };
+                self.queue_action(ctx, &action, power_task(other), p, request_id).await
+            }
+        }
+    }
+
+    async fn lock(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        reason: Option<String>,
+        request_id: &str,
+    ) -> Result<(), CoreError> {
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 255) {
+            return Err(CoreError::BadRequest("A lock reason has at most 255 characters.".into()));
+        }
+        let (user, admin) = (ctx.user_id.clone(), ctx.is_admin());
+        self.modify(id, |s| {
+            s.locked = true;
+            s.locked_reason = reason.clone();
+            s.locked_by = Some(if admin { "admin".into() } else { "owner".into() });
+            let a = action_row(s, "lock", request_id, &user)?;
+            Ok((vec![], vec![a]))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn unlock(&self, ctx: &RequestContext, s: &Server, request_id: &str) -> Result<(), CoreError> {
+        if s.locked && s.locked_by.as_deref() == Some("admin") && !ctx.is_admin() {
+            return Err(CoreError::Forbidden("The server was locked by an administrator.".into()));
+        }
+        let user = ctx.user_id.clone();
+        self.modify(&s.id, |s| {
+            s.locked = false;
+            s.locked_reason = None;
+            s.locked_by = None;
+            let a = action_row(s, "unlock", request_id, &user)?;
+            Ok((vec![], vec![a]))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Whether the server may take the action now: unlocked, in a state that allows it, on
+    /// an available cloud that supports it, and with an image root where the action needs one.
+    async fn check_action(&self, ctx: &RequestContext, s: &Server, action: &ServerAction) -> Result<(), CoreError> {
+        let (name, id) = (action.name(), &s.id);
+        Self::check_unlocked(ctx, s)?;
         if s.task_state.is_some() || !action.allowed().contains(&s.vm_state.as_str()) {
-            return Err(state_conflict(&s, name));
+            return Err(state_conflict(s, name));
         }
         let cloud = self.clouds.require(&s.cloud).await.map_err(|_| {
             CoreError::Conflict(format!("Cannot '{name}' instance {id}: it is not placed on an available cloud."))
@@ -180,131 +238,150 @@ impl Compute {
                 s.root_volume().unwrap_or_default()
             )));
         }
-        let request_id = request_id.to_string();
-        let mut input = json!({"server_id": id, "request_id": request_id});
-        let (kind, task) = match &action {
-            ServerAction::Start => (ops::POWER, "powering-on"),
-            ServerAction::Stop => (ops::POWER, "powering-off"),
-            ServerAction::Reboot { hard: false } => (ops::POWER, "rebooting"),
-            ServerAction::Reboot { hard: true } => (ops::POWER, "rebooting_hard"),
-            ServerAction::Pause => (ops::POWER, "pausing"),
-            ServerAction::Unpause => (ops::POWER, "unpausing"),
-            ServerAction::Suspend => (ops::POWER, "suspending"),
-            ServerAction::Resume => (ops::POWER, "resuming"),
-            ServerAction::Rebuild { image_ref, name, metadata, access_ipv4, access_ipv6, description } => {
-                if let Some(n) = name {
-                    check_name(n)?;
-                }
-                if let Some(m) = metadata {
-                    check_metadata(m)?;
-                }
-                let image = match self.images.get(ctx, image_ref).await {
-                    Ok(i) if i.status == "active" => i,
-                    _ => return Err(CoreError::BadRequest(format!("Image {image_ref} could not be found."))),
-                };
-                input["image_id"] = json!(image.id);
-                let (n, m, a4, a6, d) =
-                    (name.clone(), metadata.clone(), access_ipv4.clone(), access_ipv6.clone(), description.clone());
-                let props = image.properties.clone();
-                let prop = move |k: &str| props.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-                let (kernel, ramdisk) = (prop("kernel_id"), prop("ramdisk_id"));
-                let user = ctx.user_id.clone();
-                self.modify(id, |s| {
-                    if s.task_state.is_some() {
-                        return Err(state_conflict(s, "rebuild"));
-                    }
-                    if let Some(n) = &n {
-                        s.name = n.clone();
-                    }
-                    if let Some(m) = &m {
-                        s.metadata = m.clone();
-                    }
-                    if let Some(a) = &a4 {
-                        s.access_ipv4 = a.clone();
-                    }
-                    if let Some(a) = &a6 {
-                        s.access_ipv6 = a.clone();
-                    }
-                    if let Some(d) = &d {
-                        s.description = d.clone();
-                    }
-                    s.image_id = image.id.clone();
-                    s.kernel_id = kernel.clone();
-                    s.ramdisk_id = ramdisk.clone();
-                    s.task_state = Some("rebuilding".into());
-                    s.pending_action = Some(request_id.clone());
-                    let op = operation(ops::REBUILD, &s.id, input.clone());
-                    let a = action_row(s, "rebuild", &request_id, &user)?;
-                    Ok((vec![op], vec![a]))
-                })
-                .await?;
-                return Ok(None);
-            }
-            ServerAction::Resize { flavor_ref } => {
-                let flavor = match self.flavor_get(ctx, flavor_ref).await {
-                    Ok(f) => f,
-                    Err(_) => return Err(CoreError::BadRequest(format!("Flavor {flavor_ref} could not be found."))),
-                };
-                if flavor.id == s.flavor.id {
-                    return Err(CoreError::BadRequest("When resizing, instances must change flavor!".into()));
-                }
-                if flavor.disk > 0 && flavor.disk < s.flavor.disk {
-                    return Err(CoreError::BadRequest("Resizing to a smaller disk is not possible.".into()));
-                }
-                let more_cores = i64::from(flavor.vcpus) - i64::from(s.flavor.vcpus);
-                let more_ram = i64::try_from(flavor.ram).unwrap_or(i64::MAX) - i64::try_from(s.flavor.ram).unwrap_or(0);
-                self.quota_check(&s.project_id, 0, more_cores, more_ram).await?;
-                input["flavor_id"] = json!(flavor.id);
-                (ops::RESIZE, "resize_prep")
-            }
-            ServerAction::ConfirmResize => (ops::CONFIRM_RESIZE, "resize_confirming"),
-            ServerAction::RevertResize => (ops::REVERT_RESIZE, "resize_reverting"),
-            ServerAction::CreateImage { name: image_name, metadata } => {
-                if image_name.trim().is_empty() || image_name.chars().count() > 255 {
-                    return Err(CoreError::BadRequest("Image names have 1 to 255 characters.".into()));
-                }
-                check_metadata(metadata)?;
-                let image_id = self.snapshot_image(ctx, &s, image_name, metadata).await?;
-                input["image_id"] = json!(image_id);
-                let user = ctx.user_id.clone();
-                let queued = self
-                    .modify(id, |s| {
-                        if s.task_state.is_some() {
-                            return Err(state_conflict(s, "createImage"));
-                        }
-                        s.task_state = Some("image_snapshot".into());
-                        s.pending_action = Some(request_id.clone());
-                        let op = operation(ops::SNAPSHOT, &s.id, input.clone());
-                        let a = action_row(s, "createImage", &request_id, &user)?;
-                        Ok((vec![op], vec![a]))
-                    })
-                    .await;
-                if let Err(e) = queued {
-                    // The image record would otherwise stay queued forever.
-                    let _ = self.images.delete(ctx, &image_id).await;
-                    return Err(e);
-                }
-                return Ok(Some(image_id));
-            }
-            ServerAction::Lock { .. } | ServerAction::Unlock => return Ok(None),
-        };
-        input["action"] = json!(name);
-        if let ServerAction::Reboot { hard } = &action {
-            input["hard"] = json!(hard);
-        }
+        Ok(())
+    }
+
+    /// Writes the server's task state, its instance action and the operation, in one go.
+    async fn queue_action<P: Params>(
+        &self,
+        ctx: &RequestContext,
+        action: &ServerAction,
+        task: &str,
+        params: P,
+        request_id: &str,
+    ) -> Result<Option<String>, CoreError> {
+        let name = action.name();
         let user = ctx.user_id.clone();
-        self.modify(id, |s| {
+        self.modify(params.resource_id(), |s| {
             if s.task_state.is_some() || !action.allowed().contains(&s.vm_state.as_str()) {
                 return Err(state_conflict(s, name));
             }
             s.task_state = Some(task.into());
-            s.pending_action = Some(request_id.clone());
-            let op = operation(kind, &s.id, input.clone());
-            let a = action_row(s, name, &request_id, &user)?;
+            s.pending_action = Some(request_id.to_string());
+            let op = operation_of(&params)?;
+            let a = action_row(s, name, request_id, &user)?;
             Ok((vec![op], vec![a]))
         })
-        .await?;
-        Ok(None)
+        .await
+        .map(|_| None)
+    }
+
+    async fn rebuild(
+        &self,
+        ctx: &RequestContext,
+        s: &Server,
+        action: &ServerAction,
+        request_id: &str,
+    ) -> Result<(), CoreError> {
+        let ServerAction::Rebuild { image_ref, name, metadata, access_ipv4, access_ipv6, description } = action else {
+            return Err(CoreError::Internal("rebuild without its request".into()));
+        };
+        if let Some(n) = name {
+            check_name(n)?;
+        }
+        if let Some(m) = metadata {
+            check_metadata(m)?;
+        }
+        let image = match self.images.get(ctx, image_ref).await {
+            Ok(i) if i.status == "active" => i,
+            _ => return Err(CoreError::BadRequest(format!("Image {image_ref} could not be found."))),
+        };
+        let params = ops::RebuildServer {
+            server_id: s.id.clone(),
+            request_id: Some(request_id.into()),
+            image_id: image.id.clone(),
+        };
+        let prop = |k: &str| image.properties.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let (kernel, ramdisk) = (prop("kernel_id"), prop("ramdisk_id"));
+        let user = ctx.user_id.clone();
+        self.modify(&s.id, |s| {
+            if s.task_state.is_some() {
+                return Err(state_conflict(s, "rebuild"));
+            }
+            if let Some(n) = name {
+                s.name = n.clone();
+            }
+            if let Some(m) = metadata {
+                s.metadata = m.clone();
+            }
+            if let Some(a) = access_ipv4 {
+                s.access_ipv4 = a.clone();
+            }
+            if let Some(a) = access_ipv6 {
+                s.access_ipv6 = a.clone();
+            }
+            if let Some(d) = description {
+                s.description = d.clone();
+            }
+            s.image_id = image.id.clone();
+            s.kernel_id = kernel.clone();
+            s.ramdisk_id = ramdisk.clone();
+            s.task_state = Some("rebuilding".into());
+            s.pending_action = Some(request_id.to_string());
+            let op = operation_of(&params)?;
+            let a = action_row(s, "rebuild", request_id, &user)?;
+            Ok((vec![op], vec![a]))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The flavor a resize goes to, checked: another one, no smaller disk, within quota.
+    async fn resize_flavor(&self, ctx: &RequestContext, s: &Server, flavor_ref: &str) -> Result<String, CoreError> {
+        let flavor = match self.flavor_get(ctx, flavor_ref).await {
+            Ok(f) => f,
+            Err(_) => return Err(CoreError::BadRequest(format!("Flavor {flavor_ref} could not be found."))),
+        };
+        if flavor.id == s.flavor.id {
+            return Err(CoreError::BadRequest("When resizing, instances must change flavor!".into()));
+        }
+        if flavor.disk > 0 && flavor.disk < s.flavor.disk {
+            return Err(CoreError::BadRequest("Resizing to a smaller disk is not possible.".into()));
+        }
+        let more_cores = i64::from(flavor.vcpus) - i64::from(s.flavor.vcpus);
+        let more_ram = i64::try_from(flavor.ram).unwrap_or(i64::MAX) - i64::try_from(s.flavor.ram).unwrap_or(0);
+        self.quota_check(&s.project_id, 0, more_cores, more_ram).await?;
+        Ok(flavor.id)
+    }
+
+    /// `createImage`: the image record first, then the snapshot operation; returns its id.
+    async fn create_image(
+        &self,
+        ctx: &RequestContext,
+        s: &Server,
+        image_name: &str,
+        metadata: &BTreeMap<String, String>,
+        request_id: &str,
+    ) -> Result<String, CoreError> {
+        if image_name.trim().is_empty() || image_name.chars().count() > 255 {
+            return Err(CoreError::BadRequest("Image names have 1 to 255 characters.".into()));
+        }
+        check_metadata(metadata)?;
+        let image_id = self.snapshot_image(ctx, s, image_name, metadata).await?;
+        let params = ops::SnapshotServer {
+            server_id: s.id.clone(),
+            request_id: Some(request_id.into()),
+            image_id: image_id.clone(),
+        };
+        let user = ctx.user_id.clone();
+        let queued = self
+            .modify(&s.id, |s| {
+                if s.task_state.is_some() {
+                    return Err(state_conflict(s, "createImage"));
+                }
+                s.task_state = Some("image_snapshot".into());
+                s.pending_action = Some(request_id.to_string());
+                let op = operation_of(&params)?;
+                let a = action_row(s, "createImage", request_id, &user)?;
+                Ok((vec![op], vec![a]))
+            })
+            .await;
+        if let Err(e) = queued {
+            // The image record would otherwise stay queued forever.
+            let _ = self.images.delete(ctx, &image_id).await;
+            return Err(e);
+        }
+        Ok(image_id)
     }
 
     /// The Glance record a snapshot fills: queued, owned by the server's project, carrying

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use hybridstack_store::compute::{ServerQuery, ServerRow, ServerWrite};
 use regex::Regex;
-use serde_json::json;
 
 use super::instance_actions::action_row;
 use super::model::{RequestedNetwork, Server};
-use super::{new_id, now, operation, ops, Compute};
+use super::{new_id, now, ops, Compute};
 use crate::clock::parse_iso;
+use crate::operations::operation_of;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -159,6 +159,39 @@ pub(crate) fn check_tag(t: &str) -> Result<(), CoreError> {
 
 pub const MAX_TAGS: usize = 50;
 
+/// What a server create is made of, once planned.
+struct CreatePlan {
+    flavor: super::model::Flavor,
+    boot: super::boot_volumes::BootPlan,
+    image: Option<hybridstack_store::images::Image>,
+    key_data: Option<String>,
+    networks: Vec<RequestedNetwork>,
+    network_mode: String,
+    sg_names: Vec<String>,
+    count: u32,
+}
+
+/// The checks a create request passes on its own, before anything is read.
+fn check_create_request(r: &CreateRequest) -> Result<(), CoreError> {
+    check_name(&r.name)?;
+    check_metadata(&r.metadata)?;
+    check_access_ip(&r.access_ipv4, false)?;
+    check_access_ip(&r.access_ipv6, true)?;
+    if r.description.as_ref().is_some_and(|d| d.chars().count() > 255) {
+        return Err(CoreError::BadRequest("Descriptions have at most 255 characters.".into()));
+    }
+    for t in &r.tags {
+        check_tag(t)?;
+    }
+    if r.tags.len() > MAX_TAGS {
+        return Err(CoreError::BadRequest(format!("A server has at most {MAX_TAGS} tags.")));
+    }
+    if r.max_count != 0 && r.max_count < r.min_count {
+        return Err(CoreError::BadRequest("min_count must be no greater than max_count.".into()));
+    }
+    Ok(())
+}
+
 impl Compute {
     /// A server the caller may see; deleted servers are gone (404).
     pub async fn server_get(&self, ctx: &RequestContext, id: &str) -> Result<Server, CoreError> {
@@ -241,50 +274,49 @@ impl Compute {
         }
     }
 
+    /// `POST /servers`: the request checked, then planned (flavor, image, block devices,
+    /// networks, quota), then written, each server with its create operation.
     pub async fn server_create(&self, ctx: &RequestContext, r: CreateRequest) -> Result<Created, CoreError> {
         ctx.require_member()?;
         let project_id = ctx
             .project_id()
             .ok_or_else(|| CoreError::Forbidden("Creating a server needs a project-scoped token.".into()))?
             .to_string();
-        check_name(&r.name)?;
-        check_metadata(&r.metadata)?;
-        check_access_ip(&r.access_ipv4, false)?;
-        check_access_ip(&r.access_ipv6, true)?;
-        if r.description.as_ref().is_some_and(|d| d.chars().count() > 255) {
-            return Err(CoreError::BadRequest("Descriptions have at most 255 characters.".into()));
-        }
-        for t in &r.tags {
-            check_tag(t)?;
-        }
-        if r.tags.len() > MAX_TAGS {
-            return Err(CoreError::BadRequest(format!("A server has at most {MAX_TAGS} tags.")));
-        }
+        check_create_request(&r)?;
+        let plan = self.plan_create(ctx, &project_id, &r).await?;
+        self.write_create(ctx, &project_id, &r, plan).await
+    }
+
+    /// What the servers are made of: the flavor, the image and block devices, the key, the
+    /// networks and groups, and how many quota allows.
+    async fn plan_create(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+        r: &CreateRequest,
+    ) -> Result<CreatePlan, CoreError> {
         let (min, max) = (r.min_count.max(1), r.max_count.max(r.min_count.max(1)));
-        if r.max_count != 0 && r.max_count < r.min_count {
-            return Err(CoreError::BadRequest("min_count must be no greater than max_count.".into()));
-        }
         let flavor = match self.flavor_get(ctx, &r.flavor_ref).await {
             Ok(f) if !f.disabled => f,
             _ => return Err(CoreError::BadRequest(format!("Flavor {} could not be found.", r.flavor_ref))),
         };
-        let plan = self.plan_block_devices(ctx, &r.image_ref, r.availability_zone.as_deref(), &r.block_devices).await?;
-        if !plan.devices.is_empty() && max > 1 {
+        let boot = self.plan_block_devices(ctx, &r.image_ref, r.availability_zone.as_deref(), &r.block_devices).await?;
+        if !boot.devices.is_empty() && max > 1 {
             return Err(CoreError::BadRequest(
                 "Several servers cannot be created at once with block device mappings to volumes.".into(),
             ));
         }
         // A volume-backed server boots with the properties of the image its volume came from.
-        let boot_image = if plan.image_ref.is_empty() { plan.boot_image.clone() } else { Some(plan.image_ref.clone()) };
+        let boot_image = if boot.image_ref.is_empty() { boot.boot_image.clone() } else { Some(boot.image_ref.clone()) };
         let image = match &boot_image {
             Some(id) => match self.images.get(ctx, id).await {
                 Ok(i) => Some(i),
-                Err(_) if plan.image_ref.is_empty() => self.images.image_internal(id).await?,
+                Err(_) if boot.image_ref.is_empty() => self.images.image_internal(id).await?,
                 Err(_) => return Err(CoreError::BadRequest(format!("Image {id} could not be found."))),
             },
             None => None,
         };
-        if let Some(image) = image.as_ref().filter(|_| !plan.image_ref.is_empty()) {
+        if let Some(image) = image.as_ref().filter(|_| !boot.image_ref.is_empty()) {
             if image.status != "active" {
                 return Err(CoreError::BadRequest(format!("Image {} is not active.", image.id)));
             }
@@ -319,10 +351,10 @@ impl Compute {
         let sg_names =
             if r.security_groups.is_empty() { vec!["default".to_string()] } else { r.security_groups.clone() };
         if !networks.is_empty() {
-            self.networking.resolve_security_groups(ctx, &project_id, &sg_names).await?;
+            self.networking.resolve_security_groups(ctx, project_id, &sg_names).await?;
         }
         if !r.metadata.is_empty() {
-            let limit = self.quota_limit(&project_id, "metadata_items").await?;
+            let limit = self.quota_limit(project_id, "metadata_items").await?;
             if limit >= 0 && i64::try_from(r.metadata.len()).unwrap_or(i64::MAX) > limit {
                 return Err(CoreError::Forbidden(format!("Quota exceeded for metadata_items: at most {limit} items.")));
             }
@@ -331,40 +363,52 @@ impl Compute {
         let cores = i64::from(flavor.vcpus);
         let ram = i64::try_from(flavor.ram).unwrap_or(i64::MAX);
         // Nova creates as many as quota allows between min and max; we check the max, then the min.
-        let count = if self.quota_check(&project_id, n, cores * n, ram * n).await.is_ok() {
+        let count = if self.quota_check(project_id, n, cores * n, ram * n).await.is_ok() {
             max
         } else {
             let m = i64::from(min);
-            self.quota_check(&project_id, m, cores * m, ram * m).await?;
+            self.quota_check(project_id, m, cores * m, ram * m).await?;
             min
         };
+        Ok(CreatePlan { flavor, boot, image, key_data, networks, network_mode, sg_names, count })
+    }
+
+    /// Writes each server with its create operation and instance action, in one transaction
+    /// a server, and wakes the engine.
+    async fn write_create(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+        r: &CreateRequest,
+        p: CreatePlan,
+    ) -> Result<Created, CoreError> {
         let prop = |k: &str| {
-            image.as_ref().and_then(|i| i.properties.get(k)).and_then(|v| v.as_str()).unwrap_or_default().to_string()
+            p.image.as_ref().and_then(|i| i.properties.get(k)).and_then(|v| v.as_str()).unwrap_or_default().to_string()
         };
         let reservation_id = format!("r-{}", &new_id()[..8]);
-        let ids: Vec<String> = (0..count).map(|_| new_id()).collect();
+        let ids: Vec<String> = (0..p.count).map(|_| new_id()).collect();
         if let Some(g) = &r.server_group {
             self.group_join(ctx, g, &ids).await?;
         }
         let mut created = Vec::new();
-        for (i, id) in (0..count).zip(ids) {
-            let name = if count > 1 { format!("{}-{}", r.name, i + 1) } else { r.name.clone() };
+        for (i, id) in (0..p.count).zip(ids) {
+            let name = if p.count > 1 { format!("{}-{}", r.name, i + 1) } else { r.name.clone() };
             let t = now();
             let s = Server {
                 id: id.clone(),
                 name: name.clone(),
-                project_id: project_id.clone(),
+                project_id: project_id.to_string(),
                 user_id: ctx.user_id.clone(),
                 vm_state: "building".into(),
                 task_state: Some("scheduling".into()),
                 power_state: 0,
                 cloud: String::new(),
-                requested_zone: r.availability_zone.clone().filter(|z| !z.is_empty()).or_else(|| plan.zone.clone()),
-                flavor: (&flavor).into(),
+                requested_zone: r.availability_zone.clone().filter(|z| !z.is_empty()).or_else(|| p.boot.zone.clone()),
+                flavor: (&p.flavor).into(),
                 old_flavor: None,
-                image_id: plan.image_ref.clone(),
+                image_id: p.boot.image_ref.clone(),
                 key_name: r.key_name.clone(),
-                key_data: key_data.clone(),
+                key_data: p.key_data.clone(),
                 metadata: r.metadata.clone(),
                 tags: r.tags.clone(),
                 user_data: r.user_data.clone(),
@@ -379,13 +423,13 @@ impl Compute {
                 launched_at: None,
                 terminated_at: None,
                 fault: None,
-                networks: networks.clone(),
-                network_mode: network_mode.clone(),
+                networks: p.networks.clone(),
+                network_mode: p.network_mode.clone(),
                 ports: vec![],
                 addresses: vec![],
-                security_groups: sg_names.clone(),
+                security_groups: p.sg_names.clone(),
                 volumes_attached: vec![],
-                block_devices: plan.devices.clone(),
+                block_devices: p.boot.devices.clone(),
                 config_drive: if r.config_drive { "True".into() } else { String::new() },
                 reservation_id: reservation_id.clone(),
                 launch_index: i,
@@ -399,7 +443,7 @@ impl Compute {
             let mut s = s;
             s.pending_action = Some(request_id.clone());
             let row = Self::row_of(&s, None)?;
-            let op = operation(ops::CREATE, &id, json!({"server_id": id, "request_id": request_id}));
+            let op = operation_of(&ops::CreateServer { server_id: id.clone(), request_id: Some(request_id.clone()) })?;
             let action = action_row(&s, "create", &request_id, &ctx.user_id)?;
             self.store
                 .server_write(&ServerWrite {
@@ -561,7 +605,8 @@ impl Compute {
         let user = ctx.user_id.clone();
         self.modify(id, |s| {
             s.task_state = Some("deleting".into());
-            let op = operation(ops::DELETE, &s.id, json!({"server_id": s.id, "request_id": request_id}));
+            let op =
+                operation_of(&ops::DeleteServer { server_id: s.id.clone(), request_id: Some(request_id.clone()) })?;
             let a = action_row(s, "delete", &request_id, &user)?;
             Ok((vec![op], vec![a]))
         })

@@ -36,8 +36,9 @@ struct Env {
 
 async fn env(store: hybridstack_store::Store) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
-    let images = Images::open(store.clone(), dir.path(), ImagesConfig::default()).expect("images");
-    let networking = Networking::new(store.clone());
+    let clouds = crate::clouds::Clouds::new(store.clone(), Arc::new(crate::clouds::NoDrivers));
+    let images = Images::open(store.clone(), dir.path(), ImagesConfig::default(), clouds.clone()).expect("images");
+    let networking = Networking::new(store.clone(), clouds);
     let compute = Compute::without_clouds(store, images.clone(), networking);
     let a = admin();
     let img = images
@@ -136,7 +137,7 @@ async fn create_writes_the_server_and_its_operation_together() {
         assert_eq!(s.access_ipv6, "::babe:dc0c:1602", "{backend}: access IPs are kept canonical");
         let ops = e.compute.store().ops_live_for(&s.id).await.expect("ops");
         assert_eq!(ops.len(), 1, "{backend}");
-        assert_eq!(ops[0].kind, ops::CREATE, "{backend}");
+        assert_eq!(ops[0].kind, <ops::CreateServer as crate::operations::Params>::KIND, "{backend}");
         let actions = e.compute.instance_actions(&c, &s.id).await.expect("actions");
         assert_eq!(actions.len(), 1, "{backend}");
         assert_eq!((actions[0].action.as_str(), actions[0].request_id.as_str()), ("create", "req-1"), "{backend}");
@@ -154,7 +155,14 @@ async fn create_writes_the_server_and_its_operation_together() {
         // Deleting queues a second operation, after the create.
         e.compute.server_delete(&c, &s.id, "req-2").await.expect("delete");
         let ops = e.compute.store().ops_live_for(&s.id).await.expect("ops");
-        assert_eq!(ops.iter().map(|o| o.kind.as_str()).collect::<Vec<_>>(), [ops::CREATE, ops::DELETE], "{backend}");
+        assert_eq!(
+            ops.iter().map(|o| o.kind.as_str()).collect::<Vec<_>>(),
+            [
+                <ops::CreateServer as crate::operations::Params>::KIND,
+                <ops::DeleteServer as crate::operations::Params>::KIND
+            ],
+            "{backend}"
+        );
     }
 }
 

@@ -138,9 +138,7 @@ impl Identity {
     }
 }
 
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
+pub(crate) use crate::clock::new_hex_id as new_id;
 
 #[cfg(test)]
 mod tests;

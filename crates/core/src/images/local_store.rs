@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStore, StoredImage};
+use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStoreQuery, StoredImage};
 
 pub const LOCAL_STORE: &str = "local";
 
@@ -50,7 +50,22 @@ impl LocalStore {
     }
 
     pub async fn delete_file(&self, image_id: &str) -> Result<(), DriverError> {
-        ImageStore::delete(self, image_id, image_id).await
+        match tokio::fs::remove_file(self.path_of(image_id)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Copies a file in (the local store is the control plane's own disk, not a cloud).
+    pub async fn put(&self, src: &ImageSource) -> Result<StoredImage, DriverError> {
+        let dst = self.path_of(&src.image_id)?;
+        if tokio::fs::metadata(&dst).await.is_ok_and(|m| m.len() == src.size) {
+            return Ok(StoredImage { reference: src.image_id.clone(), format: src.format });
+        }
+        let staged = self.staging_path(&src.image_id);
+        tokio::fs::copy(&src.path, &staged).await.map_err(io)?;
+        tokio::fs::rename(&staged, &dst).await.map_err(io)?;
+        Ok(StoredImage { reference: src.image_id.clone(), format: src.format })
     }
 
     /// Removes staging files left by a crash.
@@ -65,7 +80,7 @@ impl LocalStore {
 }
 
 #[async_trait]
-impl ImageStore for LocalStore {
+impl ImageStoreQuery for LocalStore {
     fn id(&self) -> &str {
         LOCAL_STORE
     }
@@ -76,24 +91,6 @@ impl ImageStore for LocalStore {
 
     fn accepted_formats(&self) -> &[DiskFormat] {
         &[DiskFormat::Raw, DiskFormat::Qcow2, DiskFormat::Vmdk]
-    }
-
-    async fn put(&self, src: &ImageSource) -> Result<StoredImage, DriverError> {
-        let dst = self.path_of(&src.image_id)?;
-        if tokio::fs::metadata(&dst).await.is_ok_and(|m| m.len() == src.size) {
-            return Ok(StoredImage { reference: src.image_id.clone(), format: src.format });
-        }
-        let staged = self.staging_path(&src.image_id);
-        tokio::fs::copy(&src.path, &staged).await.map_err(io)?;
-        tokio::fs::rename(&staged, &dst).await.map_err(io)?;
-        Ok(StoredImage { reference: src.image_id.clone(), format: src.format })
-    }
-
-    async fn delete(&self, image_id: &str, _reference: &str) -> Result<(), DriverError> {
-        match tokio::fs::remove_file(self.path_of(image_id)?).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
-            _ => Ok(()),
-        }
     }
 
     async fn local_path(&self, image_id: &str, _reference: &str) -> Result<PathBuf, DriverError> {

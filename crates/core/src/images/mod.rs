@@ -4,6 +4,7 @@
 
 pub mod cloud_images;
 pub mod convert;
+pub mod copies;
 pub mod inspect;
 mod list;
 mod local_store;
@@ -15,16 +16,17 @@ mod upload;
 use std::path::Path;
 use std::sync::Arc;
 
-use hybridstack_driver::ImageStore;
-use hybridstack_store::images::Image;
+use hybridstack_driver::ImageStoreQuery;
 use hybridstack_store::Store;
-use parking_lot::RwLock;
 
 use crate::clock::now_micros;
+use crate::clouds::Clouds;
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
+/// The image records core hands out (the store's rows, which core owns the meaning of).
+pub use hybridstack_store::images::{Image, ImageLocation, ImageMember};
 pub use list::{ListQuery, SortKey, DEFAULT_LIMIT};
 pub use local_store::{LocalStore, LOCAL_STORE};
 pub use patch::PatchOp;
@@ -56,19 +58,9 @@ impl Default for ImagesConfig {
 pub struct Images {
     store: Store,
     local: Arc<LocalStore>,
-    /// Every store an image may live in: the local one first, then each registered cloud.
-    stores: RwLock<Vec<Arc<dyn ImageStore>>>,
-    /// Where cloud stores come from: asked again when a store is not known yet (a cloud
-    /// registered since the last look). Weak: the registry holds this service already.
-    source: RwLock<Option<std::sync::Weak<dyn StoreSource>>>,
+    /// The clouds, whose image stores (AMIs) hold copies beside the local one.
+    clouds: Arc<Clouds>,
     cfg: ImagesConfig,
-}
-
-/// What registers the clouds' image stores (the cloud registry).
-#[async_trait::async_trait]
-pub trait StoreSource: Send + Sync {
-    /// Opens clouds registered since the last call, registering their stores.
-    async fn refresh_stores(&self) -> Result<(), CoreError>;
 }
 
 /// The attributes a client may set at create time.
@@ -119,43 +111,35 @@ pub(crate) fn check_tag(t: &str) -> Result<(), CoreError> {
 }
 
 impl Images {
-    pub fn open(store: Store, data_dir: &Path, cfg: ImagesConfig) -> Result<Arc<Self>, CoreError> {
+    pub fn open(store: Store, data_dir: &Path, cfg: ImagesConfig, clouds: Arc<Clouds>) -> Result<Arc<Self>, CoreError> {
         let local = Arc::new(
             LocalStore::open(data_dir.join("images"))
                 .map_err(|e| CoreError::Internal(format!("cannot open the local image store: {e}")))?,
         );
-        let stores: Vec<Arc<dyn ImageStore>> = vec![local.clone()];
-        Ok(Arc::new(Self { store, local, stores: RwLock::new(stores), source: RwLock::new(None), cfg }))
+        Ok(Arc::new(Self { store, local, clouds, cfg }))
     }
 
-    /// Adds a cloud's image store (done when a cloud is registered).
-    pub fn register_store(&self, s: Arc<dyn ImageStore>) {
-        let mut stores = self.stores.write();
-        stores.retain(|x| x.id() != s.id());
-        stores.push(s);
+    pub fn clouds(&self) -> &Arc<Clouds> {
+        &self.clouds
     }
 
-    pub fn stores(&self) -> Vec<Arc<dyn ImageStore>> {
-        self.stores.read().clone()
+    /// Every store an image may live in: the local one first, then each open cloud's.
+    pub fn stores(&self) -> Vec<Arc<dyn ImageStoreQuery>> {
+        let mut all: Vec<Arc<dyn ImageStoreQuery>> = vec![self.local.clone()];
+        all.extend(self.clouds.image_stores());
+        all
     }
 
-    pub(crate) fn find_store(&self, id: &str) -> Option<Arc<dyn ImageStore>> {
-        self.stores.read().iter().find(|s| s.id() == id).cloned()
+    pub(crate) fn find_store(&self, id: &str) -> Option<Arc<dyn ImageStoreQuery>> {
+        self.stores().into_iter().find(|s| s.id() == id)
     }
 
-    pub fn use_store_source(&self, s: std::sync::Weak<dyn StoreSource>) {
-        *self.source.write() = Some(s);
-    }
-
-    /// A store by id, asking the cloud registry again when it is not known yet.
-    pub(crate) async fn find_store_fresh(&self, id: &str) -> Result<Option<Arc<dyn ImageStore>>, CoreError> {
+    /// A store by id, opening clouds registered since the last look when it is not known yet.
+    pub(crate) async fn find_store_fresh(&self, id: &str) -> Result<Option<Arc<dyn ImageStoreQuery>>, CoreError> {
         if let Some(s) = self.find_store(id) {
             return Ok(Some(s));
         }
-        let source = self.source.read().as_ref().and_then(std::sync::Weak::upgrade);
-        if let Some(src) = source {
-            src.refresh_stores().await?;
-        }
+        self.clouds.refresh().await?;
         Ok(self.find_store(id))
     }
 
@@ -273,14 +257,20 @@ impl Images {
     }
 
     /// Deletes an image and every copy of its data, with no policy check (the undo of a
-    /// failed snapshot). Deleting one already gone succeeds.
+    /// failed snapshot). Deleting one already gone succeeds. The copies in clouds' stores are
+    /// removed by the engine (`image.purge`), queued before the records go so a crash in
+    /// between leaves no copy without its removal on record.
     pub async fn delete_internal(&self, id: &str) -> Result<(), CoreError> {
-        for loc in self.store.image_locations(id).await? {
-            if let Some(s) = self.find_store(&loc.store) {
-                s.delete(id, &loc.reference).await.map_err(|e| {
-                    CoreError::Conflict(format!("Could not delete the copy in store {}: {e}", loc.store))
-                })?;
-            }
+        let locations = self.store.image_locations(id).await?;
+        let copies: Vec<copies::Copy> = locations
+            .iter()
+            .filter(|l| l.store != LOCAL_STORE)
+            .map(|l| copies::Copy { store: l.store.clone(), reference: l.reference.clone() })
+            .collect();
+        if !copies.is_empty() {
+            self.queue(copies::PurgeParams { image_id: id.into(), copies }).await?;
+        }
+        for loc in &locations {
             self.store.image_location_delete(id, &loc.store).await?;
         }
         let _ = self.local.delete_file(id).await;

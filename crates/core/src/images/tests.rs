@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStore, StoredImage};
+use hybridstack_driver::{
+    BlockQuery, Capacity, ComputeCapabilities, ComputeQuery, DiskFormat, DriverError, Foreign, ImageStoreQuery,
+    NetworkCapabilities, NetworkQuery, OwnershipQuery, StoredImage, VolumeCapabilities,
+};
 use hybridstack_store::testing::{self, TestStore};
 use serde_json::json;
 
@@ -19,7 +22,8 @@ struct Env {
 async fn env_with(cfg: ImagesConfig) -> Env {
     let t = testing::sqlite().await;
     let dir = tempfile::tempdir().expect("dir");
-    let images = Images::open(t.store.clone(), dir.path(), cfg).expect("images");
+    let clouds = crate::clouds::Clouds::new(t.store.clone(), Arc::new(RawOnlyFactory));
+    let images = Images::open(t.store.clone(), dir.path(), cfg, clouds).expect("images");
     Env { images, dir, _t: t }
 }
 
@@ -274,11 +278,44 @@ async fn recovery_returns_interrupted_transfers_to_queued() {
     upload(&e, &c, &i.id, b"whole").await.expect("a fresh upload works");
 }
 
-/// A second file store that, like a cloud, takes only raw images.
-struct RawOnlyStore(LocalStore);
+/// A cloud whose own image store, like AWS's, takes only raw images. Core only asks it
+/// questions; the engine's tests and the AWS scenario cover the copies themselves.
+struct RawOnlyCloud;
 
 #[async_trait]
-impl ImageStore for RawOnlyStore {
+impl ComputeQuery for RawOnlyCloud {
+    fn capabilities(&self) -> ComputeCapabilities {
+        ComputeCapabilities::default()
+    }
+    async fn capacity(&self) -> Result<Capacity, DriverError> {
+        Ok(Capacity::default())
+    }
+    async fn console_output(&self, id: &str, _: Option<usize>) -> Result<String, DriverError> {
+        Err(DriverError::NotSupported(format!("server {id}: no console here")))
+    }
+}
+
+impl NetworkQuery for RawOnlyCloud {
+    fn capabilities(&self) -> NetworkCapabilities {
+        NetworkCapabilities::default()
+    }
+}
+
+impl BlockQuery for RawOnlyCloud {
+    fn volume_capabilities(&self) -> VolumeCapabilities {
+        VolumeCapabilities::default()
+    }
+}
+
+#[async_trait]
+impl OwnershipQuery for RawOnlyCloud {
+    async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
+        Ok(vec![])
+    }
+}
+
+#[async_trait]
+impl ImageStoreQuery for RawOnlyCloud {
     fn id(&self) -> &str {
         "raw-cloud"
     }
@@ -288,23 +325,46 @@ impl ImageStore for RawOnlyStore {
     fn accepted_formats(&self) -> &[DiskFormat] {
         &[DiskFormat::Raw]
     }
-    async fn put(&self, src: &ImageSource) -> Result<StoredImage, DriverError> {
-        self.0.put(src).await
+    async fn local_path(&self, image_id: &str, _: &str) -> Result<std::path::PathBuf, DriverError> {
+        Err(DriverError::NotFound(format!("image {image_id}: kept in the cloud")))
     }
-    async fn delete(&self, image_id: &str, reference: &str) -> Result<(), DriverError> {
-        self.0.delete(image_id, reference).await
+}
+
+struct RawOnlyFactory;
+
+impl crate::clouds::DriverFactory for RawOnlyFactory {
+    fn open(
+        &self,
+        kind: &str,
+        name: &str,
+        _: &str,
+        _: &serde_json::Value,
+        _: Option<&str>,
+    ) -> Result<crate::clouds::CloudHandle, CoreError> {
+        let cloud = Arc::new(RawOnlyCloud);
+        Ok(crate::clouds::CloudHandle {
+            name: name.into(),
+            kind: kind.into(),
+            compute: cloud.clone(),
+            network: cloud.clone(),
+            block: cloud.clone(),
+            images: Some(cloud.clone()),
+            ownership: cloud,
+            acting: crate::clouds::Sealed::new(Arc::new(())),
+        })
     }
-    async fn local_path(&self, image_id: &str, reference: &str) -> Result<std::path::PathBuf, DriverError> {
-        self.0.local_path(image_id, reference).await
-    }
+}
+
+/// The operations queued for an image, by kind, with their inputs.
+async fn queued(e: &Env, image_id: &str) -> Vec<(String, serde_json::Value)> {
+    let ops = e.images.store.ops_live_for(image_id).await.expect("ops");
+    ops.into_iter().map(|o| (o.kind, serde_json::from_str(&o.input).expect("input"))).collect()
 }
 
 #[tokio::test]
 async fn staged_import_and_copy_image_convert_for_the_target_store() {
     let e = env().await;
-    let cloud_dir = tempfile::tempdir().expect("dir");
-    let cloud = Arc::new(RawOnlyStore(LocalStore::open(cloud_dir.path().to_path_buf()).expect("store")));
-    e.images.register_store(cloud.clone());
+    e.images.clouds().add("raw", "raw-cloud", json!({})).await.expect("cloud");
     let c = member("p1");
     let q = e.dir.path().join("src.qcow2");
     qemu_img(&["create", "-f", "qcow2", &q.to_string_lossy(), "2M"]);
@@ -315,23 +375,35 @@ async fn staged_import_and_copy_image_convert_for_the_target_store() {
     assert_eq!(e.images.get(&c, &i.id).await.expect("get").status, "uploading");
     assert!(matches!(e.images.import(&c, &i.id, "web-download", vec![]).await, Err(CoreError::BadRequest(_))));
     e.images.import(&c, &i.id, "glance-direct", vec!["raw-cloud".into()]).await.expect("import");
-    let mut stores = Vec::new();
+    // The local data is taken at once; the copy into the cloud is queued for the engine.
+    let mut ops = vec![];
     for _ in 0..200 {
-        stores = e.images.locations(&i.id).await.expect("locations");
-        if stores.len() == 2 {
+        ops = queued(&e, &i.id).await;
+        if !ops.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
+    assert_eq!(ops, vec![("image.copy".to_string(), json!({"image_id": i.id, "stores": ["raw-cloud"]}))]);
     let active = e.images.get(&c, &i.id).await.expect("get");
     assert_eq!(active.status, "active");
     assert_eq!(active.virtual_size, Some(2 << 20));
-    let in_cloud = stores.iter().find(|l| l.store == "raw-cloud").expect("copied to the raw-only store");
-    assert_eq!(in_cloud.disk_format, "raw");
-    let copied = cloud_dir.path().join(&i.id);
-    assert_eq!(std::fs::metadata(&copied).expect("copy").len(), 2 << 20, "converted to raw on the way");
+    // What the engine copies: converted to raw, the one format that store takes.
+    let copy = e.images.copy_source(&active, "raw-cloud").await.expect("source").expect("not copied yet");
+    assert_eq!(copy.source.format, DiskFormat::Raw);
+    assert_eq!(copy.source.size, 2 << 20, "converted to raw on the way");
+    let converted = copy.source.path.clone();
+    drop(copy);
+    assert!(!converted.exists(), "the converted file goes once the copy is made");
+    let stored = StoredImage { reference: "ami-0123".into(), format: DiskFormat::Raw };
+    e.images.record_copy(&i.id, "raw-cloud", &stored).await.expect("record");
+    let shown = e.images.get(&c, &i.id).await.expect("get");
+    assert_eq!(super::cloud_images::location_on(&shown, "raw-cloud").as_deref(), Some("ami-0123"));
+    assert!(e.images.copy_source(&shown, "raw-cloud").await.expect("source").is_none(), "copied once");
+    // Deleting the image queues the removal of its cloud copy before the records go.
     e.images.delete(&c, &i.id).await.expect("delete");
-    assert!(!copied.exists(), "deleting the image removes every copy");
+    let purge = queued(&e, &i.id).await.into_iter().find(|(k, _)| k == "image.purge").expect("purge queued");
+    assert_eq!(purge.1, json!({"image_id": i.id, "copies": [{"store": "raw-cloud", "reference": "ami-0123"}]}));
     assert!(matches!(
         e.images.import(&c, &i.id, "copy-image", vec!["nowhere".into()]).await,
         Err(CoreError::NotFound(_))

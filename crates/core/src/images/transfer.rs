@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hybridstack_driver::{DiskFormat, ImageSource};
 use hybridstack_store::images::{Image, ImageLocation};
 
 use super::inspect::{inspect, matches_declared};
@@ -231,15 +230,7 @@ impl Images {
                 if stores.is_empty() {
                     return Err(CoreError::BadRequest("copy-image needs the target stores.".into()));
                 }
-                let me = self.clone();
-                tokio::spawn(async move {
-                    for s in stores {
-                        if let Err(e) = me.copy_to_store(&image, &s).await {
-                            tracing::warn!(image = %image.id, store = %s, error = %e, "copy-image failed");
-                        }
-                    }
-                });
-                Ok(())
+                self.queue_copy(&image.id, stores).await
             }
             other => {
                 Err(CoreError::BadRequest(format!("Import method {other:?} is not available; see /v2/info/import.")))
@@ -254,10 +245,7 @@ impl Images {
             let got =
                 tokio::task::spawn_blocking(move || super::upload::hash_file(&path)).await.map_err(blocking_err)??;
             let image = self.activate(image, got, "importing").await?;
-            for s in stores.iter().filter(|s| s.as_str() != LOCAL_STORE) {
-                self.copy_to_store(&image, s).await?;
-            }
-            Ok::<_, CoreError>(())
+            self.queue_copy(&image.id, stores).await
         }
         .await;
         if let Err(e) = result {
@@ -271,60 +259,6 @@ impl Images {
                 }
             }
         }
-    }
-
-    /// Copies an active image into another store, converting to a format that store takes.
-    pub async fn copy_to_store(&self, image: &Image, store_id: &str) -> Result<(), CoreError> {
-        let target =
-            self.find_store(store_id).ok_or_else(|| CoreError::BadRequest(format!("Unknown store {store_id:?}.")))?;
-        if self.store.image_locations(&image.id).await?.iter().any(|l| l.store == store_id) {
-            return Ok(());
-        }
-        let from = image
-            .disk_format
-            .as_deref()
-            .and_then(DiskFormat::parse)
-            .or_else(|| {
-                matches!(image.disk_format.as_deref(), Some("ami" | "ari" | "aki" | "iso")).then_some(DiskFormat::Raw)
-            })
-            .ok_or_else(|| {
-                CoreError::BadRequest(format!("Images in {:?} cannot be copied between stores.", image.disk_format))
-            })?;
-        let src = self
-            .local
-            .local_path_of(&image.id)
-            .await
-            .ok_or_else(|| CoreError::Conflict(format!("Image {} has no local data to copy from.", image.id)))?;
-        let accepted = target.accepted_formats();
-        let (path, format, _tmp) = if accepted.contains(&from) {
-            (src, from, None)
-        } else {
-            let to =
-                *accepted.first().ok_or_else(|| CoreError::Internal(format!("store {store_id} accepts no format")))?;
-            let tmp = self.local.staging_path(&image.id);
-            super::convert::convert(&src, from, &tmp, to).await?;
-            (tmp.clone(), to, Some(TempFile(tmp)))
-        };
-        let size = tokio::fs::metadata(&path).await.map_err(|e| CoreError::Internal(e.to_string()))?.len();
-        let stored = target
-            .put(&ImageSource { image_id: image.id.clone(), path, format, size })
-            .await
-            .map_err(|e| CoreError::Conflict(format!("Copy to store {store_id} failed: {e}")))?;
-        self.store
-            .image_location_put(&ImageLocation {
-                image_id: image.id.clone(),
-                store: store_id.into(),
-                reference: stored.reference.clone(),
-                disk_format: stored.format.as_str().into(),
-                status: "active".into(),
-                created_at: now_micros(),
-            })
-            .await?;
-        // A cloud's own copy is what a server there boots from.
-        if store_id != LOCAL_STORE {
-            self.record_cloud_copy(&image.id, store_id, &stored.reference).await?;
-        }
-        Ok(())
     }
 
     /// The file to serve for `GET …/file`; `None` when the image has no data yet.
@@ -357,15 +291,6 @@ impl Images {
             out.entry(image).or_default().push(store);
         }
         Ok(out)
-    }
-}
-
-/// A converted copy that exists only for the duration of one transfer.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 

@@ -4,9 +4,9 @@
 use hybridstack_driver::{NetworkSpec, PortSpec, SubnetSpec};
 use hybridstack_store::network::NetChange;
 
+use super::model::Address;
 use super::model::{Network, Port, SecurityGroup, Subnet};
 use super::{fault, now, Fault, Networking, PortRequest};
-use crate::compute::model::Address;
 use crate::policy::{RequestContext, Scope};
 use crate::CoreError;
 

@@ -23,6 +23,7 @@ use hybridstack_store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::clouds::Clouds;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -118,27 +119,12 @@ pub fn fault(kind: Fault, message: String) -> CoreError {
     }
 }
 
-pub fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
-}
+pub(crate) use crate::clock::{new_id, now};
 
 pub struct Networking {
     store: Store,
-    /// The clouds, for what a network's zone hints ask of them (set once compute is up).
-    placement: parking_lot::RwLock<Option<Arc<dyn Placement>>>,
-}
-
-/// What networking asks of the clouds: a network's `availability_zone_hints` name the zones
-/// (clouds) it is to be realised on, so its subnets must be ones those clouds can host.
-#[async_trait::async_trait]
-pub trait Placement: Send + Sync {
-    async fn zone_known(&self, zone: &str) -> Result<bool, CoreError>;
-    /// Why the zone's cloud cannot host the subnet (a 400), if it cannot.
-    async fn check_subnet(&self, zone: &str, s: &hybridstack_driver::SubnetSpec) -> Result<(), CoreError>;
+    /// The clouds, for what a network's zone hints ask of them.
+    clouds: Arc<Clouds>,
 }
 
 /// A resource kind and how it is stored.
@@ -152,16 +138,8 @@ pub(crate) trait Doc: Serialize + DeserializeOwned {
 }
 
 impl Networking {
-    pub fn new(store: Store) -> Arc<Self> {
-        Arc::new(Self { store, placement: parking_lot::RwLock::new(None) })
-    }
-
-    pub fn use_placement(&self, p: Arc<dyn Placement>) {
-        *self.placement.write() = Some(p);
-    }
-
-    pub(crate) fn placement(&self) -> Option<Arc<dyn Placement>> {
-        self.placement.read().clone()
+    pub fn new(store: Store, clouds: Arc<Clouds>) -> Arc<Self> {
+        Arc::new(Self { store, clouds })
     }
 
     pub(crate) fn object<T: Doc>(doc: &T) -> Result<NetObject, CoreError> {

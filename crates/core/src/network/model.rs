@@ -219,3 +219,14 @@ pub struct SubnetPool {
     pub updated_at: String,
     pub revision_number: u64,
 }
+
+/// One address of a server, as `addresses` and `ips` show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Address {
+    pub network_name: String,
+    pub version: u8,
+    pub addr: String,
+    /// `fixed` or `floating`
+    pub kind: String,
+    pub mac: String,
+}

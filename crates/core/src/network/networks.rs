@@ -114,11 +114,7 @@ impl Networking {
         }
         let hints = r.availability_zone_hints.clone().unwrap_or_default();
         for zone in &hints {
-            let known = match self.placement() {
-                Some(p) => p.zone_known(zone).await?,
-                None => false,
-            };
-            if !known {
+            if !self.clouds.zone_known(zone).await? {
                 return Err(CoreError::NotFound(format!("AvailabilityZone {zone} could not be found.")));
             }
         }

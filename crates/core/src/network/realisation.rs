@@ -14,10 +14,20 @@ use super::routers::ROUTER_INTERFACE;
 use super::Networking;
 use crate::CoreError;
 
-/// The operation that converges every cloud's network realisation to the store.
-pub const NETWORK_SYNC: &str = "network.sync";
 /// All sync operations share one resource id, so they run one at a time, in order.
 pub const NETWORK_SYNC_RESOURCE: &str = "network-sync";
+
+/// The operation that converges every cloud's network realisation to the store; it takes no
+/// parameters.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkSync {}
+
+impl crate::operations::Params for NetworkSync {
+    const KIND: &'static str = "network.sync";
+    fn resource_id(&self) -> &str {
+        NETWORK_SYNC_RESOURCE
+    }
+}
 
 /// Everything a cloud should hold beyond its networks and ports.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -31,7 +41,11 @@ pub struct CloudNetworkState {
 }
 
 pub fn sync_operation() -> Operation {
-    crate::compute::operation(NETWORK_SYNC, NETWORK_SYNC_RESOURCE, serde_json::json!({}))
+    crate::operations::operation(
+        <NetworkSync as crate::operations::Params>::KIND,
+        NETWORK_SYNC_RESOURCE,
+        serde_json::json!({}),
+    )
 }
 
 fn bound_on(p: &Port, cloud: &str) -> bool {

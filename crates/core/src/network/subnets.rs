@@ -133,7 +133,7 @@ impl Networking {
         }
         // A network meant for some clouds takes only subnets they can host (an AWS VPC takes
         // IPv4 /16 to /28 and no IPv6 prefix of our own).
-        if let Some(p) = self.placement() {
+        if !network.availability_zone_hints.is_empty() {
             let spec = hybridstack_driver::SubnetSpec {
                 id: String::new(),
                 ip_version,
@@ -145,7 +145,7 @@ impl Networking {
                 ipv6_address_mode: None,
             };
             for zone in &network.availability_zone_hints {
-                p.check_subnet(zone, &spec).await?;
+                self.clouds.check_subnet(zone, &spec).await?;
             }
         }
         for other in self.children::<Subnet>(&network_id).await? {

@@ -39,7 +39,7 @@ async fn network_with_subnet(n: &Networking, c: &RequestContext, cidr: &str) -> 
 #[tokio::test]
 async fn two_hundred_parallel_ports_on_a_24_get_distinct_addresses() {
     for (backend, t) in testing::all().await {
-        let n = Networking::new(t.store.clone());
+        let n = Networking::new(t.store.clone(), no_clouds(&t.store));
         let c = member("p1");
         let (net, subnet) = network_with_subnet(&n, &c, "10.0.0.0/24").await;
         let tasks: Vec<_> = (0..200)
@@ -68,7 +68,7 @@ async fn two_hundred_parallel_ports_on_a_24_get_distinct_addresses() {
 #[tokio::test]
 async fn explicit_addresses_are_checked_and_never_shared() {
     let t = testing::sqlite().await;
-    let n = Networking::new(t.store.clone());
+    let n = Networking::new(t.store.clone(), no_clouds(&t.store));
     let c = member("p1");
     let (net, subnet) = network_with_subnet(&n, &c, "10.1.0.0/28").await;
     let want = |ip: &str| PortRequest {
@@ -91,7 +91,7 @@ async fn explicit_addresses_are_checked_and_never_shared() {
 #[tokio::test]
 async fn slaac_ports_get_their_eui64_address() {
     let t = testing::sqlite().await;
-    let n = Networking::new(t.store.clone());
+    let n = Networking::new(t.store.clone(), no_clouds(&t.store));
     let c = member("p1");
     let net = n.network_create(&c, NetworkRequest::default()).await.expect("network");
     n.subnet_create(
@@ -133,7 +133,7 @@ async fn slaac_ports_get_their_eui64_address() {
 #[tokio::test]
 async fn default_security_groups_and_rule_validation() {
     let t = testing::sqlite().await;
-    let n = Networking::new(t.store.clone());
+    let n = Networking::new(t.store.clone(), no_clouds(&t.store));
     let c = member("p1");
     let groups = n.sg_list(&c).await.expect("list");
     assert_eq!(groups.len(), 1);
@@ -171,7 +171,7 @@ async fn default_security_groups_and_rule_validation() {
 #[tokio::test]
 async fn floating_ips_need_a_router_path_to_the_external_network() {
     let t = testing::sqlite().await;
-    let n = Networking::new(t.store.clone());
+    let n = Networking::new(t.store.clone(), no_clouds(&t.store));
     let (a, c) = (admin(), member("p1"));
     let public =
         n.network_create(&a, NetworkRequest { external: Some(true), ..Default::default() }).await.expect("public");
@@ -217,7 +217,7 @@ async fn floating_ips_need_a_router_path_to_the_external_network() {
 #[tokio::test]
 async fn quotas_cap_creation_and_only_admins_change_them() {
     let t = testing::sqlite().await;
-    let n = Networking::new(t.store.clone());
+    let n = Networking::new(t.store.clone(), no_clouds(&t.store));
     let (a, c) = (admin(), member("p1"));
     assert_eq!(n.quota_get(&c, "p1").await.expect("own quota").get("port"), Some(&500));
     assert!(matches!(n.quota_get(&member("p2"), "p1").await, Err(CoreError::Forbidden(_))));
@@ -238,4 +238,8 @@ async fn quotas_cap_creation_and_only_admins_change_them() {
     n.port_create(&c, port()).await.expect("back to the default");
     let bad = [("nonsense".to_string(), 1)].into_iter().collect();
     assert!(matches!(n.quota_set(&a, "p1", &bad).await, Err(CoreError::BadRequest(_))));
+}
+
+fn no_clouds(store: &hybridstack_store::Store) -> std::sync::Arc<crate::clouds::Clouds> {
+    crate::clouds::Clouds::new(store.clone(), std::sync::Arc::new(crate::clouds::NoDrivers))
 }

@@ -54,7 +54,7 @@ impl Volumes {
             doc.attachments.clear();
         }
         doc.error = None;
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
         Ok(doc)
     }
@@ -67,7 +67,7 @@ impl Volumes {
         let Versioned { mut doc, version } = self.visible::<Snapshot>(ctx, SNAPSHOT, "Snapshot", id).await?;
         doc.status = status.into();
         doc.error = None;
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         let row = object(SNAPSHOT, id, &doc.project_id, &doc.volume_id, &doc, Some(version))?;
         self.write(vec![row], vec![]).await
     }
@@ -130,7 +130,7 @@ impl Volumes {
         }
         doc.volume_type = t.name;
         doc.volume_type_id = Some(t.id);
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
         Ok(doc)
     }

@@ -8,7 +8,7 @@ use hybridstack_driver::{ImageFile, VolumeSource, VolumeSpec};
 
 use super::model::{Snapshot, Volume};
 use super::{not_found, object, Versioned, Volumes, SNAPSHOT, VOLUME};
-use crate::compute::clouds::CloudHandle;
+use crate::clouds::CloudHandle;
 use crate::CoreError;
 
 impl Volumes {
@@ -30,7 +30,7 @@ impl Volumes {
             let Versioned { mut doc, version } =
                 self.load::<Volume>(VOLUME, id).await?.ok_or_else(|| not_found("Volume", id))?;
             f(&mut doc);
-            doc.updated_at = crate::compute::now();
+            doc.updated_at = crate::clock::now();
             match self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await {
                 Err(CoreError::Conflict(_)) => continue,
                 other => return other.map(|()| doc),
@@ -44,7 +44,7 @@ impl Volumes {
             let Versioned { mut doc, version } =
                 self.load::<Snapshot>(SNAPSHOT, id).await?.ok_or_else(|| not_found("Snapshot", id))?;
             f(&mut doc);
-            doc.updated_at = crate::compute::now();
+            doc.updated_at = crate::clock::now();
             let row = object(SNAPSHOT, id, &doc.project_id, &doc.volume_id, &doc, Some(version))?;
             match self.write(vec![row], vec![]).await {
                 Err(CoreError::Conflict(_)) => continue,

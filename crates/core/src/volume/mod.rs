@@ -5,6 +5,7 @@
 mod admin;
 pub mod lifecycle;
 pub mod model;
+pub mod ops;
 pub mod quotas;
 mod snapshots;
 pub mod types;
@@ -18,30 +19,18 @@ use hybridstack_store::volumes::{VolObject, VolWrite};
 use hybridstack_store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
 use tokio::sync::Notify;
 
 pub use snapshots::SnapshotRequest;
 pub use upload::Upload;
 pub use volumes::VolumeRequest;
 
-use crate::compute::clouds::Clouds;
+use crate::clouds::Clouds;
 use crate::images::Images;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
 /// Operation kinds, one saga each in `engine::sagas`.
-pub mod ops {
-    pub const CREATE: &str = "volume.create";
-    pub const DELETE: &str = "volume.delete";
-    pub const EXTEND: &str = "volume.extend";
-    pub const ATTACH: &str = "volume.attach";
-    pub const DETACH: &str = "volume.detach";
-    pub const SNAPSHOT_CREATE: &str = "snapshot.create";
-    pub const SNAPSHOT_DELETE: &str = "snapshot.delete";
-    pub const UPLOAD_IMAGE: &str = "volume.upload_image";
-}
-
 /// The volume type volumes get when they name none (Cinder's `__DEFAULT__`), and its id,
 /// fixed so that clients that remember it keep working across restarts.
 pub const DEFAULT_TYPE: &str = "__DEFAULT__";
@@ -162,8 +151,4 @@ fn object<T: Serialize>(
         },
         prev,
     ))
-}
-
-fn operation(kind: &str, resource: &str, input: Value) -> Operation {
-    crate::compute::operation(kind, resource, input)
 }

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use super::model::{Snapshot, Volume};
-use super::{object, operation, ops, Versioned, Volumes, SNAPSHOT, VOLUME};
+use super::{object, ops, Versioned, Volumes, SNAPSHOT, VOLUME};
+use crate::operations::operation_of;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -43,9 +42,9 @@ impl Volumes {
         }
         let gib = i64::try_from(v.doc.size).unwrap_or(i64::MAX);
         self.quota_check(&v.doc.project_id, v.doc.type_id(), 0, 1, gib, None).await?;
-        let now = crate::compute::now();
+        let now = crate::clock::now();
         let s = Snapshot {
-            id: crate::compute::new_id(),
+            id: crate::clock::new_id(),
             volume_id: r.volume_id.clone(),
             name: r.name,
             description: r.description,
@@ -59,7 +58,7 @@ impl Volumes {
             error: None,
         };
         // Ordered with the volume's own operations: a delete queued later waits for it.
-        let op = operation(ops::SNAPSHOT_CREATE, &r.volume_id, json!({"snapshot_id": s.id, "volume_id": r.volume_id}));
+        let op = operation_of(&ops::CreateSnapshot { snapshot_id: s.id.clone(), volume_id: r.volume_id.clone() })?;
         self.write(vec![object(SNAPSHOT, &s.id, &s.project_id, &s.volume_id, &s, None)?], vec![op]).await?;
         Ok(s)
     }
@@ -93,8 +92,8 @@ impl Volumes {
             )));
         }
         doc.status = "deleting".into();
-        doc.updated_at = crate::compute::now();
-        let op = operation(ops::SNAPSHOT_DELETE, &doc.volume_id, json!({"snapshot_id": id}));
+        doc.updated_at = crate::clock::now();
+        let op = operation_of(&ops::DeleteSnapshot { snapshot_id: id.into(), volume_id: doc.volume_id.clone() })?;
         self.write(vec![object(SNAPSHOT, id, &doc.project_id, &doc.volume_id, &doc, Some(version))?], vec![op]).await
     }
 }
@@ -120,7 +119,7 @@ impl Volumes {
         if let Some(m) = metadata {
             doc.metadata = m;
         }
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(SNAPSHOT, id, &doc.project_id, &doc.volume_id, &doc, Some(version))?], vec![]).await?;
         Ok(doc)
     }

@@ -175,8 +175,7 @@ impl Volumes {
         check_name(&name)?;
         check_specs(&extra_specs)?;
         self.all_types().await?;
-        let t =
-            VolumeType { id: crate::compute::new_id(), name, description, is_public, extra_specs, projects: vec![] };
+        let t = VolumeType { id: crate::clock::new_id(), name, description, is_public, extra_specs, projects: vec![] };
         self.claim_type(&t).await?;
         Ok(t)
     }

@@ -3,11 +3,11 @@
 //! data, converts it to the format asked for, and fills the image.
 
 use hybridstack_driver::DiskFormat;
-use serde_json::json;
 
 use super::model::Volume;
-use super::{object, operation, ops, Versioned, Volumes, VOLUME};
+use super::{object, ops, Versioned, Volumes, VOLUME};
 use crate::images::NewImage;
+use crate::operations::operation_of;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -59,12 +59,12 @@ impl Volumes {
             )
             .await?;
         doc.status = "uploading".into();
-        doc.updated_at = crate::compute::now();
-        let op = operation(
-            ops::UPLOAD_IMAGE,
-            id,
-            json!({"volume_id": id, "image_id": image.id, "disk_format": disk_format}),
-        );
+        doc.updated_at = crate::clock::now();
+        let op = operation_of(&ops::UploadImage {
+            volume_id: id.into(),
+            image_id: image.id.clone(),
+            disk_format: disk_format.clone(),
+        })?;
         if let Err(e) = self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
         {
             // Nothing will fill the image: it goes, and the volume is as it was.

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use super::model::{Attachment, Snapshot, Volume};
-use super::{object, operation, ops, Versioned, Volumes, SNAPSHOT, VOLUME};
+use super::{object, ops, Versioned, Volumes, SNAPSHOT, VOLUME};
+use crate::operations::operation_of;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -82,9 +81,9 @@ impl Volumes {
         let vtype = self.type_for_volume(ctx, r.volume_type.as_deref()).await?;
         let zone = self.zone_for(&project, r.availability_zone.as_deref(), zone, vtype.zones()).await?;
         self.quota_check_volume(&project, &vtype.id, size).await?;
-        let now = crate::compute::now();
+        let now = crate::clock::now();
         let v = Volume {
-            id: crate::compute::new_id(),
+            id: crate::clock::new_id(),
             name: r.name,
             description: r.description,
             project_id: project.clone(),
@@ -105,7 +104,7 @@ impl Volumes {
             updated_at: now,
             error: None,
         };
-        let op = operation(ops::CREATE, &v.id, json!({"volume_id": v.id}));
+        let op = operation_of(&ops::CreateVolume { volume_id: v.id.clone() })?;
         self.write(vec![object(VOLUME, &v.id, &project, "", &v, None)?], vec![op]).await?;
         Ok(v)
     }
@@ -209,7 +208,7 @@ impl Volumes {
         if let Some(m) = metadata {
             doc.metadata = m;
         }
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
         Ok(doc)
     }
@@ -248,8 +247,8 @@ impl Volumes {
     /// Marks a volume deleting and queues the operation that removes it from its cloud.
     pub(super) async fn queue_delete(&self, mut doc: Volume, version: i64) -> Result<(), CoreError> {
         doc.status = "deleting".into();
-        doc.updated_at = crate::compute::now();
-        let op = operation(ops::DELETE, &doc.id, json!({"volume_id": doc.id}));
+        doc.updated_at = crate::clock::now();
+        let op = operation_of(&ops::DeleteVolume { volume_id: doc.id.clone() })?;
         self.write(vec![object(VOLUME, &doc.id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
     }
 
@@ -284,8 +283,8 @@ impl Volumes {
         self.quota_check(&doc.project_id, doc.type_id(), 0, 0, grow, Some(new_size)).await?;
         let back_to = doc.status.clone();
         doc.status = "extending".into();
-        doc.updated_at = crate::compute::now();
-        let op = operation(ops::EXTEND, id, json!({"volume_id": id, "new_size": new_size, "back_to": back_to}));
+        doc.updated_at = crate::clock::now();
+        let op = operation_of(&ops::ExtendVolume { volume_id: id.into(), new_size, back_to })?;
         self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
     }
 
@@ -311,16 +310,16 @@ impl Volumes {
         }
         self.check_same_cloud(&doc, server_cloud)?;
         let attachment = Attachment {
-            id: reservation.unwrap_or_else(crate::compute::new_id),
+            id: reservation.unwrap_or_else(crate::clock::new_id),
             server_id: server_id.into(),
             device: device.into(),
-            attached_at: crate::compute::now(),
+            attached_at: crate::clock::now(),
             reserved: false,
         };
         doc.status = "attaching".into();
         doc.attachments = vec![attachment.clone()];
-        doc.updated_at = crate::compute::now();
-        let op = operation(ops::ATTACH, volume_id, json!({"volume_id": volume_id, "server_id": server_id}));
+        doc.updated_at = crate::clock::now();
+        let op = operation_of(&ops::AttachVolume { volume_id: volume_id.into(), server_id: server_id.into() })?;
         self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await?;
         Ok(attachment.id)
     }
@@ -353,15 +352,15 @@ impl Volumes {
         }
         self.check_same_cloud(&doc, server_cloud)?;
         let a = Attachment {
-            id: crate::compute::new_id(),
+            id: crate::clock::new_id(),
             server_id: server_id.into(),
             device: String::new(),
-            attached_at: crate::compute::now(),
+            attached_at: crate::clock::now(),
             reserved: true,
         };
         doc.status = "reserved".into();
         doc.attachments = vec![a.clone()];
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
         Ok(a)
     }
@@ -382,7 +381,7 @@ impl Volumes {
         }
         doc.attachments.clear();
         doc.status = "available".into();
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![]).await
     }
 
@@ -405,8 +404,8 @@ impl Volumes {
             )));
         }
         doc.status = "detaching".into();
-        doc.updated_at = crate::compute::now();
-        let op = operation(ops::DETACH, volume_id, json!({"volume_id": volume_id, "server_id": server_id}));
+        doc.updated_at = crate::clock::now();
+        let op = operation_of(&ops::DetachVolume { volume_id: volume_id.into(), server_id: server_id.into() })?;
         self.write(vec![object(VOLUME, volume_id, &doc.project_id, "", &doc, Some(version))?], vec![op]).await
     }
 }
@@ -435,7 +434,7 @@ impl Volumes {
             doc.readonly = r;
             doc.metadata.insert("readonly".into(), if r { "True" } else { "False" }.into());
         }
-        doc.updated_at = crate::compute::now();
+        doc.updated_at = crate::clock::now();
         self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
         Ok(doc)
     }

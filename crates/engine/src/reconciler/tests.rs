@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use hybridstack_driver::Compute as _;
+use hybridstack_driver_act::Compute as _;
 
 use super::Reconciler;
 use crate::testbed::{virsh, Testbed};

@@ -4,19 +4,38 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use hybridstack_core::clouds::Clouds;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::network::realisation::NetworkSync;
+use hybridstack_core::network::Networking;
+use serde::{Deserialize, Serialize};
 
-use super::{core, step_without_undo, Fut};
-use crate::saga::Step;
+use super::core;
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "converge", converge)]
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    let converge = Converge { networking: c.networking.clone(), clouds: c.clouds.clone() };
+    engine.register(SagaOf::<NetworkSync>::new().step(converge).build());
 }
 
-fn converge<'a>(c: &'a Compute, _: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        c.sync_networks().await.map_err(core)?;
-        Ok(json!({}))
-    })
+/// Convergence reads the networking service's view of each cloud.
+struct Converge {
+    networking: Arc<Networking>,
+    clouds: Arc<Clouds>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Converged {}
+
+#[async_trait]
+impl Act<NetworkSync> for Converge {
+    const NAME: &'static str = "converge";
+    type Out = Converged;
+
+    async fn run(&self, _: &NetworkSync, _: &Run<'_>) -> Result<Converged, StepError> {
+        crate::converge::all_clouds(&self.networking, &self.clouds).await.map_err(core)?;
+        Ok(Converged {})
+    }
 }

@@ -1,34 +1,56 @@
 //! Server create: place it on a cloud, make or claim its block-device volumes there, give it
-//! its ports, realise its networks on that cloud, boot it, and mark it ACTIVE. A failure undoes the finished steps in reverse, so a server
-//! that ends in ERROR holds no domain, disk or port.
+//! its ports, realise its networks on that cloud, boot it, and mark it ACTIVE. A failure
+//! undoes the finished steps in reverse, so a server that ends in ERROR holds no domain, disk
+//! or port.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use hybridstack_core::compute::model::Server;
+use hybridstack_core::compute::ops::CreateServer;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{cloud_of, core, driver, server_id, step, step_leaving, step_without_undo, Fut};
-use crate::saga::{Step, StepError};
+use super::{cloud_of, core, driver, shared, FailServer};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![
-        step_without_undo(c, "schedule", schedule),
-        step_leaving(c, "volumes", volumes, unvolumes, |out| out["volumes"] != 0),
-        step_leaving(c, "ports", ports, unports, |out| out["ports"].as_array().is_some_and(|p| !p.is_empty())),
-        step_leaving(c, "network", network, unnetwork, |out| out["networks"].as_array().is_some_and(|n| !n.is_empty())),
-        step(c, "spawn", spawn, unspawn),
-        step_without_undo(c, "finish", finish),
-    ]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let saga = SagaOf::<CreateServer>::new()
+        .step(Schedule(c.clone()))
+        .step(Volumes(c.clone()))
+        .step(Ports(c.clone()))
+        .step(Network(c.clone()))
+        .step(Spawn(c.clone()))
+        .step(Finish(c.clone()));
+    engine.register(saga.on_failed(FailServer(c.clone())).build());
 }
 
-fn schedule<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let (s, row) = c.server_row(&id).await.map_err(core)?.ok_or_else(|| gone(&id))?;
-        // Later steps skip reading the server when it has nothing for them.
-        let devices = s.block_devices.len();
+fn gone(id: &str) -> StepError {
+    StepError::Failed(format!("Instance {id} could not be found."))
+}
+
+struct Schedule(Arc<Compute>);
+
+/// Where the server was placed, and how many block devices it has (later steps skip reading
+/// the server when it has nothing for them).
+#[derive(Debug, Serialize, Deserialize)]
+struct Scheduled {
+    cloud: String,
+    block_devices: usize,
+}
+
+#[async_trait]
+impl Act<CreateServer> for Schedule {
+    const NAME: &'static str = "schedule";
+    type Out = Scheduled;
+
+    async fn run(&self, p: &CreateServer, _: &Run<'_>) -> Result<Scheduled, StepError> {
+        let c = &self.0;
+        let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;
+        let block_devices = s.block_devices.len();
         if !s.cloud.is_empty() {
-            return Ok(json!({"cloud": s.cloud, "block_devices": devices}));
+            return Ok(Scheduled { cloud: s.cloud, block_devices });
         }
         let cloud = c.choose_cloud(&s).await.map_err(core)?.map_err(StepError::Failed)?;
         // A server without networks has none to wire up: it is spawning from here on.
@@ -39,41 +61,103 @@ fn schedule<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> F
         })
         .await
         .map_err(core)?;
-        Ok(json!({"cloud": cloud, "block_devices": devices}))
-    })
+        Ok(Scheduled { cloud, block_devices })
+    }
 }
 
 /// Boot from volume: the volumes of its block_device_mapping_v2, made on (or claimed for)
 /// the chosen cloud. A failure part-way takes back what the step made.
-fn volumes<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        if output_of(done, "schedule")["block_devices"] == 0 {
-            return Ok(json!({"volumes": 0}));
+struct Volumes(Arc<Compute>);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claimed {
+    volumes: usize,
+}
+
+#[async_trait]
+impl Act<CreateServer> for Volumes {
+    const NAME: &'static str = "volumes";
+    type Out = Claimed;
+
+    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Claimed, StepError> {
+        if run.output::<CreateServer, Schedule>().is_some_and(|s| s.block_devices == 0) {
+            return Ok(Claimed { volumes: 0 });
         }
-        match c.realise_block_devices(&id).await {
-            Ok(n) => Ok(json!({"volumes": n})),
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        match make_volumes(&self.0, &s).await {
+            Ok(()) => Ok(Claimed { volumes: s.block_devices.len() }),
             Err(e) => {
-                if let Err(again) = c.unrealise_block_devices(&id).await {
-                    tracing::warn!(server = %id, "could not take back part-made volumes: {again}");
+                if let Err(again) = unmake_volumes(&self.0, &s).await {
+                    tracing::warn!(server = %s.id, "could not take back part-made volumes: {again}");
                 }
-                Err(core(e))
+                Err(e)
             }
         }
-    })
+    }
+
+    async fn undo(&self, p: &CreateServer, _: &Claimed) -> Result<(), StepError> {
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        unmake_volumes(&self.0, &s).await
+    }
+
+    fn leaves_work(&self, out: &Claimed) -> bool {
+        out.volumes != 0
+    }
 }
 
-fn unvolumes<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move { c.unrealise_block_devices(&server_id(input)?).await.map_err(core) })
+/// Makes the new volumes on the server's cloud and claims the user's, each attached to the
+/// server at its device.
+async fn make_volumes(c: &Compute, s: &Server) -> Result<(), StepError> {
+    let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+    for bd in &s.block_devices {
+        if let Some(n) = &bd.create {
+            let spec = c.server_volume_spec(s, n).await.map_err(core)?;
+            if let Err(e) = cloud.block.ensure_volume(&spec).await {
+                let _ = cloud.block.delete_volume(&spec.id).await;
+                return Err(StepError::Failed(format!("volume {} could not be made: {e}", spec.id)));
+            }
+        }
+        c.claim_block_device(s, bd).await.map_err(core)?;
+    }
+    Ok(())
 }
 
-fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
+/// Undoes `make_volumes`: new volumes are deleted, the user's freed.
+async fn unmake_volumes(c: &Compute, s: &Server) -> Result<(), StepError> {
+    for bd in s.block_devices.iter().rev() {
+        if bd.create.is_some() && !s.cloud.is_empty() {
+            let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+            cloud
+                .block
+                .delete_volume(&bd.volume_id)
+                .await
+                .map_err(|e| StepError::Failed(format!("volume {} could not be removed: {e}", bd.volume_id)))?;
+        }
+        c.release_block_device(s, bd).await.map_err(core)?;
+    }
+    Ok(())
+}
+
+/// Gives the server its Neutron ports (and their addresses).
+struct Ports(Arc<Compute>);
+
+/// The server's ports, each with whether the server made it (and so deletes it).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Given {
+    ports: Vec<(String, bool)>,
+}
+
+#[async_trait]
+impl Act<CreateServer> for Ports {
+    const NAME: &'static str = "ports";
+    type Out = Given;
+
+    async fn run(&self, p: &CreateServer, _: &Run<'_>) -> Result<Given, StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
         let ports = c.ensure_ports(&s).await.map_err(core)?;
-        let addresses =
-            c.networking.addresses_of(&ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
+        let ids: Vec<String> = ports.iter().map(|p| p.0.clone()).collect();
+        let addresses = c.networking.addresses_of(&ids).await.map_err(core)?;
         // A server given no ports, and told so already, needs no write here.
         let unchanged = ports.is_empty()
             && s.ports.is_empty()
@@ -81,7 +165,7 @@ fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<
             && s.task_state.as_deref() == Some("spawning");
         if !unchanged {
             let recorded = ports.clone();
-            c.transition(&id, |s| {
+            c.transition(&p.server_id, |s| {
                 s.ports = recorded.clone();
                 s.addresses = addresses.clone();
                 s.task_state = Some("spawning".into());
@@ -89,37 +173,49 @@ fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<
             .await
             .map_err(core)?;
         }
-        Ok(json!({"ports": ports}))
-    })
-}
+        Ok(Given { ports })
+    }
 
-fn unports<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let ports: Vec<(String, bool)> = serde_json::from_value(output["ports"].clone()).unwrap_or_default();
-        c.release_ports(&s, &ports).await.map_err(core)?;
-        c.transition(&id, |s| {
+    async fn undo(&self, p: &CreateServer, out: &Given) -> Result<(), StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        c.release_ports(&s, &out.ports).await.map_err(core)?;
+        c.transition(&p.server_id, |s| {
             s.ports.clear();
             s.addresses.clear();
         })
         .await
         .map_err(core)?;
         Ok(())
-    })
+    }
+
+    fn leaves_work(&self, out: &Given) -> bool {
+        !out.ports.is_empty()
+    }
 }
 
 /// Realises each of the server's networks and ports on its cloud (DHCP entry, filters). A
 /// failed step is not undone by the saga, so a failure part-way takes back what this step
 /// made before reporting it.
-fn network<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        if output_of(done, "ports")["ports"].as_array().is_some_and(Vec::is_empty) {
-            return Ok(json!({"networks": []}));
+struct Network(Arc<Compute>);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Realised {
+    networks: Vec<String>,
+}
+
+#[async_trait]
+impl Act<CreateServer> for Network {
+    const NAME: &'static str = "network";
+    type Out = Realised;
+
+    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Realised, StepError> {
+        let c = &self.0;
+        if run.output::<CreateServer, Ports>().is_some_and(|g| g.ports.is_empty()) {
+            return Ok(Realised::default());
         }
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
         let mut networks: Vec<String> = Vec::new();
         let mut realise = async || -> Result<(), StepError> {
             for (port_id, _) in &s.ports {
@@ -135,10 +231,9 @@ fn network<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) ->
             Ok(())
         };
         let done = realise().await;
-        let out = json!({"networks": networks});
         if let Err(e) = done {
-            if let Err(again) = unnetwork(c, input, &out).await {
-                tracing::warn!(server = %id, "could not take back a part-realised network: {again}");
+            if let Err(again) = shared::remove_ports_and_networks(c, &s, &networks).await {
+                tracing::warn!(server = %s.id, "could not take back a part-realised network: {again}");
             }
             return Err(e);
         }
@@ -147,78 +242,82 @@ fn network<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) ->
         if !networks.is_empty() {
             c.networking.request_sync().await.map_err(core)?;
         }
-        Ok(out)
-    })
+        Ok(Realised { networks })
+    }
+
+    async fn undo(&self, p: &CreateServer, out: &Realised) -> Result<(), StepError> {
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        shared::remove_ports_and_networks(&self.0, &s, &out.networks).await
+    }
+
+    fn leaves_work(&self, out: &Realised) -> bool {
+        !out.networks.is_empty()
+    }
 }
 
-pub(super) fn unnetwork<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        if s.cloud.is_empty() {
-            return Ok(());
-        }
-        let cloud = cloud_of(c, &s.cloud).await?;
-        for (port_id, _) in &s.ports {
-            cloud.network.delete_port(port_id).await.map_err(driver)?;
-        }
-        let networks: Vec<String> = serde_json::from_value(output["networks"].clone()).unwrap_or_default();
-        for n in networks {
-            // The network stays while another server's port on this cloud still uses it.
-            if c.networking.ports_bound_on(&n, &s.cloud, &s.id).await.map_err(core)? == 0 {
-                cloud.network.delete_network(&n).await.map_err(driver)?;
-            }
-        }
-        if !s.ports.is_empty() {
-            c.networking.request_sync().await.map_err(core)?;
-        }
-        Ok(())
-    })
+/// Boots the server on its cloud (its image copied in first where the cloud boots only its
+/// own images).
+struct Spawn(Arc<Compute>);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Spawned {
+    /// `ensure_server` returns once a started server runs: `finish` need not ask again.
+    running: bool,
 }
 
-fn spawn<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
+#[async_trait]
+impl Act<CreateServer> for Spawn {
+    const NAME: &'static str = "spawn";
+    type Out = Spawned;
+
+    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Spawned, StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        shared::image_onto_cloud(c, &s).await?;
         let mut spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
-        spec.fresh = input["_attempt"] == 1;
+        spec.fresh = run.attempt == 1;
         if let Err(e) = cloud.compute.ensure_server(&spec).await {
             // Whatever the failed call made (a disk, a definition) goes before the saga unwinds.
-            if let Err(again) = cloud.compute.delete_server(&id).await {
-                tracing::warn!(server = %id, "could not take back a part-made server: {again}");
+            if let Err(again) = cloud.compute.delete_server(&p.server_id).await {
+                tracing::warn!(server = %p.server_id, "could not take back a part-made server: {again}");
             }
             return Err(driver(e));
         }
-        // `ensure_server` returns once a started server runs: `finish` need not ask again.
-        Ok(json!({"running": spec.start}))
-    })
+        Ok(Spawned { running: spec.start })
+    }
+
+    async fn undo(&self, p: &CreateServer, _: &Spawned) -> Result<(), StepError> {
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+        cloud.compute.delete_server(&p.server_id).await.map_err(driver)
+    }
+
+    fn leaves_work(&self, _: &Spawned) -> bool {
+        true
+    }
 }
 
-pub(super) fn unspawn<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        cloud.compute.delete_server(&id).await.map_err(driver)
-    })
-}
+struct Finish(Arc<Compute>);
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let (s, row) = c.server_row(&id).await.map_err(core)?.ok_or_else(|| gone(&id))?;
-        let spawned = output_of(done, "spawn")["running"] == true;
-        let power = if spawned {
+#[async_trait]
+impl Act<CreateServer> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = ();
+
+    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<(), StepError> {
+        let c = &self.0;
+        let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;
+        let power = if run.output::<CreateServer, Spawn>().is_some_and(|s| s.running) {
             hybridstack_driver::PowerState::Running
         } else {
-            let cloud = cloud_of(c, &s.cloud).await?;
-            cloud.compute.power_state(&id).await.map_err(driver)?
+            let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+            cloud.compute.power_state(&p.server_id).await.map_err(driver)?
         };
-        let addresses =
-            c.networking.addresses_of(&s.ports.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).await.map_err(core)?;
-        let launched = chrono_now();
-        c.succeed_from(&id, Some((s, row)), super::request_id(input).as_deref(), |s| {
+        let ids: Vec<String> = s.ports.iter().map(|p| p.0.clone()).collect();
+        let addresses = c.networking.addresses_of(&ids).await.map_err(core)?;
+        let launched = shared::chrono_now();
+        c.succeed_from(&p.server_id, Some((s, row)), p.request_id.as_deref(), |s| {
             s.vm_state = "active".into();
             s.power_state = power as u8;
             s.launched_at = Some(launched.clone());
@@ -227,19 +326,6 @@ fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> 
         })
         .await
         .map_err(core)?;
-        Ok(Value::Null)
-    })
-}
-
-/// What an earlier step of this run returned (null if it has not run).
-fn output_of<'a>(done: &'a [(String, Value)], step: &str) -> &'a Value {
-    done.iter().find(|(name, _)| name == step).map_or(&Value::Null, |(_, out)| out)
-}
-
-fn gone(id: &str) -> StepError {
-    StepError::Failed(format!("Instance {id} could not be found."))
-}
-
-pub(super) fn chrono_now() -> String {
-    hybridstack_core::clock::iso(hybridstack_core::clock::now_micros())
+        Ok(())
+    }
 }

@@ -5,83 +5,119 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use hybridstack_core::compute::ops::DeleteServer;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{cloud_of, core, driver, server_id, step_without_undo, Fut};
-use crate::saga::Step;
+use super::{cloud_of, core, driver, shared, FailServer};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![
-        step_without_undo(c, "destroy", destroy),
-        step_without_undo(c, "volumes", volumes),
-        step_without_undo(c, "ports", ports),
-        step_without_undo(c, "network", network),
-        step_without_undo(c, "finish", finish),
-    ]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let saga = SagaOf::<DeleteServer>::new()
+        .step(Destroy(c.clone()))
+        .step(Volumes(c.clone()))
+        .step(Ports(c.clone()))
+        .step(Network(c.clone()))
+        .step(Finish(c.clone()));
+    engine.register(saga.on_failed(FailServer(c.clone())).build());
 }
 
-fn destroy<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
+struct Destroy(Arc<Compute>);
+
+#[async_trait]
+impl Act<DeleteServer> for Destroy {
+    const NAME: &'static str = "destroy";
+    type Out = ();
+
+    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<(), StepError> {
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
         if !s.cloud.is_empty() {
-            let cloud = cloud_of(c, &s.cloud).await?;
-            cloud.compute.delete_server(&id).await.map_err(driver)?;
+            let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+            cloud.compute.delete_server(&p.server_id).await.map_err(driver)?;
         }
-        Ok(Value::Null)
-    })
+        Ok(())
+    }
 }
 
 /// The guest is gone, so its volumes are free again.
-fn volumes<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let s = c.server_internal(&server_id(input)?).await.map_err(core)?;
-        c.release_volumes(&s).await.map_err(core)?;
-        Ok(Value::Null)
-    })
+struct Volumes(Arc<Compute>);
+
+#[async_trait]
+impl Act<DeleteServer> for Volumes {
+    const NAME: &'static str = "volumes";
+    type Out = ();
+
+    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<(), StepError> {
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        self.0.release_volumes(&s).await.map_err(core)
+    }
 }
 
 /// Releases the server's Neutron ports, remembering their networks for the next step. The
 /// ports go before the networks are looked at: of several servers deleted at once on one
 /// network, the last to look then sees no bound port and removes the network.
-fn ports<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
+struct Ports(Arc<Compute>);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Released {
+    networks: Vec<String>,
+}
+
+#[async_trait]
+impl Act<DeleteServer> for Ports {
+    const NAME: &'static str = "ports";
+    type Out = Released;
+
+    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<Released, StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
         let mut networks = Vec::new();
         for (port_id, _) in &s.ports {
-            if let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? {
-                if !networks.contains(&p.network_id) {
-                    networks.push(p.network_id);
+            if let Some(port) = c.networking.port_internal(port_id).await.map_err(core)? {
+                if !networks.contains(&port.network_id) {
+                    networks.push(port.network_id);
                 }
             }
         }
         c.release_ports(&s, &s.ports).await.map_err(core)?;
-        Ok(json!({"networks": networks}))
-    })
+        Ok(Released { networks })
+    }
 }
 
-fn network<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let networks = done.iter().find(|(n, _)| n == "ports").map(|(_, o)| o.clone()).unwrap_or_default();
-        super::server_create::unnetwork(c, input, &networks).await?;
-        Ok(Value::Null)
-    })
+struct Network(Arc<Compute>);
+
+#[async_trait]
+impl Act<DeleteServer> for Network {
+    const NAME: &'static str = "network";
+    type Out = ();
+
+    async fn run(&self, p: &DeleteServer, run: &Run<'_>) -> Result<(), StepError> {
+        let networks = run.output::<DeleteServer, Ports>().unwrap_or_default().networks;
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        shared::remove_ports_and_networks(&self.0, &s, &networks).await
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let at = super::server_create::chrono_now();
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
-            s.vm_state = "deleted".into();
-            s.power_state = 0;
-            s.terminated_at = Some(at.clone());
-            s.ports.clear();
-        })
-        .await
-        .map_err(core)?;
-        Ok(Value::Null)
-    })
+struct Finish(Arc<Compute>);
+
+#[async_trait]
+impl Act<DeleteServer> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = ();
+
+    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<(), StepError> {
+        let at = shared::chrono_now();
+        self.0
+            .succeed(&p.server_id, p.request_id.as_deref(), |s| {
+                s.vm_state = "deleted".into();
+                s.power_state = 0;
+                s.terminated_at = Some(at.clone());
+                s.ports.clear();
+            })
+            .await
+            .map_err(core)?;
+        Ok(())
+    }
 }

@@ -3,23 +3,26 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use hybridstack_core::compute::ops::PowerServer;
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::{PowerAction, PowerState};
-use serde_json::Value;
 
-use super::{cloud_of, core, driver, server_id, step_without_undo, text, Fut};
-use crate::saga::{Step, StepError};
+use super::{cloud_of, core, driver, FailServer};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "power", power), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let saga = SagaOf::<PowerServer>::new().step(Power(c.clone())).step(Finish(c.clone()));
+    engine.register(saga.on_failed(FailServer(c.clone())).build());
 }
 
-fn action(input: &Value) -> Result<(PowerAction, &'static str), StepError> {
-    let hard = input.get("hard").and_then(Value::as_bool).unwrap_or(false);
-    Ok(match text(input, "action")?.as_str() {
+/// The driver's action and the vm state it leads to.
+fn action(p: &PowerServer) -> Result<(PowerAction, &'static str), StepError> {
+    Ok(match p.action.as_str() {
         "start" => (PowerAction::Start, "active"),
         "stop" => (PowerAction::Stop, "stopped"),
-        "reboot" if hard => (PowerAction::HardReboot, "active"),
+        "reboot" if p.hard => (PowerAction::HardReboot, "active"),
         "reboot" => (PowerAction::SoftReboot, "active"),
         "pause" => (PowerAction::Pause, "paused"),
         "unpause" => (PowerAction::Unpause, "active"),
@@ -29,24 +32,33 @@ fn action(input: &Value) -> Result<(PowerAction, &'static str), StepError> {
     })
 }
 
-fn power<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let (act, _) = action(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        cloud.compute.power(&id, act).await.map_err(driver)?;
-        Ok(Value::Null)
-    })
+struct Power(Arc<Compute>);
+
+#[async_trait]
+impl Act<PowerServer> for Power {
+    const NAME: &'static str = "power";
+    type Out = ();
+
+    async fn run(&self, p: &PowerServer, _: &Run<'_>) -> Result<(), StepError> {
+        let (act, _) = action(p)?;
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+        cloud.compute.power(&p.server_id, act).await.map_err(driver)
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let (_, vm_state) = action(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
+struct Finish(Arc<Compute>);
+
+#[async_trait]
+impl Act<PowerServer> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = ();
+
+    async fn run(&self, p: &PowerServer, _: &Run<'_>) -> Result<(), StepError> {
+        let (_, vm_state) = action(p)?;
+        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
         let expected = match vm_state {
             "stopped" => PowerState::Shutdown,
             "paused" => PowerState::Paused,
@@ -57,12 +69,13 @@ fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut
         if power != expected && !(expected == PowerState::Suspended && power == PowerState::Shutdown) {
             return Err(StepError::Failed(format!("the guest is {power:?} after the action, expected {expected:?}")));
         }
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
-            s.vm_state = vm_state.into();
-            s.power_state = expected as u8;
-        })
-        .await
-        .map_err(core)?;
-        Ok(Value::Null)
-    })
+        self.0
+            .succeed(&p.server_id, p.request_id.as_deref(), |s| {
+                s.vm_state = vm_state.into();
+                s.power_state = expected as u8;
+            })
+            .await
+            .map_err(core)?;
+        Ok(())
+    }
 }

@@ -3,42 +3,57 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use hybridstack_core::compute::ops::RebuildServer;
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
-use serde_json::Value;
 
-use super::{cloud_of, core, driver, server_id, step_without_undo, Fut};
-use crate::saga::Step;
+use super::{cloud_of, core, driver, shared, FailServer};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "rebuild", rebuild), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let saga = SagaOf::<RebuildServer>::new().step(Rebuild(c.clone())).step(Finish(c.clone()));
+    engine.register(saga.on_failed(FailServer(c.clone())).build());
 }
 
-fn rebuild<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
+struct Rebuild(Arc<Compute>);
+
+#[async_trait]
+impl Act<RebuildServer> for Rebuild {
+    const NAME: &'static str = "rebuild";
+    type Out = ();
+
+    async fn run(&self, p: &RebuildServer, _: &Run<'_>) -> Result<(), StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        shared::image_onto_cloud(c, &s).await?;
         // A stopped server stays stopped (Nova does the same since microversion-less Ocata).
         let spec = c.boot_spec(&s, &s.flavor, s.vm_state != "stopped").await.map_err(core)?;
-        cloud.compute.rebuild(&spec).await.map_err(driver)?;
-        Ok(Value::Null)
-    })
+        cloud.compute.rebuild(&spec).await.map_err(driver)
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+struct Finish(Arc<Compute>);
+
+#[async_trait]
+impl Act<RebuildServer> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = ();
+
+    async fn run(&self, p: &RebuildServer, _: &Run<'_>) -> Result<(), StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
             s.vm_state = if power == PowerState::Running { "active".into() } else { "stopped".into() };
             s.power_state = power as u8;
             s.fault = None;
         })
         .await
         .map_err(core)?;
-        Ok(Value::Null)
-    })
+        Ok(())
+    }
 }

@@ -4,69 +4,89 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use hybridstack_core::compute::model::FlavorCopy;
+use hybridstack_core::compute::ops::{ConfirmResize, ResizeServer, RevertResize};
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{cloud_of, core, driver, server_id, step, step_without_undo, text, Fut};
-use crate::saga::{Step, StepError};
+use super::{cloud_of, core, driver, FailServer};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn resize(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "resize", do_resize, undo_resize), step_without_undo(c, "finish", finish_resize)]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let resize = SagaOf::<ResizeServer>::new().step(Resize(c.clone())).step(FinishResize(c.clone()));
+    engine.register(resize.on_failed(FailServer(c.clone())).build());
+    engine.register(SagaOf::<ConfirmResize>::new().step(Confirm(c.clone())).on_failed(FailServer(c.clone())).build());
+    engine.register(SagaOf::<RevertResize>::new().step(Revert(c.clone())).on_failed(FailServer(c.clone())).build());
 }
 
-pub(super) fn confirm(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "confirm", do_confirm)]
-}
-
-pub(super) fn revert(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "revert", do_revert)]
-}
-
-async fn new_flavor(c: &Compute, input: &Value) -> Result<FlavorCopy, StepError> {
-    let fid = text(input, "flavor_id")?;
+async fn new_flavor(c: &Compute, p: &ResizeServer) -> Result<FlavorCopy, StepError> {
     let f = c
-        .flavor_internal(&fid)
+        .flavor_internal(&p.flavor_id)
         .await
         .map_err(core)?
-        .ok_or_else(|| StepError::Failed(format!("flavor {fid} was deleted during the resize")))?;
+        .ok_or_else(|| StepError::Failed(format!("flavor {} was deleted during the resize", p.flavor_id)))?;
     Ok((&f).into())
 }
 
-fn do_resize<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        let flavor = new_flavor(c, input).await?;
+/// The vm state a server with this power state shows once the operation settles.
+fn settled(power: PowerState) -> String {
+    if power == PowerState::Running { "active" } else { "stopped" }.into()
+}
+
+struct Resize(Arc<Compute>);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Resized {
+    was_running: bool,
+}
+
+#[async_trait]
+impl Act<ResizeServer> for Resize {
+    const NAME: &'static str = "resize";
+    type Out = Resized;
+
+    async fn run(&self, p: &ResizeServer, _: &Run<'_>) -> Result<Resized, StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let flavor = new_flavor(c, p).await?;
         let running = s.vm_state == "active";
-        c.transition(&id, |s| s.task_state = Some("resize_migrating".into())).await.map_err(core)?;
+        c.transition(&p.server_id, |s| s.task_state = Some("resize_migrating".into())).await.map_err(core)?;
         let spec = c.boot_spec(&s, &flavor, running).await.map_err(core)?;
         cloud.compute.resize(&spec).await.map_err(driver)?;
-        Ok(json!({"was_running": running}))
-    })
-}
+        Ok(Resized { was_running: running })
+    }
 
-fn undo_resize<'a>(c: &'a Compute, input: &'a Value, output: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        let running = output.get("was_running").and_then(Value::as_bool).unwrap_or(true);
-        let spec = c.boot_spec(&s, &s.flavor, running).await.map_err(core)?;
+    async fn undo(&self, p: &ResizeServer, out: &Resized) -> Result<(), StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let spec = c.boot_spec(&s, &s.flavor, out.was_running).await.map_err(core)?;
         cloud.compute.revert_resize(&spec).await.map_err(driver)
-    })
+    }
+
+    fn leaves_work(&self, _: &Resized) -> bool {
+        true
+    }
 }
 
-fn finish_resize<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let flavor = new_flavor(c, input).await?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+struct FinishResize(Arc<Compute>);
+
+#[async_trait]
+impl Act<ResizeServer> for FinishResize {
+    const NAME: &'static str = "finish";
+    type Out = ();
+
+    async fn run(&self, p: &ResizeServer, _: &Run<'_>) -> Result<(), StepError> {
+        let c = &self.0;
+        let flavor = new_flavor(c, p).await?;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
             if s.old_flavor.is_none() {
                 s.old_flavor = Some(s.flavor.clone());
             }
@@ -76,47 +96,59 @@ fn finish_resize<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)])
         })
         .await
         .map_err(core)?;
-        Ok(Value::Null)
-    })
+        Ok(())
+    }
 }
 
-fn do_confirm<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        cloud.compute.confirm_resize(&id).await.map_err(driver)?;
-        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+struct Confirm(Arc<Compute>);
+
+#[async_trait]
+impl Act<ConfirmResize> for Confirm {
+    const NAME: &'static str = "confirm";
+    type Out = ();
+
+    async fn run(&self, p: &ConfirmResize, _: &Run<'_>) -> Result<(), StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        cloud.compute.confirm_resize(&p.server_id).await.map_err(driver)?;
+        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
             s.old_flavor = None;
-            s.vm_state = if power == PowerState::Running { "active".into() } else { "stopped".into() };
+            s.vm_state = settled(power);
             s.power_state = power as u8;
         })
         .await
         .map_err(core)?;
-        Ok(Value::Null)
-    })
+        Ok(())
+    }
 }
 
-fn do_revert<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
+struct Revert(Arc<Compute>);
+
+#[async_trait]
+impl Act<RevertResize> for Revert {
+    const NAME: &'static str = "revert";
+    type Out = ();
+
+    async fn run(&self, p: &RevertResize, _: &Run<'_>) -> Result<(), StepError> {
+        let c = &self.0;
+        let s = c.server_internal(&p.server_id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
         let old = s.old_flavor.clone().unwrap_or_else(|| s.flavor.clone());
         let running = s.power_state == PowerState::Running as u8;
         let spec = c.boot_spec(&s, &old, running).await.map_err(core)?;
         cloud.compute.revert_resize(&spec).await.map_err(driver)?;
-        let power = cloud.compute.power_state(&id).await.map_err(driver)?;
-        c.succeed(&id, super::request_id(input).as_deref(), |s| {
+        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
             if let Some(f) = s.old_flavor.take() {
                 s.flavor = f;
             }
-            s.vm_state = if power == PowerState::Running { "active".into() } else { "stopped".into() };
+            s.vm_state = settled(power);
             s.power_state = power as u8;
         })
         .await
         .map_err(core)?;
-        Ok(Value::Null)
-    })
+        Ok(())
+    }
 }

@@ -7,103 +7,127 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use hybridstack_core::compute::ops::SnapshotServer;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{cloud_of, core, driver, server_id, step, step_without_undo, text, Fut};
-use crate::saga::{OnFailed, Step, StepError};
+use super::{cloud_of, core, driver};
+use crate::saga::{Act, Failed, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![
-        step(c, "snapshot", snapshot, unsnapshot),
-        step(c, "upload", upload, unupload),
-        step_without_undo(c, "finish", finish),
-    ]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let saga =
+        SagaOf::<SnapshotServer>::new().step(Snapshot(c.clone())).step(Upload(c.clone())).step(Finish(c.clone()));
+    engine.register(saga.on_failed(SnapshotFailed(c.clone())).build());
 }
 
-fn snapshot<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        let image_id = text(input, "image_id")?;
-        let s = c.server_internal(&id).await.map_err(core)?;
-        let cloud = cloud_of(c, &s.cloud).await?;
-        c.transition(&id, |s| s.task_state = Some("image_uploading".into())).await.map_err(core)?;
+/// The image the cloud made of the server, on clouds that keep images (none elsewhere).
+#[derive(Debug, Serialize, Deserialize)]
+struct CloudCopy {
+    cloud: String,
+    reference: String,
+}
+
+struct Snapshot(Arc<Compute>);
+
+#[async_trait]
+impl Act<SnapshotServer> for Snapshot {
+    const NAME: &'static str = "snapshot";
+    type Out = Option<CloudCopy>;
+
+    async fn run(&self, p: &SnapshotServer, _: &Run<'_>) -> Result<Option<CloudCopy>, StepError> {
+        let c = &self.0;
+        let (id, image_id) = (&p.server_id, &p.image_id);
+        let s = c.server_internal(id).await.map_err(core)?;
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        c.transition(id, |s| s.task_state = Some("image_uploading".into())).await.map_err(core)?;
         if !cloud.compute.capabilities().image_files {
-            let name = c.images.image_internal(&image_id).await.map_err(core)?.and_then(|i| i.name).unwrap_or_default();
-            let reference = cloud.compute.snapshot_to_cloud_image(&id, &image_id, &name).await.map_err(driver)?;
+            let name = c.images.image_internal(image_id).await.map_err(core)?.and_then(|i| i.name).unwrap_or_default();
+            let reference = cloud.compute.snapshot_to_cloud_image(id, image_id, &name).await.map_err(driver)?;
             // Recorded at once, so an undo (or the image's delete) finds the copy to remove.
-            c.images.record_cloud_copy(&image_id, &cloud.name, &reference).await.map_err(core)?;
-            return Ok(json!({"cloud": cloud.name, "reference": reference}));
+            c.images.record_cloud_copy(image_id, &cloud.name, &reference).await.map_err(core)?;
+            return Ok(Some(CloudCopy { cloud: cloud.name.clone(), reference }));
         }
-        cloud.compute.snapshot(&id, &c.images.scratch_path(&image_id)).await.map_err(driver)?;
-        Ok(Value::Null)
-    })
-}
+        cloud.compute.snapshot(id, &c.images.scratch_path(image_id)).await.map_err(driver)?;
+        Ok(None)
+    }
 
-fn unsnapshot<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let image_id = text(input, "image_id")?;
-        match tokio::fs::remove_file(c.images.scratch_path(&image_id)).await {
+    async fn undo(&self, p: &SnapshotServer, _: &Option<CloudCopy>) -> Result<(), StepError> {
+        match tokio::fs::remove_file(self.0.images.scratch_path(&p.image_id)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StepError::Transient(e.to_string())),
             _ => Ok(()),
         }
-    })
+    }
+
+    fn leaves_work(&self, _: &Option<CloudCopy>) -> bool {
+        true
+    }
 }
 
-fn upload<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let image_id = text(input, "image_id")?;
-        let made = done.iter().find(|(step, _)| step == "snapshot").map(|(_, out)| out);
-        if let Some((Some(cloud), Some(reference))) = made.map(|o| (o["cloud"].as_str(), o["reference"].as_str())) {
-            c.images.activate_cloud_copy(&image_id, cloud, reference).await.map_err(core)?;
-            return Ok(Value::Null);
+struct Upload(Arc<Compute>);
+
+#[async_trait]
+impl Act<SnapshotServer> for Upload {
+    const NAME: &'static str = "upload";
+    type Out = ();
+
+    async fn run(&self, p: &SnapshotServer, run: &Run<'_>) -> Result<(), StepError> {
+        let images = &self.0.images;
+        if let Some(Some(made)) = run.output::<SnapshotServer, Snapshot>() {
+            return images.activate_cloud_copy(&p.image_id, &made.cloud, &made.reference).await.map_err(core);
         }
-        let scratch = c.images.scratch_path(&image_id);
+        let scratch = images.scratch_path(&p.image_id);
         let present = tokio::fs::try_exists(&scratch).await.unwrap_or(false);
-        let active = c.images.image_internal(&image_id).await.map_err(core)?.is_some_and(|i| i.status == "active");
+        let active = images.image_internal(&p.image_id).await.map_err(core)?.is_some_and(|i| i.status == "active");
         if !active {
             if !present {
                 return Err(StepError::Failed("the snapshot data is missing".into()));
             }
-            c.images.fill_from_file(&image_id, &scratch).await.map_err(core)?;
+            images.fill_from_file(&p.image_id, &scratch).await.map_err(core)?;
         }
-        Ok(Value::Null)
-    })
+        Ok(())
+    }
+
+    async fn undo(&self, p: &SnapshotServer, _: &()) -> Result<(), StepError> {
+        self.0.images.delete_internal(&p.image_id).await.map_err(core)
+    }
+
+    fn leaves_work(&self, _: &()) -> bool {
+        true
+    }
 }
 
-fn unupload<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let image_id = text(input, "image_id")?;
-        c.images.delete_internal(&image_id).await.map_err(core)
-    })
-}
+struct Finish(Arc<Compute>);
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = server_id(input)?;
-        c.succeed(&id, super::request_id(input).as_deref(), |_| {}).await.map_err(core)?;
-        Ok(Value::Null)
-    })
+#[async_trait]
+impl Act<SnapshotServer> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = ();
+
+    async fn run(&self, p: &SnapshotServer, _: &Run<'_>) -> Result<(), StepError> {
+        self.0.succeed(&p.server_id, p.request_id.as_deref(), |_| {}).await.map_err(core)?;
+        Ok(())
+    }
 }
 
 /// The server was not harmed: it keeps its state; the image goes, the action says why.
-pub(super) struct SnapshotFailed(pub Arc<Compute>);
+struct SnapshotFailed(Arc<Compute>);
 
 #[async_trait]
-impl OnFailed for SnapshotFailed {
-    async fn failed(&self, input: &Value, error: &str) -> Result<(), StepError> {
-        let id = server_id(input)?;
-        let image_id = text(input, "image_id")?;
+impl Failed<SnapshotServer> for SnapshotFailed {
+    async fn failed(&self, p: &SnapshotServer, error: &str) -> Result<(), StepError> {
+        let c = &self.0;
         // A cloud image made before the failure but never recorded goes too (found by its tag).
-        if let Ok(s) = self.0.server_internal(&id).await {
-            if let Some(store) = self.0.clouds.get(&s.cloud).and_then(|c| c.images.clone()) {
-                store.delete(&image_id, "").await.map_err(driver)?;
+        if let Ok(s) = c.server_internal(&p.server_id).await {
+            if !s.cloud.is_empty() {
+                if let Some(store) = &cloud_of(&c.clouds, &s.cloud).await?.images {
+                    store.delete(&p.image_id, "").await.map_err(driver)?;
+                }
             }
         }
-        self.0.images.delete_internal(&image_id).await.map_err(core)?;
-        let r = self
-            .0
-            .transition(&id, |s| {
+        c.images.delete_internal(&p.image_id).await.map_err(core)?;
+        let r = c
+            .transition(&p.server_id, |s| {
                 s.task_state = None;
                 s.pending_action = None;
             })
@@ -113,8 +137,8 @@ impl OnFailed for SnapshotFailed {
                 return Err(core(e));
             }
         }
-        if let Some(rid) = super::request_id(input) {
-            self.0.finish_action(&id, &rid, Some(error)).await.map_err(core)?;
+        if let Some(rid) = &p.request_id {
+            c.finish_action(&p.server_id, rid, Some(error)).await.map_err(core)?;
         }
         Ok(())
     }

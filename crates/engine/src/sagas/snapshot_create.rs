@@ -1,49 +1,66 @@
 //! Snapshot create: copy the volume on its cloud, then mark the snapshot available. A
 //! failure removes a part-made copy and leaves the snapshot in `error`.
 
-use std::sync::Arc;
-
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::volume::ops::CreateSnapshot;
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step, step_without_undo, text, Fut};
-use crate::saga::Step;
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "copy", copy, uncopy), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    let w = VolumeWork::of(c);
+    let fail =
+        FailVolume { volumes: w.volumes.clone(), volume_status: None, snapshot_status: Some("error"), servers: None };
+    engine.register(SagaOf::<CreateSnapshot>::new().step(Copy(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-fn copy<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        let snap = text(input, "snapshot_id")?;
-        if let Err(e) = cloud.block.ensure_snapshot(&snap, &v.id).await {
-            if let Err(again) = cloud.block.delete_snapshot(&snap).await {
-                tracing::warn!(snapshot = %snap, "could not remove a part-made snapshot: {again}");
+struct Copy(VolumeWork);
+
+#[async_trait]
+impl Act<CreateSnapshot> for Copy {
+    const NAME: &'static str = "copy";
+    type Out = Nothing;
+
+    async fn run(&self, p: &CreateSnapshot, _: &Run<'_>) -> Result<Nothing, StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
+        if let Err(e) = cloud.block.ensure_snapshot(&p.snapshot_id, &v.id).await {
+            if let Err(again) = cloud.block.delete_snapshot(&p.snapshot_id).await {
+                tracing::warn!(snapshot = %p.snapshot_id, "could not remove a part-made snapshot: {again}");
             }
             return Err(driver(e));
         }
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
+
+    async fn undo(&self, p: &CreateSnapshot, _: &Nothing) -> Result<(), StepError> {
+        let (cloud, _) = self.0.volume_and_cloud(&p.volume_id).await?;
+        cloud.block.delete_snapshot(&p.snapshot_id).await.map_err(driver)
+    }
+
+    fn leaves_work(&self, _: &Nothing) -> bool {
+        true
+    }
 }
 
-fn uncopy<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let (cloud, _) = volume_and_cloud(c, input).await?;
-        cloud.block.delete_snapshot(&text(input, "snapshot_id")?).await.map_err(driver)
-    })
-}
+struct Finish(VolumeWork);
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        c.volumes
-            .modify_snapshot(&text(input, "snapshot_id")?, |s| {
+#[async_trait]
+impl Act<CreateSnapshot> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = Nothing;
+
+    async fn run(&self, p: &CreateSnapshot, _: &Run<'_>) -> Result<Nothing, StepError> {
+        self.0
+            .volumes
+            .modify_snapshot(&p.snapshot_id, |s| {
                 s.status = "available".into();
                 s.error = None;
             })
             .await
             .map_err(core)?;
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
 }

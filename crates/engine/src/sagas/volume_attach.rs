@@ -4,52 +4,76 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::volume::ops::AttachVolume;
+use serde::{Deserialize, Serialize};
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step, step_without_undo, text, Fut};
-use crate::saga::Step;
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "plug", plug, unplug), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let w = VolumeWork::of(c);
+    let fail = FailVolume {
+        volumes: w.volumes.clone(),
+        volume_status: Some("available"),
+        snapshot_status: None,
+        servers: Some(c.clone()),
+    };
+    engine.register(SagaOf::<AttachVolume>::new().step(Plug(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-fn plug<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        let server = text(input, "server_id")?;
-        let reserved = v.attachments.iter().find(|a| a.server_id == server).map(|a| a.device.clone());
-        let device = cloud.block.attach_volume(&server, &v.id, reserved.as_deref()).await.map_err(driver)?;
-        Ok(json!({"device": device}))
-    })
+struct Plug(VolumeWork);
+
+/// The device the cloud gave the volume.
+#[derive(Debug, Serialize, Deserialize)]
+struct Plugged {
+    device: String,
 }
 
-fn unplug<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        cloud.block.detach_volume(&text(input, "server_id")?, &v.id).await.map_err(driver)
-    })
+#[async_trait]
+impl Act<AttachVolume> for Plug {
+    const NAME: &'static str = "plug";
+    type Out = Plugged;
+
+    async fn run(&self, p: &AttachVolume, _: &Run<'_>) -> Result<Plugged, StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
+        let reserved = v.attachments.iter().find(|a| a.server_id == p.server_id).map(|a| a.device.clone());
+        let device = cloud.block.attach_volume(&p.server_id, &v.id, reserved.as_deref()).await.map_err(driver)?;
+        Ok(Plugged { device })
+    }
+
+    async fn undo(&self, p: &AttachVolume, _: &Plugged) -> Result<(), StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
+        cloud.block.detach_volume(&p.server_id, &v.id).await.map_err(driver)
+    }
+
+    fn leaves_work(&self, _: &Plugged) -> bool {
+        true
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let device = done
-            .iter()
-            .find(|(n, _)| n == "plug")
-            .and_then(|(_, o)| o.get("device").and_then(Value::as_str))
-            .unwrap_or_default()
-            .to_string();
-        let server = text(input, "server_id")?;
-        c.volumes
-            .modify_volume(&text(input, "volume_id")?, |v| {
+struct Finish(VolumeWork);
+
+#[async_trait]
+impl Act<AttachVolume> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = Nothing;
+
+    async fn run(&self, p: &AttachVolume, run: &Run<'_>) -> Result<Nothing, StepError> {
+        let device = run.output::<AttachVolume, Plug>().map(|o| o.device).unwrap_or_default();
+        self.0
+            .volumes
+            .modify_volume(&p.volume_id, |v| {
                 v.status = "in-use".into();
-                for a in v.attachments.iter_mut().filter(|a| a.server_id == server) {
+                for a in v.attachments.iter_mut().filter(|a| a.server_id == p.server_id) {
                     a.device = device.clone();
                 }
             })
             .await
             .map_err(core)?;
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
 }

@@ -1,23 +1,32 @@
 //! Volume create: make it on its cloud from its source, then mark it available. A failure
 //! removes what was made and leaves the volume in `error`, as Cinder does.
 
-use std::sync::Arc;
-
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::volume::ops::CreateVolume;
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step, step_without_undo, text, Fut};
-use crate::saga::Step;
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "realise", realise, unrealise), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    let w = VolumeWork::of(c);
+    let fail =
+        FailVolume { volumes: w.volumes.clone(), volume_status: Some("error"), snapshot_status: None, servers: None };
+    engine.register(SagaOf::<CreateVolume>::new().step(Realise(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-fn realise<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        let spec = c.volumes.volume_spec(&v).await.map_err(core)?;
+struct Realise(VolumeWork);
+
+#[async_trait]
+impl Act<CreateVolume> for Realise {
+    const NAME: &'static str = "realise";
+    type Out = Nothing;
+
+    async fn run(&self, p: &CreateVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
+        let spec = self.0.volumes.volume_spec(&v).await.map_err(core)?;
         if let Err(e) = cloud.block.ensure_volume(&spec).await {
             // A copy cut part-way goes before the saga reports the failure.
             if let Err(again) = cloud.block.delete_volume(&v.id).await {
@@ -25,27 +34,35 @@ fn realise<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fu
             }
             return Err(driver(e));
         }
-        Ok(json!({}))
-    })
-}
+        Ok(Nothing {})
+    }
 
-fn unrealise<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
+    async fn undo(&self, p: &CreateVolume, _: &Nothing) -> Result<(), StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
         cloud.block.delete_volume(&v.id).await.map_err(driver)
-    })
+    }
+
+    fn leaves_work(&self, _: &Nothing) -> bool {
+        true
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let id = text(input, "volume_id")?;
-        c.volumes
-            .modify_volume(&id, |v| {
+struct Finish(VolumeWork);
+
+#[async_trait]
+impl Act<CreateVolume> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = Nothing;
+
+    async fn run(&self, p: &CreateVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        self.0
+            .volumes
+            .modify_volume(&p.volume_id, |v| {
                 v.status = "available".into();
                 v.error = None;
             })
             .await
             .map_err(core)?;
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
 }

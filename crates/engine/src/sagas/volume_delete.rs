@@ -1,30 +1,49 @@
 //! Volume delete: remove it from its cloud, then its record. A failure leaves it in
 //! `error_deleting`, from which a delete may be asked again.
 
-use std::sync::Arc;
-
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::volume::ops::DeleteVolume;
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step_without_undo, text, Fut};
-use crate::saga::Step;
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "remove", remove), step_without_undo(c, "forget", forget)]
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    let w = VolumeWork::of(c);
+    let fail = FailVolume {
+        volumes: w.volumes.clone(),
+        volume_status: Some("error_deleting"),
+        snapshot_status: None,
+        servers: None,
+    };
+    engine.register(SagaOf::<DeleteVolume>::new().step(Remove(w.clone())).step(Forget(w)).on_failed(fail).build());
 }
 
-fn remove<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
+struct Remove(VolumeWork);
+
+#[async_trait]
+impl Act<DeleteVolume> for Remove {
+    const NAME: &'static str = "remove";
+    type Out = Nothing;
+
+    async fn run(&self, p: &DeleteVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
         cloud.block.delete_volume(&v.id).await.map_err(driver)?;
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
 }
 
-fn forget<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        c.volumes.forget_volume(&text(input, "volume_id")?).await.map_err(core)?;
-        Ok(json!({}))
-    })
+struct Forget(VolumeWork);
+
+#[async_trait]
+impl Act<DeleteVolume> for Forget {
+    const NAME: &'static str = "forget";
+    type Out = Nothing;
+
+    async fn run(&self, p: &DeleteVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        self.0.volumes.forget_volume(&p.volume_id).await.map_err(core)?;
+        Ok(Nothing {})
+    }
 }

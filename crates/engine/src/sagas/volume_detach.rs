@@ -3,36 +3,58 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::volume::ops::DetachVolume;
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step_without_undo, text, Fut};
-use crate::saga::Step;
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "unplug", unplug), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
+    let w = VolumeWork::of(c);
+    let fail =
+        FailVolume { volumes: w.volumes.clone(), volume_status: Some("in-use"), snapshot_status: None, servers: None };
+    let finish = Finish { volumes: w.clone(), servers: c.clone() };
+    engine.register(SagaOf::<DetachVolume>::new().step(Unplug(w)).step(finish).on_failed(fail).build());
 }
 
-fn unplug<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        cloud.block.detach_volume(&text(input, "server_id")?, &v.id).await.map_err(driver)?;
-        Ok(json!({}))
-    })
+struct Unplug(VolumeWork);
+
+#[async_trait]
+impl Act<DetachVolume> for Unplug {
+    const NAME: &'static str = "unplug";
+    type Out = Nothing;
+
+    async fn run(&self, p: &DetachVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
+        cloud.block.detach_volume(&p.server_id, &v.id).await.map_err(driver)?;
+        Ok(Nothing {})
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let server = text(input, "server_id")?;
-        c.volumes
-            .modify_volume(&text(input, "volume_id")?, |v| {
-                v.attachments.retain(|a| a.server_id != server);
+struct Finish {
+    volumes: VolumeWork,
+    /// The server's record lists its volumes.
+    servers: Arc<Compute>,
+}
+
+#[async_trait]
+impl Act<DetachVolume> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = Nothing;
+
+    async fn run(&self, p: &DetachVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        self.volumes
+            .volumes
+            .modify_volume(&p.volume_id, |v| {
+                v.attachments.retain(|a| a.server_id != p.server_id);
                 v.status = if v.attachments.is_empty() { "available" } else { "in-use" }.into();
             })
             .await
             .map_err(core)?;
-        c.forget_volume_of_server(&server, &text(input, "volume_id")?).await.map_err(core)?;
-        Ok(json!({}))
-    })
+        self.servers.forget_volume_of_server(&p.server_id, &p.volume_id).await.map_err(core)?;
+        Ok(Nothing {})
+    }
 }

@@ -1,44 +1,56 @@
 //! Volume extend: grow it on its cloud (online when attached), then record the new size.
 //! A failure leaves it in `error_extending`, as Cinder does.
 
-use std::sync::Arc;
-
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::volume::ops::ExtendVolume;
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step_without_undo, text, Fut};
-use crate::saga::{Step, StepError};
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step_without_undo(c, "grow", grow), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    let w = VolumeWork::of(c);
+    let fail = FailVolume {
+        volumes: w.volumes.clone(),
+        volume_status: Some("error_extending"),
+        snapshot_status: None,
+        servers: None,
+    };
+    engine.register(SagaOf::<ExtendVolume>::new().step(Grow(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-fn new_size(input: &Value) -> Result<u64, StepError> {
-    input
-        .get("new_size")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| StepError::Failed("operation input has no new_size".into()))
+struct Grow(VolumeWork);
+
+#[async_trait]
+impl Act<ExtendVolume> for Grow {
+    const NAME: &'static str = "grow";
+    type Out = Nothing;
+
+    async fn run(&self, p: &ExtendVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
+        cloud.block.extend_volume(&v.id, p.new_size).await.map_err(driver)?;
+        Ok(Nothing {})
+    }
 }
 
-fn grow<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        cloud.block.extend_volume(&v.id, new_size(input)?).await.map_err(driver)?;
-        Ok(json!({}))
-    })
-}
+struct Finish(VolumeWork);
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (size, back_to) = (new_size(input)?, text(input, "back_to")?);
-        c.volumes
-            .modify_volume(&text(input, "volume_id")?, |v| {
-                v.size = size;
-                v.status = back_to.clone();
+#[async_trait]
+impl Act<ExtendVolume> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = Nothing;
+
+    async fn run(&self, p: &ExtendVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
+        self.0
+            .volumes
+            .modify_volume(&p.volume_id, |v| {
+                v.size = p.new_size;
+                v.status = p.back_to.clone();
             })
             .await
             .map_err(core)?;
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
 }

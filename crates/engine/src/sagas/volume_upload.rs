@@ -6,68 +6,113 @@
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
-use serde_json::{json, Value};
+use hybridstack_core::images::Images;
+use hybridstack_core::volume::ops::UploadImage;
+use serde::{Deserialize, Serialize};
 
-use super::volume_steps::volume_and_cloud;
-use super::{core, driver, step, step_without_undo, text, Fut};
-use crate::saga::Step;
+use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::{core, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
 
-pub(super) fn steps(c: &Arc<Compute>) -> Vec<Box<dyn Step>> {
-    vec![step(c, "copy", copy, uncopy), step_without_undo(c, "fill", fill), step_without_undo(c, "finish", finish)]
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    let w = VolumeWork::of(c);
+    let fail = FailVolume {
+        volumes: w.volumes.clone(),
+        volume_status: Some("available"),
+        snapshot_status: None,
+        servers: None,
+    };
+    let copy = Copy { volumes: w.clone(), images: c.images.clone() };
+    let fill = Fill { volumes: w.clone(), images: c.images.clone() };
+    engine.register(SagaOf::<UploadImage>::new().step(copy).step(fill).step(Finish(w)).on_failed(fail).build());
 }
 
-fn copy<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let (cloud, v) = volume_and_cloud(c, input).await?;
-        let image_id = text(input, "image_id")?;
+struct Copy {
+    volumes: VolumeWork,
+    images: Arc<Images>,
+}
+
+/// The cloud's own image of the volume, on clouds that keep images (absent elsewhere).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Copied {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cloud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+}
+
+#[async_trait]
+impl Act<UploadImage> for Copy {
+    const NAME: &'static str = "copy";
+    type Out = Copied;
+
+    async fn run(&self, p: &UploadImage, _: &Run<'_>) -> Result<Copied, StepError> {
+        let (cloud, v) = self.volumes.volume_and_cloud(&p.volume_id).await?;
         if !cloud.compute.capabilities().image_files {
-            let name = c.images.image_internal(&image_id).await.map_err(core)?.and_then(|i| i.name).unwrap_or_default();
-            let reference = cloud.block.volume_to_cloud_image(&v.id, &image_id, &name).await.map_err(driver)?;
-            c.images.record_cloud_copy(&image_id, &cloud.name, &reference).await.map_err(core)?;
-            return Ok(json!({"cloud": cloud.name, "reference": reference}));
+            let image = self.images.image_internal(&p.image_id).await.map_err(core)?;
+            let name = image.and_then(|i| i.name).unwrap_or_default();
+            let reference = cloud.block.volume_to_cloud_image(&v.id, &p.image_id, &name).await.map_err(driver)?;
+            self.images.record_cloud_copy(&p.image_id, &cloud.name, &reference).await.map_err(core)?;
+            return Ok(Copied { cloud: Some(cloud.name.clone()), reference: Some(reference) });
         }
-        let dest = c.volumes.upload_scratch(&image_id, "qcow2");
+        let dest = self.volumes.volumes.upload_scratch(&p.image_id, "qcow2");
         cloud.block.volume_to_file(&v.id, &dest).await.map_err(driver)?;
-        Ok(json!({}))
-    })
-}
+        Ok(Copied::default())
+    }
 
-/// The image never got data, so it goes with the copy.
-fn uncopy<'a>(c: &'a Compute, input: &'a Value, _: &'a Value) -> Fut<'a, ()> {
-    Box::pin(async move {
-        let image = text(input, "image_id")?;
+    /// The image never got data, so it goes with the copy.
+    async fn undo(&self, p: &UploadImage, _: &Copied) -> Result<(), StepError> {
         // A cloud image made before the failure but never recorded (found by its tag).
-        if let Ok((cloud, _)) = volume_and_cloud(c, input).await {
+        if let Ok((cloud, _)) = self.volumes.volume_and_cloud(&p.volume_id).await {
             if let Some(store) = &cloud.images {
-                store.delete(&image, "").await.map_err(driver)?;
+                store.delete(&p.image_id, "").await.map_err(driver)?;
             }
         }
         for suffix in ["qcow2", "raw"] {
-            let _ = tokio::fs::remove_file(c.volumes.upload_scratch(&image, suffix)).await;
+            let _ = tokio::fs::remove_file(self.volumes.volumes.upload_scratch(&p.image_id, suffix)).await;
         }
-        c.volumes.drop_upload_image(&image).await.map_err(core)
-    })
+        self.volumes.volumes.drop_upload_image(&p.image_id).await.map_err(core)
+    }
+
+    fn leaves_work(&self, _: &Copied) -> bool {
+        true
+    }
 }
 
-fn fill<'a>(c: &'a Compute, input: &'a Value, done: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        let image = text(input, "image_id")?;
-        let made = done.iter().find(|(step, _)| step == "copy").map(|(_, out)| out);
-        if let Some((Some(cloud), Some(reference))) = made.map(|o| (o["cloud"].as_str(), o["reference"].as_str())) {
-            c.images.activate_cloud_copy(&image, cloud, reference).await.map_err(core)?;
-            return Ok(json!({}));
+struct Fill {
+    volumes: VolumeWork,
+    images: Arc<Images>,
+}
+
+#[async_trait]
+impl Act<UploadImage> for Fill {
+    const NAME: &'static str = "fill";
+    type Out = Nothing;
+
+    async fn run(&self, p: &UploadImage, run: &Run<'_>) -> Result<Nothing, StepError> {
+        if let Some(Copied { cloud: Some(cloud), reference: Some(reference) }) = run.output::<UploadImage, Copy>() {
+            self.images.activate_cloud_copy(&p.image_id, &cloud, &reference).await.map_err(core)?;
+            return Ok(Nothing {});
         }
-        let copied = c.volumes.upload_scratch(&image, "qcow2");
-        c.volumes.fill_image(&image, &copied, &text(input, "disk_format")?).await.map_err(core)?;
+        let copied = self.volumes.volumes.upload_scratch(&p.image_id, "qcow2");
+        self.volumes.volumes.fill_image(&p.image_id, &copied, &p.disk_format).await.map_err(core)?;
         let _ = tokio::fs::remove_file(&copied).await;
-        Ok(json!({}))
-    })
+        Ok(Nothing {})
+    }
 }
 
-fn finish<'a>(c: &'a Compute, input: &'a Value, _: &'a [(String, Value)]) -> Fut<'a, Value> {
-    Box::pin(async move {
-        c.volumes.modify_volume(&text(input, "volume_id")?, |v| v.status = "available".into()).await.map_err(core)?;
-        Ok(json!({}))
-    })
+struct Finish(VolumeWork);
+
+#[async_trait]
+impl Act<UploadImage> for Finish {
+    const NAME: &'static str = "finish";
+    type Out = Nothing;
+
+    async fn run(&self, p: &UploadImage, _: &Run<'_>) -> Result<Nothing, StepError> {
+        self.0.volumes.modify_volume(&p.volume_id, |v| v.status = "available".into()).await.map_err(core)?;
+        Ok(Nothing {})
+    }
 }

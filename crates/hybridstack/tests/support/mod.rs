@@ -81,7 +81,27 @@ pub fn start() -> Server {
 
 /// Starts a server with extra environment for `serve` (e.g. settings under test).
 pub fn start_with(env: &[(&str, &str)]) -> Server {
+    start_in(tempfile::tempdir().expect("tempdir"), env)
+}
+
+/// Starts a server whose store is a fresh PostgreSQL database (`HYBRIDSTACK_TEST_POSTGRES_URL`
+/// names the server; the data dir's `hybridstack.toml` names the database, so every command
+/// run on that dir uses it). `None` when no PostgreSQL is configured; in CI that is a failure.
+pub fn start_on_postgres(env: &[(&str, &str)]) -> Option<Server> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let Some(url) = rt.block_on(hybridstack_store::testing::postgres_database()) else {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI must set HYBRIDSTACK_TEST_POSTGRES_URL so this test runs on PostgreSQL"
+        );
+        return None;
+    };
     let data = tempfile::tempdir().expect("tempdir");
+    std::fs::write(data.path().join("hybridstack.toml"), format!("database_url = {url:?}\n")).expect("config file");
+    Some(start_in(data, env))
+}
+
+fn start_in(data: tempfile::TempDir, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let out = Command::new(binary())

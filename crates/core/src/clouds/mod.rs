@@ -1,11 +1,16 @@
-//! The registered clouds and their drivers. Each cloud is one availability zone. Core never
-//! names a backend crate: the binary hands in a `DriverFactory` that opens a driver for a
-//! cloud row, so adding a backend touches only the binary and its own crate.
+//! Core's ground floor: the registered clouds, their handles, and what the services ask of
+//! them (zones, subnets a cloud can host, image stores). Each cloud is one availability
+//! zone. Every other service is built on a `Clouds` and none of them is known here, so
+//! services are built in dependency order with nothing wired after construction.
+//!
+//! Core never names a backend crate: the binary hands in a `DriverFactory` that opens a
+//! cloud row into a handle, and core holds only the handle's read-only queries; the handles
+//! that change a cloud are sealed in it for the engine (see [`Sealed`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hybridstack_driver::{Compute as ComputeDriver, Network as NetworkDriver, Ownership};
+use hybridstack_driver::{BlockQuery, ComputeQuery, ImageStoreQuery, NetworkQuery, OwnershipQuery};
 use hybridstack_store::compute::CloudRow;
 use hybridstack_store::{Store, StoreError};
 use parking_lot::RwLock;
@@ -13,18 +18,37 @@ use serde_json::Value;
 
 use crate::CoreError;
 
-/// An open cloud: its drivers, by concern.
+/// An open cloud: what core may ask it, by concern, and the sealed handles the engine
+/// changes it through.
 pub struct CloudHandle {
     pub name: String,
     pub kind: String,
-    pub compute: Arc<dyn ComputeDriver>,
-    pub network: Arc<dyn NetworkDriver>,
-    pub block: Arc<dyn hybridstack_driver::BlockStorage>,
-    /// The cloud's own image store, for clouds that boot only from images they keep (AMIs):
-    /// Glance's copy-image writes into it and image deletes remove from it.
-    pub images: Option<Arc<dyn hybridstack_driver::ImageStore>>,
-    /// What on the backend is this installation's, what is foreign, and adoption.
-    pub ownership: Arc<dyn Ownership>,
+    pub compute: Arc<dyn ComputeQuery>,
+    pub network: Arc<dyn NetworkQuery>,
+    pub block: Arc<dyn BlockQuery>,
+    /// The cloud's own image store, for clouds that boot only from images they keep (AMIs).
+    pub images: Option<Arc<dyn ImageStoreQuery>>,
+    /// What on the backend is foreign (another installation's, or from before ids).
+    pub ownership: Arc<dyn OwnershipQuery>,
+    /// The engine's acting handles for this cloud (`hybridstack_driver_act::Actors`).
+    pub acting: Sealed,
+}
+
+/// A value core carries but cannot open: the engine's acting handles of a cloud. Their type
+/// lives in `hybridstack-driver-act`, which core does not depend on, so no code in core can
+/// name it to open it; that is what keeps every cloud-changing call out of core.
+#[derive(Clone)]
+pub struct Sealed(Arc<dyn std::any::Any + Send + Sync>);
+
+impl Sealed {
+    pub fn new<T: std::any::Any + Send + Sync>(inner: Arc<T>) -> Self {
+        Self(inner)
+    }
+
+    /// The sealed value, for a caller that can name its type.
+    pub fn open<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.0.clone().downcast().ok()
+    }
 }
 
 pub trait DriverFactory: Send + Sync {
@@ -50,8 +74,6 @@ pub struct Clouds {
     broken: RwLock<BTreeMap<String, String>>,
     /// Seals the clouds' credential secrets in the store (never kept in their settings).
     sealer: Option<crate::keys::KeyRing>,
-    /// The image service, which takes each opened cloud's image store.
-    images: RwLock<Option<Arc<crate::images::Images>>>,
     /// Clouds dedicated to one project (an AWS account of the project's own): cloud name to
     /// project id, from the `project_id` of the cloud's settings.
     dedicated: RwLock<BTreeMap<String, String>>,
@@ -83,7 +105,6 @@ impl Clouds {
             open: RwLock::default(),
             broken: RwLock::default(),
             sealer: None,
-            images: RwLock::default(),
             dedicated: RwLock::default(),
             installation: tokio::sync::OnceCell::new(),
         })
@@ -97,7 +118,6 @@ impl Clouds {
             open: RwLock::default(),
             broken: RwLock::default(),
             sealer: Some(ring),
-            images: RwLock::default(),
             dedicated: RwLock::default(),
             installation: tokio::sync::OnceCell::new(),
         })
@@ -106,16 +126,6 @@ impl Clouds {
     /// This installation's id, which every cloud marks its objects with.
     pub async fn installation(&self) -> Result<String, CoreError> {
         self.installation.get_or_try_init(|| crate::installation::ensure(&self.store)).await.cloned()
-    }
-
-    /// Hands the image service the image store of every cloud open now and opened later.
-    pub fn serve_images(&self, images: Arc<crate::images::Images>) {
-        for h in self.open.read().values() {
-            if let Some(s) = &h.images {
-                images.register_store(s.clone());
-            }
-        }
-        *self.images.write() = Some(images);
     }
 
     fn unseal(&self, name: &str, sealed: Option<&str>) -> Result<Option<String>, CoreError> {
@@ -155,9 +165,6 @@ impl Clouds {
             match opened {
                 Ok(h) => {
                     self.broken.write().remove(&r.name);
-                    if let (Some(images), Some(s)) = (self.images.read().as_ref(), &h.images) {
-                        images.register_store(s.clone());
-                    }
                     self.open.write().insert(r.name.clone(), Arc::new(h));
                 }
                 Err(e) => {
@@ -278,6 +285,26 @@ impl Clouds {
         Ok(h)
     }
 
+    /// The image stores of the open clouds that keep images of their own (AMIs).
+    pub fn image_stores(&self) -> Vec<Arc<dyn ImageStoreQuery>> {
+        self.open.read().values().filter_map(|h| h.images.clone()).collect()
+    }
+
+    /// Whether a cloud of that name is registered (a network's zone hint names one).
+    pub async fn zone_known(&self, zone: &str) -> Result<bool, CoreError> {
+        Ok(self.store.cloud_list().await?.iter().any(|c| c.name == zone))
+    }
+
+    /// Why the zone's cloud cannot host the subnet (a 400), if it cannot.
+    pub async fn check_subnet(&self, zone: &str, s: &hybridstack_driver::SubnetSpec) -> Result<(), CoreError> {
+        let cloud = self.require(zone).await?;
+        cloud.network.check_subnet(s).map_err(|e| {
+            CoreError::BadRequest(format!(
+                "Invalid input for operation: availability zone {zone} cannot host this subnet: {e}"
+            ))
+        })
+    }
+
     pub async fn remove(&self, name: &str) -> Result<(), CoreError> {
         match self.store.cloud_delete(name).await {
             Err(StoreError::NotFound) => Err(CoreError::NotFound(format!("Cloud {name} is not registered."))),
@@ -292,33 +319,32 @@ impl Clouds {
 
 /// A factory that opens nothing: a binary (or test) built without backend drivers. Servers
 /// then fail to schedule with the reason.
-#[async_trait::async_trait]
-impl crate::images::StoreSource for Clouds {
-    async fn refresh_stores(&self) -> Result<(), CoreError> {
-        self.refresh().await
-    }
-}
-
-#[async_trait::async_trait]
-impl crate::network::Placement for Clouds {
-    async fn zone_known(&self, zone: &str) -> Result<bool, CoreError> {
-        Ok(self.list().await?.iter().any(|c| c.name == zone))
-    }
-
-    async fn check_subnet(&self, zone: &str, s: &hybridstack_driver::SubnetSpec) -> Result<(), CoreError> {
-        let cloud = self.require(zone).await?;
-        cloud.network.check_subnet(s).map_err(|e| {
-            CoreError::BadRequest(format!(
-                "Invalid input for operation: availability zone {zone} cannot host this subnet: {e}"
-            ))
-        })
-    }
-}
-
 pub struct NoDrivers;
 
 impl DriverFactory for NoDrivers {
     fn open(&self, kind: &str, _: &str, _: &str, _: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
         Err(CoreError::BadRequest(format!("No driver for clouds of kind {kind:?} is built into this binary.")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// What keeps cloud-changing calls out of core: the crate that declares them is not one
+    /// of core's dependencies, so no file here can name them (nor open a [`super::Sealed`]).
+    /// Only direct dependencies can be named in Rust, so checking the manifest is enough.
+    #[test]
+    fn core_cannot_name_the_calls_that_change_a_cloud() {
+        let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).expect("manifest");
+        let deps: Vec<&str> = manifest
+            .lines()
+            .filter_map(|l| l.split(['=', '.']).next())
+            .map(str::trim)
+            .filter(|name| name.starts_with("hybridstack-"))
+            .collect();
+        assert!(deps.contains(&"hybridstack-driver"), "core asks clouds through the query traits: {deps:?}");
+        assert!(
+            !deps.iter().any(|d| d.starts_with("hybridstack-driver-") || *d == "hybridstack-engine"),
+            "core must not depend on a crate that changes clouds: {deps:?}"
+        );
     }
 }

@@ -1,0 +1,43 @@
+//! `image.purge`: removes a deleted image's copies from the clouds' own stores (AMIs). Each
+//! removal succeeds when the copy is already gone, so a run again after a crash converges.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hybridstack_core::clouds::Clouds;
+use hybridstack_core::compute::Compute;
+use hybridstack_core::images::copies::PurgeParams;
+use serde::{Deserialize, Serialize};
+
+use super::{cloud_of, driver};
+use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::Engine;
+
+pub(super) fn register(engine: &mut Engine, c: &Compute) {
+    engine.register(SagaOf::<PurgeParams>::new().step(Remove(c.clouds.clone())).build());
+}
+
+struct Remove(Arc<Clouds>);
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Removed {
+    removed: usize,
+}
+
+#[async_trait]
+impl Act<PurgeParams> for Remove {
+    const NAME: &'static str = "remove";
+    type Out = Removed;
+
+    async fn run(&self, p: &PurgeParams, _: &Run<'_>) -> Result<Removed, StepError> {
+        for copy in &p.copies {
+            let cloud = cloud_of(&self.0, &copy.store).await?;
+            match &cloud.images {
+                Some(store) => store.delete(&p.image_id, &copy.reference).await.map_err(driver)?,
+                None => tracing::warn!(image = %p.image_id, cloud = %copy.store,
+                    "the cloud keeps no images any more; its copy is left to its operator"),
+            }
+        }
+        Ok(Removed { removed: p.copies.len() })
+    }
+}
