@@ -1,6 +1,8 @@
 //! The HTTP face: one router module per OpenStack service, mounted under the path prefixes
 //! devstack uses (`/identity`, …), plus the cross-cutting layers every request passes:
-//! request ids, access logging and OpenStack-shaped errors.
+//! request ids, access logging, OpenStack-shaped errors and the reader-writes refusal
+//! (`write_policy`). `toolkit` is the one list/show/create/update/delete skeleton resources
+//! share; each service keeps its own error body and list shape. It sees core's types only.
 
 mod auth;
 mod body;
