@@ -43,7 +43,7 @@ macro_rules! operation_params {
 }
 
 /// A fresh operation row for `kind` on a resource.
-pub(crate) fn operation(kind: &str, resource_id: &str, input: Value) -> Operation {
+pub fn operation(kind: &str, resource_id: &str, input: Value) -> Operation {
     let t = crate::clock::now_micros();
     Operation {
         id: crate::clock::new_id(),

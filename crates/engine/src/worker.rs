@@ -100,21 +100,9 @@ impl Engine {
         if !self.sagas.contains_key(kind) {
             return Err(EngineError::UnknownKind(kind.into()));
         }
-        let now = (self.clock)();
-        let op = Operation {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: kind.into(),
-            resource_id: resource_id.into(),
-            state: "pending".into(),
-            input: input.to_string(),
-            steps_done: "[]".into(),
-            error: None,
-            lease_owner: None,
-            lease_until: 0,
-            attempts: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut op = hybridstack_core::operations::operation(kind, resource_id, input);
+        // The engine's clock, which tests set.
+        (op.created_at, op.updated_at) = ((self.clock)(), (self.clock)());
         self.store.op_create(&op).await?;
         Ok(op.id)
     }

@@ -3,50 +3,10 @@
 
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
-use axum::Router;
-use hybridstack_core::identity::{bootstrap, Identity, IdentityConfig};
-use hybridstack_core::keys::Keys;
-use hybridstack_core::secrets::PasswordHasher;
-use hybridstack_store::testing;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::{router, AppState};
-
-struct App {
-    router: Router,
-    _store: testing::TestStore,
-    _dir: tempfile::TempDir,
-}
-
-async fn app() -> App {
-    let t = testing::sqlite().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    Keys::create_missing(dir.path()).expect("keys");
-    let h = PasswordHasher::new(4).expect("cost");
-    bootstrap(&t.store, h, "pw", "http://test", "RegionOne").await.expect("bootstrap");
-    let cfg = IdentityConfig { public_url: "http://test".into(), ..Default::default() };
-    let identity =
-        Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
-    let images = {
-        let clouds = hybridstack_core::clouds::Clouds::new(
-            t.store.clone(),
-            std::sync::Arc::new(hybridstack_core::clouds::NoDrivers),
-        );
-        hybridstack_core::images::Images::open(t.store.clone(), dir.path(), Default::default(), clouds)
-    }
-    .expect("images");
-    App {
-        router: router({
-            let networking = hybridstack_core::network::Networking::new(t.store.clone(), images.clouds().clone());
-            let compute =
-                hybridstack_core::compute::Compute::without_clouds(t.store.clone(), images.clone(), networking.clone());
-            AppState::new(identity, images, networking, compute)
-        }),
-        _store: t,
-        _dir: dir,
-    }
-}
+use crate::testing::{app, App};
 
 async fn call(app: &App, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let resp = app.router.clone().oneshot(req).await.expect("infallible");

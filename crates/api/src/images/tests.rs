@@ -2,57 +2,10 @@
 
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
-use axum::Router;
-use hybridstack_core::identity::{bootstrap, Identity, IdentityConfig};
-use hybridstack_core::images::Images;
-use hybridstack_core::keys::Keys;
-use hybridstack_core::secrets::PasswordHasher;
-use hybridstack_store::testing;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::{router, AppState};
-
-struct App {
-    router: Router,
-    token: String,
-    _store: testing::TestStore,
-    _dir: tempfile::TempDir,
-}
-
-async fn app() -> App {
-    let t = testing::sqlite().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    Keys::create_missing(dir.path()).expect("keys");
-    let h = PasswordHasher::new(4).expect("cost");
-    bootstrap(&t.store, h, "pw", "http://test", "RegionOne").await.expect("bootstrap");
-    let cfg = IdentityConfig { public_url: "http://test".into(), ..Default::default() };
-    let identity =
-        Identity::new(t.store.clone(), Keys::load(dir.path()).expect("load"), h, cfg).await.expect("identity");
-    let images = {
-        let clouds = hybridstack_core::clouds::Clouds::new(
-            t.store.clone(),
-            std::sync::Arc::new(hybridstack_core::clouds::NoDrivers),
-        );
-        Images::open(t.store.clone(), dir.path(), Default::default(), clouds)
-    }
-    .expect("images");
-    let router = router({
-        let networking = hybridstack_core::network::Networking::new(t.store.clone(), images.clouds().clone());
-        let compute =
-            hybridstack_core::compute::Compute::without_clouds(t.store.clone(), images.clone(), networking.clone());
-        AppState::new(identity, images, networking, compute)
-    });
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin",
-        "domain": {"id": "default"}, "password": "pw"}}}, "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}});
-    let resp = router
-        .clone()
-        .oneshot(Request::post("/identity/v3/auth/tokens").body(Body::from(body.to_string())).expect("req"))
-        .await
-        .expect("infallible");
-    let token = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token").to_string();
-    App { router, token, _store: t, _dir: dir }
-}
+use crate::testing::{app, App};
 
 async fn call(
     app: &App,
