@@ -203,13 +203,17 @@ impl Compute {
         if s.root_volume().is_some() || s.image_id.is_empty() {
             return Ok(None);
         }
+        // Asked before any read: a cloud that boots image files (libvirt) never needs a copy.
+        let copies =
+            self.clouds.get(&s.cloud).is_some_and(|c| !c.compute.capabilities().image_files && c.images.is_some());
+        if !copies {
+            return Ok(None);
+        }
         let Some(image) = self.images.image_internal(&s.image_id).await? else { return Ok(None) };
         if crate::images::cloud_images::location_on(&image, &s.cloud).is_some() {
             return Ok(None);
         }
-        let copies =
-            self.clouds.get(&s.cloud).is_some_and(|c| !c.compute.capabilities().image_files && c.images.is_some());
-        Ok((copies && self.images.local_file(&image.id).await.is_some()).then_some(image))
+        Ok(self.images.local_file(&image.id).await.is_some().then_some(image))
     }
 
     /// What the cloud needs to boot (or rebuild, or resize) the server with `flavor`.
