@@ -16,6 +16,7 @@
 pub mod clock;
 pub mod clouds;
 pub mod compute;
+mod documents;
 mod error;
 pub mod identity;
 pub mod images;

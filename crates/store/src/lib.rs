@@ -1,21 +1,26 @@
-//! The store: repositories over sqlx, one module per resource family.
+//! The store: repositories over sqlx, one module per table (identity and images keep a
+//! folder of them). Resources kept as JSON documents share one table and one write set.
 //!
 //! One set of SQL serves SQLite (the embedded default) and PostgreSQL (shared by several
 //! control-plane nodes) through sqlx's `Any` driver. Booleans and timestamps are stored as
-//! BIGINT so that both databases decode them the same way; each backend has its own
-//! migration directory only where DDL must differ (auto-increment keys).
+//! BIGINT so that both databases decode them the same way; one set of migrations serves
+//! both, with PostgreSQL's few different words translated (`migrations.rs`).
 
-pub mod compute;
+pub mod clouds;
+pub mod documents;
 mod error;
 pub mod identity;
 pub mod images;
 mod installation;
-pub mod network;
+pub mod ip_allocations;
+mod migrations;
 pub mod operations;
 mod quotas;
+pub mod server_actions;
+pub mod servers;
 #[cfg(test)]
 mod tests;
-pub mod volumes;
+pub mod write;
 
 pub use error::StoreError;
 
@@ -37,9 +42,6 @@ pub struct Store {
     reader: AnyPool,
     backend: Backend,
 }
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`). Does not migrate.
@@ -83,10 +85,7 @@ impl Store {
 
     /// Applies every pending migration; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
+        let migrator = migrations::migrator(self.backend);
         let before = self.applied_migrations().await.unwrap_or(0);
         migrator.run(&self.pool).await?;
         let after = self.applied_migrations().await?;

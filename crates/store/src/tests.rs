@@ -349,16 +349,20 @@ async fn image_visibility_query_sees_owned_public_and_member_images() {
 }
 
 #[tokio::test]
-async fn an_address_is_allocated_once_and_a_failed_change_writes_nothing() {
-    use crate::network::{IpAllocation, NetChange, NetObject};
+async fn an_address_is_allocated_once_and_a_failed_write_writes_nothing() {
+    use crate::documents::Document;
+    use crate::ip_allocations::IpAllocation;
+    use crate::write::{Expect, Write};
     each(async |s| {
-        let obj = |id: &str| NetObject {
-            kind: "port".into(),
-            id: id.into(),
-            project_id: "p1".into(),
-            parent_id: "n1".into(),
-            body: "{}".into(),
-            created_at: 1,
+        let port = |id: &str| {
+            let d = Document {
+                kind: "port".into(),
+                id: id.into(),
+                owner: "p1".into(),
+                parent_id: "n1".into(),
+                ..Default::default()
+            };
+            (Document { body: "{}".into(), created_at: 1, ..d }, Expect::Replace)
         };
         let ip = |port: &str| IpAllocation {
             subnet_id: "s1".into(),
@@ -366,44 +370,41 @@ async fn an_address_is_allocated_once_and_a_failed_change_writes_nothing() {
             port_id: port.into(),
             network_id: "n1".into(),
         };
-        s.net_apply(&NetChange { put: vec![obj("a")], allocate: vec![ip("a")], ..Default::default() })
-            .await
-            .expect("first");
-        let clash =
-            s.net_apply(&NetChange { put: vec![obj("b")], allocate: vec![ip("b")], ..Default::default() }).await;
+        s.write(&Write { put: vec![port("a")], allocate: vec![ip("a")], ..Default::default() }).await.expect("first");
+        let clash = s.write(&Write { put: vec![port("b")], allocate: vec![ip("b")], ..Default::default() }).await;
         assert!(matches!(clash, Err(StoreError::Conflict(ref m)) if m == "ip:s1:10.0.0.2"), "{clash:?}");
-        assert!(matches!(s.net_get("port", "b").await, Err(StoreError::NotFound)), "the failed change wrote nothing");
-        s.net_apply(&NetChange {
+        assert!(matches!(s.doc_get("port", "b").await, Err(StoreError::NotFound)), "the failed write wrote nothing");
+        s.write(&Write {
             release_port: vec!["a".into()],
-            put: vec![obj("b")],
+            put: vec![port("b")],
             allocate: vec![ip("b")],
             ..Default::default()
         })
         .await
-        .expect("released and retaken in one change");
+        .expect("released and retaken in one write");
         assert_eq!(s.ip_allocations_of_subnet("s1").await.expect("allocs")[0].port_id, "b");
-        assert_eq!(s.net_children("port", "n1").await.expect("children").len(), 2);
-        s.net_apply(&NetChange { delete: vec![("port".into(), "a".into())], ..Default::default() })
-            .await
-            .expect("delete");
-        assert_eq!(s.net_list("port").await.expect("list").len(), 1);
+        assert_eq!(s.doc_children("port", "n1").await.expect("children").len(), 2);
+        assert_eq!(s.doc_count("port", "p1").await.expect("count"), 2);
+        s.write(&Write { delete: vec![("port".into(), "a".into())], ..Default::default() }).await.expect("delete");
+        assert_eq!(s.doc_list("port", None).await.expect("list").len(), 1);
     })
     .await;
 }
 
 #[tokio::test]
-async fn volume_objects_swap_by_version_and_queue_operations_atomically() {
+async fn documents_swap_by_version_and_queue_operations_atomically() {
+    use crate::documents::Document;
     use crate::operations::Operation;
-    use crate::volumes::{VolObject, VolWrite};
+    use crate::write::{Expect, Write};
     each(async |s| {
-        let obj = |version| VolObject {
+        let doc = |version| Document {
             kind: "volume".into(),
             id: "v1".into(),
-            project_id: "p1".into(),
-            parent_id: String::new(),
+            owner: "p1".into(),
             body: format!("{{\"v\":{version}}}"),
             created_at: 1,
             version,
+            ..Default::default()
         };
         let op = |id: &str| Operation {
             id: id.into(),
@@ -419,23 +420,28 @@ async fn volume_objects_swap_by_version_and_queue_operations_atomically() {
             created_at: 1,
             updated_at: 1,
         };
-        s.vol_write(&VolWrite { put: vec![(obj(1), None)], ops: vec![op("o1")], ..Default::default() })
+        s.write(&Write { put: vec![(doc(1), Expect::New)], ops: vec![op("o1")], ..Default::default() })
             .await
             .expect("insert");
-        assert_eq!(s.vol_get("volume", "v1").await.expect("get").version, 1);
-        assert_eq!(s.vol_list("volume", Some("p1")).await.expect("list").len(), 1);
-        assert!(s.vol_list("volume", Some("p2")).await.expect("list").is_empty());
-        s.vol_write(&VolWrite { put: vec![(obj(2), Some(1))], ..Default::default() }).await.expect("swap");
+        let again = s.write(&Write { put: vec![(doc(1), Expect::New)], ..Default::default() }).await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "a new document's key is taken: {again:?}");
+        assert_eq!(s.doc_get("volume", "v1").await.expect("get").version, 1);
+        assert_eq!(s.doc_list("volume", Some("p1")).await.expect("list").len(), 1);
+        assert!(s.doc_list("volume", Some("p2")).await.expect("list").is_empty());
+        s.write(&Write { put: vec![(doc(2), Expect::Version(1))], ..Default::default() }).await.expect("swap");
         // A writer that read version 1 loses, and its operation is not queued either.
-        let stale = VolWrite { put: vec![(obj(2), Some(1))], ops: vec![op("o2")], ..Default::default() };
-        assert!(matches!(s.vol_write(&stale).await, Err(StoreError::Conflict(_))));
-        assert_eq!(s.vol_get("volume", "v1").await.expect("get").body, "{\"v\":2}");
+        let stale = Write { put: vec![(doc(2), Expect::Version(1))], ops: vec![op("o2")], ..Default::default() };
+        assert!(matches!(s.write(&stale).await, Err(StoreError::Conflict(ref m)) if m == "version"));
+        assert_eq!(s.doc_get("volume", "v1").await.expect("get").body, "{\"v\":2}");
         let live: Vec<String> = s.ops_live_for("v1").await.expect("ops").into_iter().map(|o| o.id).collect();
         assert_eq!(live, vec!["o1".to_string()]);
-        s.vol_write(&VolWrite { delete: vec![("volume".into(), "v1".into())], ..Default::default() })
-            .await
-            .expect("delete");
-        assert!(matches!(s.vol_get("volume", "v1").await, Err(StoreError::NotFound)));
+        s.write(&Write { put: vec![(doc(3), Expect::Existing)], ..Default::default() }).await.expect("update");
+        assert_eq!(s.doc_get("volume", "v1").await.expect("get").version, 3);
+        s.doc_delete("volume", "v1").await.expect("delete");
+        assert!(matches!(s.doc_get("volume", "v1").await, Err(StoreError::NotFound)));
+        assert!(matches!(s.doc_delete("volume", "v1").await, Err(StoreError::NotFound)));
+        let gone = s.write(&Write { put: vec![(doc(4), Expect::Existing)], ..Default::default() }).await;
+        assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
     })
     .await;
 }

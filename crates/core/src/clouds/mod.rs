@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hybridstack_driver::{BlockQuery, ComputeQuery, ImageStoreQuery, NetworkQuery, OwnershipQuery};
-use hybridstack_store::compute::CloudRow;
+use hybridstack_store::clouds::CloudRow;
 use hybridstack_store::{Store, StoreError};
 use parking_lot::RwLock;
 use serde_json::Value;

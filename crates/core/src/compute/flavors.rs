@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use hybridstack_store::compute::ComputeObject;
+use hybridstack_store::documents::Document;
+use hybridstack_store::write::Expect;
 use hybridstack_store::StoreError;
 
 use super::model::Flavor;
@@ -36,35 +37,27 @@ fn valid_spec_key(k: &str) -> bool {
 }
 
 impl Compute {
-    fn flavor_decode(o: &ComputeObject) -> Result<Flavor, CoreError> {
-        serde_json::from_str(&o.body)
-            .map_err(|e| CoreError::Internal(format!("stored flavor {} is corrupt: {e}", o.id)))
+    fn flavor_decode(o: &Document) -> Result<Flavor, CoreError> {
+        crate::documents::decode(o)
     }
 
     async fn flavor_save(&self, f: &Flavor, new: bool) -> Result<(), CoreError> {
-        let o = ComputeObject {
-            kind: KIND.into(),
-            id: f.id.clone(),
-            owner: String::new(),
-            name: f.name.clone(),
-            body: serde_json::to_string(f).map_err(|e| CoreError::Internal(e.to_string()))?,
-            created_at: crate::clock::now_micros(),
-        };
+        let o = Document { name: f.name.clone(), ..crate::documents::document(KIND, &f.id, "", f)? };
         if new {
-            match self.store.cobj_insert(&o).await {
+            match self.store.write(&crate::documents::put(o, Expect::New)).await {
                 Err(StoreError::Conflict(_)) => {
                     Err(CoreError::Conflict(format!("Flavor with ID {} already exists.", f.id)))
                 }
                 other => Ok(other?),
             }
         } else {
-            Ok(self.store.cobj_update(&o).await?)
+            Ok(self.store.write(&crate::documents::put(o, Expect::Existing)).await?)
         }
     }
 
     /// A flavor by id with no visibility check (servers keep using a flavor they booted with).
     pub async fn flavor_internal(&self, id: &str) -> Result<Option<Flavor>, CoreError> {
-        match self.store.cobj_get(KIND, id).await {
+        match self.store.doc_get(KIND, id).await {
             Ok(o) => Ok(Some(Self::flavor_decode(&o)?)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -84,7 +77,7 @@ impl Compute {
         is_public: Option<Option<bool>>,
     ) -> Result<Vec<Flavor>, CoreError> {
         let mut out = Vec::new();
-        for o in self.store.cobj_list(KIND, None).await? {
+        for o in self.store.doc_list(KIND, None).await? {
             let f = Self::flavor_decode(&o)?;
             if !Self::flavor_visible(ctx, &f) {
                 continue;
@@ -133,7 +126,7 @@ impl Compute {
                 x.to_string()
             }
         };
-        let all = self.store.cobj_list(KIND, None).await?;
+        let all = self.store.doc_list(KIND, None).await?;
         if all.iter().any(|o| o.name == name) {
             return Err(CoreError::Conflict(format!("Flavor with name {name} already exists.")));
         }
@@ -171,7 +164,7 @@ impl Compute {
 
     pub async fn flavor_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        match self.store.cobj_delete(KIND, id).await {
+        match self.store.doc_delete(KIND, id).await {
             Err(StoreError::NotFound) => Err(flavor_not_found(id)),
             other => Ok(other?),
         }

@@ -1,7 +1,8 @@
 //! `os-instance-actions`: a record of every action taken on a server, with an event per
 //! engine run (`compute_<action>`) that ends in Success or Error.
 
-use hybridstack_store::compute::ActionRow;
+use hybridstack_store::server_actions::ActionRow;
+use hybridstack_store::write::Write;
 use hybridstack_store::StoreError;
 
 use super::model::{ActionEvent, InstanceAction, Server};
@@ -52,7 +53,7 @@ impl Compute {
     /// Closes an action's open events with the outcome; an error also becomes its message.
     pub async fn finish_action(&self, server_id: &str, request_id: &str, error: Option<&str>) -> Result<(), CoreError> {
         if let Some(row) = self.closed_action(server_id, request_id, error).await? {
-            self.store.action_put(&row).await?;
+            self.store.write(&Write { actions: vec![row], ..Default::default() }).await?;
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Keypairs: SSH public keys (or x509 certificates, microversion 2.2+) a user keeps for
 //! injecting into servers. Generated keys hand the private half back once and never store it.
 
-use hybridstack_store::compute::ComputeObject;
+use hybridstack_store::documents::Document;
+use hybridstack_store::write::Expect;
 use hybridstack_store::StoreError;
 use md5::{Digest, Md5};
 
@@ -89,8 +90,8 @@ pub(crate) fn valid_name(name: &str) -> bool {
 }
 
 impl Compute {
-    fn keypair_decode(o: &ComputeObject) -> Result<Keypair, CoreError> {
-        serde_json::from_str(&o.body).map_err(|e| CoreError::Internal(format!("stored keypair is corrupt: {e}")))
+    fn keypair_decode(o: &Document) -> Result<Keypair, CoreError> {
+        crate::documents::decode(o)
     }
 
     fn keypair_owner(ctx: &RequestContext, asked: Option<&str>) -> Result<String, CoreError> {
@@ -140,7 +141,7 @@ impl Compute {
                 return Err(CoreError::BadRequest(format!("Invalid keypair type {other:?}; use ssh or x509.")))
             }
         };
-        let count = self.store.cobj_list(KIND, Some(&user)).await?.len();
+        let count = self.store.doc_list(KIND, Some(&user)).await?.len();
         let limit = self.quota_limit(ctx.project_id().unwrap_or(""), "key_pairs").await?;
         if limit >= 0 && i64::try_from(count).unwrap_or(i64::MAX) >= limit {
             return Err(CoreError::Forbidden("Quota exceeded, too many key pairs.".into()));
@@ -155,15 +156,12 @@ impl Compute {
             created_at: now(),
             id: t,
         };
-        let o = ComputeObject {
-            kind: KIND.into(),
-            id: key_id(&user, &r.name),
-            owner: user,
+        let o = Document {
             name: r.name.clone(),
-            body: serde_json::to_string(&kp).map_err(|e| CoreError::Internal(e.to_string()))?,
             created_at: t,
+            ..crate::documents::document(KIND, &key_id(&user, &r.name), &user, &kp)?
         };
-        match self.store.cobj_insert(&o).await {
+        match self.store.write(&crate::documents::put(o, Expect::New)).await {
             Err(StoreError::Conflict(_)) => Err(CoreError::Conflict(format!("Key pair '{}' already exists.", r.name))),
             other => {
                 other?;
@@ -174,7 +172,7 @@ impl Compute {
 
     pub async fn keypair_list(&self, ctx: &RequestContext, user: Option<&str>) -> Result<Vec<Keypair>, CoreError> {
         let user = Self::keypair_owner(ctx, user)?;
-        self.store.cobj_list(KIND, Some(&user)).await?.iter().map(Self::keypair_decode).collect()
+        self.store.doc_list(KIND, Some(&user)).await?.iter().map(Self::keypair_decode).collect()
     }
 
     pub async fn keypair_get(
@@ -184,7 +182,7 @@ impl Compute {
         user: Option<&str>,
     ) -> Result<Keypair, CoreError> {
         let user = Self::keypair_owner(ctx, user)?;
-        match self.store.cobj_get(KIND, &key_id(&user, name)).await {
+        match self.store.doc_get(KIND, &key_id(&user, name)).await {
             Ok(o) => Self::keypair_decode(&o),
             Err(StoreError::NotFound) => Err(not_found(name)),
             Err(e) => Err(e.into()),
@@ -193,7 +191,7 @@ impl Compute {
 
     pub async fn keypair_delete(&self, ctx: &RequestContext, name: &str, user: Option<&str>) -> Result<(), CoreError> {
         let user = Self::keypair_owner(ctx, user)?;
-        match self.store.cobj_delete(KIND, &key_id(&user, name)).await {
+        match self.store.doc_delete(KIND, &key_id(&user, name)).await {
             Err(StoreError::NotFound) => Err(not_found(name)),
             other => Ok(other?),
         }

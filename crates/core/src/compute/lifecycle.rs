@@ -3,7 +3,8 @@
 //! call again after a crash: it finds what an earlier call did instead of doing it twice.
 
 use hybridstack_driver::{DriverError, GuestConfig, ImageFile, NicSpec, ServerSpec, VolumeAtDevice};
-use hybridstack_store::compute::{ActionRow, ServerRow};
+use hybridstack_store::server_actions::ActionRow;
+use hybridstack_store::servers::ServerRow;
 
 use super::model::{Fault, FlavorCopy, Server};
 use super::{now, Compute};

@@ -21,8 +21,9 @@ mod zones;
 
 use std::sync::Arc;
 
-use hybridstack_store::compute::{ActionRow, ServerRow};
 use hybridstack_store::operations::Operation;
+use hybridstack_store::server_actions::ActionRow;
+use hybridstack_store::servers::ServerRow;
 use hybridstack_store::{Store, StoreError};
 use tokio::sync::Notify;
 
@@ -169,13 +170,13 @@ impl Compute {
             let (ops, actions) = f(&mut s)?;
             s.updated = now();
             let new = Self::row_of(&s, Some(&row))?;
-            let w = hybridstack_store::compute::ServerWrite {
-                row: Some(new),
-                expect_version: Some(row.version),
+            let w = hybridstack_store::write::Write {
+                server: Some((new, hybridstack_store::write::Expect::Version(row.version))),
                 ops: ops.clone(),
                 actions,
+                ..Default::default()
             };
-            match self.store.server_write(&w).await {
+            match self.store.write(&w).await {
                 Ok(()) => {
                     for _ in &ops {
                         self.wake.notify_one();

@@ -18,9 +18,9 @@ impl Compute {
         let found = match o.kind {
             "server" => self.store.server_get(&o.id).await.map(|r| r.cloud == cloud),
             "network" | "subnet" | "port" | "router" | "floatingip" | "security_group" => {
-                self.store.net_get(o.kind, &o.id).await.map(|_| true)
+                self.store.doc_get(o.kind, &o.id).await.map(|_| true)
             }
-            "volume" | "snapshot" => self.store.vol_get(o.kind, &o.id).await.map(|_| true),
+            "volume" | "snapshot" => self.store.doc_get(o.kind, &o.id).await.map(|_| true),
             "image" => self.store.image_get(&o.id).await.map(|_| true),
             _ => return Ok(false),
         };

@@ -3,7 +3,8 @@
 //! anti-affinity puts each member on a different one (with one cloud, a second member of an
 //! anti-affinity group has no valid host, as in Nova with one compute node).
 
-use hybridstack_store::compute::ComputeObject;
+use hybridstack_store::documents::Document;
+use hybridstack_store::write::Expect;
 use hybridstack_store::StoreError;
 
 use super::model::{Server, ServerGroup};
@@ -19,24 +20,14 @@ fn not_found(id: &str) -> CoreError {
 }
 
 impl Compute {
-    fn group_decode(o: &ComputeObject) -> Result<ServerGroup, CoreError> {
-        serde_json::from_str(&o.body).map_err(|e| CoreError::Internal(format!("stored server group is corrupt: {e}")))
+    fn group_decode(o: &Document) -> Result<ServerGroup, CoreError> {
+        crate::documents::decode(o)
     }
 
     async fn group_save(&self, g: &ServerGroup, new: bool) -> Result<(), CoreError> {
-        let o = ComputeObject {
-            kind: KIND.into(),
-            id: g.id.clone(),
-            owner: g.project_id.clone(),
-            name: g.name.clone(),
-            body: serde_json::to_string(g).map_err(|e| CoreError::Internal(e.to_string()))?,
-            created_at: crate::clock::now_micros(),
-        };
-        if new {
-            Ok(self.store.cobj_insert(&o).await?)
-        } else {
-            Ok(self.store.cobj_update(&o).await?)
-        }
+        let o = Document { name: g.name.clone(), ..crate::documents::document(KIND, &g.id, &g.project_id, g)? };
+        let expect = if new { Expect::New } else { Expect::Existing };
+        Ok(self.store.write(&crate::documents::put(o, expect)).await?)
     }
 
     pub async fn group_list(&self, ctx: &RequestContext, all_projects: bool) -> Result<Vec<ServerGroup>, CoreError> {
@@ -44,11 +35,11 @@ impl Compute {
         if owner.is_none() && !(all_projects && ctx.is_admin()) {
             return Ok(vec![]);
         }
-        self.store.cobj_list(KIND, owner).await?.iter().map(Self::group_decode).collect()
+        self.store.doc_list(KIND, owner).await?.iter().map(Self::group_decode).collect()
     }
 
     pub async fn group_get(&self, ctx: &RequestContext, id: &str) -> Result<ServerGroup, CoreError> {
-        match self.store.cobj_get(KIND, id).await {
+        match self.store.doc_get(KIND, id).await {
             Ok(o) => {
                 let g = Self::group_decode(&o)?;
                 if ctx.sees_project(&g.project_id) {
@@ -75,7 +66,7 @@ impl Compute {
             )));
         }
         let limit = self.quota_limit(&project, "server_groups").await?;
-        let have = self.store.cobj_list(KIND, Some(&project)).await?.len();
+        let have = self.store.doc_list(KIND, Some(&project)).await?.len();
         if limit >= 0 && i64::try_from(have).unwrap_or(i64::MAX) >= limit {
             return Err(CoreError::Forbidden("Quota exceeded, too many server groups.".into()));
         }
@@ -95,7 +86,7 @@ impl Compute {
     pub async fn group_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_member()?;
         self.group_get(ctx, id).await?;
-        match self.store.cobj_delete(KIND, id).await {
+        match self.store.doc_delete(KIND, id).await {
             Err(StoreError::NotFound) => Err(not_found(id)),
             other => Ok(other?),
         }
@@ -136,7 +127,7 @@ impl Compute {
     /// given its group; `Ok(None)` when it has no group constraint.
     pub(crate) async fn group_placement(&self, s: &Server) -> Result<Option<(bool, Vec<String>)>, CoreError> {
         let Some(gid) = &s.server_group else { return Ok(None) };
-        let g = match self.store.cobj_get(KIND, gid).await {
+        let g = match self.store.doc_get(KIND, gid).await {
             Ok(o) => Self::group_decode(&o)?,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use hybridstack_store::compute::{ServerQuery, ServerRow, ServerWrite};
+use hybridstack_store::servers::{ServerQuery, ServerRow};
+use hybridstack_store::write::{Expect, Write};
 use regex::Regex;
 
 use super::instance_actions::action_row;
@@ -446,11 +447,11 @@ impl Compute {
             let op = operation_of(&ops::CreateServer { server_id: id.clone(), request_id: Some(request_id.clone()) })?;
             let action = action_row(&s, "create", &request_id, &ctx.user_id)?;
             self.store
-                .server_write(&ServerWrite {
-                    row: Some(row),
-                    expect_version: None,
+                .write(&Write {
+                    server: Some((row, Expect::New)),
                     ops: vec![op],
                     actions: vec![action],
+                    ..Default::default()
                 })
                 .await?;
             created.push(s);

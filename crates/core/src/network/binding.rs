@@ -2,7 +2,7 @@
 //! binding to the cloud a server runs on, and the specs a cloud's `Network` driver realises.
 
 use hybridstack_driver::{NetworkSpec, PortSpec, SubnetSpec};
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 
 use super::model::Address;
 use super::model::{Network, Port, SecurityGroup, Subnet};
@@ -91,7 +91,7 @@ impl Networking {
         p.status = "ACTIVE".into();
         p.updated_at = now();
         p.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await?;
         Ok(p)
     }
 
@@ -104,7 +104,7 @@ impl Networking {
         p.status = "DOWN".into();
         p.updated_at = now();
         p.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await
+        self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await
     }
 
     /// Adds or removes a security group on a port (Nova's addSecurityGroup).
@@ -121,13 +121,13 @@ impl Networking {
         }
         p.updated_at = now();
         p.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await
+        self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await
     }
 
     /// Deletes a port compute created; deleting one already gone succeeds.
     pub async fn server_port_delete(&self, port_id: &str) -> Result<(), CoreError> {
         let Some(p) = self.load::<Port>(port_id).await? else { return Ok(()) };
-        let c = NetChange {
+        let c = Write {
             release_port: vec![p.id.clone()],
             delete: vec![("port".into(), p.id.clone())],
             ..Default::default()

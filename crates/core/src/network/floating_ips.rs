@@ -1,7 +1,7 @@
 //! Floating IPs: an address on an external network, mapped 1:1 to a port's fixed address
 //! through a router that has an interface on the port's subnet and a gateway on that network.
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 use serde_json::json;
 
 use super::model::{FloatingIp, Network, Port, Router, Subnet};
@@ -204,8 +204,8 @@ impl Networking {
             fip_port_id: Some(port.id.clone()),
         };
         Self::set_association(&mut f, assoc);
-        if let Err(e) = self.apply(NetChange { put: vec![Self::object(&f)?], ..Default::default() }).await {
-            let mut c = NetChange::default();
+        if let Err(e) = self.apply(Write { put: vec![Self::object(&f)?], ..Default::default() }).await {
+            let mut c = Write::default();
             Self::drop_port(&mut c, &port.id);
             let _ = self.apply(c).await;
             return Err(e);
@@ -243,14 +243,14 @@ impl Networking {
         }
         f.updated_at = now();
         f.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&f)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&f)?], ..Default::default() }).await?;
         Ok(f)
     }
 
     pub async fn fip_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_member()?;
         let f = self.fip_get(ctx, id).await?;
-        let mut c = NetChange { delete: vec![("floatingip".into(), f.id.clone())], ..Default::default() };
+        let mut c = Write { delete: vec![("floatingip".into(), f.id.clone())], ..Default::default() };
         if let Some(p) = &f.fip_port_id {
             Self::drop_port(&mut c, p);
         }

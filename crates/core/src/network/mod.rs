@@ -1,6 +1,6 @@
 //! The network service (Neutron v2.0): networks, subnets with IPAM, ports, routers, floating
 //! IPs, security groups and subnet pools. Objects are stored as documents (see
-//! `store::network`); every multi-object change is one `NetChange`, applied atomically.
+//! `store::documents`); every multi-object change is one `Write`, applied atomically.
 
 pub mod binding;
 mod floating_ips;
@@ -18,7 +18,8 @@ mod tags;
 
 use std::sync::Arc;
 
-use hybridstack_store::network::{NetChange, NetObject};
+use hybridstack_store::documents::Document;
+use hybridstack_store::write::{Expect, Write};
 use hybridstack_store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -142,24 +143,18 @@ impl Networking {
         Arc::new(Self { store, clouds })
     }
 
-    pub(crate) fn object<T: Doc>(doc: &T) -> Result<NetObject, CoreError> {
-        Ok(NetObject {
-            kind: T::KIND.into(),
-            id: doc.id().into(),
-            project_id: doc.project_id().into(),
-            parent_id: doc.parent_id().into(),
-            body: serde_json::to_string(doc).map_err(|e| CoreError::Internal(e.to_string()))?,
-            created_at: crate::clock::now_micros(),
-        })
+    /// A document written afresh, as every Neutron change writes it.
+    pub(crate) fn object<T: Doc>(doc: &T) -> Result<(Document, Expect), CoreError> {
+        let d = crate::documents::document(T::KIND, doc.id(), doc.project_id(), doc)?;
+        Ok((Document { parent_id: doc.parent_id().into(), ..d }, Expect::Replace))
     }
 
-    fn decode<T: Doc>(o: &NetObject) -> Result<T, CoreError> {
-        serde_json::from_str(&o.body)
-            .map_err(|e| CoreError::Internal(format!("stored {} {} is corrupt: {e}", o.kind, o.id)))
+    fn decode<T: Doc>(o: &Document) -> Result<T, CoreError> {
+        crate::documents::decode(o)
     }
 
     pub(crate) async fn load<T: Doc>(&self, id: &str) -> Result<Option<T>, CoreError> {
-        match self.store.net_get(T::KIND, id).await {
+        match self.store.doc_get(T::KIND, id).await {
             Ok(o) => Ok(Some(Self::decode(&o)?)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -167,22 +162,22 @@ impl Networking {
     }
 
     pub(crate) async fn all<T: Doc>(&self) -> Result<Vec<T>, CoreError> {
-        self.store.net_list(T::KIND).await?.iter().map(Self::decode).collect()
+        self.store.doc_list(T::KIND, None).await?.iter().map(Self::decode).collect()
     }
 
     pub(crate) async fn children<T: Doc>(&self, parent: &str) -> Result<Vec<T>, CoreError> {
-        self.store.net_children(T::KIND, parent).await?.iter().map(Self::decode).collect()
+        self.store.doc_children(T::KIND, parent).await?.iter().map(Self::decode).collect()
     }
 
-    pub(crate) async fn apply(&self, mut c: NetChange) -> Result<(), CoreError> {
+    pub(crate) async fn apply(&self, mut c: Write) -> Result<(), CoreError> {
         // Filters, routers and floating IPs on the clouds follow these objects.
         const REALISED: [&str; 5] = ["port", "router", "floatingip", "security_group", "security_group_rule"];
-        if c.put.iter().any(|o| REALISED.contains(&o.kind.as_str()))
+        if c.put.iter().any(|(o, _)| REALISED.contains(&o.kind.as_str()))
             || c.delete.iter().any(|(k, _)| REALISED.contains(&k.as_str()))
         {
             c.follow_up = Some(realisation::sync_operation());
         }
-        match self.store.net_apply(&c).await {
+        match self.store.write(&c).await {
             Err(StoreError::Conflict(m)) if m.starts_with("ip:") => {
                 let mut parts = m.splitn(3, ':').skip(1);
                 let (subnet, ip) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());

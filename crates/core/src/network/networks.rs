@@ -1,6 +1,6 @@
 //! Networks.
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 
 use super::model::{Network, Port, Subnet};
 use super::{fault, new_id, now, Doc, Fault, Networking};
@@ -141,7 +141,7 @@ impl Networking {
             revision_number: 1,
         };
         self.ensure_default_sg(&n.project_id).await?;
-        self.apply(NetChange { put: vec![Self::object(&n)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&n)?], ..Default::default() }).await?;
         Ok(n)
     }
 
@@ -183,7 +183,7 @@ impl Networking {
         }
         n.updated_at = now();
         n.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&n)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&n)?], ..Default::default() }).await?;
         self.with_subnets(n).await
     }
 
@@ -199,7 +199,7 @@ impl Networking {
                 format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network, id for these ports is: {}.", busy.join(",")),
             ));
         }
-        let mut c = NetChange::default();
+        let mut c = Write::default();
         for p in &ports {
             c.release_port.push(p.id.clone());
             c.delete.push(("port".into(), p.id.clone()));

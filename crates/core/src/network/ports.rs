@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use hybridstack_store::network::{IpAllocation, NetChange};
+use hybridstack_store::ip_allocations::IpAllocation;
+use hybridstack_store::write::Write;
 use serde_json::Value;
 
 use super::ipam::{eui64, parse_cidr, parse_ip, pick_free, random_mac, to_u128, usable_range};
@@ -228,7 +229,7 @@ impl Networking {
         mut p: Port,
         req: Option<Vec<IpRequest>>,
         router: bool,
-        extra: NetChange,
+        extra: Write,
     ) -> Result<Port, CoreError> {
         let explicit = req.as_ref().is_some_and(|r| r.iter().any(|x| x.ip_address.is_some()));
         let mut last = None;
@@ -356,7 +357,7 @@ impl Networking {
             revision_number: 1,
         };
         let router = device_owner == "network:router_interface" || device_owner == "network:router_gateway";
-        self.save_with_ips(p, r.fixed_ips, router, NetChange::default()).await
+        self.save_with_ips(p, r.fixed_ips, router, Write::default()).await
     }
 
     pub async fn port_create(&self, ctx: &RequestContext, r: PortRequest) -> Result<Port, CoreError> {
@@ -414,7 +415,7 @@ impl Networking {
             Some(req) => {
                 // The port's current addresses are released in the same change that takes the
                 // new ones, so keeping an address works and a failure keeps the old set.
-                let old = NetChange { release_port: vec![p.id.clone()], ..Default::default() };
+                let old = Write { release_port: vec![p.id.clone()], ..Default::default() };
                 let router = p.device_owner.starts_with("network:router");
                 let subnets: Vec<Subnet> = self.children::<Subnet>(&p.network_id).await?;
                 let mut req = req;
@@ -431,7 +432,7 @@ impl Networking {
                 self.save_with_ips(p, Some(req), router, old).await
             }
             None => {
-                self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await?;
+                self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await?;
                 Ok(p)
             }
         }
@@ -455,7 +456,7 @@ impl Networking {
                 return Err(fault(Fault::PortNotFound, format!("Port {id} could not be found.")));
             }
         }
-        let mut c = NetChange {
+        let mut c = Write {
             release_port: vec![p.id.clone()],
             delete: vec![("port".into(), p.id.clone())],
             ..Default::default()
@@ -476,7 +477,7 @@ impl Networking {
     }
 
     /// Removes a port the service created (router and floating IP ports), with its addresses.
-    pub(crate) fn drop_port(c: &mut NetChange, port_id: &str) {
+    pub(crate) fn drop_port(c: &mut Write, port_id: &str) {
         c.release_port.push(port_id.to_string());
         c.delete.push(("port".into(), port_id.to_string()));
     }

@@ -58,7 +58,7 @@ impl Networking {
         Self::may_read_quota(ctx, project)?;
         let mut out = BTreeMap::new();
         for (name, kind, default) in QUOTAS {
-            let used = self.store.net_count_in_project(kind, project).await?;
+            let used = self.store.doc_count(kind, project).await?;
             out.insert(name.to_string(), (self.limit(project, name, *default).await?, used));
         }
         Ok(out)
@@ -103,7 +103,7 @@ impl Networking {
     pub(crate) async fn check_quota(&self, project: &str, kind: &str) -> Result<(), CoreError> {
         let Some((name, _, default)) = QUOTAS.iter().find(|(_, k, _)| *k == kind) else { return Ok(()) };
         let limit = self.limit(project, name, *default).await?;
-        if limit >= 0 && self.store.net_count_in_project(kind, project).await? >= limit {
+        if limit >= 0 && self.store.doc_count(kind, project).await? >= limit {
             return Err(CoreError::Conflict(format!("OverQuota: Quota exceeded for resources: ['{name}'].")));
         }
         Ok(())

@@ -177,7 +177,7 @@ impl Networking {
     /// Queues a `network.sync` unless one is already waiting (after a server's network is
     /// realised or removed, so routers and floating IPs follow its ports).
     pub async fn request_sync(&self) -> Result<(), CoreError> {
-        let c = hybridstack_store::network::NetChange { follow_up: Some(sync_operation()), ..Default::default() };
+        let c = hybridstack_store::write::Write { follow_up: Some(sync_operation()), ..Default::default() };
         self.apply(c).await
     }
 }

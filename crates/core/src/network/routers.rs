@@ -1,6 +1,6 @@
 //! Routers: an optional gateway on an external network, and interfaces on subnets.
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 use ipnet::IpNet;
 
 use super::ipam::parse_cidr;
@@ -123,10 +123,10 @@ impl Networking {
             r.external_gateway_info = Some(info);
             r.gw_port_id = Some(port);
         }
-        if let Err(e) = self.apply(NetChange { put: vec![Self::object(&r)?], ..Default::default() }).await {
+        if let Err(e) = self.apply(Write { put: vec![Self::object(&r)?], ..Default::default() }).await {
             // Undo the gateway port made for a router that could not be saved.
             if let Some(p) = &r.gw_port_id {
-                let mut c = NetChange::default();
+                let mut c = Write::default();
                 Self::drop_port(&mut c, p);
                 let _ = self.apply(c).await;
             }
@@ -156,7 +156,7 @@ impl Networking {
         if let Some(x) = description {
             r.description = x;
         }
-        let mut c = NetChange::default();
+        let mut c = Write::default();
         if let Some(g) = gateway {
             let same = match (&g, &r.external_gateway_info) {
                 (Some((net, _)), Some(cur)) => &cur.network_id == net,
@@ -201,7 +201,7 @@ impl Networking {
         if self.all::<FloatingIp>().await?.iter().any(|f| f.router_id.as_deref() == Some(id)) {
             return Err(fault(Fault::RouterInUse, format!("Router {id} is in use by floating IPs.")));
         }
-        let mut c = NetChange::default();
+        let mut c = Write::default();
         if let Some(p) = &r.gw_port_id {
             Self::drop_port(&mut c, p);
         }
@@ -296,7 +296,7 @@ impl Networking {
                 p.security_groups.clear();
                 p.revision_number += 1;
                 p.updated_at = now();
-                self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await?;
+                self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await?;
                 p
             }
             _ => {
@@ -364,7 +364,7 @@ impl Networking {
                 }
             }
         }
-        let mut c = NetChange::default();
+        let mut c = Write::default();
         Self::drop_port(&mut c, &port.id);
         self.apply(c).await?;
         Ok(InterfaceInfo {

@@ -1,6 +1,6 @@
 //! Security groups and their rules, with Neutron's validation and the per-project default group.
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 
 use super::ipam::parse_ip;
 use super::model::{Port, SecurityGroup, SecurityGroupRule};
@@ -235,7 +235,7 @@ impl Networking {
             return Ok(g.id);
         }
         let g = Self::new_group(project, "default", "Default security group");
-        let mut c = NetChange { put: vec![Self::object(&g)?], ..Default::default() };
+        let mut c = Write { put: vec![Self::object(&g)?], ..Default::default() };
         for eth in ["IPv4", "IPv6"] {
             c.put.push(Self::object(&Self::rule(project, &g.id, "egress", eth, None, true))?);
             c.put.push(Self::object(&Self::rule(project, &g.id, "ingress", eth, Some(g.id.clone()), true))?);
@@ -287,7 +287,7 @@ impl Networking {
         }
         self.check_quota(&project, "security_group").await?;
         let g = Self::new_group(&project, &name, &description);
-        let mut c = NetChange { put: vec![Self::object(&g)?], ..Default::default() };
+        let mut c = Write { put: vec![Self::object(&g)?], ..Default::default() };
         for eth in ["IPv4", "IPv6"] {
             c.put.push(Self::object(&Self::rule(&project, &g.id, "egress", eth, None, false))?);
         }
@@ -325,7 +325,7 @@ impl Networking {
         g.updated_at = now();
         g.revision_number += 1;
         g.security_group_rules.clear();
-        self.apply(NetChange { put: vec![Self::object(&g)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&g)?], ..Default::default() }).await?;
         self.with_rules(g).await
     }
 
@@ -341,7 +341,7 @@ impl Networking {
         if self.all::<Port>().await?.iter().any(|p| p.security_groups.contains(&g.id)) {
             return Err(fault(Fault::SecurityGroupInUse, format!("Security Group {id} in use.")));
         }
-        let mut c = NetChange::default();
+        let mut c = Write::default();
         for r in &g.security_group_rules {
             c.delete.push(("security_group_rule".into(), r.id.clone()));
         }
@@ -430,13 +430,13 @@ impl Networking {
                 ));
             }
         }
-        self.apply(NetChange { put: vec![Self::object(&rule)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&rule)?], ..Default::default() }).await?;
         Ok(rule)
     }
 
     pub async fn rule_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_member()?;
         let r = self.rule_get(ctx, id).await?;
-        self.apply(NetChange { delete: vec![("security_group_rule".into(), r.id)], ..Default::default() }).await
+        self.apply(Write { delete: vec![("security_group_rule".into(), r.id)], ..Default::default() }).await
     }
 }

@@ -1,6 +1,6 @@
 //! Subnet pools: named sets of prefixes (records only; subnets are not yet carved from them).
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 
 use super::ipam::parse_cidr;
 use super::model::SubnetPool;
@@ -105,7 +105,7 @@ impl Networking {
             updated_at: t,
             revision_number: 1,
         };
-        self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await?;
         Ok(p)
     }
 
@@ -137,7 +137,7 @@ impl Networking {
         }
         p.updated_at = now();
         p.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&p)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&p)?], ..Default::default() }).await?;
         Ok(p)
     }
 
@@ -147,6 +147,6 @@ impl Networking {
         if !Self::owns(ctx, &p.project_id) {
             return Err(fault(Fault::PolicyNotAuthorized, format!("Subnet pool {id} belongs to another project.")));
         }
-        self.apply(NetChange { delete: vec![("subnetpool".into(), p.id)], ..Default::default() }).await
+        self.apply(Write { delete: vec![("subnetpool".into(), p.id)], ..Default::default() }).await
     }
 }

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 use ipnet::IpNet;
 
 use super::ipam::{default_pools, parse_cidr, parse_ip, to_u128, validate_pools};
@@ -226,7 +226,7 @@ impl Networking {
             updated_at: t,
             revision_number: 1,
         };
-        self.apply(NetChange { put: vec![Self::object(&s)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&s)?], ..Default::default() }).await?;
         Ok(s)
     }
 
@@ -267,7 +267,7 @@ impl Networking {
         }
         s.updated_at = now();
         s.revision_number += 1;
-        self.apply(NetChange { put: vec![Self::object(&s)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&s)?], ..Default::default() }).await?;
         Ok(s)
     }
 
@@ -276,7 +276,7 @@ impl Networking {
     pub async fn subnet_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_member()?;
         let s = self.own_subnet(ctx, id).await?;
-        let mut c = NetChange::default();
+        let mut c = Write::default();
         for mut p in self.children::<Port>(&s.network_id).await? {
             if !p.fixed_ips.iter().any(|f| f.subnet_id == s.id) {
                 continue;

@@ -1,7 +1,7 @@
 //! Tags on network resources (Neutron's `standard-attr-tag`): networks, subnets, ports,
 //! routers, floating IPs, security groups and subnet pools.
 
-use hybridstack_store::network::NetChange;
+use hybridstack_store::write::Write;
 
 use super::model::{FloatingIp, Network, Port, Router, SecurityGroup, Subnet, SubnetPool};
 use super::{fault, now, Doc, Fault, Networking};
@@ -89,7 +89,7 @@ impl Networking {
         }
         let out = tags.clone();
         doc.touch();
-        self.apply(NetChange { put: vec![Self::object(&doc)?], ..Default::default() }).await?;
+        self.apply(Write { put: vec![Self::object(&doc)?], ..Default::default() }).await?;
         Ok(out)
     }
 

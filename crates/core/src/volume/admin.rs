@@ -80,7 +80,7 @@ impl Volumes {
         if !doc.attachments.is_empty() {
             return Err(CoreError::BadRequest(format!("Invalid volume: volume {id} is attached; detach it first.")));
         }
-        if !self.store.vol_children(SNAPSHOT, id).await?.is_empty() {
+        if !self.store.doc_children(SNAPSHOT, id).await?.is_empty() {
             return Err(CoreError::BadRequest(format!("Invalid volume: volume {id} still has dependent snapshots.")));
         }
         self.queue_delete(doc, version).await

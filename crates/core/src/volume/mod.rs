@@ -14,8 +14,9 @@ mod volumes;
 
 use std::sync::Arc;
 
+use hybridstack_store::documents::Document;
 use hybridstack_store::operations::Operation;
-use hybridstack_store::volumes::{VolObject, VolWrite};
+use hybridstack_store::write::{Expect, Write};
 use hybridstack_store::{Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -62,7 +63,7 @@ impl Volumes {
     }
 
     async fn load<T: DeserializeOwned>(&self, kind: &str, id: &str) -> Result<Option<Versioned<T>>, CoreError> {
-        match self.store.vol_get(kind, id).await {
+        match self.store.doc_get(kind, id).await {
             Ok(o) => Ok(Some(Versioned { doc: decode(&o)?, version: o.version })),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -78,12 +79,12 @@ impl Volumes {
         what: &str,
         id: &str,
     ) -> Result<Versioned<T>, CoreError> {
-        let o = match self.store.vol_get(kind, id).await {
+        let o = match self.store.doc_get(kind, id).await {
             Ok(o) => o,
             Err(StoreError::NotFound) => return Err(not_found(what, id)),
             Err(e) => return Err(e.into()),
         };
-        if !ctx.sees_project(&o.project_id) {
+        if !ctx.sees_project(&o.owner) {
             return Err(not_found(what, id));
         }
         Ok(Versioned { doc: decode(&o)?, version: o.version })
@@ -100,14 +101,14 @@ impl Volumes {
         } else {
             Some(ctx.project_id().ok_or_else(crate::policy::forbidden)?.to_string())
         };
-        self.store.vol_list(kind, project.as_deref()).await?.iter().map(decode).collect()
+        self.store.doc_list(kind, project.as_deref()).await?.iter().map(decode).collect()
     }
 
     /// Writes documents (new ones with `expect` `None`) and queues operations, all or
     /// nothing; a lost compare-and-swap is a 409 the client may retry.
-    async fn write(&self, put: Vec<(VolObject, Option<i64>)>, ops: Vec<Operation>) -> Result<(), CoreError> {
+    async fn write(&self, put: Vec<(Document, Expect)>, ops: Vec<Operation>) -> Result<(), CoreError> {
         let queued = ops.len();
-        match self.store.vol_write(&VolWrite { put, delete: vec![], ops }).await {
+        match self.store.write(&Write { put, ops, ..Default::default() }).await {
             Err(StoreError::Conflict(m)) if m == "version" => {
                 return Err(CoreError::Conflict("The volume is being changed by another request; try again.".into()))
             }
@@ -120,17 +121,17 @@ impl Volumes {
     }
 
     async fn remove(&self, kind: &str, id: &str) -> Result<(), CoreError> {
-        let w = VolWrite { delete: vec![(kind.into(), id.into())], ..Default::default() };
-        Ok(self.store.vol_write(&w).await?)
+        let w = Write { delete: vec![(kind.into(), id.into())], ..Default::default() };
+        Ok(self.store.write(&w).await?)
     }
 }
 
-fn decode<T: DeserializeOwned>(o: &VolObject) -> Result<T, CoreError> {
-    serde_json::from_str(&o.body)
-        .map_err(|e| CoreError::Internal(format!("stored {} {} is corrupt: {e}", o.kind, o.id)))
+fn decode<T: DeserializeOwned>(o: &Document) -> Result<T, CoreError> {
+    crate::documents::decode(o)
 }
 
-/// The row for a document at `version` (the next version after `prev`, or 1 when new).
+/// The row for a document at `version` (the next version after `prev`, or 1 when new), and
+/// what its write expects: nothing there, or the version it was read at.
 fn object<T: Serialize>(
     kind: &str,
     id: &str,
@@ -138,17 +139,8 @@ fn object<T: Serialize>(
     parent: &str,
     doc: &T,
     prev: Option<i64>,
-) -> Result<(VolObject, Option<i64>), CoreError> {
-    Ok((
-        VolObject {
-            kind: kind.into(),
-            id: id.into(),
-            project_id: project.into(),
-            parent_id: parent.into(),
-            body: serde_json::to_string(doc).map_err(|e| CoreError::Internal(e.to_string()))?,
-            created_at: crate::clock::now_micros(),
-            version: prev.map_or(1, |v| v + 1),
-        },
-        prev,
-    ))
+) -> Result<(Document, Expect), CoreError> {
+    let d = crate::documents::document(kind, id, project, doc)?;
+    let d = Document { parent_id: parent.into(), version: prev.map_or(1, |v| v + 1), ..d };
+    Ok((d, prev.map_or(Expect::New, Expect::Version)))
 }

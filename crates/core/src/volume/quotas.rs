@@ -80,14 +80,14 @@ impl Volumes {
     async fn usage(&self, project: &str) -> Result<Usage, CoreError> {
         let mut u = Usage::default();
         let vols: Vec<Volume> =
-            self.store.vol_list(VOLUME, Some(project)).await?.iter().map(super::decode).collect::<Result<_, _>>()?;
+            self.store.doc_list(VOLUME, Some(project)).await?.iter().map(super::decode).collect::<Result<_, _>>()?;
         let mut type_of = BTreeMap::new();
         for v in &vols {
             type_of.insert(v.id.clone(), v.type_id().to_string());
             u.add(v.type_id(), "volumes", 1);
             u.add(v.type_id(), "gigabytes", i64::try_from(v.size).unwrap_or(i64::MAX));
         }
-        for o in self.store.vol_list(SNAPSHOT, Some(project)).await? {
+        for o in self.store.doc_list(SNAPSHOT, Some(project)).await? {
             let s: Snapshot = super::decode(&o)?;
             let t = type_of.get(&s.volume_id).cloned().unwrap_or_else(|| super::DEFAULT_TYPE_ID.to_string());
             u.add(&t, "snapshots", 1);

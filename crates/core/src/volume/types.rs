@@ -96,7 +96,7 @@ impl Volumes {
     /// Every type, the default one written the first time it is asked for.
     async fn all_types(&self) -> Result<Vec<Versioned<VolumeType>>, CoreError> {
         let mut out: Vec<Versioned<VolumeType>> = Vec::new();
-        for o in self.store.vol_list(TYPE, None).await? {
+        for o in self.store.doc_list(TYPE, None).await? {
             out.push(Versioned { doc: super::decode(&o)?, version: o.version });
         }
         if !out.iter().any(|t| t.doc.id == DEFAULT_TYPE_ID) {
@@ -202,8 +202,8 @@ impl Volumes {
             put.push(object(TYPE_NAME, &doc.name, "", &doc.id, &doc.id, None)?);
             delete.push((TYPE_NAME.to_string(), old_name));
         }
-        let w = hybridstack_store::volumes::VolWrite { put, delete, ops: vec![] };
-        match self.store.vol_write(&w).await {
+        let w = hybridstack_store::write::Write { put, delete, ..Default::default() };
+        match self.store.write(&w).await {
             Ok(()) => Ok(doc),
             Err(hybridstack_store::StoreError::Conflict(m)) if m == "version" => {
                 Err(CoreError::Conflict("The volume type is being changed by another request; try again.".into()))
@@ -245,7 +245,7 @@ impl Volumes {
 
     async fn type_in_use(&self, id: &str) -> Result<bool, CoreError> {
         let all: Vec<Volume> =
-            self.store.vol_list(VOLUME, None).await?.iter().map(super::decode).collect::<Result<_, _>>()?;
+            self.store.doc_list(VOLUME, None).await?.iter().map(super::decode).collect::<Result<_, _>>()?;
         Ok(all.iter().any(|v| v.type_id() == id))
     }
 
@@ -266,12 +266,11 @@ impl Volumes {
                 t.doc.name
             )));
         }
-        let w = hybridstack_store::volumes::VolWrite {
-            put: vec![],
+        let w = hybridstack_store::write::Write {
             delete: vec![(TYPE.into(), t.doc.id.clone()), (TYPE_NAME.into(), t.doc.name.clone())],
-            ops: vec![],
+            ..Default::default()
         };
-        Ok(self.store.vol_write(&w).await?)
+        Ok(self.store.write(&w).await?)
     }
 
     /// Extra specs: all of them for an admin, the user-visible ones for others.

@@ -228,7 +228,7 @@ impl Volumes {
                 doc.status
             )));
         }
-        if !self.store.vol_children(SNAPSHOT, id).await?.is_empty() {
+        if !self.store.doc_children(SNAPSHOT, id).await?.is_empty() {
             return Err(CoreError::BadRequest(format!("Invalid volume: volume {id} still has dependent snapshots.")));
         }
         self.queue_delete(doc, version).await
@@ -238,7 +238,7 @@ impl Volumes {
     /// being deleted, gone, or taken meanwhile by something else is left as it is.
     pub(crate) async fn delete_released(&self, id: &str) -> Result<(), CoreError> {
         let Some(Versioned { doc, version }) = self.load::<Volume>(VOLUME, id).await? else { return Ok(()) };
-        if doc.status != "available" || !self.store.vol_children(SNAPSHOT, id).await?.is_empty() {
+        if doc.status != "available" || !self.store.doc_children(SNAPSHOT, id).await?.is_empty() {
             return Ok(());
         }
         self.queue_delete(doc, version).await

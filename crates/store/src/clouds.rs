@@ -1,0 +1,57 @@
+//! The `clouds` table: each registered backend endpoint, its settings as JSON and its
+//! credentials sealed by core before they get here.
+
+use sqlx::any::AnyRow;
+
+use crate::{RowExt, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub config: String,
+    pub sealed_secret: Option<String>,
+    pub created_at: i64,
+}
+
+fn cloud(r: &AnyRow) -> Result<CloudRow, StoreError> {
+    Ok(CloudRow {
+        id: r.text("id")?,
+        name: r.text("name")?,
+        kind: r.text("kind")?,
+        config: r.text("config")?,
+        sealed_secret: r.opt_text("sealed_secret")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+impl Store {
+    pub async fn cloud_insert(&self, c: &CloudRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clouds (id, name, kind, config, sealed_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.kind)
+        .bind(&c.config)
+        .bind(&c.sealed_secret)
+        .bind(c.created_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn cloud_list(&self) -> Result<Vec<CloudRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM clouds ORDER BY created_at, name").fetch_all(self.reader()).await?;
+        rows.iter().map(cloud).collect()
+    }
+
+    pub async fn cloud_delete(&self, name: &str) -> Result<(), StoreError> {
+        let r = sqlx::query("DELETE FROM clouds WHERE name = $1").bind(name).execute(self.pool()).await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

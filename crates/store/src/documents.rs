@@ -1,0 +1,140 @@
+//! The `documents` table: every resource kept as a JSON document (networks, ports, volumes,
+//! flavors…) with the few columns its queries need. Reads are here; every change goes
+//! through the one write set (`write.rs`).
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+
+use crate::write::Expect;
+use crate::{RowExt, Store, StoreError};
+
+/// One stored document. The body belongs to the core service of its kind; the store reads
+/// only the columns beside it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Document {
+    pub kind: String,
+    pub id: String,
+    /// The project that owns it; a keypair's user; '' for what nobody owns (public flavors).
+    pub owner: String,
+    /// A subnet's or port's network, a rule's group, a snapshot's volume; else ''.
+    pub parent_id: String,
+    /// Set where the service looks documents up by name (flavors, keypairs); else ''.
+    pub name: String,
+    pub body: String,
+    pub created_at: i64,
+    /// Bumped by each compare-and-swap update (`Expect::Version`).
+    pub version: i64,
+}
+
+fn decode(r: &AnyRow) -> Result<Document, StoreError> {
+    Ok(Document {
+        kind: r.text("kind")?,
+        id: r.text("id")?,
+        owner: r.text("owner")?,
+        parent_id: r.text("parent_id")?,
+        name: r.text("name")?,
+        body: r.text("body")?,
+        created_at: r.int("created_at")?,
+        version: r.int("version")?,
+    })
+}
+
+impl Store {
+    pub async fn doc_get(&self, kind: &str, id: &str) -> Result<Document, StoreError> {
+        let r = sqlx::query("SELECT * FROM documents WHERE kind = $1 AND id = $2")
+            .bind(kind)
+            .bind(id)
+            .fetch_one(self.reader())
+            .await?;
+        decode(&r)
+    }
+
+    /// Every document of a kind, oldest first; with `owner`, only that owner's.
+    pub async fn doc_list(&self, kind: &str, owner: Option<&str>) -> Result<Vec<Document>, StoreError> {
+        let (filter, value) = match owner {
+            Some(o) => ("owner", o),
+            None => ("'all'", "all"),
+        };
+        self.doc_where(kind, filter, value).await
+    }
+
+    /// A kind's documents under one parent (a network's subnets, a volume's snapshots).
+    pub async fn doc_children(&self, kind: &str, parent_id: &str) -> Result<Vec<Document>, StoreError> {
+        self.doc_where(kind, "parent_id", parent_id).await
+    }
+
+    async fn doc_where(&self, kind: &str, column: &str, value: &str) -> Result<Vec<Document>, StoreError> {
+        let sql = format!("SELECT * FROM documents WHERE kind = $1 AND {column} = $2 ORDER BY created_at, id");
+        let rows = sqlx::query(&sql).bind(kind).bind(value).fetch_all(self.reader()).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    pub async fn doc_count(&self, kind: &str, owner: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE kind = $1 AND owner = $2")
+            .bind(kind)
+            .bind(owner)
+            .fetch_one(self.reader())
+            .await?)
+    }
+
+    /// Removes one document; `NotFound` when there was none.
+    pub async fn doc_delete(&self, kind: &str, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if delete(&mut tx, kind, id).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Writes one document as `expect` says; see `Expect` for what each refuses.
+pub(crate) async fn put(tx: &mut Transaction<'_, Any>, d: &Document, expect: Expect) -> Result<(), StoreError> {
+    match expect {
+        Expect::Version(_) | Expect::Existing => {
+            let check = if let Expect::Version(_) = expect { " AND version = $7" } else { "" };
+            let sql = format!(
+                "UPDATE documents SET owner = $3, name = $4, body = $5, version = $6 WHERE kind = $1 AND id = $2{check}"
+            );
+            let mut q = sqlx::query(&sql).bind(&d.kind).bind(&d.id).bind(&d.owner).bind(&d.name).bind(&d.body);
+            q = q.bind(d.version);
+            if let Expect::Version(v) = expect {
+                q = q.bind(v);
+            }
+            if q.execute(&mut **tx).await?.rows_affected() == 0 {
+                return Err(match expect {
+                    Expect::Version(_) => StoreError::Conflict("version".into()),
+                    _ => StoreError::NotFound,
+                });
+            }
+            Ok(())
+        }
+        Expect::New | Expect::Replace => {
+            if expect == Expect::Replace {
+                delete(tx, &d.kind, &d.id).await?;
+            }
+            sqlx::query(
+                "INSERT INTO documents (kind, id, owner, parent_id, name, body, created_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&d.kind)
+            .bind(&d.id)
+            .bind(&d.owner)
+            .bind(&d.parent_id)
+            .bind(&d.name)
+            .bind(&d.body)
+            .bind(d.created_at)
+            .bind(d.version)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+/// Removes one document; how many rows went (0 or 1).
+pub(crate) async fn delete(tx: &mut Transaction<'_, Any>, kind: &str, id: &str) -> Result<u64, StoreError> {
+    let r =
+        sqlx::query("DELETE FROM documents WHERE kind = $1 AND id = $2").bind(kind).bind(id).execute(&mut **tx).await?;
+    Ok(r.rows_affected())
+}

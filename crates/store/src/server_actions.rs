@@ -1,0 +1,61 @@
+//! The `server_actions` table (os-instance-actions): one row per action, its events inside
+//! the body.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+
+use crate::{RowExt, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRow {
+    pub server_id: String,
+    pub request_id: String,
+    pub project_id: String,
+    pub start_time: i64,
+    pub body: String,
+}
+
+fn action(r: &AnyRow) -> Result<ActionRow, StoreError> {
+    Ok(ActionRow {
+        server_id: r.text("server_id")?,
+        request_id: r.text("request_id")?,
+        project_id: r.text("project_id")?,
+        start_time: r.int("start_time")?,
+        body: r.text("body")?,
+    })
+}
+
+pub(crate) async fn put_action(tx: &mut Transaction<'_, Any>, a: &ActionRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO server_actions (server_id, request_id, project_id, start_time, body) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (server_id, request_id) DO UPDATE SET project_id = excluded.project_id, \
+         start_time = excluded.start_time, body = excluded.body",
+    )
+    .bind(&a.server_id)
+    .bind(&a.request_id)
+    .bind(&a.project_id)
+    .bind(a.start_time)
+    .bind(&a.body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn action_list(&self, server_id: &str) -> Result<Vec<ActionRow>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM server_actions WHERE server_id = $1 ORDER BY start_time DESC")
+            .bind(server_id)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(action).collect()
+    }
+
+    pub async fn action_get(&self, server_id: &str, request_id: &str) -> Result<ActionRow, StoreError> {
+        let r = sqlx::query("SELECT * FROM server_actions WHERE server_id = $1 AND request_id = $2")
+            .bind(server_id)
+            .bind(request_id)
+            .fetch_one(self.reader())
+            .await?;
+        action(&r)
+    }
+}
