@@ -1,11 +1,9 @@
 //! The `clouds` table: each registered backend endpoint, its settings as JSON and its
 //! credentials sealed by core before they get here.
 
-use sqlx::any::AnyRow;
+use crate::{from_row, Store, StoreError};
 
-use crate::{RowExt, Store, StoreError};
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CloudRow {
     pub id: String,
     pub name: String,
@@ -13,17 +11,6 @@ pub struct CloudRow {
     pub config: String,
     pub sealed_secret: Option<String>,
     pub created_at: i64,
-}
-
-fn cloud(r: &AnyRow) -> Result<CloudRow, StoreError> {
-    Ok(CloudRow {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        kind: r.text("kind")?,
-        config: r.text("config")?,
-        sealed_secret: r.opt_text("sealed_secret")?,
-        created_at: r.int("created_at")?,
-    })
 }
 
 impl Store {
@@ -44,7 +31,7 @@ impl Store {
 
     pub async fn cloud_list(&self) -> Result<Vec<CloudRow>, StoreError> {
         let rows = sqlx::query("SELECT * FROM clouds ORDER BY created_at, name").fetch_all(self.reader()).await?;
-        rows.iter().map(cloud).collect()
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn cloud_delete(&self, name: &str) -> Result<(), StoreError> {

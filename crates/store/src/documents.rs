@@ -2,15 +2,14 @@
 //! flavors…) with the few columns its queries need. Reads are here; every change goes
 //! through the one write set (`write.rs`).
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 use crate::write::Expect;
-use crate::{RowExt, Store, StoreError};
+use crate::{from_row, Store, StoreError};
 
 /// One stored document. The body belongs to the core service of its kind; the store reads
 /// only the columns beside it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, sqlx::FromRow)]
 pub struct Document {
     pub kind: String,
     pub id: String,
@@ -26,19 +25,6 @@ pub struct Document {
     pub version: i64,
 }
 
-fn decode(r: &AnyRow) -> Result<Document, StoreError> {
-    Ok(Document {
-        kind: r.text("kind")?,
-        id: r.text("id")?,
-        owner: r.text("owner")?,
-        parent_id: r.text("parent_id")?,
-        name: r.text("name")?,
-        body: r.text("body")?,
-        created_at: r.int("created_at")?,
-        version: r.int("version")?,
-    })
-}
-
 impl Store {
     pub async fn doc_get(&self, kind: &str, id: &str) -> Result<Document, StoreError> {
         let r = sqlx::query("SELECT * FROM documents WHERE kind = $1 AND id = $2")
@@ -46,7 +32,7 @@ impl Store {
             .bind(id)
             .fetch_one(self.reader())
             .await?;
-        decode(&r)
+        from_row(&r)
     }
 
     /// Every document of a kind, oldest first; with `owner`, only that owner's.
@@ -66,7 +52,7 @@ impl Store {
     async fn doc_where(&self, kind: &str, column: &str, value: &str) -> Result<Vec<Document>, StoreError> {
         let sql = format!("SELECT * FROM documents WHERE kind = $1 AND {column} = $2 ORDER BY created_at, id");
         let rows = sqlx::query(&sql).bind(kind).bind(value).fetch_all(self.reader()).await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn doc_count(&self, kind: &str, owner: &str) -> Result<i64, StoreError> {

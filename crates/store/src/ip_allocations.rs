@@ -1,26 +1,16 @@
 //! The `ip_allocations` table: one row per address a port holds, so the primary key, not
 //! application code, makes double allocation impossible even across nodes.
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::{RowExt, Store, StoreError};
+use crate::{from_row, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct IpAllocation {
     pub subnet_id: String,
     pub ip_address: String,
     pub port_id: String,
     pub network_id: String,
-}
-
-fn decode(r: &AnyRow) -> Result<IpAllocation, StoreError> {
-    Ok(IpAllocation {
-        subnet_id: r.text("subnet_id")?,
-        ip_address: r.text("ip_address")?,
-        port_id: r.text("port_id")?,
-        network_id: r.text("network_id")?,
-    })
 }
 
 impl Store {
@@ -29,7 +19,7 @@ impl Store {
             .bind(subnet_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 }
 

@@ -130,6 +130,11 @@ pub(crate) fn extra_text(extra: &Extra) -> String {
     serde_json::Value::Object(extra.clone()).to_string()
 }
 
+/// A row as the type that derives `sqlx::FromRow` for it (column names are field names).
+pub(crate) fn from_row<T: for<'r> sqlx::FromRow<'r, AnyRow>>(r: &AnyRow) -> Result<T, StoreError> {
+    Ok(T::from_row(r)?)
+}
+
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
 }

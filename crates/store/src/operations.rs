@@ -2,12 +2,11 @@
 //! PostgreSQL, so several nodes share the queue; SQLite has one writer, so a plain
 //! update-returning is atomic), and updated only by the worker that holds the lease.
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::{Backend, RowExt, Store, StoreError};
+use crate::{from_row, Backend, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Operation {
     pub id: String,
     pub kind: String,
@@ -21,23 +20,6 @@ pub struct Operation {
     pub attempts: i64,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-fn decode(r: &AnyRow) -> Result<Operation, StoreError> {
-    Ok(Operation {
-        id: r.text("id")?,
-        kind: r.text("kind")?,
-        resource_id: r.text("resource_id")?,
-        state: r.text("state")?,
-        input: r.text("input")?,
-        steps_done: r.text("steps_done")?,
-        error: r.opt_text("error")?,
-        lease_owner: r.opt_text("lease_owner")?,
-        lease_until: r.int("lease_until")?,
-        attempts: r.int("attempts")?,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
-    })
 }
 
 /// What a worker records after each step.
@@ -87,7 +69,7 @@ impl Store {
 
     pub async fn op_get(&self, id: &str) -> Result<Operation, StoreError> {
         let r = sqlx::query("SELECT * FROM operations WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        decode(&r)
+        from_row(&r)
     }
 
     /// Claims the oldest live operation whose lease has run out (or was never taken); a
@@ -116,7 +98,7 @@ impl Store {
              WHERE id = ({pick}) RETURNING *"
         );
         let row = sqlx::query(&sql).bind(owner).bind(now).bind(lease_until).fetch_optional(self.pool()).await?;
-        row.as_ref().map(decode).transpose()
+        row.as_ref().map(from_row).transpose()
     }
 
     /// Records progress; only the lease holder may, so a worker that lost its lease (it was
@@ -160,13 +142,13 @@ impl Store {
         .bind(resource_id)
         .fetch_all(self.reader())
         .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn ops_live(&self) -> Result<Vec<Operation>, StoreError> {
         let rows = sqlx::query(&format!("SELECT * FROM operations WHERE state IN {LIVE} ORDER BY created_at, id"))
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 }

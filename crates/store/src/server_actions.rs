@@ -1,28 +1,17 @@
 //! The `server_actions` table (os-instance-actions): one row per action, its events inside
 //! the body.
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::{RowExt, Store, StoreError};
+use crate::{from_row, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ActionRow {
     pub server_id: String,
     pub request_id: String,
     pub project_id: String,
     pub start_time: i64,
     pub body: String,
-}
-
-fn action(r: &AnyRow) -> Result<ActionRow, StoreError> {
-    Ok(ActionRow {
-        server_id: r.text("server_id")?,
-        request_id: r.text("request_id")?,
-        project_id: r.text("project_id")?,
-        start_time: r.int("start_time")?,
-        body: r.text("body")?,
-    })
 }
 
 pub(crate) async fn put_action(tx: &mut Transaction<'_, Any>, a: &ActionRow) -> Result<(), StoreError> {
@@ -47,7 +36,7 @@ impl Store {
             .bind(server_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(action).collect()
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn action_get(&self, server_id: &str, request_id: &str) -> Result<ActionRow, StoreError> {
@@ -56,6 +45,6 @@ impl Store {
             .bind(request_id)
             .fetch_one(self.reader())
             .await?;
-        action(&r)
+        from_row(&r)
     }
 }

@@ -2,12 +2,11 @@
 //! paging columns sit beside the JSON body and every list is a keyset scan. Writes that
 //! change a server go through the one write set (`write.rs`) with its operations.
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::{RowExt, Store, StoreError};
+use crate::{from_row, RowExt, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ServerRow {
     pub id: String,
     pub project_id: String,
@@ -42,26 +41,6 @@ pub struct ServerQuery {
     /// Rows strictly after this (created_at, id) in newest-first order.
     pub after: Option<(i64, String)>,
     pub limit: i64,
-}
-
-fn server(r: &AnyRow) -> Result<ServerRow, StoreError> {
-    Ok(ServerRow {
-        id: r.text("id")?,
-        project_id: r.text("project_id")?,
-        user_id: r.text("user_id")?,
-        name: r.text("name")?,
-        status: r.text("status")?,
-        cloud: r.text("cloud")?,
-        flavor_id: r.text("flavor_id")?,
-        image_id: r.text("image_id")?,
-        vcpus: r.int("vcpus")?,
-        ram_mb: r.int("ram_mb")?,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
-        deleted_at: r.int("deleted_at")?,
-        version: r.int("version")?,
-        body: r.text("body")?,
-    })
 }
 
 pub(crate) async fn insert_server(tx: &mut Transaction<'_, Any>, s: &ServerRow) -> Result<(), StoreError> {
@@ -121,7 +100,7 @@ pub(crate) async fn update_server(tx: &mut Transaction<'_, Any>, s: &ServerRow, 
 impl Store {
     pub async fn server_get(&self, id: &str) -> Result<ServerRow, StoreError> {
         let r = sqlx::query("SELECT * FROM servers WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        server(&r)
+        from_row(&r)
     }
 
     /// Inserts many servers in one transaction (bulk import: migrations, benchmarks).
@@ -184,7 +163,7 @@ impl Store {
             };
         }
         let rows = query.fetch_all(self.reader()).await?;
-        rows.iter().map(server).collect()
+        rows.iter().map(from_row).collect()
     }
 
     /// (servers, vCPUs, MiB of RAM) a project's live servers hold, for quota checks.

@@ -1,22 +1,11 @@
-use sqlx::any::AnyRow;
+use crate::{from_row, Store, StoreError};
 
-use crate::{RowExt, Store, StoreError};
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Group {
     pub id: String,
     pub name: String,
     pub domain_id: String,
     pub description: String,
-}
-
-fn decode(r: &AnyRow) -> Result<Group, StoreError> {
-    Ok(Group {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        domain_id: r.text("domain_id")?,
-        description: r.text("description")?,
-    })
 }
 
 impl Store {
@@ -33,12 +22,12 @@ impl Store {
 
     pub async fn group_get(&self, id: &str) -> Result<Group, StoreError> {
         let r = sqlx::query("SELECT * FROM user_groups WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        decode(&r)
+        from_row(&r)
     }
 
     pub async fn group_list(&self) -> Result<Vec<Group>, StoreError> {
         let rows = sqlx::query("SELECT * FROM user_groups ORDER BY name, id").fetch_all(self.reader()).await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn group_update(&self, g: &Group) -> Result<(), StoreError> {

@@ -1,9 +1,7 @@
-use sqlx::any::AnyRow;
-
-use crate::{RowExt, Store, StoreError};
+use crate::{from_row, RowExt, Store, StoreError};
 
 /// One copy of an image's data in one store. `status` is `active` once the copy is whole.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ImageLocation {
     pub image_id: String,
     pub store: String,
@@ -11,17 +9,6 @@ pub struct ImageLocation {
     pub disk_format: String,
     pub status: String,
     pub created_at: i64,
-}
-
-fn decode(r: &AnyRow) -> Result<ImageLocation, StoreError> {
-    Ok(ImageLocation {
-        image_id: r.text("image_id")?,
-        store: r.text("store")?,
-        reference: r.text("reference")?,
-        disk_format: r.text("disk_format")?,
-        status: r.text("status")?,
-        created_at: r.int("created_at")?,
-    })
 }
 
 impl Store {
@@ -54,7 +41,7 @@ impl Store {
             .bind(image_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 
     /// The stores holding a whole copy of each of `image_ids`, in one query per 500 ids.

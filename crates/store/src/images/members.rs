@@ -1,24 +1,12 @@
-use sqlx::any::AnyRow;
+use crate::{from_row, Store, StoreError};
 
-use crate::{RowExt, Store, StoreError};
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ImageMember {
     pub image_id: String,
     pub member_id: String,
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-fn decode(r: &AnyRow) -> Result<ImageMember, StoreError> {
-    Ok(ImageMember {
-        image_id: r.text("image_id")?,
-        member_id: r.text("member_id")?,
-        status: r.text("status")?,
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
-    })
 }
 
 impl Store {
@@ -42,7 +30,7 @@ impl Store {
             .bind(member_id)
             .fetch_one(self.reader())
             .await?;
-        decode(&r)
+        from_row(&r)
     }
 
     pub async fn image_members(&self, image_id: &str) -> Result<Vec<ImageMember>, StoreError> {
@@ -50,7 +38,7 @@ impl Store {
             .bind(image_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 
     /// Every membership of one project (to filter image lists by member status).
@@ -59,7 +47,7 @@ impl Store {
             .bind(member_id)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(from_row).collect()
     }
 
     pub async fn image_member_set_status(
