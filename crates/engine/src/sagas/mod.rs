@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hybridstack_core::clouds::Clouds;
+use hybridstack_core::compute::model::Server;
 use hybridstack_core::compute::ops::{
     ConfirmResize, CreateServer, DeleteServer, PowerServer, RebuildServer, ResizeServer, RevertResize, SnapshotServer,
 };
@@ -127,6 +128,13 @@ pub(crate) async fn cloud_of(clouds: &Clouds, name: &str) -> Result<Arc<Actors>,
         other => StepError::Failed(other.to_string()),
     })?;
     crate::actors(&handle).map_err(StepError::Failed)
+}
+
+/// A server's record and its cloud's acting handles.
+pub(crate) async fn server_and_cloud(c: &Compute, id: &str) -> Result<(Server, Arc<Actors>), StepError> {
+    let s = c.server_internal(id).await.map_err(core)?;
+    let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+    Ok((s, cloud))
 }
 
 #[cfg(test)]

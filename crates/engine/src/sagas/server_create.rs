@@ -11,7 +11,7 @@ use hybridstack_core::compute::ops::CreateServer;
 use hybridstack_core::compute::Compute;
 use serde::{Deserialize, Serialize};
 
-use super::{cloud_of, core, driver, shared, FailServer};
+use super::{cloud_of, core, driver, server_and_cloud, shared, FailServer};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
@@ -214,8 +214,7 @@ impl Act<CreateServer> for Network {
         if run.output::<CreateServer, Ports>().is_some_and(|g| g.ports.is_empty()) {
             return Ok(Realised::default());
         }
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
         let mut networks: Vec<String> = Vec::new();
         let mut realise = async || -> Result<(), StepError> {
             for (port_id, _) in &s.ports {
@@ -272,8 +271,7 @@ impl Act<CreateServer> for Spawn {
 
     async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Spawned, StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
         shared::image_onto_cloud(c, &s).await?;
         let mut spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
         spec.fresh = run.attempt == 1;
@@ -288,8 +286,7 @@ impl Act<CreateServer> for Spawn {
     }
 
     async fn undo(&self, p: &CreateServer, _: &Spawned) -> Result<(), StepError> {
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+        let (_, cloud) = server_and_cloud(&self.0, &p.server_id).await?;
         cloud.compute.delete_server(&p.server_id).await.map_err(driver)
     }
 

@@ -8,7 +8,7 @@ use hybridstack_core::compute::ops::PowerServer;
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::{PowerAction, PowerState};
 
-use super::{cloud_of, core, driver, FailServer};
+use super::{core, driver, server_and_cloud, FailServer};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
@@ -41,8 +41,7 @@ impl Act<PowerServer> for Power {
 
     async fn run(&self, p: &PowerServer, _: &Run<'_>) -> Result<(), StepError> {
         let (act, _) = action(p)?;
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+        let (_, cloud) = server_and_cloud(&self.0, &p.server_id).await?;
         cloud.compute.power(&p.server_id, act).await.map_err(driver)
     }
 }
@@ -56,8 +55,7 @@ impl Act<PowerServer> for Finish {
 
     async fn run(&self, p: &PowerServer, _: &Run<'_>) -> Result<(), StepError> {
         let (_, vm_state) = action(p)?;
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
+        let (_, cloud) = server_and_cloud(&self.0, &p.server_id).await?;
         let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
         let expected = match vm_state {
             "stopped" => PowerState::Shutdown,

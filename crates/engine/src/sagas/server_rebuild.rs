@@ -8,7 +8,7 @@ use hybridstack_core::compute::ops::RebuildServer;
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
 
-use super::{cloud_of, core, driver, shared, FailServer};
+use super::{core, driver, server_and_cloud, shared, FailServer};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
@@ -26,8 +26,7 @@ impl Act<RebuildServer> for Rebuild {
 
     async fn run(&self, p: &RebuildServer, _: &Run<'_>) -> Result<(), StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
         shared::image_onto_cloud(c, &s).await?;
         // A stopped server stays stopped (Nova does the same since microversion-less Ocata).
         let spec = c.boot_spec(&s, &s.flavor, s.vm_state != "stopped").await.map_err(core)?;
@@ -44,8 +43,7 @@ impl Act<RebuildServer> for Finish {
 
     async fn run(&self, p: &RebuildServer, _: &Run<'_>) -> Result<(), StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
         let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
         c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
             s.vm_state = if power == PowerState::Running { "active".into() } else { "stopped".into() };

@@ -11,7 +11,7 @@ use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
 use serde::{Deserialize, Serialize};
 
-use super::{cloud_of, core, driver, FailServer};
+use super::{core, driver, server_and_cloud, FailServer};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
@@ -50,8 +50,7 @@ impl Act<ResizeServer> for Resize {
 
     async fn run(&self, p: &ResizeServer, _: &Run<'_>) -> Result<Resized, StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
         let flavor = new_flavor(c, p).await?;
         let running = s.vm_state == "active";
         c.transition(&p.server_id, |s| s.task_state = Some("resize_migrating".into())).await.map_err(core)?;
@@ -62,8 +61,7 @@ impl Act<ResizeServer> for Resize {
 
     async fn undo(&self, p: &ResizeServer, out: &Resized) -> Result<(), StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
         let spec = c.boot_spec(&s, &s.flavor, out.was_running).await.map_err(core)?;
         cloud.compute.revert_resize(&spec).await.map_err(driver)
     }
@@ -83,8 +81,7 @@ impl Act<ResizeServer> for FinishResize {
     async fn run(&self, p: &ResizeServer, _: &Run<'_>) -> Result<(), StepError> {
         let c = &self.0;
         let flavor = new_flavor(c, p).await?;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
         let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
         c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
             if s.old_flavor.is_none() {
@@ -109,8 +106,7 @@ impl Act<ConfirmResize> for Confirm {
 
     async fn run(&self, p: &ConfirmResize, _: &Run<'_>) -> Result<(), StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
         cloud.compute.confirm_resize(&p.server_id).await.map_err(driver)?;
         let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
         c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
@@ -133,8 +129,7 @@ impl Act<RevertResize> for Revert {
 
     async fn run(&self, p: &RevertResize, _: &Run<'_>) -> Result<(), StepError> {
         let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
         let old = s.old_flavor.clone().unwrap_or_else(|| s.flavor.clone());
         let running = s.power_state == PowerState::Running as u8;
         let spec = c.boot_spec(&s, &old, running).await.map_err(core)?;

@@ -3,17 +3,17 @@
 
 use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
+use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::ops::CreateSnapshot;
 
-use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::volume_steps::{volume_step, FailVolume, Nothing, VolumeWork};
 use super::{core, driver};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Compute) {
     let w = VolumeWork::of(c);
-    let fail =
-        FailVolume { volumes: w.volumes.clone(), volume_status: None, snapshot_status: Some("error"), servers: None };
+    let fail = FailVolume::snapshot(&w, "error");
     engine.register(SagaOf::<CreateSnapshot>::new().step(Copy(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
@@ -45,22 +45,10 @@ impl Act<CreateSnapshot> for Copy {
     }
 }
 
-struct Finish(VolumeWork);
-
-#[async_trait]
-impl Act<CreateSnapshot> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = Nothing;
-
-    async fn run(&self, p: &CreateSnapshot, _: &Run<'_>) -> Result<Nothing, StepError> {
-        self.0
-            .volumes
-            .modify_snapshot(&p.snapshot_id, |s| {
-                s.status = "available".into();
-                s.error = None;
-            })
-            .await
-            .map_err(core)?;
-        Ok(Nothing {})
-    }
-}
+volume_step!(Finish: CreateSnapshot, "finish", |w, p, _| {
+    let available = |s: &mut Snapshot| {
+        s.status = "available".into();
+        s.error = None;
+    };
+    w.volumes.modify_snapshot(&p.snapshot_id, available).await.map(drop).map_err(core)
+});

@@ -6,22 +6,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
+use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::ops::AttachVolume;
 use serde::{Deserialize, Serialize};
 
-use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::volume_steps::{volume_step, FailVolume, VolumeWork};
 use super::{core, driver};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
     let w = VolumeWork::of(c);
-    let fail = FailVolume {
-        volumes: w.volumes.clone(),
-        volume_status: Some("available"),
-        snapshot_status: None,
-        servers: Some(c.clone()),
-    };
+    let fail = FailVolume { servers: Some(c.clone()), ..FailVolume::volume(&w, Some("available")) };
     engine.register(SagaOf::<AttachVolume>::new().step(Plug(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
@@ -55,25 +51,13 @@ impl Act<AttachVolume> for Plug {
     }
 }
 
-struct Finish(VolumeWork);
-
-#[async_trait]
-impl Act<AttachVolume> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = Nothing;
-
-    async fn run(&self, p: &AttachVolume, run: &Run<'_>) -> Result<Nothing, StepError> {
-        let device = run.output::<AttachVolume, Plug>().map(|o| o.device).unwrap_or_default();
-        self.0
-            .volumes
-            .modify_volume(&p.volume_id, |v| {
-                v.status = "in-use".into();
-                for a in v.attachments.iter_mut().filter(|a| a.server_id == p.server_id) {
-                    a.device = device.clone();
-                }
-            })
-            .await
-            .map_err(core)?;
-        Ok(Nothing {})
-    }
-}
+volume_step!(Finish: AttachVolume, "finish", |w, p, run| {
+    let device = run.output::<AttachVolume, Plug>().map(|o| o.device).unwrap_or_default();
+    let in_use = |v: &mut Volume| {
+        v.status = "in-use".into();
+        for a in v.attachments.iter_mut().filter(|a| a.server_id == p.server_id) {
+            a.device = device.clone();
+        }
+    };
+    w.volumes.modify_volume(&p.volume_id, in_use).await.map(drop).map_err(core)
+});

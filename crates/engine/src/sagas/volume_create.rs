@@ -3,17 +3,17 @@
 
 use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
+use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::ops::CreateVolume;
 
-use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::volume_steps::{volume_step, FailVolume, Nothing, VolumeWork};
 use super::{core, driver};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Compute) {
     let w = VolumeWork::of(c);
-    let fail =
-        FailVolume { volumes: w.volumes.clone(), volume_status: Some("error"), snapshot_status: None, servers: None };
+    let fail = FailVolume::volume(&w, Some("error"));
     engine.register(SagaOf::<CreateVolume>::new().step(Realise(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
@@ -47,22 +47,10 @@ impl Act<CreateVolume> for Realise {
     }
 }
 
-struct Finish(VolumeWork);
-
-#[async_trait]
-impl Act<CreateVolume> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = Nothing;
-
-    async fn run(&self, p: &CreateVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
-        self.0
-            .volumes
-            .modify_volume(&p.volume_id, |v| {
-                v.status = "available".into();
-                v.error = None;
-            })
-            .await
-            .map_err(core)?;
-        Ok(Nothing {})
-    }
-}
+volume_step!(Finish: CreateVolume, "finish", |w, p, _| {
+    let available = |v: &mut Volume| {
+        v.status = "available".into();
+        v.error = None;
+    };
+    w.volumes.modify_volume(&p.volume_id, available).await.map(drop).map_err(core)
+});

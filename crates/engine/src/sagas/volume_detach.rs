@@ -7,32 +7,22 @@ use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
 use hybridstack_core::volume::ops::DetachVolume;
 
-use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::volume_steps::{volume_step, FailVolume, Nothing, VolumeWork};
 use super::{core, driver};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
     let w = VolumeWork::of(c);
-    let fail =
-        FailVolume { volumes: w.volumes.clone(), volume_status: Some("in-use"), snapshot_status: None, servers: None };
+    let fail = FailVolume::volume(&w, Some("in-use"));
     let finish = Finish { volumes: w.clone(), servers: c.clone() };
     engine.register(SagaOf::<DetachVolume>::new().step(Unplug(w)).step(finish).on_failed(fail).build());
 }
 
-struct Unplug(VolumeWork);
-
-#[async_trait]
-impl Act<DetachVolume> for Unplug {
-    const NAME: &'static str = "unplug";
-    type Out = Nothing;
-
-    async fn run(&self, p: &DetachVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
-        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
-        cloud.block.detach_volume(&p.server_id, &v.id).await.map_err(driver)?;
-        Ok(Nothing {})
-    }
-}
+volume_step!(Unplug: DetachVolume, "unplug", |w, p, _| {
+    let (cloud, v) = w.volume_and_cloud(&p.volume_id).await?;
+    cloud.block.detach_volume(&p.server_id, &v.id).await.map_err(driver)
+});
 
 struct Finish {
     volumes: VolumeWork,

@@ -96,6 +96,33 @@ impl OnVolume for DeleteSnapshot {
     }
 }
 
+/// A volume step that records nothing and has nothing to undo, written as its body alone:
+/// `volume_step!(Finish: CreateVolume, "finish", |w, p, run| { ... })`, where `w` is the
+/// `VolumeWork`, `p` the parameters, `run` the saga so far, and the body a
+/// `Result<(), StepError>`.
+macro_rules! volume_step {
+    ($step:ident: $params:ty, $name:literal, |$w:ident, $p:ident, $run:pat_param| $body:block) => {
+        struct $step($crate::sagas::volume_steps::VolumeWork);
+
+        #[async_trait::async_trait]
+        impl $crate::saga::Act<$params> for $step {
+            const NAME: &'static str = $name;
+            type Out = $crate::sagas::volume_steps::Nothing;
+
+            async fn run(
+                &self,
+                $p: &$params,
+                $run: &$crate::saga::Run<'_>,
+            ) -> Result<Self::Out, $crate::saga::StepError> {
+                let $w = &self.0;
+                let done: Result<(), $crate::saga::StepError> = $body;
+                done.map(|()| $crate::sagas::volume_steps::Nothing {})
+            }
+        }
+    };
+}
+pub(super) use volume_step;
+
 /// Sets the volume's status (and, for a snapshot operation, the snapshot's) after a failure.
 pub(super) struct FailVolume {
     pub volumes: Arc<Volumes>,
@@ -106,6 +133,18 @@ pub(super) struct FailVolume {
     /// For an attach: the compute service, to take the volume off the server it was
     /// reserved on.
     pub servers: Option<Arc<Compute>>,
+}
+
+impl FailVolume {
+    /// A failure leaves the volume in `status` (`None`: as the undo left it).
+    pub fn volume(w: &VolumeWork, status: Option<&'static str>) -> Self {
+        Self { volumes: w.volumes.clone(), volume_status: status, snapshot_status: None, servers: None }
+    }
+
+    /// A failure leaves the snapshot in `status`.
+    pub fn snapshot(w: &VolumeWork, status: &'static str) -> Self {
+        Self { snapshot_status: Some(status), ..Self::volume(w, None) }
+    }
 }
 
 #[async_trait]

@@ -12,19 +12,14 @@ use hybridstack_core::images::Images;
 use hybridstack_core::volume::ops::UploadImage;
 use serde::{Deserialize, Serialize};
 
-use super::volume_steps::{FailVolume, Nothing, VolumeWork};
+use super::volume_steps::{volume_step, FailVolume, Nothing, VolumeWork};
 use super::{core, driver};
 use crate::saga::{Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Compute) {
     let w = VolumeWork::of(c);
-    let fail = FailVolume {
-        volumes: w.volumes.clone(),
-        volume_status: Some("available"),
-        snapshot_status: None,
-        servers: None,
-    };
+    let fail = FailVolume::volume(&w, Some("available"));
     let copy = Copy { volumes: w.clone(), images: c.images.clone() };
     let fill = Fill { volumes: w.clone(), images: c.images.clone() };
     engine.register(SagaOf::<UploadImage>::new().step(copy).step(fill).step(Finish(w)).on_failed(fail).build());
@@ -104,15 +99,6 @@ impl Act<UploadImage> for Fill {
     }
 }
 
-struct Finish(VolumeWork);
-
-#[async_trait]
-impl Act<UploadImage> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = Nothing;
-
-    async fn run(&self, p: &UploadImage, _: &Run<'_>) -> Result<Nothing, StepError> {
-        self.0.volumes.modify_volume(&p.volume_id, |v| v.status = "available".into()).await.map_err(core)?;
-        Ok(Nothing {})
-    }
-}
+volume_step!(Finish: UploadImage, "finish", |w, p, _| {
+    w.volumes.modify_volume(&p.volume_id, |v| v.status = "available".into()).await.map(drop).map_err(core)
+});
