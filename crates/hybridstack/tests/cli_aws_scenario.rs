@@ -10,6 +10,7 @@
 //!   volume attached on a device slot;
 //! - a local image copied to the cloud with Glance's copy-image (EBS direct APIs, then
 //!   RegisterImage) boots a server there, and a local image never copied is copied at boot;
+//! - an image deleted while its copy is being made leaves no AMI;
 //! - after deleting everything, moto holds nothing carrying the cloud's tag.
 //!
 //! Needs the test venv with moto (scripts/install-test-deps).
@@ -331,6 +332,24 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     assert_eq!(field(&booted, "status"), "ACTIVE", "{booted}");
     let copied = admin.json(&["image", "show", "tiny2"]);
     assert!(copied["properties"].to_string().contains(&format!("hybridstack:location:{CLOUD}")), "{copied}");
+
+    // An image deleted while its copy into the cloud is being made: whichever gets there
+    // first, the copy (which then finds its image gone and removes what it made) or the
+    // delete's purge (which finds the copy by the image's tag), no AMI of it is left; the
+    // check is the final one below, long after the copy has run.
+    admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "raw",
+        "--container-format",
+        "bare",
+        "--file",
+        raw.to_str().expect("path"),
+        "tiny3",
+    ]);
+    admin.ok(&["image", "import", "tiny3", "--method", "copy-image", "--store", CLOUD]);
+    admin.ok(&["image", "delete", "tiny3"]);
 
     // Everything goes, and nothing of ours is left in moto.
     admin.ok(&["server", "remove", "volume", "vm-blue", "data"]);

@@ -66,7 +66,9 @@ impl Drop for TempFile {
 
 impl Images {
     pub(crate) async fn queue<P: Params>(&self, p: P) -> Result<(), CoreError> {
-        Ok(self.store.op_create(&operation_of(&p)?).await?)
+        self.store.op_create(&operation_of(&p)?).await?;
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// Queues copies of an active image into `stores` (the local one is skipped).

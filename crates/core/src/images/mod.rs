@@ -61,6 +61,10 @@ pub struct Images {
     /// The clouds, whose image stores (AMIs) hold copies beside the local one.
     clouds: Arc<Clouds>,
     cfg: ImagesConfig,
+    /// The engine's doorbell: rung when an operation is queued, so an idle worker takes it
+    /// at once. Made here, the first service that queues operations; compute and volumes
+    /// ring the same one.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 /// The attributes a client may set at create time.
@@ -116,7 +120,7 @@ impl Images {
             LocalStore::open(data_dir.join("images"))
                 .map_err(|e| CoreError::Internal(format!("cannot open the local image store: {e}")))?,
         );
-        Ok(Arc::new(Self { store, local, clouds, cfg }))
+        Ok(Arc::new(Self { store, local, clouds, cfg, wake: Arc::new(tokio::sync::Notify::new()) }))
     }
 
     pub fn clouds(&self) -> &Arc<Clouds> {
@@ -267,7 +271,9 @@ impl Images {
             .filter(|l| l.store != LOCAL_STORE)
             .map(|l| copies::Copy { store: l.store.clone(), reference: l.reference.clone() })
             .collect();
-        if !copies.is_empty() {
+        // Also with no copy recorded when a cloud keeps images: a copy being made now is
+        // recorded too late for this list, and the purge finds it by the image's tag.
+        if !copies.is_empty() || !self.clouds.image_stores().is_empty() {
             self.queue(copies::PurgeParams { image_id: id.into(), copies }).await?;
         }
         for loc in &locations {

@@ -1,5 +1,8 @@
-//! `image.purge`: removes a deleted image's copies from the clouds' own stores (AMIs). Each
-//! removal succeeds when the copy is already gone, so a run again after a crash converges.
+//! `image.purge`: removes a deleted image's copies from the clouds' own stores (AMIs): the
+//! recorded ones by reference, then on every cloud that keeps images whatever still carries
+//! the image's tag (a copy recorded while the delete was reading the image's locations).
+//! Each removal succeeds when the copy is already gone, so a run again after a crash
+//! converges.
 
 use std::sync::Arc;
 
@@ -36,6 +39,11 @@ impl Act<PurgeParams> for Remove {
                 Some(store) => store.delete(&p.image_id, &copy.reference).await.map_err(driver)?,
                 None => tracing::warn!(image = %p.image_id, cloud = %copy.store,
                     "the cloud keeps no images any more; its copy is left to its operator"),
+            }
+        }
+        for handle in self.0.all() {
+            if let Some(store) = crate::actors(&handle).ok().and_then(|cloud| cloud.images.clone()) {
+                store.delete(&p.image_id, "").await.map_err(driver)?;
             }
         }
         Ok(Removed { removed: p.copies.len() })

@@ -24,7 +24,15 @@ pub(super) async fn copy_image(images: &Images, clouds: &Clouds, image: &Image, 
         .as_deref()
         .ok_or_else(|| StepError::Failed(format!("cloud {store} keeps no images of its own")))?;
     let stored = target.put(&copy.source).await.map_err(driver)?;
-    images.record_copy(&image.id, store, &stored).await.map_err(core)
+    if let Err(e) = images.record_copy(&image.id, store, &stored).await {
+        // The image was deleted while its copy was made: its delete knew of no copy here to
+        // remove, so this one goes now rather than be left on the cloud.
+        if images.image_internal(&image.id).await.map_err(core)?.is_none() {
+            return target.delete(&image.id, &stored.reference).await.map_err(driver);
+        }
+        return Err(core(e));
+    }
+    Ok(())
 }
 
 /// A server about to boot (or be rebuilt) on a cloud that boots only its own images gets
