@@ -1,6 +1,7 @@
 //! The `clouds` table: each registered backend endpoint, its settings as JSON and its
 //! credentials sealed by core before they get here.
 
+use crate::table::found;
 use crate::{from_row, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -30,15 +31,10 @@ impl Store {
     }
 
     pub async fn cloud_list(&self) -> Result<Vec<CloudRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM clouds ORDER BY created_at, name").fetch_all(self.reader()).await?;
-        rows.iter().map(from_row).collect()
+        self.rows("SELECT * FROM clouds ORDER BY created_at, name", from_row).await
     }
 
     pub async fn cloud_delete(&self, name: &str) -> Result<(), StoreError> {
-        let r = sqlx::query("DELETE FROM clouds WHERE name = $1").bind(name).execute(self.pool()).await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(sqlx::query("DELETE FROM clouds WHERE name = $1").bind(name).execute(self.pool()).await?)
     }
 }

@@ -18,6 +18,7 @@ pub mod operations;
 mod quotas;
 pub mod server_actions;
 pub mod servers;
+mod table;
 #[cfg(test)]
 mod tests;
 pub mod write;

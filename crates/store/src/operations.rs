@@ -68,8 +68,7 @@ impl Store {
     }
 
     pub async fn op_get(&self, id: &str) -> Result<Operation, StoreError> {
-        let r = sqlx::query("SELECT * FROM operations WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        from_row(&r)
+        self.row_where("operations", "id", id, from_row).await
     }
 
     /// Claims the oldest live operation whose lease has run out (or was never taken); a

@@ -99,8 +99,7 @@ pub(crate) async fn update_server(tx: &mut Transaction<'_, Any>, s: &ServerRow, 
 
 impl Store {
     pub async fn server_get(&self, id: &str) -> Result<ServerRow, StoreError> {
-        let r = sqlx::query("SELECT * FROM servers WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        from_row(&r)
+        self.row_where("servers", "id", id, from_row).await
     }
 
     /// Inserts many servers in one transaction (bulk import: migrations, benchmarks).

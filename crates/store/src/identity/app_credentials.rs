@@ -1,5 +1,6 @@
 use sqlx::any::AnyRow;
 
+use crate::table::found;
 use crate::{flag, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,11 +101,6 @@ impl Store {
     }
 
     pub async fn app_credential_delete(&self, id: &str) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("DELETE FROM application_credentials WHERE id = $1").bind(id).execute(self.pool()).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(sqlx::query("DELETE FROM application_credentials WHERE id = $1").bind(id).execute(self.pool()).await?)
     }
 }

@@ -1,5 +1,6 @@
 use sqlx::any::AnyRow;
 
+use crate::table::found;
 use crate::{flag, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,27 +106,24 @@ impl Store {
     }
 
     pub async fn assignment_remove(&self, a: &Assignment) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "DELETE FROM role_assignments WHERE actor_type = $1 AND actor_id = $2 \
+        found(
+            sqlx::query(
+                "DELETE FROM role_assignments WHERE actor_type = $1 AND actor_id = $2 \
              AND target_type = $3 AND target_id = $4 AND role_id = $5 AND inherited = $6",
+            )
+            .bind(a.actor_type.as_str())
+            .bind(&a.actor_id)
+            .bind(a.target_type.as_str())
+            .bind(&a.target_id)
+            .bind(&a.role_id)
+            .bind(flag(a.inherited))
+            .execute(self.pool())
+            .await?,
         )
-        .bind(a.actor_type.as_str())
-        .bind(&a.actor_id)
-        .bind(a.target_type.as_str())
-        .bind(&a.target_id)
-        .bind(&a.role_id)
-        .bind(flag(a.inherited))
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
     }
 
     pub async fn assignment_list(&self) -> Result<Vec<Assignment>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM role_assignments").fetch_all(self.reader()).await?;
-        rows.iter().map(decode).collect()
+        self.rows("SELECT * FROM role_assignments", decode).await
     }
 
     /// Direct grants of one actor (the hot path of token scoping).

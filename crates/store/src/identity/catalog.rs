@@ -1,5 +1,6 @@
 use sqlx::any::AnyRow;
 
+use crate::table::found;
 use crate::{flag, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,26 +70,22 @@ impl Store {
     }
 
     pub async fn region_get(&self, id: &str) -> Result<Region, StoreError> {
-        let r = sqlx::query("SELECT * FROM regions WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        region(&r)
+        self.row_where("regions", "id", id, region).await
     }
 
     pub async fn region_list(&self) -> Result<Vec<Region>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM regions ORDER BY id").fetch_all(self.reader()).await?;
-        rows.iter().map(region).collect()
+        self.rows("SELECT * FROM regions ORDER BY id", region).await
     }
 
     pub async fn region_update(&self, reg: &Region) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE regions SET description = $2, parent_region_id = $3 WHERE id = $1")
-            .bind(&reg.id)
-            .bind(&reg.description)
-            .bind(&reg.parent_region_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(
+            sqlx::query("UPDATE regions SET description = $2, parent_region_id = $3 WHERE id = $1")
+                .bind(&reg.id)
+                .bind(&reg.description)
+                .bind(&reg.parent_region_id)
+                .execute(self.pool())
+                .await?,
+        )
     }
 
     pub async fn region_delete(&self, id: &str) -> Result<(), StoreError> {
@@ -102,11 +99,7 @@ impl Store {
         if used > 0 {
             return Err(StoreError::Conflict("region has endpoints or child regions".into()));
         }
-        let done = sqlx::query("DELETE FROM regions WHERE id = $1").bind(id).execute(self.pool()).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(sqlx::query("DELETE FROM regions WHERE id = $1").bind(id).execute(self.pool()).await?)
     }
 
     pub async fn service_create(&self, s: &Service) -> Result<(), StoreError> {
@@ -122,17 +115,15 @@ impl Store {
     }
 
     pub async fn service_get(&self, id: &str) -> Result<Service, StoreError> {
-        let r = sqlx::query("SELECT * FROM services WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        service(&r)
+        self.row_where("services", "id", id, service).await
     }
 
     pub async fn service_list(&self) -> Result<Vec<Service>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM services ORDER BY type, id").fetch_all(self.reader()).await?;
-        rows.iter().map(service).collect()
+        self.rows("SELECT * FROM services ORDER BY type, id", service).await
     }
 
     pub async fn service_update(&self, s: &Service) -> Result<(), StoreError> {
-        let done =
+        found(
             sqlx::query("UPDATE services SET type = $2, name = $3, description = $4, enabled = $5 WHERE id = $1")
                 .bind(&s.id)
                 .bind(&s.service_type)
@@ -140,22 +131,12 @@ impl Store {
                 .bind(&s.description)
                 .bind(flag(s.enabled))
                 .execute(self.pool())
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+                .await?,
+        )
     }
 
     pub async fn service_delete(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM endpoints WHERE service_id = $1").bind(id).execute(&mut *tx).await?;
-        let done = sqlx::query("DELETE FROM services WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        self.delete_row("services", id, &[], &["DELETE FROM endpoints WHERE service_id = $1"]).await
     }
 
     pub async fn endpoint_create(&self, e: &Endpoint) -> Result<(), StoreError> {
@@ -174,18 +155,15 @@ impl Store {
     }
 
     pub async fn endpoint_get(&self, id: &str) -> Result<Endpoint, StoreError> {
-        let r = sqlx::query("SELECT * FROM endpoints WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        endpoint(&r)
+        self.row_where("endpoints", "id", id, endpoint).await
     }
 
     pub async fn endpoint_list(&self) -> Result<Vec<Endpoint>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM endpoints ORDER BY service_id, interface, id").fetch_all(self.reader()).await?;
-        rows.iter().map(endpoint).collect()
+        self.rows("SELECT * FROM endpoints ORDER BY service_id, interface, id", endpoint).await
     }
 
     pub async fn endpoint_update(&self, e: &Endpoint) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        found(sqlx::query(
             "UPDATE endpoints SET service_id = $2, interface = $3, region_id = $4, url = $5, enabled = $6 WHERE id = $1",
         )
         .bind(&e.id)
@@ -195,18 +173,10 @@ impl Store {
         .bind(&e.url)
         .bind(flag(e.enabled))
         .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        .await?)
     }
 
     pub async fn endpoint_delete(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM endpoints WHERE id = $1").bind(id).execute(self.pool()).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(sqlx::query("DELETE FROM endpoints WHERE id = $1").bind(id).execute(self.pool()).await?)
     }
 }

@@ -1,6 +1,7 @@
 use sqlx::any::AnyRow;
 
 use super::{extra_text, Extra};
+use crate::table::{found, Guard};
 use crate::{flag, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,22 +37,19 @@ impl Store {
     }
 
     pub async fn domain_get(&self, id: &str) -> Result<Domain, StoreError> {
-        let r = sqlx::query("SELECT * FROM domains WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        decode(&r)
+        self.row_where("domains", "id", id, decode).await
     }
 
     pub async fn domain_by_name(&self, name: &str) -> Result<Domain, StoreError> {
-        let r = sqlx::query("SELECT * FROM domains WHERE name = $1").bind(name).fetch_one(self.reader()).await?;
-        decode(&r)
+        self.row_where("domains", "name", name, decode).await
     }
 
     pub async fn domain_list(&self) -> Result<Vec<Domain>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM domains ORDER BY name").fetch_all(self.reader()).await?;
-        rows.iter().map(decode).collect()
+        self.rows("SELECT * FROM domains ORDER BY name", decode).await
     }
 
     pub async fn domain_update(&self, d: &Domain) -> Result<(), StoreError> {
-        let done =
+        found(
             sqlx::query("UPDATE domains SET name = $2, description = $3, enabled = $4, extra = $5 WHERE id = $1")
                 .bind(&d.id)
                 .bind(&d.name)
@@ -59,36 +57,28 @@ impl Store {
                 .bind(flag(d.enabled))
                 .bind(extra_text(&d.extra))
                 .execute(self.pool())
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+                .await?,
+        )
     }
 
     /// Deletes a domain that owns nothing; a domain still holding projects, users or groups
     /// is a conflict rather than a cascade, so nothing disappears by surprise.
     pub async fn domain_delete(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        for table in ["projects", "users", "user_groups"] {
-            let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE domain_id = $1"))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if n > 0 {
-                return Err(StoreError::Conflict(format!("domain still owns {n} {table}")));
-            }
-        }
-        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM roles WHERE domain_id = $1").bind(id).execute(&mut *tx).await?;
-        let done = sqlx::query("DELETE FROM domains WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        let guards = [
+            Guard {
+                count: "SELECT COUNT(*) FROM projects WHERE domain_id = $1",
+                message: "domain still owns {n} projects",
+            },
+            Guard { count: "SELECT COUNT(*) FROM users WHERE domain_id = $1", message: "domain still owns {n} users" },
+            Guard {
+                count: "SELECT COUNT(*) FROM user_groups WHERE domain_id = $1",
+                message: "domain still owns {n} user_groups",
+            },
+        ];
+        let first = [
+            "DELETE FROM role_assignments WHERE target_type = 'domain' AND target_id = $1",
+            "DELETE FROM roles WHERE domain_id = $1",
+        ];
+        self.delete_row("domains", id, &guards, &first).await
     }
 }

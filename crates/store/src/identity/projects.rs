@@ -1,6 +1,7 @@
 use sqlx::any::AnyRow;
 
 use super::{extra_text, Extra};
+use crate::table::{found, Guard};
 use crate::{flag, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +57,7 @@ impl Store {
     }
 
     pub async fn project_get(&self, id: &str) -> Result<Project, StoreError> {
-        let r = sqlx::query("SELECT * FROM projects WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        let mut p = decode(&r)?;
+        let mut p = self.row_where("projects", "id", id, decode).await?;
         p.tags = self.project_tags(id).await?;
         Ok(p)
     }
@@ -80,8 +80,7 @@ impl Store {
     }
 
     pub async fn project_list(&self) -> Result<Vec<Project>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY name, id").fetch_all(self.reader()).await?;
-        let mut projects = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let mut projects = self.rows("SELECT * FROM projects ORDER BY name, id", decode).await?;
         let tag_rows =
             sqlx::query("SELECT project_id, tag FROM project_tags ORDER BY tag").fetch_all(self.reader()).await?;
         let mut by_project: std::collections::HashMap<String, Vec<String>> = Default::default();
@@ -98,7 +97,7 @@ impl Store {
 
     pub async fn project_update(&self, p: &Project) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        let done =
+        found(
             sqlx::query("UPDATE projects SET name = $2, description = $3, enabled = $4, extra = $5 WHERE id = $1")
                 .bind(&p.id)
                 .bind(&p.name)
@@ -106,10 +105,8 @@ impl Store {
                 .bind(flag(p.enabled))
                 .bind(extra_text(&p.extra))
                 .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+                .await?,
+        )?;
         sqlx::query("DELETE FROM project_tags WHERE project_id = $1").bind(&p.id).execute(&mut *tx).await?;
         for tag in &p.tags {
             sqlx::query("INSERT INTO project_tags (project_id, tag) VALUES ($1, $2)")
@@ -124,24 +121,14 @@ impl Store {
 
     /// Deletes a project with no children, and every role assignment on it.
     pub async fn project_delete(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects WHERE parent_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if children > 0 {
-            return Err(StoreError::Conflict("project has child projects".into()));
-        }
-        sqlx::query("DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM application_credentials WHERE project_id = $1").bind(id).execute(&mut *tx).await?;
-        let done = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        let guards = [Guard {
+            count: "SELECT COUNT(*) FROM projects WHERE parent_id = $1",
+            message: "project has child projects",
+        }];
+        let first = [
+            "DELETE FROM role_assignments WHERE target_type = 'project' AND target_id = $1",
+            "DELETE FROM application_credentials WHERE project_id = $1",
+        ];
+        self.delete_row("projects", id, &guards, &first).await
     }
 }

@@ -1,6 +1,9 @@
 use sqlx::any::AnyRow;
 
+use crate::table::{found, Link};
 use crate::{RowExt, Store, StoreError};
+
+const IMPLIED: Link = Link { table: "implied_roles", left: "prior_role_id", right: "implied_role_id" };
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Role {
@@ -34,72 +37,39 @@ impl Store {
     }
 
     pub async fn role_get(&self, id: &str) -> Result<Role, StoreError> {
-        let r = sqlx::query("SELECT * FROM roles WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        decode(&r)
+        self.row_where("roles", "id", id, decode).await
     }
 
     pub async fn role_list(&self) -> Result<Vec<Role>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM roles ORDER BY name, id").fetch_all(self.reader()).await?;
-        rows.iter().map(decode).collect()
+        self.rows("SELECT * FROM roles ORDER BY name, id", decode).await
     }
 
     pub async fn role_update(&self, role: &Role) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE roles SET name = $2, description = $3 WHERE id = $1")
-            .bind(&role.id)
-            .bind(&role.name)
-            .bind(&role.description)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(
+            sqlx::query("UPDATE roles SET name = $2, description = $3 WHERE id = $1")
+                .bind(&role.id)
+                .bind(&role.name)
+                .bind(&role.description)
+                .execute(self.pool())
+                .await?,
+        )
     }
 
     pub async fn role_delete(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        for sql in [
+        let first = [
             "DELETE FROM role_assignments WHERE role_id = $1",
             "DELETE FROM implied_roles WHERE prior_role_id = $1 OR implied_role_id = $1",
             "DELETE FROM application_credential_roles WHERE role_id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-        }
-        let done = sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        ];
+        self.delete_row("roles", id, &[], &first).await
     }
 
     pub async fn implied_role_add(&self, prior: &str, implied: &str) -> Result<(), StoreError> {
-        let present: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM implied_roles WHERE prior_role_id = $1 AND implied_role_id = $2")
-                .bind(prior)
-                .bind(implied)
-                .fetch_one(self.reader())
-                .await?;
-        if present == 0 {
-            sqlx::query("INSERT INTO implied_roles (prior_role_id, implied_role_id) VALUES ($1, $2)")
-                .bind(prior)
-                .bind(implied)
-                .execute(self.pool())
-                .await?;
-        }
-        Ok(())
+        self.link(&IMPLIED, prior, implied).await
     }
 
     pub async fn implied_role_remove(&self, prior: &str, implied: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM implied_roles WHERE prior_role_id = $1 AND implied_role_id = $2")
-            .bind(prior)
-            .bind(implied)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.unlink(&IMPLIED, prior, implied).await
     }
 
     /// Every (prior, implied) pair.

@@ -1,6 +1,7 @@
 use sqlx::any::AnyRow;
 
 use super::{extra_text, Extra};
+use crate::table::found;
 use crate::{flag, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,8 +73,7 @@ impl Store {
     }
 
     pub async fn user_get(&self, id: &str) -> Result<User, StoreError> {
-        let r = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_one(self.reader()).await?;
-        decode(&r)
+        self.row_where("users", "id", id, decode).await
     }
 
     pub async fn user_by_name(&self, domain_id: &str, name: &str) -> Result<User, StoreError> {
@@ -86,28 +86,25 @@ impl Store {
     }
 
     pub async fn user_list(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY name, id").fetch_all(self.reader()).await?;
-        rows.iter().map(decode).collect()
+        self.rows("SELECT * FROM users ORDER BY name, id", decode).await
     }
 
     /// Updates everything but the password (see `user_set_password`).
     pub async fn user_update(&self, u: &User) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE users SET name = $2, enabled = $3, default_project_id = $4, description = $5, extra = $6 \
+        found(
+            sqlx::query(
+                "UPDATE users SET name = $2, enabled = $3, default_project_id = $4, description = $5, extra = $6 \
              WHERE id = $1",
+            )
+            .bind(&u.id)
+            .bind(&u.name)
+            .bind(flag(u.enabled))
+            .bind(&u.default_project_id)
+            .bind(&u.description)
+            .bind(extra_text(&u.extra))
+            .execute(self.pool())
+            .await?,
         )
-        .bind(&u.id)
-        .bind(&u.name)
-        .bind(flag(u.enabled))
-        .bind(&u.default_project_id)
-        .bind(&u.description)
-        .bind(extra_text(&u.extra))
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
     }
 
     /// Sets a new password hash and appends it to the history, keeping the newest `keep`.
@@ -120,18 +117,17 @@ impl Store {
         keep: usize,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $2, password_created_at = $3, password_expires_at = $4 WHERE id = $1",
-        )
-        .bind(user_id)
-        .bind(hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(
+            sqlx::query(
+                "UPDATE users SET password_hash = $2, password_created_at = $3, password_expires_at = $4 WHERE id = $1",
+            )
+            .bind(user_id)
+            .bind(hash)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?,
+        )?;
         sqlx::query("INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(format!("{user_id}-{now}"))
             .bind(user_id)
@@ -163,16 +159,7 @@ impl Store {
     }
 
     pub async fn user_delete(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        let first = ["DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = $1"];
+        self.delete_row("users", id, &[], &first).await
     }
 }

@@ -1,5 +1,6 @@
 use sqlx::any::AnyRow;
 
+use crate::table::found;
 use crate::{extra_text, flag, Extra, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,11 +196,7 @@ impl Store {
     }
 
     pub async fn image_delete(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(self.pool()).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(self.pool()).await?)
     }
 
     /// Bytes of image data a project holds (for its quota).

@@ -1,3 +1,4 @@
+use crate::table::found;
 use crate::{from_row, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -57,29 +58,24 @@ impl Store {
         status: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let done =
+        found(
             sqlx::query("UPDATE image_members SET status = $3, updated_at = $4 WHERE image_id = $1 AND member_id = $2")
                 .bind(image_id)
                 .bind(member_id)
                 .bind(status)
                 .bind(now)
                 .execute(self.pool())
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+                .await?,
+        )
     }
 
     pub async fn image_member_delete(&self, image_id: &str, member_id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM image_members WHERE image_id = $1 AND member_id = $2")
-            .bind(image_id)
-            .bind(member_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(
+            sqlx::query("DELETE FROM image_members WHERE image_id = $1 AND member_id = $2")
+                .bind(image_id)
+                .bind(member_id)
+                .execute(self.pool())
+                .await?,
+        )
     }
 }

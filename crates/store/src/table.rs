@@ -1,0 +1,102 @@
+//! What every table's repository does the same way, written once: read a row by a column
+//! or rows by a query, check that a change found its row, delete a row after the rows that
+//! refer to it (refusing while rows it must not lose still point at it), and add or remove a
+//! row of an association table. Each repository file keeps only what is its own: its
+//! columns, its decoder and its writes.
+
+use sqlx::any::{AnyQueryResult, AnyRow};
+
+use crate::{Store, StoreError};
+
+/// How a repository turns a row into its type.
+pub(crate) type Decode<T> = fn(&AnyRow) -> Result<T, StoreError>;
+
+/// An association table of two id columns.
+pub(crate) struct Link {
+    pub table: &'static str,
+    pub left: &'static str,
+    pub right: &'static str,
+}
+
+/// A delete refused while `count` (an SQL count binding the id as `$1`) is above zero; the
+/// conflict's message is `message` with `{n}` replaced by the count.
+pub(crate) struct Guard {
+    pub count: &'static str,
+    pub message: &'static str,
+}
+
+/// `NotFound` when a write touched no row.
+pub(crate) fn found(done: AnyQueryResult) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The one row of `table` whose `column` is `value`.
+    pub(crate) async fn row_where<T>(
+        &self,
+        table: &str,
+        column: &str,
+        value: &str,
+        decode: Decode<T>,
+    ) -> Result<T, StoreError> {
+        let sql = format!("SELECT * FROM {table} WHERE {column} = $1");
+        decode(&sqlx::query(&sql).bind(value).fetch_one(self.reader()).await?)
+    }
+
+    /// Every row `sql` (a query without parameters) selects.
+    pub(crate) async fn rows<T>(&self, sql: &str, decode: Decode<T>) -> Result<Vec<T>, StoreError> {
+        sqlx::query(sql).fetch_all(self.reader()).await?.iter().map(decode).collect()
+    }
+
+    /// Deletes row `id` of `table` in one transaction: refused while a guard counts rows,
+    /// after the statements of `first` (each binding the id as `$1`) remove what refers to
+    /// it; `NotFound` when there is no such row.
+    pub(crate) async fn delete_row(
+        &self,
+        table: &str,
+        id: &str,
+        guards: &[Guard],
+        first: &[&str],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for g in guards {
+            let n: i64 = sqlx::query_scalar(g.count).bind(id).fetch_one(&mut *tx).await?;
+            if n > 0 {
+                return Err(StoreError::Conflict(g.message.replace("{n}", &n.to_string())));
+            }
+        }
+        for sql in first {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        found(sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(id).execute(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds the pair to an association table; one already there is no error.
+    pub(crate) async fn link(&self, l: &Link, left: &str, right: &str) -> Result<(), StoreError> {
+        let (t, a, b) = (l.table, l.left, l.right);
+        let present: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t} WHERE {a} = $1 AND {b} = $2"))
+            .bind(left)
+            .bind(right)
+            .fetch_one(self.reader())
+            .await?;
+        if present == 0 {
+            sqlx::query(&format!("INSERT INTO {t} ({a}, {b}) VALUES ($1, $2)"))
+                .bind(left)
+                .bind(right)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the pair from an association table; `NotFound` when it was not there.
+    pub(crate) async fn unlink(&self, l: &Link, left: &str, right: &str) -> Result<(), StoreError> {
+        let sql = format!("DELETE FROM {} WHERE {} = $1 AND {} = $2", l.table, l.left, l.right);
+        found(sqlx::query(&sql).bind(left).bind(right).execute(self.pool()).await?)
+    }
+}
