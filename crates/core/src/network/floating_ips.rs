@@ -7,19 +7,11 @@ use serde_json::json;
 use super::model::{FloatingIp, Network, Port, Router, Subnet};
 use super::ports::{IpRequest, PortRequest};
 use super::routers::ROUTER_INTERFACE;
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for FloatingIp {
-    const KIND: &'static str = "floatingip";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+stored_as!(FloatingIp, "floatingip");
 
 struct Association {
     port: Port,

@@ -138,6 +138,28 @@ pub(crate) trait Doc: Serialize + DeserializeOwned {
     }
 }
 
+/// Declares how a model type is stored: `stored_as!(Port, "port", parent: network_id)`.
+macro_rules! stored_as {
+    ($t:ty, $kind:literal) => {
+        stored_as!($t, $kind, parent: );
+    };
+    ($t:ty, $kind:literal, parent: $($parent:ident)?) => {
+        impl $crate::network::Doc for $t {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn project_id(&self) -> &str {
+                &self.project_id
+            }
+            $(fn parent_id(&self) -> &str {
+                &self.$parent
+            })?
+        }
+    };
+}
+pub(crate) use stored_as;
+
 impl Networking {
     pub fn new(store: Store, clouds: Arc<Clouds>) -> Arc<Self> {
         Arc::new(Self { store, clouds })

@@ -3,19 +3,11 @@
 use hybridstack_store::write::Write;
 
 use super::model::{Network, Port, Subnet};
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for Network {
-    const KIND: &'static str = "network";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+stored_as!(Network, "network");
 
 /// Ports that go away with their network rather than keeping it in use.
 pub(crate) fn auto_deleted(device_owner: &str) -> bool {

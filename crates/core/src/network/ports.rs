@@ -8,22 +8,11 @@ use serde_json::Value;
 
 use super::ipam::{eui64, parse_cidr, parse_ip, pick_free, random_mac, to_u128, usable_range};
 use super::model::{FixedIp, FloatingIp, Network, Port, SecurityGroup, Subnet};
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for Port {
-    const KIND: &'static str = "port";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-    fn parent_id(&self) -> &str {
-        &self.network_id
-    }
-}
+stored_as!(Port, "port", parent: network_id);
 
 /// One requested address: by subnet, by address, or both.
 #[derive(Debug, Default, Clone)]

@@ -6,19 +6,11 @@ use ipnet::IpNet;
 use super::ipam::parse_cidr;
 use super::model::{FixedIp, FloatingIp, GatewayInfo, Network, Port, Router, Subnet};
 use super::ports::{IpRequest, PortRequest};
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for Router {
-    const KIND: &'static str = "router";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+stored_as!(Router, "router");
 
 /// What `add/remove_router_interface` answer.
 #[derive(Debug, Clone)]

@@ -4,32 +4,13 @@ use hybridstack_store::write::Write;
 
 use super::ipam::parse_ip;
 use super::model::{Port, SecurityGroup, SecurityGroupRule};
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for SecurityGroup {
-    const KIND: &'static str = "security_group";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+stored_as!(SecurityGroup, "security_group");
 
-impl Doc for SecurityGroupRule {
-    const KIND: &'static str = "security_group_rule";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-    fn parent_id(&self) -> &str {
-        &self.security_group_id
-    }
-}
+stored_as!(SecurityGroupRule, "security_group_rule", parent: security_group_id);
 
 #[derive(Debug, Default, Clone)]
 pub struct RuleRequest {

@@ -4,19 +4,11 @@ use hybridstack_store::write::Write;
 
 use super::ipam::parse_cidr;
 use super::model::SubnetPool;
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for SubnetPool {
-    const KIND: &'static str = "subnetpool";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-}
+stored_as!(SubnetPool, "subnetpool");
 
 #[derive(Debug, Default, Clone)]
 pub struct SubnetPoolRequest {

@@ -7,22 +7,11 @@ use ipnet::IpNet;
 
 use super::ipam::{default_pools, parse_cidr, parse_ip, to_u128, validate_pools};
 use super::model::{HostRoute, Pool, Port, Subnet};
-use super::{fault, new_id, now, Doc, Fault, Networking};
+use super::{fault, new_id, now, stored_as, Fault, Networking};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-impl Doc for Subnet {
-    const KIND: &'static str = "subnet";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-    fn parent_id(&self) -> &str {
-        &self.network_id
-    }
-}
+stored_as!(Subnet, "subnet", parent: network_id);
 
 /// A create or update request. `gateway_ip`: absent = default, `Some(None)` = no gateway.
 #[derive(Debug, Default, Clone)]
