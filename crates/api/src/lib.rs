@@ -2,7 +2,10 @@
 //! devstack uses (`/identity`, …), plus the cross-cutting layers every request passes:
 //! request ids, access logging, OpenStack-shaped errors and the reader-writes refusal
 //! (`write_policy`). `toolkit` is the one list/show/create/update/delete skeleton resources
-//! share; each service keeps its own error body and list shape. It sees core's types only.
+//! share (Keystone's and Neutron's, Cinder's volumes, snapshots and types, Nova's flavors and
+//! server groups); each service keeps its own error body, microversion and list shape. It
+//! names core's types only, though the identity and image ones are still the store's rows
+//! re-exported by core.
 
 mod auth;
 mod body;

@@ -1,13 +1,16 @@
 //! The one skeleton the list, show, create, update and delete routes of a resource share. A
 //! resource says what it is called, how core lists, reads, makes, changes and removes it, and
-//! how one is rendered; its service says how a body is read and how a list and a single
-//! object are answered (Neutron's filters, sort, paging and `fields`; Keystone's attribute
-//! filters and links), and carries its own error body.
+//! how one is rendered; its service says how a body is read, how a list and a single object
+//! are answered (Neutron's filters, sort, paging and `fields`; Keystone's attribute filters
+//! and links; Cinder's summary and detail lists and next links), which version of the API a
+//! request asks for (Cinder's microversion), what the path holds beside the id (Cinder's
+//! project), and carries its own error body.
 
 use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::policy::RequestContext;
@@ -21,13 +24,50 @@ use crate::AppState;
 /// A request's query parameters, in order.
 pub(crate) type Params = Vec<(String, String)>;
 
+/// The parameters of a request's path, by name (`id`, and Cinder's `project_id`).
+pub(crate) type PathParams = Vec<(String, String)>;
+
+/// Which answer an item is rendered for. Neutron and Keystone render one shape for all;
+/// Cinder answers a create, an update, a plain list and a show (or detail list) each in
+/// its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum View {
+    Created,
+    Updated,
+    /// An item of `/things` where the service also serves `/things/detail`.
+    Brief,
+    Full,
+}
+
+/// How to render: the view and the API version the request asked for.
+pub(crate) struct How<S: Service> {
+    pub view: View,
+    pub version: S::Version,
+}
+
 /// How one OpenStack service answers.
 pub(crate) trait Service: Send + Sync + 'static {
     /// The service's error body.
     type Error: From<CoreError> + IntoResponse + Send + 'static;
 
-    /// Updates are PATCH (Keystone) rather than PUT (Neutron).
+    /// The API version a request asks for (`()` where the service has none).
+    type Version: FromRequestParts<AppState> + Copy + Send + Sync + 'static;
+
+    /// Updates are PATCH (Keystone) rather than PUT (Neutron, Cinder).
     const PATCH: bool;
+
+    /// What a create and a delete answer.
+    const CREATED: StatusCode = StatusCode::CREATED;
+    const DELETED: StatusCode = StatusCode::NO_CONTENT;
+
+    /// Whether lists come in two shapes: `/things` (brief) and `/things/detail` (full).
+    const DETAIL: bool = false;
+
+    /// Checks what the path holds beside the id.
+    fn check(ctx: &RequestContext, path: &PathParams) -> Result<(), Self::Error> {
+        let _ = (ctx, path);
+        Ok(())
+    }
 
     /// The route of `rest` under the service's prefix.
     fn path(rest: &str) -> String;
@@ -35,7 +75,8 @@ pub(crate) trait Service: Send + Sync + 'static {
     /// The object under `key` in a request body.
     fn body(bytes: &[u8], key: &str) -> Result<Map<String, Value>, Self::Error>;
 
-    /// A list response of rendered items; `skip` names parameters the resource handled.
+    /// A list response of rendered items; `skip` names parameters the resource handled, and
+    /// `uri` is the path the request came to.
     fn list(
         state: &AppState,
         query: Params,
@@ -43,6 +84,7 @@ pub(crate) trait Service: Send + Sync + 'static {
         rest: &str,
         items: Vec<Value>,
         skip: &[&str],
+        uri: &str,
     ) -> Result<Response, Self::Error>;
 
     /// A single object's response.
@@ -50,6 +92,7 @@ pub(crate) trait Service: Send + Sync + 'static {
 }
 
 pub(crate) type Error<R> = <<R as Resource>::Service as Service>::Error;
+pub(crate) type Version<R> = <<R as Resource>::Service as Service>::Version;
 
 /// One resource served by the skeleton.
 #[async_trait]
@@ -66,10 +109,19 @@ pub(crate) trait Resource: Send + Sync + 'static {
     const PATH: &'static str;
     /// Whether one can be changed once made (a security-group rule cannot).
     const UPDATABLE: bool = true;
+    /// What a create answers (a Cinder volume type: 200, where its volumes answer 202).
+    const CREATED: StatusCode = <Self::Service as Service>::CREATED;
+    /// Whether it has a detail list beside the plain one (Cinder's volume types do not).
+    const DETAIL: bool = <Self::Service as Service>::DETAIL;
     /// List parameters `list` handles itself, left out of the service's attribute filters.
     const HANDLED: &'static [&'static str] = &[];
 
-    fn render(state: &AppState, ctx: &RequestContext, item: &Self::Item) -> Result<Value, Error<Self>>;
+    fn render(
+        state: &AppState,
+        ctx: &RequestContext,
+        item: &Self::Item,
+        how: &How<Self::Service>,
+    ) -> Result<Value, Error<Self>>;
 
     async fn list(state: &AppState, ctx: &RequestContext, query: &Params) -> Result<Vec<Self::Item>, Error<Self>>;
 
@@ -92,26 +144,58 @@ pub(crate) trait Resource: Send + Sync + 'static {
     }
 
     async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), Error<Self>>;
+
+    /// What a delete answers (a Nova flavor: 202, where its server groups answer 204).
+    fn deleted(version: Version<Self>) -> StatusCode {
+        let _ = version;
+        <Self::Service as Service>::DELETED
+    }
+
+    /// A delete that reads the query and the version (Cinder's `force` from 3.23).
+    async fn delete_asked(
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+        query: &Params,
+        version: Version<Self>,
+    ) -> Result<(), Error<Self>> {
+        let _ = (query, version);
+        Self::delete(state, ctx, id).await
+    }
 }
 
-async fn list<R: Resource>(
+/// The id in a checked path.
+fn id_in<R: Resource>(ctx: &RequestContext, path: &PathParams) -> Result<String, Error<R>> {
+    R::Service::check(ctx, path)?;
+    Ok(path.iter().find(|(k, _)| k == "id").map(|(_, v)| v.clone()).unwrap_or_default())
+}
+
+/// A list: `FULL` for the detail route, else the plain one (brief where the resource has a
+/// detail route as well).
+async fn list<R: Resource, const FULL: bool>(
     State(s): State<AppState>,
     Caller(ctx): Caller,
+    version: Version<R>,
+    Path(path): Path<PathParams>,
     Query(q): Query<Params>,
+    uri: Uri,
 ) -> Result<Response, Error<R>> {
+    R::Service::check(&ctx, &path)?;
+    let how = How { view: if FULL || !R::DETAIL { View::Full } else { View::Brief }, version };
     let items = R::list(&s, &ctx, &q).await?;
-    let rendered = items.iter().map(|i| R::render(&s, &ctx, i)).collect::<Result<Vec<_>, _>>()?;
-    R::Service::list(&s, q, R::MANY, R::PATH, rendered, R::HANDLED)
+    let rendered = items.iter().map(|i| R::render(&s, &ctx, i, &how)).collect::<Result<Vec<_>, _>>()?;
+    R::Service::list(&s, q, R::MANY, R::PATH, rendered, R::HANDLED, uri.path())
 }
 
 async fn show<R: Resource>(
     State(s): State<AppState>,
     Caller(ctx): Caller,
-    Path(id): Path<String>,
+    version: Version<R>,
+    Path(path): Path<PathParams>,
     Query(q): Query<Params>,
 ) -> Result<Response, Error<R>> {
-    let item = R::show(&s, &ctx, &id).await?;
-    R::Service::show(q, R::ONE, R::render(&s, &ctx, &item)?)
+    let item = R::show(&s, &ctx, &id_in::<R>(&ctx, &path)?).await?;
+    R::Service::show(q, R::ONE, R::render(&s, &ctx, &item, &How { view: View::Full, version })?)
 }
 
 fn one(status: StatusCode, key: &str, item: Value) -> Response {
@@ -121,40 +205,52 @@ fn one(status: StatusCode, key: &str, item: Value) -> Response {
 async fn create<R: Resource>(
     State(s): State<AppState>,
     Caller(ctx): Caller,
+    version: Version<R>,
+    Path(path): Path<PathParams>,
     body: Bytes,
 ) -> Result<Response, Error<R>> {
+    R::Service::check(&ctx, &path)?;
     let b = R::Service::body(&body, R::ONE)?;
     let item = R::create(&s, &ctx, b).await?;
-    Ok(one(StatusCode::CREATED, R::ONE, R::render(&s, &ctx, &item)?))
+    Ok(one(R::CREATED, R::ONE, R::render(&s, &ctx, &item, &How { view: View::Created, version })?))
 }
 
 async fn update<R: Resource>(
     State(s): State<AppState>,
     Caller(ctx): Caller,
-    Path(id): Path<String>,
+    version: Version<R>,
+    Path(path): Path<PathParams>,
     body: Bytes,
 ) -> Result<Response, Error<R>> {
+    let id = id_in::<R>(&ctx, &path)?;
     let b = R::Service::body(&body, R::ONE)?;
     let item = R::update(&s, &ctx, &id, b).await?;
-    Ok(one(StatusCode::OK, R::ONE, R::render(&s, &ctx, &item)?))
+    Ok(one(StatusCode::OK, R::ONE, R::render(&s, &ctx, &item, &How { view: View::Updated, version })?))
 }
 
 async fn delete<R: Resource>(
     State(s): State<AppState>,
     Caller(ctx): Caller,
-    Path(id): Path<String>,
+    version: Version<R>,
+    Path(path): Path<PathParams>,
+    Query(q): Query<Params>,
 ) -> Result<Response, Error<R>> {
-    R::delete(&s, &ctx, &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    R::delete_asked(&s, &ctx, &id_in::<R>(&ctx, &path)?, &q, version).await?;
+    Ok(R::deleted(version).into_response())
 }
 
-/// The collection route (list, create) and the member route (show, update, delete).
+/// The collection route (list, create), the detail list where the service has one, and the
+/// member route (show, update, delete).
 pub(crate) fn routes<R: Resource>() -> Router<AppState> {
     let mut member = get(show::<R>).delete(delete::<R>);
     if R::UPDATABLE {
         member = if R::Service::PATCH { member.patch(update::<R>) } else { member.put(update::<R>) };
     }
-    Router::new()
-        .route(&R::Service::path(R::PATH), get(list::<R>).post(create::<R>))
-        .route(&R::Service::path(&format!("{}/{{id}}", R::PATH)), member)
+    let mut r = Router::new()
+        .route(&R::Service::path(R::PATH), get(list::<R, false>).post(create::<R>))
+        .route(&R::Service::path(&format!("{}/{{id}}", R::PATH)), member);
+    if R::DETAIL {
+        r = r.route(&R::Service::path(&format!("{}/detail", R::PATH)), get(list::<R, true>));
+    }
+    r
 }

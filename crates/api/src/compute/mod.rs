@@ -124,6 +124,57 @@ impl IntoResponse for NovaError {
 
 pub(crate) type Result<T> = std::result::Result<T, NovaError>;
 
+/// Nova's answers for the shared skeleton (`toolkit`): the microversion, a required body
+/// object named in Nova's words, `limit` with a next link only when more remain, and Nova's
+/// error body.
+pub(crate) struct Nova;
+
+impl crate::toolkit::Service for Nova {
+    type Error = NovaError;
+    type Version = Mv;
+    const PATCH: bool = false;
+    const CREATED: StatusCode = StatusCode::OK;
+
+    fn path(rest: &str) -> String {
+        path(rest)
+    }
+
+    fn body(bytes: &[u8], key: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        match json_body(bytes)?.get(key) {
+            Some(serde_json::Value::Object(m)) => Ok(m.clone()),
+            _ => Err(bad(format!("'{key}' is a required property."))),
+        }
+    }
+
+    fn list(
+        state: &AppState,
+        query: crate::toolkit::Params,
+        key: &str,
+        _: &str,
+        mut items: Vec<serde_json::Value>,
+        _: &[&str],
+        uri: &str,
+    ) -> Result<Response> {
+        let mut body = json!({});
+        if let Some((_, l)) = query.iter().find(|(k, _)| k == "limit") {
+            let l: usize = l.parse().map_err(|_| bad(format!("Invalid limit [{l}]")))?;
+            if items.len() > l {
+                items.truncate(l);
+                if let Some(last) = items.last().and_then(|i| i.get("id")).and_then(serde_json::Value::as_str) {
+                    let href = format!("{}{uri}?limit={l}&marker={last}", state.public_url());
+                    body[format!("{key}_links")] = json!([{"rel": "next", "href": href}]);
+                }
+            }
+        }
+        body[key] = serde_json::Value::Array(items);
+        Ok(axum::Json(body).into_response())
+    }
+
+    fn show(_: crate::toolkit::Params, key: &str, item: serde_json::Value) -> Result<Response> {
+        Ok(axum::Json(json!({ key: item })).into_response())
+    }
+}
+
 pub(crate) fn bad(m: impl Into<String>) -> NovaError {
     NovaError(CoreError::BadRequest(m.into()))
 }

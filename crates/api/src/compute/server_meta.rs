@@ -17,7 +17,7 @@ use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(&path("/servers/{id}/metadata"), get(meta_list).put(meta_replace).post(meta_merge))
+        .route(&path("/servers/{id}/metadata"), get(meta_list).put(meta_set::<true>).post(meta_set::<false>))
         .route(&path("/servers/{id}/metadata/{key}"), get(meta_get).put(meta_put).delete(meta_delete))
         .route(&path("/servers/{id}/tags"), get(tags_list).put(tags_replace).delete(tags_clear))
         .route(&path("/servers/{id}/tags/{tag}"), get(tag_check).put(tag_add).delete(tag_remove))
@@ -30,38 +30,20 @@ async fn meta_list(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Pa
     Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
 }
 
-async fn meta_set(
-    st: AppState,
-    ctx: &hybridstack_core::policy::RequestContext,
-    id: &str,
-    body: &Bytes,
-    replace: bool,
+/// PUT replaces the server's metadata (`REPLACE`); POST merges into it.
+async fn meta_set<const REPLACE: bool>(
+    State(st): State<AppState>,
+    Caller(ctx): Caller,
+    Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<Response> {
-    let v = json_body(body)?;
+    let v = json_body(&body)?;
     if v.get("metadata").is_none_or(|m| !m.is_object()) {
         return Err(bad("Invalid input for field/attribute metadata: 'metadata' is a required object."));
     }
     let items = string_map(v.get("metadata"), "metadata")?;
-    let m = st.compute.server_metadata_set(ctx, id, items, replace).await?;
+    let m = st.compute.server_metadata_set(&ctx, &id, items, REPLACE).await?;
     Ok(axum::Json(json!({"metadata": m})).into_response())
-}
-
-async fn meta_replace(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    meta_set(st, &ctx, &id, &body, true).await
-}
-
-async fn meta_merge(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    meta_set(st, &ctx, &id, &body, false).await
 }
 
 async fn meta_get(

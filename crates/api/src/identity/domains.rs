@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
@@ -32,7 +32,7 @@ impl Resource for Domains {
     const MANY: &'static str = "domains";
     const PATH: &'static str = "/domains";
 
-    fn render(state: &AppState, _: &RequestContext, item: &Domain) -> Result<Value, ApiError> {
+    fn render(state: &AppState, _: &RequestContext, item: &Domain, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

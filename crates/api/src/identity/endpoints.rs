@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 fn render(state: &AppState, e: &Endpoint) -> Value {
@@ -27,7 +27,12 @@ impl Resource for Endpoints {
     const MANY: &'static str = "endpoints";
     const PATH: &'static str = "/endpoints";
 
-    fn render(state: &AppState, _: &RequestContext, item: &Endpoint) -> Result<Value, ApiError> {
+    fn render(
+        state: &AppState,
+        _: &RequestContext,
+        item: &Endpoint,
+        _: &How<Self::Service>,
+    ) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

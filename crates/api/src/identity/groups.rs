@@ -14,7 +14,7 @@ use super::{collection, filter, no_content, path, self_link, users, Keystone};
 use crate::auth::Caller;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, g: &Group) -> Value {
@@ -32,7 +32,7 @@ impl Resource for Groups {
     const MANY: &'static str = "groups";
     const PATH: &'static str = "/groups";
 
-    fn render(state: &AppState, _: &RequestContext, item: &Group) -> Result<Value, ApiError> {
+    fn render(state: &AppState, _: &RequestContext, item: &Group, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

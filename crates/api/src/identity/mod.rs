@@ -84,6 +84,7 @@ pub(crate) struct Keystone;
 
 impl crate::toolkit::Service for Keystone {
     type Error = crate::ApiError;
+    type Version = ();
     const PATCH: bool = true;
 
     fn path(rest: &str) -> String {
@@ -101,6 +102,7 @@ impl crate::toolkit::Service for Keystone {
         rest: &str,
         items: Vec<Value>,
         skip: &[&str],
+        _: &str,
     ) -> Result<Response, crate::ApiError> {
         let q: HashMap<String, String> = query.into_iter().collect();
         Ok(collection(state, key, rest, filter(items, &q, skip)))

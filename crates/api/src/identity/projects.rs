@@ -16,7 +16,7 @@ use super::{no_content, path, self_link, Keystone};
 use crate::auth::Caller;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, p: &Project) -> Value {
@@ -57,7 +57,7 @@ impl Resource for Projects {
     const PATH: &'static str = "/projects";
     const HANDLED: &'static [&'static str] = &["tags", "tags-any", "not-tags", "not-tags-any"];
 
-    fn render(state: &AppState, _: &RequestContext, item: &Project) -> Result<Value, ApiError> {
+    fn render(state: &AppState, _: &RequestContext, item: &Project, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

@@ -12,7 +12,7 @@ use super::{created, no_content, ok, path, self_link, Keystone};
 use crate::auth::Caller;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, r: &Role) -> Value {
@@ -34,7 +34,7 @@ impl Resource for Roles {
     const MANY: &'static str = "roles";
     const PATH: &'static str = "/roles";
 
-    fn render(state: &AppState, _: &RequestContext, item: &Role) -> Result<Value, ApiError> {
+    fn render(state: &AppState, _: &RequestContext, item: &Role, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

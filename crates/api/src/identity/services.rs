@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 fn render(state: &AppState, s: &Service) -> Value {
@@ -26,7 +26,7 @@ impl Resource for Services {
     const MANY: &'static str = "services";
     const PATH: &'static str = "/services";
 
-    fn render(state: &AppState, _: &RequestContext, item: &Service) -> Result<Value, ApiError> {
+    fn render(state: &AppState, _: &RequestContext, item: &Service, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

@@ -17,7 +17,7 @@ use super::{collection, filter, groups, no_content, path, projects, self_link, K
 use crate::auth::Caller;
 use crate::body::{object, Fields};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, u: &User) -> Value {
@@ -55,7 +55,7 @@ impl Resource for Users {
     const MANY: &'static str = "users";
     const PATH: &'static str = "/users";
 
-    fn render(state: &AppState, _: &RequestContext, item: &User) -> Result<Value, ApiError> {
+    fn render(state: &AppState, _: &RequestContext, item: &User, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 

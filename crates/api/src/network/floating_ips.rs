@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, NeutronError, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 fn render(f: &FloatingIp) -> Result<Map<String, Value>> {
@@ -25,7 +25,7 @@ impl Resource for FloatingIps {
     const MANY: &'static str = "floatingips";
     const PATH: &'static str = "/floatingips";
 
-    fn render(_: &AppState, _: &RequestContext, item: &FloatingIp) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, item: &FloatingIp, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 

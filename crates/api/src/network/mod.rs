@@ -235,6 +235,7 @@ fn object_of(v: Value) -> Map<String, Value> {
 
 impl crate::toolkit::Service for Neutron {
     type Error = NeutronError;
+    type Version = ();
     const PATCH: bool = false;
 
     fn path(rest: &str) -> String {
@@ -252,6 +253,7 @@ impl crate::toolkit::Service for Neutron {
         rest: &str,
         items: Vec<Value>,
         _: &[&str],
+        _: &str,
     ) -> Result<Response> {
         let q = ListQuery::parse(query)?;
         let items = items.into_iter().map(object_of).collect();

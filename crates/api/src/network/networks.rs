@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
@@ -36,7 +36,7 @@ impl Resource for Networks {
     const MANY: &'static str = "networks";
     const PATH: &'static str = "/networks";
 
-    fn render(_: &AppState, _: &RequestContext, n: &Network) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, n: &Network, _: &How<Self::Service>) -> Result<Value> {
         show(n, &[]).map(Value::Object)
     }
 

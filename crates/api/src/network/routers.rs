@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::{path, show, Body, Neutron, NeutronError, Result};
 use crate::auth::Caller;
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 fn render(r: &RouterDoc) -> Result<Map<String, Value>> {
@@ -51,7 +51,7 @@ impl Resource for Routers {
     const MANY: &'static str = "routers";
     const PATH: &'static str = "/routers";
 
-    fn render(_: &AppState, _: &RequestContext, item: &RouterDoc) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, item: &RouterDoc, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 fn render(r: &SecurityGroupRule) -> Result<Map<String, Value>> {
@@ -26,7 +26,7 @@ impl Resource for SecurityGroupRules {
     const PATH: &'static str = "/security-group-rules";
     const UPDATABLE: bool = false;
 
-    fn render(_: &AppState, _: &RequestContext, item: &SecurityGroupRule) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, item: &SecurityGroupRule, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 

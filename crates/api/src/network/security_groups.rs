@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
@@ -34,7 +34,7 @@ impl Resource for SecurityGroups {
     const MANY: &'static str = "security_groups";
     const PATH: &'static str = "/security-groups";
 
-    fn render(_: &AppState, _: &RequestContext, item: &SecurityGroup) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, item: &SecurityGroup, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 

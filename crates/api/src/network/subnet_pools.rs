@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 fn render(p: &SubnetPool) -> Result<Map<String, Value>> {
@@ -39,7 +39,7 @@ impl Resource for SubnetPools {
     const MANY: &'static str = "subnetpools";
     const PATH: &'static str = "/subnetpools";
 
-    fn render(_: &AppState, _: &RequestContext, item: &SubnetPool) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, item: &SubnetPool, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, NeutronError, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, Params, Resource};
+use crate::toolkit::{routes, How, Params, Resource};
 use crate::AppState;
 
 fn render(s: &Subnet) -> Result<Map<String, Value>> {
@@ -54,7 +54,7 @@ impl Resource for Subnets {
     const MANY: &'static str = "subnets";
     const PATH: &'static str = "/subnets";
 
-    fn render(_: &AppState, _: &RequestContext, item: &Subnet) -> Result<Value> {
+    fn render(_: &AppState, _: &RequestContext, item: &Subnet, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 

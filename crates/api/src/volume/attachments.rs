@@ -21,8 +21,8 @@ const MIN: u16 = 27;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(&route("/attachments"), get(list).post(create))
-        .route(&route("/attachments/detail"), get(detail))
+        .route(&route("/attachments"), get(list::<false>).post(create))
+        .route(&route("/attachments/detail"), get(list::<true>))
         .route(&route("/attachments/{id}"), get(show).put(update).delete(delete))
 }
 
@@ -92,7 +92,8 @@ async fn listed(st: &AppState, ctx: &RequestContext, raw: Option<String>, detail
     Ok(axum::Json(json!({"attachments": items})).into_response())
 }
 
-async fn list(
+/// The attachments, in summary or (`DETAIL`) in full.
+async fn list<const DETAIL: bool>(
     State(st): State<AppState>,
     Caller(ctx): Caller,
     mv: VolMv,
@@ -101,19 +102,7 @@ async fn list(
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
     require(mv, MIN)?;
-    listed(&st, &ctx, raw, false).await
-}
-
-async fn detail(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    require(mv, MIN)?;
-    listed(&st, &ctx, raw, true).await
+    listed(&st, &ctx, raw, DETAIL).await
 }
 
 async fn show(

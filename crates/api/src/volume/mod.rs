@@ -76,6 +76,55 @@ pub(crate) fn router() -> Router<AppState> {
 
 pub(crate) type Result<T> = std::result::Result<T, NovaError>;
 
+/// Cinder's answers for the shared skeleton (`toolkit`): the project in the path, the
+/// microversion, 202 for a create or delete, summary and detail lists with next links, and
+/// Nova's error body.
+pub(crate) struct Cinder;
+
+impl crate::toolkit::Service for Cinder {
+    type Error = NovaError;
+    type Version = VolMv;
+    const PATCH: bool = false;
+    const CREATED: StatusCode = StatusCode::ACCEPTED;
+    const DELETED: StatusCode = StatusCode::ACCEPTED;
+    const DETAIL: bool = true;
+
+    fn check(ctx: &RequestContext, path: &crate::toolkit::PathParams) -> Result<()> {
+        let project = path.iter().find(|(k, _)| k == "project_id").map_or("", |(_, v)| v.as_str());
+        check_project(ctx, project)
+    }
+
+    fn path(rest: &str) -> String {
+        route(rest)
+    }
+
+    fn body(bytes: &[u8], key: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let body = crate::compute::json_body(bytes)?;
+        Ok(object_in(&body, key)?.as_object().cloned().unwrap_or_default())
+    }
+
+    fn list(
+        state: &AppState,
+        query: crate::toolkit::Params,
+        key: &str,
+        _: &str,
+        items: Vec<serde_json::Value>,
+        _: &[&str],
+        uri: &str,
+    ) -> Result<Response> {
+        let next = ListQuery { pairs: query }.next(&items, &format!("{}{uri}", state.public_url()))?;
+        let mut body = serde_json::json!({ key: items });
+        if let Some(n) = next {
+            body[format!("{key}_links")] = n;
+        }
+        Ok(axum::response::IntoResponse::into_response(axum::Json(body)))
+    }
+
+    fn show(_: crate::toolkit::Params, key: &str, item: serde_json::Value) -> Result<Response> {
+        Ok(axum::response::IntoResponse::into_response(axum::Json(serde_json::json!({ key: item }))))
+    }
+}
+
 /// `/volume/v3/{project_id}` + `rest`, as the route pattern.
 fn route(rest: &str) -> String {
     format!("{PREFIX}/v3/{{project_id}}{rest}")
@@ -174,6 +223,37 @@ fn links(base: &str, project: &str, kind: &str, id: &str) -> serde_json::Value {
     ])
 }
 
+/// What a Cinder list sorts by: an id, and each sort key's value as text that sorts in the
+/// value's order.
+pub(super) trait Sortable {
+    fn id(&self) -> &str;
+    fn sort_value(&self, key: &str) -> Option<String>;
+}
+
+/// Volumes and snapshots sort by the same fields.
+macro_rules! sortable {
+    ($($t:ty),*) => {$(
+        impl Sortable for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+
+            fn sort_value(&self, key: &str) -> Option<String> {
+                match key {
+                    "created_at" => Some(self.created_at.clone()),
+                    "updated_at" => Some(self.updated_at.clone()),
+                    "id" => Some(self.id.clone()),
+                    "name" => self.name.clone(),
+                    "size" => Some(format!("{:020}", self.size)),
+                    "status" => Some(self.status.clone()),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+sortable!(hybridstack_core::volume::model::Volume, hybridstack_core::volume::model::Snapshot);
+
 /// A list request's query: filters, sorting and paging, as Cinder reads them.
 pub(super) struct ListQuery {
     pairs: Vec<(String, String)>,
@@ -182,6 +262,10 @@ pub(super) struct ListQuery {
 impl ListQuery {
     pub(super) fn parse(raw: Option<String>) -> Self {
         Self { pairs: form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect() }
+    }
+
+    pub(super) fn of(pairs: &[(String, String)]) -> Self {
+        Self { pairs: pairs.to_vec() }
     }
 
     pub(super) fn get(&self, k: &str) -> Option<&str> {
@@ -231,15 +315,9 @@ impl ListQuery {
         }
     }
 
-    /// Sorts, then applies `marker`, `offset` and `limit`; returns the page and, when the
-    /// page is full, the link to the next one (Cinder gives one even if it will be empty).
-    pub(super) fn page<T>(
-        &self,
-        mut items: Vec<T>,
-        id: fn(&T) -> &str,
-        field: fn(&T, &str) -> Option<String>,
-        next_base: &str,
-    ) -> Result<(Vec<T>, Option<serde_json::Value>)> {
+    /// Sorts, then applies `marker`, `offset` and `limit`.
+    pub(super) fn page<T: Sortable>(&self, mut items: Vec<T>) -> Result<Vec<T>> {
+        let (id, field) = (T::id, T::sort_value);
         let keys = self.sort();
         for (k, _) in &keys {
             if !matches!(k.as_str(), "created_at" | "updated_at" | "id" | "name" | "size" | "status") {
@@ -267,20 +345,25 @@ impl ListQuery {
         if let Some(o) = self.number("offset")? {
             items.drain(..o.min(items.len()));
         }
-        let limit = self.number("limit")?;
-        if let Some(l) = limit {
+        if let Some(l) = self.number("limit")? {
             items.truncate(l);
         }
-        let next = match (limit, items.last()) {
-            (Some(l), Some(last)) if items.len() == l => {
+        Ok(items)
+    }
+
+    /// The link to the page after `page` (rendered items), when it is full: Cinder gives one
+    /// even if that page will be empty.
+    fn next(&self, page: &[serde_json::Value], base: &str) -> Result<Option<serde_json::Value>> {
+        let last = page.last().and_then(|i| i.get("id")).and_then(serde_json::Value::as_str);
+        Ok(match (self.number("limit")?, last) {
+            (Some(l), Some(last)) if page.len() == l => {
                 let mut q: Vec<(String, String)> =
                     self.pairs.iter().filter(|(k, _)| k != "marker" && k != "offset").cloned().collect();
-                q.push(("marker".into(), id(last).to_string()));
+                q.push(("marker".into(), last.to_string()));
                 let qs = form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
-                Some(serde_json::json!([{"rel": "next", "href": format!("{next_base}?{qs}")}]))
+                Some(serde_json::json!([{"rel": "next", "href": format!("{base}?{qs}")}]))
             }
             _ => None,
-        };
-        Ok((items, next))
+        })
     }
 }

@@ -1,26 +1,26 @@
 //! `/snapshots`: create, list (summary and detail, filtered, sorted and paged), show,
 //! update, delete, and metadata.
 
-use crate::routes::Router;
+use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::SnapshotRequest;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{action_of, check_project, metadata, object_in, route, time, ListQuery, Result, VolMv, PREFIX};
+use super::{action_of, check_project, metadata, route, time, Cinder, ListQuery, Result, VolMv};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body};
+use crate::routes::Router;
+use crate::toolkit::{routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&route("/snapshots"), post(create).get(list))
-        .route(&route("/snapshots/detail"), get(detail))
-        .route(&route("/snapshots/{id}"), get(show).put(update).delete(delete))
+    routes::<Snapshots>()
         .route(&route("/snapshots/{id}/action"), post(action))
         .merge(metadata::router(metadata::Owner::Snapshot))
 }
@@ -51,123 +51,69 @@ fn detailed(s: &Snapshot, mv: VolMv) -> Value {
     v
 }
 
-async fn create(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(project): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let body = json_body(&body)?;
-    let s = object_in(&body, "snapshot")?;
-    let string = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
-    // Cinder looks the volume up whatever was sent, so a missing one is "not found".
-    let volume_id = string("volume_id").unwrap_or_else(|| "None".into());
-    let r = SnapshotRequest {
-        volume_id,
-        name: string("name").or_else(|| string("display_name")),
-        description: string("description"),
-        metadata: metadata::parse(s, "metadata")?.unwrap_or_default(),
-        force: metadata::boolean(s, "force")?.unwrap_or(false),
-    };
-    let created = st.compute.volumes.snapshot_create(&ctx, r).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"snapshot": common(&created)}))).into_response())
-}
+struct Snapshots;
 
-async fn listed(
-    st: &AppState,
-    ctx: &hybridstack_core::policy::RequestContext,
-    raw: Option<String>,
-    detail: bool,
-    mv: VolMv,
-) -> Result<Value> {
-    let q = ListQuery::parse(raw);
-    let mut snaps = st.compute.volumes.snapshot_list(ctx, q.flag("all_tenants")).await?;
-    if let Some(n) = q.get("name").or_else(|| q.get("display_name")) {
-        snaps.retain(|s| s.name.as_deref() == Some(n));
-    }
-    if let Some(v) = q.get("status") {
-        snaps.retain(|s| s.status == v);
-    }
-    if let Some(v) = q.get("volume_id") {
-        snaps.retain(|s| s.volume_id == v);
-    }
-    if let Some(m) = q.metadata()? {
-        snaps.retain(|s| m.iter().all(|(k, val)| s.metadata.get(k) == Some(val)));
-    }
-    let project = ctx.project_id().unwrap_or_default();
-    let next_base =
-        format!("{}{PREFIX}/v3/{project}/snapshots{}", st.public_url(), if detail { "/detail" } else { "" });
-    let (page, next) = q.page(snaps, |s| s.id.as_str(), sort_field, &next_base)?;
-    let items: Vec<Value> = page.iter().map(|s| if detail { detailed(s, mv) } else { common(s) }).collect();
-    let mut body = json!({"snapshots": items});
-    if let Some(n) = next {
-        body["snapshots_links"] = n;
-    }
-    Ok(body)
-}
+#[async_trait]
+impl Resource for Snapshots {
+    type Service = Cinder;
+    type Item = Snapshot;
+    const ONE: &'static str = "snapshot";
+    const MANY: &'static str = "snapshots";
+    const PATH: &'static str = "/snapshots";
 
-fn sort_field(s: &Snapshot, k: &str) -> Option<String> {
-    match k {
-        "created_at" => Some(s.created_at.clone()),
-        "updated_at" => Some(s.updated_at.clone()),
-        "id" => Some(s.id.clone()),
-        "name" => s.name.clone(),
-        "size" => Some(format!("{:020}", s.size)),
-        "status" => Some(s.status.clone()),
-        _ => None,
+    fn render(_: &AppState, _: &RequestContext, s: &Snapshot, how: &How<Cinder>) -> Result<Value> {
+        Ok(match how.view {
+            View::Full => detailed(s, how.version),
+            View::Brief | View::Created | View::Updated => common(s),
+        })
     }
-}
 
-async fn list(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, false, mv).await?).into_response())
-}
+    async fn list(st: &AppState, ctx: &RequestContext, q: &Params) -> Result<Vec<Snapshot>> {
+        let q = ListQuery::of(q);
+        let mut snaps = st.compute.volumes.snapshot_list(ctx, q.flag("all_tenants")).await?;
+        if let Some(n) = q.get("name").or_else(|| q.get("display_name")) {
+            snaps.retain(|s| s.name.as_deref() == Some(n));
+        }
+        if let Some(v) = q.get("status") {
+            snaps.retain(|s| s.status == v);
+        }
+        if let Some(v) = q.get("volume_id") {
+            snaps.retain(|s| s.volume_id == v);
+        }
+        if let Some(m) = q.metadata()? {
+            snaps.retain(|s| m.iter().all(|(k, val)| s.metadata.get(k) == Some(val)));
+        }
+        q.page(snaps)
+    }
 
-async fn detail(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, true, mv).await?).into_response())
-}
+    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<Snapshot> {
+        Ok(st.compute.volumes.snapshot_get(ctx, id).await?)
+    }
 
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let body = json_body(&body)?;
-    let s = object_in(&body, "snapshot")?;
-    let field = |k: &str, alt: &str| s.get(k).or_else(|| s.get(alt)).map(|v| v.as_str().map(str::to_string));
-    let updated = st
-        .compute
-        .volumes
-        .snapshot_update(&ctx, &id, field("name", "display_name"), field("description", "display_description"), None)
-        .await?;
-    Ok(axum::Json(json!({"snapshot": common(&updated)})).into_response())
-}
+    async fn create(st: &AppState, ctx: &RequestContext, s: Map<String, Value>) -> Result<Snapshot> {
+        let s = Value::Object(s);
+        let string = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_string);
+        // Cinder looks the volume up whatever was sent, so a missing one is "not found".
+        let volume_id = string("volume_id").unwrap_or_else(|| "None".into());
+        let r = SnapshotRequest {
+            volume_id,
+            name: string("name").or_else(|| string("display_name")),
+            description: string("description"),
+            metadata: metadata::parse(&s, "metadata")?.unwrap_or_default(),
+            force: metadata::boolean(&s, "force")?.unwrap_or(false),
+        };
+        Ok(st.compute.volumes.snapshot_create(ctx, r).await?)
+    }
 
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let s = st.compute.volumes.snapshot_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"snapshot": detailed(&s, mv)})).into_response())
+    async fn update(st: &AppState, ctx: &RequestContext, id: &str, s: Map<String, Value>) -> Result<Snapshot> {
+        let field = |k: &str, alt: &str| s.get(k).or_else(|| s.get(alt)).map(|v| v.as_str().map(str::to_string));
+        let (name, description) = (field("name", "display_name"), field("description", "display_description"));
+        Ok(st.compute.volumes.snapshot_update(ctx, id, name, description, None).await?)
+    }
+
+    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(st.compute.volumes.snapshot_delete(ctx, id).await?)
+    }
 }
 
 /// Snapshot actions: os-reset_status and os-force_delete (admin).
@@ -195,14 +141,4 @@ async fn action(
         }
         other => Err(bad(format!("There is no such action: {other}"))),
     }
-}
-
-async fn delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    st.compute.volumes.snapshot_delete(&ctx, &id).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -4,24 +4,25 @@
 
 use std::collections::BTreeMap;
 
-use crate::routes::Router;
+use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::types::{TypeUpdate, VolumeType};
 use serde_json::{json, Map, Value};
 
-use super::{action_of, check_project, metadata, object_in, route, text, ListQuery, Result};
+use super::{action_of, check_project, metadata, object_in, route, text, Cinder, ListQuery, Result};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body, NovaError};
+use crate::routes::Router;
+use crate::toolkit::{routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&route("/types"), get(list).post(create))
-        .route(&route("/types/{id}"), get(show).put(update).delete(delete))
+    routes::<Types>()
         .route(&route("/types/{id}/extra_specs"), get(specs).post(specs_set))
         .route(&route("/types/{id}/extra_specs/{key}"), get(spec_show).put(spec_put).delete(spec_delete))
         .route(&route("/types/{id}/os-volume-type-access"), get(access))
@@ -57,28 +58,6 @@ fn is_public(q: &ListQuery) -> Result<Option<bool>> {
     }
 }
 
-async fn list(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let q = ListQuery::parse(raw);
-    let types = st.compute.volumes.type_list(&ctx, is_public(&q)?).await?;
-    Ok(axum::Json(json!({"volume_types": types.iter().map(view).collect::<Vec<_>>()})).into_response())
-}
-
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let t = st.compute.volumes.type_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"volume_type": view(&t)})).into_response())
-}
-
 /// Extra specs are strings; numbers and booleans are taken as their text, as Cinder does.
 fn specs_of(v: &Value) -> Result<BTreeMap<String, String>> {
     let Some(m) = v.as_object() else { return Err(bad("Invalid input received: extra_specs must be an object.")) };
@@ -92,53 +71,63 @@ fn specs_of(v: &Value) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
-async fn create(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(project): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let body = json_body(&body)?;
-    let t = object_in(&body, "volume_type")?;
-    let name = text(t, "name")?.ok_or_else(|| bad("Invalid input received: name is required."))?;
-    let public =
-        metadata::boolean(t, "os-volume-type-access:is_public")?.or(metadata::boolean(t, "is_public")?).unwrap_or(true);
-    let specs = t.get("extra_specs").map(specs_of).transpose()?.unwrap_or_default();
-    let created = st.compute.volumes.type_create(&ctx, name, text(t, "description")?, public, specs).await?;
-    Ok(axum::Json(json!({"volume_type": written(&created)})).into_response())
-}
+struct Types;
 
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let body = json_body(&body)?;
-    let t = object_in(&body, "volume_type")?;
-    let u = TypeUpdate {
-        name: text(t, "name")?,
-        description: t.get("description").map(|_| text(t, "description")).transpose()?,
-        is_public: metadata::boolean(t, "is_public")?,
-    };
-    let updated = st.compute.volumes.type_update(&ctx, &id, u).await?;
-    let mut body = written(&updated);
-    if let Some(o) = body.as_object_mut() {
-        o.remove("os-volume-type-access:is_public");
+#[async_trait]
+impl Resource for Types {
+    type Service = Cinder;
+    type Item = VolumeType;
+    const ONE: &'static str = "volume_type";
+    const MANY: &'static str = "volume_types";
+    const PATH: &'static str = "/types";
+    const CREATED: StatusCode = StatusCode::OK;
+    const DETAIL: bool = false;
+
+    fn render(_: &AppState, _: &RequestContext, t: &VolumeType, how: &How<Cinder>) -> Result<Value> {
+        Ok(match how.view {
+            View::Full | View::Brief => view(t),
+            View::Created => written(t),
+            View::Updated => {
+                let mut body = written(t);
+                if let Some(o) = body.as_object_mut() {
+                    o.remove("os-volume-type-access:is_public");
+                }
+                body
+            }
+        })
     }
-    Ok(axum::Json(json!({"volume_type": body})).into_response())
-}
 
-async fn delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    st.compute.volumes.type_delete(&ctx, &id).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    async fn list(st: &AppState, ctx: &RequestContext, q: &Params) -> Result<Vec<VolumeType>> {
+        Ok(st.compute.volumes.type_list(ctx, is_public(&ListQuery::of(q))?).await?)
+    }
+
+    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<VolumeType> {
+        Ok(st.compute.volumes.type_get(ctx, id).await?)
+    }
+
+    async fn create(st: &AppState, ctx: &RequestContext, t: Map<String, Value>) -> Result<VolumeType> {
+        let t = Value::Object(t);
+        let name = text(&t, "name")?.ok_or_else(|| bad("Invalid input received: name is required."))?;
+        let public = metadata::boolean(&t, "os-volume-type-access:is_public")?
+            .or(metadata::boolean(&t, "is_public")?)
+            .unwrap_or(true);
+        let specs = t.get("extra_specs").map(specs_of).transpose()?.unwrap_or_default();
+        Ok(st.compute.volumes.type_create(ctx, name, text(&t, "description")?, public, specs).await?)
+    }
+
+    async fn update(st: &AppState, ctx: &RequestContext, id: &str, t: Map<String, Value>) -> Result<VolumeType> {
+        let t = Value::Object(t);
+        let u = TypeUpdate {
+            name: text(&t, "name")?,
+            description: t.get("description").map(|_| text(&t, "description")).transpose()?,
+            is_public: metadata::boolean(&t, "is_public")?,
+        };
+        Ok(st.compute.volumes.type_update(ctx, id, u).await?)
+    }
+
+    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(st.compute.volumes.type_delete(ctx, id).await?)
+    }
 }
 
 async fn specs(

@@ -3,29 +3,27 @@
 //! os-update_readonly_flag, os-volume_upload_image, os-retype, os-attach/os-detach, and for admins
 //! os-reset_status, os-force_delete and os-force_detach.
 
-use crate::routes::Router;
+use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::VolumeRequest;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::{
-    action_of, check_project, links, metadata, object_in, require, route, text, time, ListQuery, Result, VolMv, PREFIX,
-};
+use super::{action_of, check_project, links, metadata, require, route, text, time, Cinder, ListQuery, Result, VolMv};
 use crate::auth::Caller;
 use crate::compute::{bad, json_body, NovaError};
+use crate::routes::Router;
+use crate::toolkit::{routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(&route("/volumes"), post(create).get(list))
-        .route(&route("/volumes/detail"), get(detail))
+    routes::<Volumes>()
         .route(&route("/volumes/summary"), get(summary_of_all))
-        .route(&route("/volumes/{id}"), get(show).put(update).delete(delete))
         .route(&route("/volumes/{id}/action"), post(action))
         .merge(metadata::router(metadata::Owner::Volume))
 }
@@ -116,108 +114,90 @@ fn size(v: &Value) -> Result<Option<u64>> {
     }
 }
 
-async fn create(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let body = json_body(&body)?;
-    let v = object_in(&body, "volume")?;
-    let r = VolumeRequest {
-        size: size(v)?,
-        name: text(v, "name")?,
-        description: text(v, "description")?,
-        metadata: metadata::parse(v, "metadata")?.unwrap_or_default(),
-        volume_type: text(v, "volume_type")?,
-        availability_zone: text(v, "availability_zone")?,
-        snapshot_id: text(v, "snapshot_id")?,
-        source_volid: text(v, "source_volid")?,
-        image_id: text(v, "imageRef")?,
-    };
-    let new = st.compute.volumes.volume_create(&ctx, r).await?;
-    let body = versioned(created(st.public_url(), &new), mv, ctx.is_admin());
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({"volume": body}))).into_response())
-}
+struct Volumes;
 
-/// The caller's volumes, filtered by the query's exact-match fields, sorted and paged.
-async fn listed(
-    st: &AppState,
-    ctx: &hybridstack_core::policy::RequestContext,
-    raw: Option<String>,
-    detail: bool,
-    mv: VolMv,
-) -> Result<Value> {
-    let q = ListQuery::parse(raw);
-    let mut vols = st.compute.volumes.volume_list(ctx, q.flag("all_tenants")).await?;
-    if let Some(n) = q.get("name").or_else(|| q.get("display_name")) {
-        vols.retain(|v| v.name.as_deref() == Some(n));
-    }
-    if let Some(s) = q.get("status") {
-        vols.retain(|v| v.status == s);
-    }
-    if let Some(p) = q.get("project_id").or_else(|| q.get("tenant_id")) {
-        vols.retain(|v| v.project_id == p);
-    }
-    if let Some(z) = q.get("availability_zone") {
-        vols.retain(|v| v.availability_zone == z);
-    }
-    if let Some(b) = q.get("bootable") {
-        let want = matches!(b.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
-        vols.retain(|v| v.bootable == want);
-    }
-    if let Some(m) = q.metadata()? {
-        vols.retain(|v| m.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
-    }
-    let base = st.public_url();
-    let project = ctx.project_id().unwrap_or_default();
-    let next_base = format!("{base}{PREFIX}/v3/{project}/volumes{}", if detail { "/detail" } else { "" });
-    let (page, next) = q.page(vols, |v| v.id.as_str(), sort_field, &next_base)?;
-    let items: Vec<Value> = page
-        .iter()
-        .map(|v| if detail { versioned(view(base, v), mv, ctx.is_admin()) } else { summary(base, v) })
-        .collect();
-    let mut body = json!({"volumes": items});
-    if let Some(n) = next {
-        body["volumes_links"] = n;
-    }
-    Ok(body)
-}
+#[async_trait]
+impl Resource for Volumes {
+    type Service = Cinder;
+    type Item = Volume;
+    const ONE: &'static str = "volume";
+    const MANY: &'static str = "volumes";
+    const PATH: &'static str = "/volumes";
 
-fn sort_field(v: &Volume, k: &str) -> Option<String> {
-    match k {
-        "created_at" => Some(v.created_at.clone()),
-        "updated_at" => Some(v.updated_at.clone()),
-        "id" => Some(v.id.clone()),
-        "name" => v.name.clone(),
-        "size" => Some(format!("{:020}", v.size)),
-        "status" => Some(v.status.clone()),
-        _ => None,
+    fn render(st: &AppState, ctx: &RequestContext, v: &Volume, how: &How<Cinder>) -> Result<Value> {
+        let base = st.public_url();
+        Ok(match how.view {
+            View::Brief => summary(base, v),
+            View::Full => versioned(view(base, v), how.version, ctx.is_admin()),
+            View::Created | View::Updated => versioned(created(base, v), how.version, ctx.is_admin()),
+        })
     }
-}
 
-async fn list(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, false, mv).await?).into_response())
-}
+    /// The caller's volumes, filtered by the query's exact-match fields, sorted and paged.
+    async fn list(st: &AppState, ctx: &RequestContext, q: &Params) -> Result<Vec<Volume>> {
+        let q = ListQuery::of(q);
+        let mut vols = st.compute.volumes.volume_list(ctx, q.flag("all_tenants")).await?;
+        if let Some(n) = q.get("name").or_else(|| q.get("display_name")) {
+            vols.retain(|v| v.name.as_deref() == Some(n));
+        }
+        if let Some(s) = q.get("status") {
+            vols.retain(|v| v.status == s);
+        }
+        if let Some(p) = q.get("project_id").or_else(|| q.get("tenant_id")) {
+            vols.retain(|v| v.project_id == p);
+        }
+        if let Some(z) = q.get("availability_zone") {
+            vols.retain(|v| v.availability_zone == z);
+        }
+        if let Some(b) = q.get("bootable") {
+            let want = matches!(b.to_ascii_lowercase().as_str(), "true" | "1" | "yes");
+            vols.retain(|v| v.bootable == want);
+        }
+        if let Some(m) = q.metadata()? {
+            vols.retain(|v| m.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
+        }
+        q.page(vols)
+    }
 
-async fn detail(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    Ok(axum::Json(listed(&st, &ctx, raw, true, mv).await?).into_response())
+    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<Volume> {
+        Ok(st.compute.volumes.volume_get(ctx, id).await?)
+    }
+
+    async fn create(st: &AppState, ctx: &RequestContext, v: Map<String, Value>) -> Result<Volume> {
+        let v = Value::Object(v);
+        let r = VolumeRequest {
+            size: size(&v)?,
+            name: text(&v, "name")?,
+            description: text(&v, "description")?,
+            metadata: metadata::parse(&v, "metadata")?.unwrap_or_default(),
+            volume_type: text(&v, "volume_type")?,
+            availability_zone: text(&v, "availability_zone")?,
+            snapshot_id: text(&v, "snapshot_id")?,
+            source_volid: text(&v, "source_volid")?,
+            image_id: text(&v, "imageRef")?,
+        };
+        Ok(st.compute.volumes.volume_create(ctx, r).await?)
+    }
+
+    async fn update(st: &AppState, ctx: &RequestContext, id: &str, v: Map<String, Value>) -> Result<Volume> {
+        let v = Value::Object(v);
+        let field = |k: &str| -> Result<Option<Option<String>>> { v.get(k).map(|_| text(&v, k)).transpose() };
+        let (name, description, metadata) = (field("name")?, field("description")?, metadata::parse(&v, "metadata")?);
+        Ok(st.compute.volumes.volume_update(ctx, id, name, description, metadata).await?)
+    }
+
+    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
+        Ok(st.compute.volumes.volume_delete(ctx, id).await?)
+    }
+
+    /// From 3.23, `?force=true` is an admin's force delete.
+    async fn delete_asked(st: &AppState, ctx: &RequestContext, id: &str, q: &Params, mv: VolMv) -> Result<()> {
+        let q = ListQuery::of(q);
+        if q.get("force").is_some() && mv.0 >= 23 && q.flag("force") {
+            return Ok(st.compute.volumes.volume_force_delete(ctx, id).await?);
+        }
+        Self::delete(st, ctx, id).await
+    }
 }
 
 /// 3.12: how many volumes the caller has and their total size.
@@ -234,56 +214,6 @@ async fn summary_of_all(
     let vols = st.compute.volumes.volume_list(&ctx, q.flag("all_tenants")).await?;
     let total: u64 = vols.iter().map(|v| v.size).sum();
     Ok(axum::Json(json!({"volume-summary": {"total_size": total, "total_count": vols.len()}})).into_response())
-}
-
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let v = st.compute.volumes.volume_get(&ctx, &id).await?;
-    let body = versioned(view(st.public_url(), &v), mv, ctx.is_admin());
-    Ok(axum::Json(json!({"volume": body})).into_response())
-}
-
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let body = json_body(&body)?;
-    let v = object_in(&body, "volume")?;
-    let field = |k: &str| -> Result<Option<Option<String>>> { v.get(k).map(|_| text(v, k)).transpose() };
-    let updated = st
-        .compute
-        .volumes
-        .volume_update(&ctx, &id, field("name")?, field("description")?, metadata::parse(v, "metadata")?)
-        .await?;
-    let body = versioned(created(st.public_url(), &updated), mv, ctx.is_admin());
-    Ok(axum::Json(json!({"volume": body})).into_response())
-}
-
-/// From 3.23, `?force=true` is an admin's force delete.
-async fn delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let q = ListQuery::parse(raw);
-    if q.get("force").is_some() && mv.0 >= 23 && q.flag("force") {
-        st.compute.volumes.volume_force_delete(&ctx, &id).await?;
-    } else {
-        st.compute.volumes.volume_delete(&ctx, &id).await?;
-    }
-    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 async fn action(
