@@ -79,6 +79,10 @@ pub struct Clouds {
     dedicated: RwLock<BTreeMap<String, String>>,
     /// This installation's id (read from the store, or made, on first use).
     installation: tokio::sync::OnceCell<String>,
+    /// The engine's doorbell, rung when an operation is queued so an idle worker takes it at
+    /// once. It lives on the ground floor because every service that queues operations
+    /// (images, networking, compute, volumes) stands on it.
+    doorbell: Arc<tokio::sync::Notify>,
 }
 
 /// A cloud as `cloud list` shows it.
@@ -107,6 +111,7 @@ impl Clouds {
             sealer: None,
             dedicated: RwLock::default(),
             installation: tokio::sync::OnceCell::new(),
+            doorbell: Arc::default(),
         })
     }
 
@@ -120,7 +125,22 @@ impl Clouds {
             sealer: Some(ring),
             dedicated: RwLock::default(),
             installation: tokio::sync::OnceCell::new(),
+            doorbell: Arc::default(),
         })
+    }
+
+    /// The engine's doorbell (see the field).
+    pub fn doorbell(&self) -> &Arc<tokio::sync::Notify> {
+        &self.doorbell
+    }
+
+    /// Whether the doorbell holds a ring nobody has answered yet; answers it (polled once,
+    /// never waited on).
+    #[cfg(test)]
+    pub(crate) fn rung(&self) -> bool {
+        let notified = std::pin::pin!(self.doorbell.notified());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        std::future::Future::poll(notified, &mut cx).is_ready()
     }
 
     /// This installation's id, which every cloud marks its objects with.

@@ -76,7 +76,7 @@ impl Compute {
         clouds: Arc<Clouds>,
         cfg: ComputeConfig,
     ) -> Arc<Self> {
-        let wake = images.wake.clone();
+        let wake = clouds.doorbell().clone();
         let volumes = crate::volume::Volumes::new(store.clone(), images.clone(), clouds.clone(), wake.clone());
         Arc::new(Self { store, images, networking, clouds, volumes, wake, cfg })
     }

@@ -67,7 +67,7 @@ impl Drop for TempFile {
 impl Images {
     pub(crate) async fn queue<P: Params>(&self, p: P) -> Result<(), CoreError> {
         self.store.op_create(&operation_of(&p)?).await?;
-        self.wake.notify_one();
+        self.clouds.doorbell().notify_one();
         Ok(())
     }
 

@@ -61,10 +61,6 @@ pub struct Images {
     /// The clouds, whose image stores (AMIs) hold copies beside the local one.
     clouds: Arc<Clouds>,
     cfg: ImagesConfig,
-    /// The engine's doorbell: rung when an operation is queued, so an idle worker takes it
-    /// at once. Made here, the first service that queues operations; compute and volumes
-    /// ring the same one.
-    pub(crate) wake: Arc<tokio::sync::Notify>,
 }
 
 /// The attributes a client may set at create time.
@@ -120,7 +116,7 @@ impl Images {
             LocalStore::open(data_dir.join("images"))
                 .map_err(|e| CoreError::Internal(format!("cannot open the local image store: {e}")))?,
         );
-        Ok(Arc::new(Self { store, local, clouds, cfg, wake: Arc::new(tokio::sync::Notify::new()) }))
+        Ok(Arc::new(Self { store, local, clouds, cfg }))
     }
 
     pub fn clouds(&self) -> &Arc<Clouds> {

@@ -400,8 +400,11 @@ async fn staged_import_and_copy_image_convert_for_the_target_store() {
     let shown = e.images.get(&c, &i.id).await.expect("get");
     assert_eq!(super::cloud_images::location_on(&shown, "raw-cloud").as_deref(), Some("ami-0123"));
     assert!(e.images.copy_source(&shown, "raw-cloud").await.expect("source").is_none(), "copied once");
-    // Deleting the image queues the removal of its cloud copy before the records go.
+    // Deleting the image queues the removal of its cloud copy before the records go, and
+    // rings the engine's doorbell for it.
+    e.images.clouds().rung();
     e.images.delete(&c, &i.id).await.expect("delete");
+    assert!(e.images.clouds().rung(), "the purge woke a worker");
     let purge = queued(&e, &i.id).await.into_iter().find(|(k, _)| k == "image.purge").expect("purge queued");
     assert_eq!(purge.1, json!({"image_id": i.id, "copies": [{"store": "raw-cloud", "reference": "ami-0123"}]}));
     assert!(matches!(

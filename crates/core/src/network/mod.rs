@@ -199,7 +199,11 @@ impl Networking {
         {
             c.follow_up = Some(realisation::sync_operation());
         }
-        match self.store.write(&c).await {
+        let done = self.store.write(&c).await;
+        if done.is_ok() && c.follow_up.is_some() {
+            self.clouds.doorbell().notify_one();
+        }
+        match done {
             Err(StoreError::Conflict(m)) if m.starts_with("ip:") => {
                 let mut parts = m.splitn(3, ':').skip(1);
                 let (subnet, ip) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());

@@ -243,3 +243,18 @@ async fn quotas_cap_creation_and_only_admins_change_them() {
 fn no_clouds(store: &hybridstack_store::Store) -> std::sync::Arc<crate::clouds::Clouds> {
     crate::clouds::Clouds::new(store.clone(), std::sync::Arc::new(crate::clouds::NoDrivers))
 }
+
+#[tokio::test]
+async fn a_change_the_clouds_must_follow_rings_the_engines_doorbell() {
+    let t = testing::sqlite().await;
+    let clouds = no_clouds(&t.store);
+    let n = Networking::new(t.store.clone(), clouds.clone());
+    let c = member("p1");
+    let (net, _) = network_with_subnet(&n, &c, "10.2.0.0/24").await;
+    // The subnet's DHCP port rang it already; that ring is answered here.
+    clouds.rung();
+    assert!(!clouds.rung(), "nothing queued since");
+    n.port_create(&c, PortRequest { network_id: Some(net), ..Default::default() }).await.expect("port");
+    assert!(clouds.rung(), "a port queues a network sync, and an idle worker is woken for it");
+    assert!(!clouds.rung(), "one ring per change");
+}
