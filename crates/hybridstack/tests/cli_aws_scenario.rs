@@ -275,17 +275,12 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     let mut data = vec![0u8; 1 << 20];
     data[..4].copy_from_slice(b"tiny");
     std::fs::write(&raw, &data).expect("write");
-    let local = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw.to_str().expect("path"),
-        "tiny",
-    ]);
+    let path = raw.to_str().expect("path");
+    let upload = |name: &str| {
+        let args = ["--disk-format", "raw", "--container-format", "bare", "--file", path, name];
+        admin.json(&[&["image", "create"][..], &args].concat())
+    };
+    let local = upload("tiny");
     // The image first: `--store` takes every word after it.
     admin.ok(&["image", "import", "tiny", "--method", "copy-image", "--store", CLOUD]);
     wait_for("the copy to the AWS store", || {
@@ -306,17 +301,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     ]);
     assert_eq!(field(&from_copy, "OS-EXT-AZ:availability_zone"), CLOUD, "{from_copy}");
     // A local image never copied: the boot copies it in first.
-    let second = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw.to_str().expect("path"),
-        "tiny2",
-    ]);
+    let second = upload("tiny2");
     let booted = admin.json(&[
         "server",
         "create",
@@ -337,17 +322,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     // first, the copy (which then finds its image gone and removes what it made) or the
     // delete's purge (which finds the copy by the image's tag), no AMI of it is left; the
     // check is the final one below, long after the copy has run.
-    admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw.to_str().expect("path"),
-        "tiny3",
-    ]);
+    upload("tiny3");
     admin.ok(&["image", "import", "tiny3", "--method", "copy-image", "--store", CLOUD]);
     admin.ok(&["image", "delete", "tiny3"]);
 

@@ -37,22 +37,23 @@ impl Store {
 
     /// Every document of a kind, oldest first; with `owner`, only that owner's.
     pub async fn doc_list(&self, kind: &str, owner: Option<&str>) -> Result<Vec<Document>, StoreError> {
-        let (filter, value) = match owner {
-            Some(o) => ("owner", o),
-            None => ("'all'", "all"),
-        };
-        self.doc_where(kind, filter, value).await
+        self.doc_where(kind, owner.map(|o| ("owner", o))).await
     }
 
     /// A kind's documents under one parent (a network's subnets, a volume's snapshots).
     pub async fn doc_children(&self, kind: &str, parent_id: &str) -> Result<Vec<Document>, StoreError> {
-        self.doc_where(kind, "parent_id", parent_id).await
+        self.doc_where(kind, Some(("parent_id", parent_id))).await
     }
 
-    async fn doc_where(&self, kind: &str, column: &str, value: &str) -> Result<Vec<Document>, StoreError> {
-        let sql = format!("SELECT * FROM documents WHERE kind = $1 AND {column} = $2 ORDER BY created_at, id");
-        let rows = sqlx::query(&sql).bind(kind).bind(value).fetch_all(self.reader()).await?;
-        rows.iter().map(from_row).collect()
+    /// A kind's documents, oldest first; with `filter`, only those whose column holds the value.
+    async fn doc_where(&self, kind: &str, filter: Option<(&str, &str)>) -> Result<Vec<Document>, StoreError> {
+        let and = filter.map_or(String::new(), |(column, _)| format!(" AND {column} = $2"));
+        let sql = format!("SELECT * FROM documents WHERE kind = $1{and} ORDER BY created_at, id");
+        let mut q = sqlx::query(&sql).bind(kind);
+        if let Some((_, value)) = filter {
+            q = q.bind(value);
+        }
+        q.fetch_all(self.reader()).await?.iter().map(from_row).collect()
     }
 
     pub async fn doc_count(&self, kind: &str, owner: &str) -> Result<i64, StoreError> {

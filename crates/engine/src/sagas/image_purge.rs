@@ -1,6 +1,7 @@
 //! `image.purge`: removes a deleted image's copies from the clouds' own stores (AMIs): the
-//! recorded ones by reference, then on every cloud that keeps images whatever still carries
-//! the image's tag (a copy recorded while the delete was reading the image's locations).
+//! recorded ones by reference, then on every other cloud that keeps images whatever still
+//! carries the image's tag (a copy recorded while the delete was reading the image's
+//! locations).
 //! Each removal succeeds when the copy is already gone, so a run again after a crash
 //! converges.
 
@@ -41,8 +42,10 @@ impl Act<PurgeParams> for Remove {
                     "the cloud keeps no images any more; its copy is left to its operator"),
             }
         }
-        for handle in self.0.all() {
-            if let Some(store) = crate::actors(&handle).ok().and_then(|cloud| cloud.images.clone()) {
+        // A cloud whose copy was recorded had it removed above; a second copy there is never
+        // made (a copy is skipped where one is recorded).
+        for handle in self.0.all().iter().filter(|h| !p.copies.iter().any(|c| c.store == h.name)) {
+            if let Some(store) = crate::actors(handle).ok().and_then(|cloud| cloud.images.clone()) {
                 store.delete(&p.image_id, "").await.map_err(driver)?;
             }
         }
