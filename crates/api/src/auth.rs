@@ -26,3 +26,16 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller(ctx))
     }
 }
+
+/// The state and the caller together: what nearly every handler takes first, as one
+/// argument, so a handler's signature says only what is particular to it.
+pub(crate) struct Call(pub AppState, pub std::sync::Arc<RequestContext>);
+
+impl FromRequestParts<AppState> for Call {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Caller(ctx) = Caller::from_request_parts(parts, state).await?;
+        Ok(Call(state.clone(), ctx))
+    }
+}

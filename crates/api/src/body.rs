@@ -23,9 +23,43 @@ pub(crate) trait Fields {
     fn req_str(&self, k: &str) -> Result<String, ApiError>;
     fn opt_bool(&self, k: &str) -> Result<Option<bool>, ApiError>;
     fn opt_str_list(&self, k: &str) -> Result<Option<Vec<String>>, ApiError>;
+
+    /// Sets `slot` from field `k` when the body names it; leaves it as it was otherwise
+    /// (an update changes only what it names).
+    fn patch<T: Slot>(&self, k: &str, slot: &mut T) -> Result<(), ApiError>;
+}
+
+/// A field type an update can set in place.
+pub(crate) trait Slot: Sized {
+    fn read(b: &Map<String, Value>, k: &str) -> Result<Option<Self>, ApiError>;
+}
+
+impl Slot for String {
+    fn read(b: &Map<String, Value>, k: &str) -> Result<Option<Self>, ApiError> {
+        b.opt_str(k)
+    }
+}
+
+impl Slot for bool {
+    fn read(b: &Map<String, Value>, k: &str) -> Result<Option<Self>, ApiError> {
+        b.opt_bool(k)
+    }
+}
+
+impl Slot for Vec<String> {
+    fn read(b: &Map<String, Value>, k: &str) -> Result<Option<Self>, ApiError> {
+        b.opt_str_list(k)
+    }
 }
 
 impl Fields for Map<String, Value> {
+    fn patch<T: Slot>(&self, k: &str, slot: &mut T) -> Result<(), ApiError> {
+        if let Some(v) = T::read(self, k)? {
+            *slot = v;
+        }
+        Ok(())
+    }
+
     fn opt_str(&self, k: &str) -> Result<Option<String>, ApiError> {
         match self.get(k) {
             None | Some(Value::Null) => Ok(None),

@@ -6,9 +6,10 @@
 //! request asks for (Cinder's microversion), what the path holds beside the id (Cinder's
 //! project), and carries its own error body.
 
-use async_trait::async_trait;
+use std::future::Future;
+
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::StatusCode;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
@@ -17,12 +18,15 @@ use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::routes::Router;
 use crate::AppState;
 
 /// A request's query parameters, in order.
 pub(crate) type Params = Vec<(String, String)>;
+
+/// The object a create or an update carries, taken out of its wrapper key.
+pub(crate) type Object = Map<String, Value>;
 
 /// The parameters of a request's path, by name (`id`, and Cinder's `project_id`).
 pub(crate) type PathParams = Vec<(String, String)>;
@@ -94,8 +98,9 @@ pub(crate) trait Service: Send + Sync + 'static {
 pub(crate) type Error<R> = <<R as Resource>::Service as Service>::Error;
 pub(crate) type Version<R> = <<R as Resource>::Service as Service>::Version;
 
-/// One resource served by the skeleton.
-#[async_trait]
+/// One resource served by the skeleton. Its methods are the trait's own `async fn`s (their
+/// futures `Send`, as axum's handlers need), so that `names!` and `passes_to!` can write the
+/// lines every resource would otherwise repeat.
 pub(crate) trait Resource: Send + Sync + 'static {
     type Service: Service;
     /// What core hands back.
@@ -123,27 +128,37 @@ pub(crate) trait Resource: Send + Sync + 'static {
         how: &How<Self::Service>,
     ) -> Result<Value, Error<Self>>;
 
-    async fn list(state: &AppState, ctx: &RequestContext, query: &Params) -> Result<Vec<Self::Item>, Error<Self>>;
-
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Self::Item, Error<Self>>;
-
-    async fn create(
+    fn list(
         state: &AppState,
         ctx: &RequestContext,
-        body: Map<String, Value>,
-    ) -> Result<Self::Item, Error<Self>>;
+        query: &Params,
+    ) -> impl Future<Output = Result<Vec<Self::Item>, Error<Self>>> + Send;
 
-    async fn update(
+    fn show(
         state: &AppState,
         ctx: &RequestContext,
         id: &str,
-        body: Map<String, Value>,
-    ) -> Result<Self::Item, Error<Self>> {
+    ) -> impl Future<Output = Result<Self::Item, Error<Self>>> + Send;
+
+    fn create(
+        state: &AppState,
+        ctx: &RequestContext,
+        body: Object,
+    ) -> impl Future<Output = Result<Self::Item, Error<Self>>> + Send;
+
+    fn update(
+        state: &AppState,
+        ctx: &RequestContext,
+        id: &str,
+        body: Object,
+    ) -> impl Future<Output = Result<Self::Item, Error<Self>>> + Send {
         let _ = (state, ctx, body);
-        Err(CoreError::BadRequest(format!("{} {id} cannot be changed once made.", Self::ONE)).into())
+        let refused = Err(CoreError::BadRequest(format!("{} {id} cannot be changed once made.", Self::ONE)).into());
+        std::future::ready(refused)
     }
 
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), Error<Self>>;
+    fn delete(state: &AppState, ctx: &RequestContext, id: &str)
+        -> impl Future<Output = Result<(), Error<Self>>> + Send;
 
     /// What a delete answers (a Nova flavor: 202, where its server groups answer 204).
     fn deleted(version: Version<Self>) -> StatusCode {
@@ -152,17 +167,70 @@ pub(crate) trait Resource: Send + Sync + 'static {
     }
 
     /// A delete that reads the query and the version (Cinder's `force` from 3.23).
-    async fn delete_asked(
+    fn delete_asked(
         state: &AppState,
         ctx: &RequestContext,
         id: &str,
         query: &Params,
         version: Version<Self>,
-    ) -> Result<(), Error<Self>> {
+    ) -> impl Future<Output = Result<(), Error<Self>>> + Send {
         let _ = (query, version);
-        Self::delete(state, ctx, id).await
+        Self::delete(state, ctx, id)
     }
 }
+
+/// A resource's service, item type and names, in one line:
+/// `names!(Keystone, Group, "group", "groups", "/groups");`.
+macro_rules! names {
+    ($service:ty, $item:ty, $one:literal, $many:literal, $path:literal) => {
+        type Service = $service;
+        type Item = $item;
+        const ONE: &'static str = $one;
+        const MANY: &'static str = $many;
+        const PATH: &'static str = $path;
+    };
+}
+pub(crate) use names;
+
+/// The methods that pass straight to one core service, named by what they call:
+/// `passes_to!(identity: list group_list, show group_get, delete group_delete);` (any of
+/// the three, in that order).
+macro_rules! passes_to {
+    (@one [$($svc:ident).+] list $f:ident) => {
+        async fn list(
+            st: &crate::AppState,
+            ctx: &hybridstack_core::policy::RequestContext,
+            _: &crate::toolkit::Params,
+        ) -> std::result::Result<Vec<Self::Item>, crate::toolkit::Error<Self>> {
+            Ok(st.$($svc).+.$f(ctx).await?)
+        }
+    };
+    (@one [$($svc:ident).+] show $f:ident) => {
+        async fn show(
+            st: &crate::AppState,
+            ctx: &hybridstack_core::policy::RequestContext,
+            id: &str,
+        ) -> std::result::Result<Self::Item, crate::toolkit::Error<Self>> {
+            Ok(st.$($svc).+.$f(ctx, id).await?)
+        }
+    };
+    (@one [$($svc:ident).+] delete $f:ident) => {
+        async fn delete(
+            st: &crate::AppState,
+            ctx: &hybridstack_core::policy::RequestContext,
+            id: &str,
+        ) -> std::result::Result<(), crate::toolkit::Error<Self>> {
+            Ok(st.$($svc).+.$f(ctx, id).await?)
+        }
+    };
+    (@all $svc:tt $($method:ident $f:ident),+) => {
+        $(crate::toolkit::passes_to!(@one $svc $method $f);)+
+    };
+    ($($svc:ident).+: $($method:ident $f:ident),+) => {
+        crate::toolkit::passes_to!(@all [$($svc).+] $($method $f),+);
+    };
+}
+pub(crate) use passes_to;
 
 /// The id in a checked path.
 fn id_in<R: Resource>(ctx: &RequestContext, path: &PathParams) -> Result<String, Error<R>> {
@@ -173,8 +241,7 @@ fn id_in<R: Resource>(ctx: &RequestContext, path: &PathParams) -> Result<String,
 /// A list: `FULL` for the detail route, else the plain one (brief where the resource has a
 /// detail route as well).
 async fn list<R: Resource, const FULL: bool>(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
+    Call(s, ctx): Call,
     version: Version<R>,
     Path(path): Path<PathParams>,
     Query(q): Query<Params>,
@@ -188,8 +255,7 @@ async fn list<R: Resource, const FULL: bool>(
 }
 
 async fn show<R: Resource>(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
+    Call(s, ctx): Call,
     version: Version<R>,
     Path(path): Path<PathParams>,
     Query(q): Query<Params>,
@@ -203,8 +269,7 @@ fn one(status: StatusCode, key: &str, item: Value) -> Response {
 }
 
 async fn create<R: Resource>(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
+    Call(s, ctx): Call,
     version: Version<R>,
     Path(path): Path<PathParams>,
     body: Bytes,
@@ -216,8 +281,7 @@ async fn create<R: Resource>(
 }
 
 async fn update<R: Resource>(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
+    Call(s, ctx): Call,
     version: Version<R>,
     Path(path): Path<PathParams>,
     body: Bytes,
@@ -229,8 +293,7 @@ async fn update<R: Resource>(
 }
 
 async fn delete<R: Resource>(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
+    Call(s, ctx): Call,
     version: Version<R>,
     Path(path): Path<PathParams>,
     Query(q): Query<Params>,

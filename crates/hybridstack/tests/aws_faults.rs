@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hybridstack_driver_aws::test_support::{start_moto, FaultProxy};
 use serde_json::Value;
 use support::aws::{add_cloud, boto3, wait_nothing_left};
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 const CLOUD: &str = "aws-faults";
 
@@ -53,18 +53,7 @@ fn aws_faults_are_undone_or_retried() {
 
     // A throttled call is retried, and the create goes through.
     proxy.fail("CreateNetworkInterface", 1, 400, "RequestLimitExceeded");
-    let vm = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        &image,
-        "--flavor",
-        "t3.micro",
-        "--network",
-        "net",
-        "--wait",
-        "vm",
-    ]);
+    let vm = admin.json(&cmd!("server create --image {image} --flavor t3.micro --network net --wait vm"));
     assert_eq!(field(&vm, "status"), "ACTIVE", "{vm}");
     assert_eq!(proxy.injected(), 2);
 

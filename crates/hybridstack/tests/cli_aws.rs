@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
 use support::aws::{boto3, cloud_cmd, ec2_instances};
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 const AMI: &str = "ami-760aaa0f";
 const SECRET: &str = "e2e-aws-secret-never-stored-in-clear";
@@ -88,17 +88,7 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let micro = admin.json(&["flavor", "show", "t3.micro"]);
     assert_eq!((micro["vcpus"].clone(), micro["ram"].clone()), (Value::from(2), Value::from(1024)), "{micro}");
 
-    let vm = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        &image,
-        "--flavor",
-        "t3.micro",
-        "--no-network",
-        "--wait",
-        "on-aws",
-    ]);
+    let vm = admin.json(&cmd!("server create --image {image} --flavor t3.micro --no-network --wait on-aws"));
     assert_eq!(field(&vm, "status"), "ACTIVE", "{vm}");
     assert_eq!(field(&vm, "OS-EXT-AZ:availability_zone"), "aws-e2e", "{vm}");
     let id = field(&vm, "id").to_string();

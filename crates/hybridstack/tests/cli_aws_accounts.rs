@@ -13,7 +13,7 @@ mod support;
 
 use hybridstack_driver_aws::test_support::start_moto;
 use support::aws::{add_cloud, boto3, AMI};
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 const ROLE: &str = "arn:aws:iam::111111111111:role/team";
 
@@ -78,18 +78,8 @@ fn a_project_reaches_its_own_aws_account() {
     let olga = Cli::password(&server.url, "olga", "pw-e2e-1", "other");
     let zones = olga.ok(&["availability", "zone", "list", "--compute"]);
     assert!(!zones.contains("aws-team") && zones.contains("aws-shared"), "{zones}");
-    let refused = olga.run(&[
-        "server",
-        "create",
-        "--image",
-        &image,
-        "--flavor",
-        "t3.micro",
-        "--no-network",
-        "--availability-zone",
-        "aws-team",
-        "o1",
-    ]);
+    let refused =
+        olga.run(&cmd!("server create --image {image} --flavor t3.micro --no-network --availability-zone aws-team o1"));
     assert!(!refused.status.success(), "{refused:?}");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("availability zone"), "{refused:?}");
     let placed =

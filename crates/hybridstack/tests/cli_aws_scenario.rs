@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
 use support::aws::{add_cloud, boto3, wait_nothing_left};
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 const CLOUD: &str = "aws-only";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro e2e";
@@ -69,17 +69,8 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     // 400s with the reason, at subnet create.
     admin.ok(&["network", "create", "--availability-zone-hint", CLOUD, "pinned"]);
     for (version, range, why) in [("4", "10.9.0.0/29", "/16 to /28"), ("6", "2001:db8:5::/64", "IPv6")] {
-        let refused = admin.run(&[
-            "subnet",
-            "create",
-            "--network",
-            "pinned",
-            "--ip-version",
-            version,
-            "--subnet-range",
-            range,
-            "bad",
-        ]);
+        let refused =
+            admin.run(&cmd!("subnet create --network pinned --ip-version {version} --subnet-range {range} bad"));
         let err = String::from_utf8_lossy(&refused.stderr).to_string();
         assert!(!refused.status.success() && err.contains("400") && err.contains(why), "{range}: {err}");
     }
@@ -90,16 +81,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
 
     // The external network, and two tenant networks on one router.
     admin.ok(&["network", "create", "--external", "public"]);
-    admin.ok(&[
-        "subnet",
-        "create",
-        "--network",
-        "public",
-        "--subnet-range",
-        "203.0.113.0/24",
-        "--no-dhcp",
-        "public-v4",
-    ]);
+    admin.ok(&cmd!("subnet create --network public --subnet-range 203.0.113.0/24 --no-dhcp public-v4"));
     admin.ok(&["network", "create", "blue"]);
     admin.ok(&["subnet", "create", "--network", "blue", "--subnet-range", "10.40.0.0/24", "blue-v4"]);
     admin.ok(&["network", "create", "green"]);
@@ -114,81 +96,19 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     let web_id = field(&web, "id").to_string();
     let default_id = field(&admin.json(&["security", "group", "show", "default"]), "id").to_string();
     admin.ok(&["security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "web"]);
-    admin.ok(&[
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "icmp",
-        "--icmp-type",
-        "8",
-        "--icmp-code",
-        "0",
-        "web",
-    ]);
-    admin.ok(&[
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--ethertype",
-        "IPv6",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "443",
-        "--remote-ip",
-        "2001:db8::/32",
-        "web",
-    ]);
-    admin.ok(&[
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "udp",
-        "--dst-port",
-        "53",
-        "--remote-group",
-        "default",
-        "web",
-    ]);
+    admin.ok(&cmd!("security group rule create --protocol icmp --icmp-type 8 --icmp-code 0 web"));
+    admin.ok(&cmd!(
+        "security group rule create --ethertype IPv6 --protocol tcp --dst-port 443 --remote-ip 2001:db8::/32 web"
+    ));
+    admin.ok(&cmd!("security group rule create --protocol udp --dst-port 53 --remote-group default web"));
 
     let dir = tempfile::tempdir().expect("tmp");
     let key_file = dir.path().join("k1.pub");
     std::fs::write(&key_file, KEY).expect("key");
     admin.ok(&["keypair", "create", "--public-key", key_file.to_str().expect("path"), "k1"]);
-    let blue = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        &image,
-        "--flavor",
-        "t3.micro",
-        "--network",
-        "blue",
-        "--security-group",
-        "web",
-        "--key-name",
-        "k1",
-        "--wait",
-        "vm-blue",
-    ]);
+    let blue = admin.json(&cmd!("server create --image {image} --flavor t3.micro --network blue --security-group web --key-name k1 --wait vm-blue"));
     assert_eq!(field(&blue, "status"), "ACTIVE", "{blue}");
-    let green = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        &image,
-        "--flavor",
-        "t3.micro",
-        "--network",
-        "green",
-        "--wait",
-        "vm-green",
-    ]);
+    let green = admin.json(&cmd!("server create --image {image} --flavor t3.micro --network green --wait vm-green"));
     assert_eq!(field(&green, "OS-EXT-AZ:availability_zone"), CLOUD, "{green}");
     let blue_id = field(&blue, "id").to_string();
     let port = &admin.json(&["port", "list", "--server", &blue_id])[0];

@@ -10,7 +10,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 use support::guest::virsh;
 
 fn wait_for<F: FnMut() -> Option<String>>(what: &str, secs: u64, mut f: F) -> String {
@@ -46,18 +46,7 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     leftovers.networks.borrow_mut().push(field(&net, "id").to_string());
     admin.json(&["subnet", "create", "--network", "guests", "--subnet-range", "10.97.0.0/24", "guests-v4"]);
 
-    let created = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        "guest",
-        "--flavor",
-        "g.small",
-        "--network",
-        "guests",
-        "--wait",
-        "vm1",
-    ]);
+    let created = admin.json(&cmd!("server create --image guest --flavor g.small --network guests --wait vm1"));
     assert_eq!(field(&created, "status"), "ACTIVE", "{created}");
     assert_eq!(field(&created, "OS-EXT-AZ:availability_zone"), cloud);
     let id = field(&created, "id").to_string();

@@ -5,7 +5,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::Value;
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 fn qemu_img(args: &[&str]) {
     let out = Command::new("qemu-img").args(args).output().expect("qemu-img is installed");
@@ -27,17 +27,8 @@ fn the_openstack_cli_drives_images() {
     // Put recognisable bytes in the guest disk so the round trip compares real content.
     qemu_img(&["resize", &disk_s, "32M"]);
 
-    let created = admin.json(&[
-        "image",
-        "create",
-        "--file",
-        &disk_s,
-        "--disk-format",
-        "qcow2",
-        "--container-format",
-        "bare",
-        "cirros-like",
-    ]);
+    let created =
+        admin.json(&cmd!("image create --file {disk_s} --disk-format qcow2 --container-format bare cirros-like"));
     let id = field(&created, "id").to_string();
     let shown = admin.json(&["image", "show", &id]);
     assert_eq!(field(&shown, "status"), "active");
@@ -74,17 +65,7 @@ fn the_openstack_cli_drives_images() {
     let hostile = work.path().join("hostile.qcow2").to_string_lossy().to_string();
     qemu_img(&["create", "-f", "raw", &base, "1M"]);
     qemu_img(&["create", "-f", "qcow2", "-F", "raw", "-b", &base, &hostile]);
-    let refused = admin.run(&[
-        "image",
-        "create",
-        "--file",
-        &hostile,
-        "--disk-format",
-        "qcow2",
-        "--container-format",
-        "bare",
-        "hostile",
-    ]);
+    let refused = admin.run(&cmd!("image create --file {hostile} --disk-format qcow2 --container-format bare hostile"));
     assert!(!refused.status.success(), "a qcow2 with a backing file must be refused");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("400") || stderr.contains("backing file"), "{stderr}");

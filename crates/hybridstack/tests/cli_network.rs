@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::Value;
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 fn ips(port: &Value) -> Vec<String> {
     let v = &port["fixed_ips"];
@@ -23,57 +23,18 @@ fn the_openstack_cli_drives_networking() {
 
     let public = admin.json(&["network", "create", "--external", "public"]);
     assert_eq!(public["router:external"], Value::Bool(true), "{public}");
-    admin.json(&[
-        "subnet",
-        "create",
-        "--network",
-        "public",
-        "--subnet-range",
-        "172.24.4.0/24",
-        "--no-dhcp",
-        "public-v4",
-    ]);
+    admin.json(&cmd!("subnet create --network public --subnet-range 172.24.4.0/24 --no-dhcp public-v4"));
 
     let net = admin.json(&["network", "create", "app"]);
     let net_id = field(&net, "id").to_string();
     let v4 = admin.json(&["subnet", "create", "--network", "app", "--subnet-range", "10.10.0.0/24", "app-v4"]);
     assert_eq!(field(&v4, "gateway_ip"), "10.10.0.1");
-    let v6 = admin.json(&[
-        "subnet",
-        "create",
-        "--network",
-        "app",
-        "--ip-version",
-        "6",
-        "--subnet-range",
-        "2001:db8:10::/64",
-        "--ipv6-ra-mode",
-        "slaac",
-        "--ipv6-address-mode",
-        "slaac",
-        "app-v6",
-    ]);
+    let v6 = admin.json(&cmd!("subnet create --network app --ip-version 6 --subnet-range 2001:db8:10::/64 --ipv6-ra-mode slaac --ipv6-address-mode slaac app-v6"));
     assert_eq!(field(&v6, "ipv6_address_mode"), "slaac");
 
-    let port = admin.json(&[
-        "port",
-        "create",
-        "--network",
-        "app",
-        "--fixed-ip",
-        "subnet=app-v4,ip-address=10.10.0.50",
-        "web-port",
-    ]);
+    let port = admin.json(&cmd!("port create --network app --fixed-ip subnet=app-v4,ip-address=10.10.0.50 web-port"));
     assert!(ips(&port).contains(&"10.10.0.50".to_string()), "{port}");
-    let taken = admin.run(&[
-        "port",
-        "create",
-        "--network",
-        "app",
-        "--fixed-ip",
-        "subnet=app-v4,ip-address=10.10.0.50",
-        "clash",
-    ]);
+    let taken = admin.run(&cmd!("port create --network app --fixed-ip subnet=app-v4,ip-address=10.10.0.50 clash"));
     assert!(!taken.status.success(), "an address is handed out once");
 
     admin.json(&["router", "create", "edge"]);

@@ -12,7 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 
 fn wait_status(cli: &Cli, kind: &[&str], name: &str, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -74,18 +74,7 @@ fn a_reader_is_refused_every_write_and_nothing_is_made() {
     let disk = server.data.path().join("tiny.raw");
     std::fs::write(&disk, vec![0u8; 1 << 16]).expect("image file");
     let disk = disk.display().to_string();
-    admin.json(&[
-        "image",
-        "create",
-        "--public",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        &disk,
-        "ri",
-    ]);
+    admin.json(&cmd!("image create --public --disk-format raw --container-format bare --file {disk} ri"));
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "64", "--disk", "1", "rf"]);
     forbidden(&reader, &["server", "create", "--flavor", "rf", "--image", "ri", "--no-network", "rvm"]);
     assert!(reader.json(&["server", "list"]).as_array().is_some_and(Vec::is_empty));

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 use support::guest::{virsh, Leftovers};
 use support::Server;
 
@@ -99,16 +99,7 @@ fn make_on_libvirt(cli: &Cli, leftovers: &Leftovers, tenant: &str, outside: &str
     let ext = cli.json(&["network", "create", "--external", "outside"]);
     let network = cli.json(&["network", "create", "inside"]);
     leftovers.networks.borrow_mut().extend([field(&ext, "id").to_string(), field(&network, "id").to_string()]);
-    cli.ok(&[
-        "subnet",
-        "create",
-        "--network",
-        "outside",
-        "--subnet-range",
-        &format!("{outside}.0/24"),
-        "--no-dhcp",
-        "outside-v4",
-    ]);
+    cli.ok(&cmd!("subnet create --network outside --subnet-range {outside}.0/24 --no-dhcp outside-v4"));
     cli.ok(&["subnet", "create", "--network", "inside", "--subnet-range", &format!("{tenant}.0/24"), "inside-v4"]);
     let router = cli.json(&["router", "create", "edge"]);
     cli.ok(&["router", "set", "--external-gateway", "outside", "edge"]);
@@ -261,18 +252,7 @@ fn make_on_aws(server: &Server, moto: &str, tenant: &str) -> (Cli, String) {
     cli.ok(&["router", "create", "edge"]);
     cli.ok(&["router", "set", "--external-gateway", "public", "edge"]);
     cli.ok(&["router", "add", "subnet", "edge", "inside-v4"]);
-    let vm = cli.json(&[
-        "server",
-        "create",
-        "--image",
-        &image,
-        "--flavor",
-        "t3.micro",
-        "--network",
-        "inside",
-        "--wait",
-        "vm",
-    ]);
+    let vm = cli.json(&cmd!("server create --image {image} --flavor t3.micro --network inside --wait vm"));
     assert_eq!(field(&vm, "status"), "ACTIVE", "{vm}");
     let id = field(&vm, "id").to_string();
     let port = cli.json(&["port", "list", "--server", &id]);

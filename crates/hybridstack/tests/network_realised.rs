@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::cli::{field, Cli};
+use support::cli::{cmd, field, Cli};
 use support::guest::virsh;
 
 const OUTSIDE: &str = "172.31.93.50";
@@ -124,18 +124,7 @@ fn groups_routers_and_floating_ips_are_enforced_on_the_host() {
     let ext = admin.json(&["network", "create", "--external", "outside"]);
     let ext_id = field(&ext, "id").to_string();
     leftovers.networks.borrow_mut().push(ext_id.clone());
-    admin.json(&[
-        "subnet",
-        "create",
-        "--network",
-        "outside",
-        "--subnet-range",
-        "172.31.93.0/24",
-        "--allocation-pool",
-        "start=172.31.93.100,end=172.31.93.200",
-        "--no-dhcp",
-        "outside-v4",
-    ]);
+    admin.json(&cmd!("subnet create --network outside --subnet-range 172.31.93.0/24 --allocation-pool start=172.31.93.100,end=172.31.93.200 --no-dhcp outside-v4"));
     let tenant = admin.json(&["network", "create", "inside"]);
     leftovers.networks.borrow_mut().push(field(&tenant, "id").to_string());
     admin.json(&["subnet", "create", "--network", "inside", "--subnet-range", "10.93.0.0/24", "inside-v4"]);
@@ -153,24 +142,7 @@ fn groups_routers_and_floating_ips_are_enforced_on_the_host() {
     std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod key");
     let key = key.display().to_string();
 
-    let vm = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        "guest",
-        "--flavor",
-        "g.nat",
-        "--network",
-        "inside",
-        "--security-group",
-        "ssh-only",
-        "--key-name",
-        "k",
-        "--config-drive",
-        "True",
-        "--wait",
-        "vm",
-    ]);
+    let vm = admin.json(&cmd!("server create --image guest --flavor g.nat --network inside --security-group ssh-only --key-name k --config-drive True --wait vm"));
     assert_eq!(field(&vm, "status"), "ACTIVE", "{vm}");
     let vm_id = field(&vm, "id").to_string();
     let ports = admin.json(&["port", "list", "--server", &vm_id, "--long"]);

@@ -37,8 +37,6 @@ fn user(id: &str, domain_id: &str) -> User {
         default_project_id: None,
         description: String::new(),
         extra: serde_json::json!({"email": "x@example.org"}).as_object().cloned().unwrap_or_default(),
-        password_hash: Some("h0".into()),
-        password_created_at: Some(1),
         password_expires_at: None,
         created_at: 1,
     }
@@ -120,15 +118,18 @@ async fn projects_keep_tags_and_unique_names_per_domain() {
 async fn password_history_keeps_the_newest() {
     each(async |s| {
         s.domain_create(&domain("d1")).await.expect("domain");
-        s.user_create(&user("u1", "d1")).await.expect("user");
+        s.user_create(&user("u1", "d1"), Some("h0")).await.expect("user");
         for (i, h) in ["h1", "h2", "h3"].iter().enumerate() {
             s.user_set_password("u1", h, 10 + i as i64, None, 2).await.expect("set");
         }
         assert_eq!(s.user_password_history("u1", 5).await.expect("history"), vec!["h3".to_string(), "h2".to_string()]);
         let u = s.user_get("u1").await.expect("get");
-        assert_eq!(u.password_hash.as_deref(), Some("h3"));
+        assert_eq!(s.user_password_hash("u1").await.expect("hash").as_deref(), Some("h3"));
         assert_eq!(u.extra.get("email").and_then(|v| v.as_str()), Some("x@example.org"));
         assert!(matches!(s.user_set_password("ghost", "h", 1, None, 2).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.user_password_hash("ghost").await, Err(StoreError::NotFound)));
+        s.user_create(&user("u2", "d1"), None).await.expect("user without a password");
+        assert_eq!(s.user_password_hash("u2").await.expect("no hash"), None);
     })
     .await;
 }
@@ -137,7 +138,7 @@ async fn password_history_keeps_the_newest() {
 async fn assignments_are_idempotent_and_go_with_their_user() {
     each(async |s| {
         s.domain_create(&domain("d1")).await.expect("domain");
-        s.user_create(&user("u1", "d1")).await.expect("user");
+        s.user_create(&user("u1", "d1"), Some("h0")).await.expect("user");
         s.project_create(&project("p1", "d1")).await.expect("project");
         s.role_create(&Role { id: "r1".into(), name: "member".into(), domain_id: None, description: String::new() })
             .await
@@ -164,7 +165,7 @@ async fn assignments_are_idempotent_and_go_with_their_user() {
 async fn app_credentials_carry_roles_and_unique_names() {
     each(async |s| {
         s.domain_create(&domain("d1")).await.expect("domain");
-        s.user_create(&user("u1", "d1")).await.expect("user");
+        s.user_create(&user("u1", "d1"), Some("h0")).await.expect("user");
         let c = AppCredential {
             id: "c1".into(),
             name: "ci".into(),

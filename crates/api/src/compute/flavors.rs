@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,9 +14,9 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::{bad, json_body, path, views, Mv, Nova, NovaError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource, View};
+use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -30,13 +29,8 @@ pub(super) fn router() -> Router<AppState> {
 
 struct Flavors;
 
-#[async_trait]
 impl Resource for Flavors {
-    type Service = Nova;
-    type Item = Flavor;
-    const ONE: &'static str = "flavor";
-    const MANY: &'static str = "flavors";
-    const PATH: &'static str = "/flavors";
+    names!(Nova, Flavor, "flavor", "flavors", "/flavors");
     const DETAIL: bool = true;
 
     fn render(st: &AppState, _: &RequestContext, f: &Flavor, how: &How<Nova>) -> Result<Value> {
@@ -72,9 +66,7 @@ impl Resource for Flavors {
         Ok(flavors)
     }
 
-    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<Flavor> {
-        Ok(st.compute.flavor_get(ctx, id).await?)
-    }
+    passes_to!(compute: show flavor_get, delete flavor_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, f: Map<String, Value>) -> Result<Flavor> {
         let req = FlavorRequest {
@@ -106,10 +98,6 @@ impl Resource for Flavors {
         Ok(st.compute.flavor_update_description(ctx, id, d).await?)
     }
 
-    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(st.compute.flavor_delete(ctx, id).await?)
-    }
-
     fn deleted(_: Mv) -> StatusCode {
         StatusCode::ACCEPTED
     }
@@ -125,7 +113,7 @@ fn num(m: &Map<String, Value>, k: &str, required: bool) -> Result<u64> {
     }
 }
 
-async fn specs(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn specs(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let f = st.compute.flavor_get(&ctx, &id).await?;
     Ok(axum::Json(json!({"extra_specs": f.extra_specs})).into_response())
 }
@@ -142,22 +130,13 @@ fn spec_map(v: Option<&Value>) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
-async fn specs_set(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn specs_set(Call(st, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let m = st.compute.flavor_set_specs(&ctx, &id, spec_map(v.get("extra_specs"))?).await?;
     Ok(axum::Json(json!({"extra_specs": m})).into_response())
 }
 
-async fn spec_get(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, key)): Path<(String, String)>,
-) -> Result<Response> {
+async fn spec_get(Call(st, ctx): Call, Path((id, key)): Path<(String, String)>) -> Result<Response> {
     let f = st.compute.flavor_get(&ctx, &id).await?;
     let v = f.extra_specs.get(&key).ok_or_else(|| {
         NovaError(CoreError::NotFound(format!("Flavor {id} does not have extra specs with key {key}.")))
@@ -165,12 +144,7 @@ async fn spec_get(
     Ok(axum::Json(json!({ key: v })).into_response())
 }
 
-async fn spec_put(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, key)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn spec_put(Call(st, ctx): Call, Path((id, key)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let m = spec_map(Some(&v))?;
     if m.len() != 1 || !m.contains_key(&key) {
@@ -180,11 +154,7 @@ async fn spec_put(
     Ok(axum::Json(json!(m)).into_response())
 }
 
-async fn spec_delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, key)): Path<(String, String)>,
-) -> Result<Response> {
+async fn spec_delete(Call(st, ctx): Call, Path((id, key)): Path<(String, String)>) -> Result<Response> {
     st.compute.flavor_delete_spec(&ctx, &id, &key).await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -193,17 +163,12 @@ fn access_body(id: &str, projects: &[String]) -> Value {
     json!({"flavor_access": projects.iter().map(|p| json!({"flavor_id": id, "tenant_id": p})).collect::<Vec<_>>()})
 }
 
-async fn access(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn access(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let list = st.compute.flavor_access(&ctx, &id).await?;
     Ok(axum::Json(access_body(&id, &list)).into_response())
 }
 
-async fn access_action(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn access_action(Call(st, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let (add, args) = match (v.get("addTenantAccess"), v.get("removeTenantAccess")) {
         (Some(a), None) => (true, a),

@@ -2,7 +2,7 @@
 //! read at 2.1): Glance images in Nova's shape.
 
 use crate::routes::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,7 +11,7 @@ use hybridstack_core::images::Image;
 use serde_json::{json, Map, Value};
 
 use super::{path, views, Mv, NovaError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -57,13 +57,13 @@ fn view(base: &str, i: &Image) -> Value {
     v
 }
 
-async fn show(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, Path(id): Path<String>) -> Result<Response> {
+async fn show(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     proxy(mv)?;
     let i = st.images.get(&ctx, &id).await?;
     Ok(axum::Json(json!({"image": view(st.public_url(), &i)})).into_response())
 }
 
-async fn remove(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, Path(id): Path<String>) -> Result<Response> {
+async fn remove(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     proxy(mv)?;
     st.images.delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -1,14 +1,14 @@
 //! `/servers/{id}/os-instance-actions`.
 
 use crate::routes::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::compute::model::InstanceAction;
 use serde_json::{json, Value};
 
 use super::{path, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -33,16 +33,12 @@ fn view(a: &InstanceAction) -> Value {
     })
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn list(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let actions = st.compute.instance_actions(&ctx, &id).await?;
     Ok(axum::Json(json!({"instanceActions": actions.iter().map(view).collect::<Vec<_>>()})).into_response())
 }
 
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, rid)): Path<(String, String)>,
-) -> Result<Response> {
+async fn show(Call(st, ctx): Call, Path((id, rid)): Path<(String, String)>) -> Result<Response> {
     let a = st.compute.instance_action(&ctx, &id, &rid).await?;
     let mut v = view(&a);
     // Before 2.51 Nova shows events to admins only.

@@ -2,7 +2,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,7 +11,7 @@ use hybridstack_core::compute::KeypairRequest;
 use serde_json::{json, Value};
 
 use super::{bad, json_body, path, Mv, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -35,7 +35,7 @@ fn brief(k: &Keypair, mv: Mv) -> Value {
     v
 }
 
-async fn create(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, body: Bytes) -> Result<Response> {
+async fn create(Call(st, ctx): Call, mv: Mv, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let Some(Value::Object(k)) = v.get("keypair") else { return Err(bad("'keypair' is a required property.")) };
     let name = match k.get("name") {
@@ -59,20 +59,14 @@ async fn create(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, body: B
     Ok((status, axum::Json(json!({"keypair": body}))).into_response())
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {
+async fn list(Call(st, ctx): Call, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {
     let user = user_param(raw.as_deref(), mv);
     let list = st.compute.keypair_list(&ctx, user.as_deref()).await?;
     let items: Vec<Value> = list.iter().map(|k| json!({"keypair": brief(k, mv)})).collect();
     Ok(axum::Json(json!({"keypairs": items})).into_response())
 }
 
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(name): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
+async fn show(Call(st, ctx): Call, mv: Mv, Path(name): Path<String>, RawQuery(raw): RawQuery) -> Result<Response> {
     let user = user_param(raw.as_deref(), mv);
     let k = st.compute.keypair_get(&ctx, &name, user.as_deref()).await?;
     let mut body = brief(&k, mv);
@@ -85,13 +79,7 @@ async fn show(
     Ok(axum::Json(json!({"keypair": body})).into_response())
 }
 
-async fn remove(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(name): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
+async fn remove(Call(st, ctx): Call, mv: Mv, Path(name): Path<String>, RawQuery(raw): RawQuery) -> Result<Response> {
     let user = user_param(raw.as_deref(), mv);
     st.compute.keypair_delete(&ctx, &name, user.as_deref()).await?;
     Ok(if mv.at_least(2) { StatusCode::NO_CONTENT } else { StatusCode::ACCEPTED }.into_response())

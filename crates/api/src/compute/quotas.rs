@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use hybridstack_core::compute::QuotaSet;
 use serde_json::{json, Map, Value};
 
 use super::{bad, json_body, path, Mv, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -38,32 +38,17 @@ fn render(project: &str, q: &QuotaSet, mv: Mv) -> Value {
     Value::Object(m)
 }
 
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(project): Path<String>,
-) -> Result<Response> {
+async fn show(Call(st, ctx): Call, mv: Mv, Path(project): Path<String>) -> Result<Response> {
     let q = st.compute.quota_show(&ctx, &project).await?;
     Ok(axum::Json(json!({"quota_set": render(&project, &q, mv)})).into_response())
 }
 
-async fn defaults(
-    State(st): State<AppState>,
-    Caller(_): Caller,
-    mv: Mv,
-    Path(project): Path<String>,
-) -> Result<Response> {
+async fn defaults(Call(st, _): Call, mv: Mv, Path(project): Path<String>) -> Result<Response> {
     let q = st.compute.quota_defaults();
     Ok(axum::Json(json!({"quota_set": render(&project, &q, mv)})).into_response())
 }
 
-async fn detail(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(project): Path<String>,
-) -> Result<Response> {
+async fn detail(Call(st, ctx): Call, mv: Mv, Path(project): Path<String>) -> Result<Response> {
     let q = st.compute.quota_show(&ctx, &project).await?;
     let used = st.compute.quota_usage(&project).await?;
     let mut m = Map::new();
@@ -77,13 +62,7 @@ async fn detail(
     Ok(axum::Json(json!({"quota_set": m})).into_response())
 }
 
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(project): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn update(Call(st, ctx): Call, mv: Mv, Path(project): Path<String>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let Some(Value::Object(q)) = v.get("quota_set") else { return Err(bad("'quota_set' is a required property.")) };
     let mut values = BTreeMap::new();
@@ -107,12 +86,12 @@ async fn update(
     Ok(axum::Json(json!({"quota_set": r})).into_response())
 }
 
-async fn reset(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn reset(Call(st, ctx): Call, Path(project): Path<String>) -> Result<Response> {
     st.compute.quota_reset(&ctx, &project).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn limits(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv) -> Result<Response> {
+async fn limits(Call(st, ctx): Call, mv: Mv) -> Result<Response> {
     let project = ctx.project_id().unwrap_or_default().to_string();
     let q = st.compute.quota_show(&ctx, &project).await?;
     let used = st.compute.quota_usage(&project).await?;

@@ -4,7 +4,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -14,7 +14,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{bad, json_body, path, Mv, NovaError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -77,7 +77,7 @@ fn view(g: &SecurityGroup, groups: &[SecurityGroup]) -> Value {
     json!({"id": g.id, "name": g.name, "description": g.description, "tenant_id": g.project_id, "rules": rules})
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv) -> Result<Response> {
+async fn list(Call(st, ctx): Call, mv: Mv) -> Result<Response> {
     proxy(mv)?;
     let groups = st.networking.sg_list(&ctx).await.map_err(translate)?;
     let items: Vec<Value> = groups.iter().map(|g| view(g, &groups)).collect();
@@ -99,7 +99,7 @@ fn name_desc(body: &Bytes) -> Result<(Option<String>, Option<String>)> {
     Ok((s("name")?, s("description")?))
 }
 
-async fn create(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, body: Bytes) -> Result<Response> {
+async fn create(Call(st, ctx): Call, mv: Mv, body: Bytes) -> Result<Response> {
     proxy(mv)?;
     let (name, desc) = name_desc(&body)?;
     let name = name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad("Security group name is required."))?;
@@ -107,33 +107,27 @@ async fn create(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, body: B
     Ok(axum::Json(json!({"security_group": view(&g, &[])})).into_response())
 }
 
-async fn show(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, Path(id): Path<String>) -> Result<Response> {
+async fn show(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     proxy(mv)?;
     let g = st.networking.sg_get(&ctx, &id).await.map_err(translate)?;
     let groups = st.networking.sg_list(&ctx).await.map_err(translate)?;
     Ok(axum::Json(json!({"security_group": view(&g, &groups)})).into_response())
 }
 
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn update(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     proxy(mv)?;
     let (name, desc) = name_desc(&body)?;
     let g = st.networking.sg_update(&ctx, &id, name, desc).await.map_err(translate)?;
     Ok(axum::Json(json!({"security_group": view(&g, &[])})).into_response())
 }
 
-async fn remove(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, Path(id): Path<String>) -> Result<Response> {
+async fn remove(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     proxy(mv)?;
     st.networking.sg_delete(&ctx, &id).await.map_err(translate)?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn rule_create(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, body: Bytes) -> Result<Response> {
+async fn rule_create(Call(st, ctx): Call, mv: Mv, body: Bytes) -> Result<Response> {
     proxy(mv)?;
     let v = json_body(&body)?;
     let Some(Value::Object(r)) = v.get("security_group_rule") else {
@@ -168,23 +162,13 @@ async fn rule_create(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, bo
     Ok(axum::Json(json!({"security_group_rule": rule_view(&rule, &groups)})).into_response())
 }
 
-async fn rule_delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-) -> Result<Response> {
+async fn rule_delete(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     proxy(mv)?;
     st.networking.rule_delete(&ctx, &id).await.map_err(translate)?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn of_server(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-) -> Result<Response> {
+async fn of_server(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     proxy(mv)?;
     let s = st.compute.server_get(&ctx, &id).await?;
     let groups = st.networking.sg_list(&ctx).await.map_err(translate)?;

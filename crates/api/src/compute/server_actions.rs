@@ -2,7 +2,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::servers::string_map;
 use super::{accepted, bad, json_body, path, views, Mv, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::request_id::RequestId;
 use crate::AppState;
 
@@ -40,8 +40,7 @@ fn reference(m: &Map<String, Value>, k: &str) -> Result<String> {
 }
 
 async fn action(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     mv: Mv,
     RequestId(rid): RequestId,
     Path(id): Path<String>,

@@ -1,14 +1,13 @@
 //! `/os-server-groups`: a group's one policy is shown as `policies: [p]` (the form before
 //! microversion 2.64, which is as far as this API goes).
 
-use async_trait::async_trait;
 use hybridstack_core::compute::model::ServerGroup;
 use hybridstack_core::policy::RequestContext;
 use serde_json::{json, Map, Value};
 
 use super::{bad, Mv, Nova, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Params, Resource};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -26,13 +25,8 @@ fn view(g: &ServerGroup, mv: Mv) -> Value {
 
 struct ServerGroups;
 
-#[async_trait]
 impl Resource for ServerGroups {
-    type Service = Nova;
-    type Item = ServerGroup;
-    const ONE: &'static str = "server_group";
-    const MANY: &'static str = "server_groups";
-    const PATH: &'static str = "/os-server-groups";
+    names!(Nova, ServerGroup, "server_group", "server_groups", "/os-server-groups");
     const UPDATABLE: bool = false;
 
     fn render(_: &AppState, _: &RequestContext, g: &ServerGroup, how: &How<Nova>) -> Result<Value> {
@@ -44,9 +38,7 @@ impl Resource for ServerGroups {
         Ok(st.compute.group_list(ctx, all).await?)
     }
 
-    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<ServerGroup> {
-        Ok(st.compute.group_get(ctx, id).await?)
-    }
+    passes_to!(compute: show group_get, delete group_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, g: Map<String, Value>) -> Result<ServerGroup> {
         let name =
@@ -57,9 +49,5 @@ impl Resource for ServerGroups {
         };
         let policy = policy.as_str().ok_or_else(|| bad("Invalid input for field/attribute policies."))?;
         Ok(st.compute.group_create(ctx, name, policy).await?)
-    }
-
-    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(st.compute.group_delete(ctx, id).await?)
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::servers::string_map;
 use super::{bad, json_body, path, views, Mv, NovaError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -25,18 +25,13 @@ pub(super) fn router() -> Router<AppState> {
         .route(&path("/servers/{id}/ips/{network}"), get(ips_of))
 }
 
-async fn meta_list(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn meta_list(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let s = st.compute.server_get(&ctx, &id).await?;
     Ok(axum::Json(json!({"metadata": s.metadata})).into_response())
 }
 
 /// PUT replaces the server's metadata (`REPLACE`); POST merges into it.
-async fn meta_set<const REPLACE: bool>(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn meta_set<const REPLACE: bool>(Call(st, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     if v.get("metadata").is_none_or(|m| !m.is_object()) {
         return Err(bad("Invalid input for field/attribute metadata: 'metadata' is a required object."));
@@ -46,11 +41,7 @@ async fn meta_set<const REPLACE: bool>(
     Ok(axum::Json(json!({"metadata": m})).into_response())
 }
 
-async fn meta_get(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, key)): Path<(String, String)>,
-) -> Result<Response> {
+async fn meta_get(Call(st, ctx): Call, Path((id, key)): Path<(String, String)>) -> Result<Response> {
     let s = st.compute.server_get(&ctx, &id).await?;
     let v = s
         .metadata
@@ -59,12 +50,7 @@ async fn meta_get(
     Ok(axum::Json(json!({"meta": {key: v}})).into_response())
 }
 
-async fn meta_put(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, key)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn meta_put(Call(st, ctx): Call, Path((id, key)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let items = string_map(v.get("meta"), "meta")?;
     if items.len() != 1 || !items.contains_key(&key) {
@@ -74,11 +60,7 @@ async fn meta_put(
     Ok(axum::Json(json!({"meta": items})).into_response())
 }
 
-async fn meta_delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, key)): Path<(String, String)>,
-) -> Result<Response> {
+async fn meta_delete(Call(st, ctx): Call, Path((id, key)): Path<(String, String)>) -> Result<Response> {
     st.compute.server_metadata_delete(&ctx, &id, &key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -91,24 +73,13 @@ fn need_tags(mv: Mv) -> Result<()> {
     }
 }
 
-async fn tags_list(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-) -> Result<Response> {
+async fn tags_list(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     need_tags(mv)?;
     let s = st.compute.server_get(&ctx, &id).await?;
     Ok(axum::Json(json!({"tags": s.tags})).into_response())
 }
 
-async fn tags_replace(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn tags_replace(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     need_tags(mv)?;
     let v = json_body(&body)?;
     let tags = match v.get("tags") {
@@ -123,23 +94,13 @@ async fn tags_replace(
     Ok(axum::Json(json!({"tags": tags})).into_response())
 }
 
-async fn tags_clear(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-) -> Result<Response> {
+async fn tags_clear(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     need_tags(mv)?;
     st.compute.server_tags_change(&ctx, &id, TagChange::Clear).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn tag_check(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response> {
+async fn tag_check(Call(st, ctx): Call, mv: Mv, Path((id, tag)): Path<(String, String)>) -> Result<Response> {
     need_tags(mv)?;
     let s = st.compute.server_get(&ctx, &id).await?;
     if s.tags.contains(&tag) {
@@ -149,12 +110,7 @@ async fn tag_check(
     }
 }
 
-async fn tag_add(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response> {
+async fn tag_add(Call(st, ctx): Call, mv: Mv, Path((id, tag)): Path<(String, String)>) -> Result<Response> {
     need_tags(mv)?;
     let before = st.compute.server_get(&ctx, &id).await?;
     st.compute.server_tags_change(&ctx, &id, TagChange::Add(tag.clone())).await?;
@@ -168,18 +124,13 @@ async fn tag_add(
     Ok(resp)
 }
 
-async fn tag_remove(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response> {
+async fn tag_remove(Call(st, ctx): Call, mv: Mv, Path((id, tag)): Path<(String, String)>) -> Result<Response> {
     need_tags(mv)?;
     st.compute.server_tags_change(&ctx, &id, TagChange::Remove(tag)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn ips(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn ips(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let s = st.compute.server_get(&ctx, &id).await?;
     let addrs = views::addresses(&s);
     let plain = strip(&addrs);
@@ -202,11 +153,7 @@ fn strip(v: &Value) -> Value {
     )
 }
 
-async fn ips_of(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, network)): Path<(String, String)>,
-) -> Result<Response> {
+async fn ips_of(Call(st, ctx): Call, Path((id, network)): Path<(String, String)>) -> Result<Response> {
     let s = st.compute.server_get(&ctx, &id).await?;
     let addrs = strip(&views::addresses(&s));
     match addrs.get(&network) {

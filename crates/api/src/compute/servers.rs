@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use hybridstack_core::compute::{BlockDeviceRequest, CreateRequest, ListQuery, Ne
 use serde_json::{json, Map, Value};
 
 use super::{bad, json_body, path, views, Mv, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::request_id::RequestId;
 use crate::AppState;
 
@@ -180,13 +180,7 @@ fn block_devices(v: Option<&Value>) -> Result<Vec<BlockDeviceRequest>> {
         .collect()
 }
 
-async fn create(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    RequestId(rid): RequestId,
-    body: Bytes,
-) -> Result<Response> {
+async fn create(Call(st, ctx): Call, mv: Mv, RequestId(rid): RequestId, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let Some(Value::Object(s)) = v.get("server") else {
         return Err(bad("Invalid input for field/attribute server: 'server' is a required property."));
@@ -391,26 +385,20 @@ struct Page<T> {
     servers_links: Option<Value>,
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {
+async fn list(Call(st, ctx): Call, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {
     listing(st, &ctx, raw, mv, false).await
 }
 
-async fn detail(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {
+async fn detail(Call(st, ctx): Call, mv: Mv, RawQuery(raw): RawQuery) -> Result<Response> {
     listing(st, &ctx, raw, mv, true).await
 }
 
-async fn show(State(st): State<AppState>, Caller(ctx): Caller, mv: Mv, Path(id): Path<String>) -> Result<Response> {
+async fn show(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     let s = st.compute.server_get(&ctx, &id).await?;
     Ok(axum::Json(json!({"server": views::server(st.public_url(), &s, &ctx, mv)})).into_response())
 }
 
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: Mv,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn update(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let v = json_body(&body)?;
     let Some(Value::Object(s)) = v.get("server") else {
         return Err(bad("Invalid input for field/attribute server: 'server' is a required property."));
@@ -437,12 +425,7 @@ async fn update(
     Ok(axum::Json(json!({"server": views::server_short(st.public_url(), &s, mv)})).into_response())
 }
 
-async fn remove(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    RequestId(rid): RequestId,
-    Path(id): Path<String>,
-) -> Result<Response> {
+async fn remove(Call(st, ctx): Call, RequestId(rid): RequestId, Path(id): Path<String>) -> Result<Response> {
     st.compute.server_delete(&ctx, &id, &rid).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -5,14 +5,14 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{json, Value};
 
 use super::{bad, json_body, path, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -26,12 +26,7 @@ fn view(server_id: &str, volume_id: &str, device: &str) -> Value {
     json!({"id": volume_id, "serverId": server_id, "volumeId": volume_id, "device": device})
 }
 
-async fn attach(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn attach(Call(st, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let body = json_body(&body)?;
     let a = body
         .get("volumeAttachment")
@@ -51,17 +46,13 @@ async fn attach(
     Ok(axum::Json(json!({"volumeAttachment": view(&id, &volume_id, &device)})).into_response())
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn list(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let items: Vec<Value> =
         st.compute.volume_attachments(&ctx, &id).await?.iter().map(|(v, d)| view(&id, v, d)).collect();
     Ok(axum::Json(json!({"volumeAttachments": items})).into_response())
 }
 
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, volume_id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn show(Call(st, ctx): Call, Path((id, volume_id)): Path<(String, String)>) -> Result<Response> {
     let found = st.compute.volume_attachments(&ctx, &id).await?.into_iter().find(|(v, _)| *v == volume_id);
     let (v, d) = found.ok_or_else(|| {
         super::NovaError(hybridstack_core::CoreError::NotFound(format!(
@@ -71,12 +62,7 @@ async fn show(
     Ok(axum::Json(json!({"volumeAttachment": view(&id, &v, &d)})).into_response())
 }
 
-async fn swap(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, volume_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn swap(Call(st, ctx): Call, Path((id, volume_id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     let body = json_body(&body)?;
     let new = body
         .get("volumeAttachment")
@@ -90,11 +76,7 @@ async fn swap(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn detach(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, volume_id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn detach(Call(st, ctx): Call, Path((id, volume_id)): Path<(String, String)>) -> Result<Response> {
     st.compute.detach_volume(&ctx, &id, &volume_id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

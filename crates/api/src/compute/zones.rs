@@ -2,7 +2,7 @@
 //! hypervisor and a compute service.
 
 use crate::routes::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::compute::Hypervisor;
@@ -10,7 +10,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{path, NovaError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -24,14 +24,14 @@ pub(super) fn router() -> Router<AppState> {
         .route(&path("/os-services"), get(services))
 }
 
-async fn zones(State(st): State<AppState>, Caller(ctx): Caller) -> Result<Response> {
+async fn zones(Call(st, ctx): Call) -> Result<Response> {
     let z = st.compute.zones(&ctx).await?;
     let items: Vec<Value> =
         z.iter().map(|z| json!({"zoneName": z.name, "zoneState": {"available": z.available}, "hosts": null})).collect();
     Ok(axum::Json(json!({"availabilityZoneInfo": items})).into_response())
 }
 
-async fn zones_detail(State(st): State<AppState>, Caller(ctx): Caller) -> Result<Response> {
+async fn zones_detail(Call(st, ctx): Call) -> Result<Response> {
     ctx.require_admin()?;
     let z = st.compute.zones(&ctx).await?;
     let items: Vec<Value> = z
@@ -74,17 +74,17 @@ fn full(h: &Hypervisor) -> Value {
     v
 }
 
-async fn hypervisors(State(st): State<AppState>, Caller(ctx): Caller) -> Result<Response> {
+async fn hypervisors(Call(st, ctx): Call) -> Result<Response> {
     let hs = st.compute.hypervisors(&ctx).await?;
     Ok(axum::Json(json!({"hypervisors": hs.iter().map(brief).collect::<Vec<_>>()})).into_response())
 }
 
-async fn hypervisors_detail(State(st): State<AppState>, Caller(ctx): Caller) -> Result<Response> {
+async fn hypervisors_detail(Call(st, ctx): Call) -> Result<Response> {
     let hs = st.compute.hypervisors(&ctx).await?;
     Ok(axum::Json(json!({"hypervisors": hs.iter().map(full).collect::<Vec<_>>()})).into_response())
 }
 
-async fn hypervisor(State(st): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn hypervisor(Call(st, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     let hs = st.compute.hypervisors(&ctx).await?;
     let h = hs
         .iter()
@@ -93,7 +93,7 @@ async fn hypervisor(State(st): State<AppState>, Caller(ctx): Caller, Path(id): P
     Ok(axum::Json(json!({"hypervisor": full(h)})).into_response())
 }
 
-async fn statistics(State(st): State<AppState>, Caller(ctx): Caller) -> Result<Response> {
+async fn statistics(Call(st, ctx): Call) -> Result<Response> {
     let hs = st.compute.hypervisors(&ctx).await?;
     let sum = |f: fn(&Hypervisor) -> i64| hs.iter().map(f).sum::<i64>();
     let s = json!({
@@ -113,7 +113,7 @@ async fn statistics(State(st): State<AppState>, Caller(ctx): Caller) -> Result<R
     Ok(axum::Json(json!({"hypervisor_statistics": s})).into_response())
 }
 
-async fn services(State(st): State<AppState>, Caller(ctx): Caller) -> Result<Response> {
+async fn services(Call(st, ctx): Call) -> Result<Response> {
     let hs = st.compute.hypervisors(&ctx).await?;
     let items: Vec<Value> = hs
         .iter()

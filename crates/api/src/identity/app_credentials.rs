@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
 use hybridstack_core::clock::parse_iso;
@@ -13,7 +13,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{collection, created, filter, no_content, ok, path, self_link};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::body::{object, Fields};
 use crate::{ApiError, AppState};
 
@@ -41,8 +41,7 @@ async fn render(state: &AppState, c: &AppCredential) -> Result<Value, ApiError> 
 }
 
 async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path(user): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
@@ -58,21 +57,12 @@ async fn list(
     ))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((user, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn show(Call(state, ctx): Call, Path((user, id)): Path<(String, String)>) -> Result<Response, ApiError> {
     let c = state.identity.app_credential_get(&ctx, &user, &id).await?;
     Ok(ok("application_credential", render(&state, &c).await?))
 }
 
-async fn create(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(user): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create(Call(state, ctx): Call, Path(user): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let b = object(&body, "application_credential")?;
     if b.get("access_rules").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
         return Err(CoreError::NotSupported(
@@ -112,11 +102,7 @@ async fn create(
     Ok(created("application_credential", v))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((user, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn delete(Call(state, ctx): Call, Path((user, id)): Path<(String, String)>) -> Result<Response, ApiError> {
     state.identity.app_credential_delete(&ctx, &user, &id).await?;
     Ok(no_content())
 }

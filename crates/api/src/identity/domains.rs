@@ -1,14 +1,13 @@
 //! `/v3/domains`.
 
-use async_trait::async_trait;
 use hybridstack_core::identity::Domain;
 use hybridstack_core::policy::RequestContext;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
@@ -24,27 +23,16 @@ pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
 
 struct Domains;
 
-#[async_trait]
 impl Resource for Domains {
-    type Service = Keystone;
-    type Item = Domain;
-    const ONE: &'static str = "domain";
-    const MANY: &'static str = "domains";
-    const PATH: &'static str = "/domains";
+    names!(Keystone, Domain, "domain", "domains", "/domains");
 
     fn render(state: &AppState, _: &RequestContext, item: &Domain, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 
-    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Domain>, ApiError> {
-        Ok(state.identity.domain_list(ctx).await?)
-    }
+    passes_to!(identity: list domain_list, show domain_get, delete domain_delete);
 
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Domain, ApiError> {
-        Ok(state.identity.domain_get(ctx, id).await?)
-    }
-
-    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Domain, ApiError> {
+    async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Domain, ApiError> {
         let d = Domain {
             id: b.opt_str("explicit_domain_id")?.unwrap_or_default(),
             name: b.req_str("name")?,
@@ -55,28 +43,13 @@ impl Resource for Domains {
         Ok(state.identity.domain_create(ctx, d).await?)
     }
 
-    async fn update(
-        state: &AppState,
-        ctx: &RequestContext,
-        id: &str,
-        b: Map<String, Value>,
-    ) -> Result<Domain, ApiError> {
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Domain, ApiError> {
         let mut d = state.identity.domain_get(ctx, id).await?;
-        if let Some(n) = b.opt_str("name")? {
-            d.name = n;
-        }
-        if let Some(x) = b.opt_str("description")? {
-            d.description = x;
-        }
-        if let Some(e) = b.opt_bool("enabled")? {
-            d.enabled = e;
-        }
+        b.patch("name", &mut d.name)?;
+        b.patch("description", &mut d.description)?;
+        b.patch("enabled", &mut d.enabled)?;
         d.extra.extend(extra_of(&b));
         Ok(state.identity.domain_update(ctx, d).await?)
-    }
-
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
-        Ok(state.identity.domain_delete(ctx, id).await?)
     }
 }
 

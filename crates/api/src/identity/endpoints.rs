@@ -1,14 +1,13 @@
 //! `/v3/endpoints`.
 
-use async_trait::async_trait;
 use hybridstack_core::identity::Endpoint;
 use hybridstack_core::policy::RequestContext;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 fn render(state: &AppState, e: &Endpoint) -> Value {
@@ -19,13 +18,8 @@ fn render(state: &AppState, e: &Endpoint) -> Value {
 
 struct Endpoints;
 
-#[async_trait]
 impl Resource for Endpoints {
-    type Service = Keystone;
-    type Item = Endpoint;
-    const ONE: &'static str = "endpoint";
-    const MANY: &'static str = "endpoints";
-    const PATH: &'static str = "/endpoints";
+    names!(Keystone, Endpoint, "endpoint", "endpoints", "/endpoints");
 
     fn render(
         state: &AppState,
@@ -36,15 +30,9 @@ impl Resource for Endpoints {
         Ok(render(state, item))
     }
 
-    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Endpoint>, ApiError> {
-        Ok(state.identity.endpoint_list(ctx).await?)
-    }
+    passes_to!(identity: list endpoint_list, show endpoint_get, delete endpoint_delete);
 
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Endpoint, ApiError> {
-        Ok(state.identity.endpoint_get(ctx, id).await?)
-    }
-
-    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Endpoint, ApiError> {
+    async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Endpoint, ApiError> {
         let e = Endpoint {
             id: String::new(),
             service_id: b.req_str("service_id")?,
@@ -56,33 +44,16 @@ impl Resource for Endpoints {
         Ok(state.identity.endpoint_create(ctx, e).await?)
     }
 
-    async fn update(
-        state: &AppState,
-        ctx: &RequestContext,
-        id: &str,
-        b: Map<String, Value>,
-    ) -> Result<Endpoint, ApiError> {
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Endpoint, ApiError> {
         let mut e = state.identity.endpoint_get(ctx, id).await?;
-        if let Some(x) = b.opt_str("service_id")? {
-            e.service_id = x;
-        }
-        if let Some(x) = b.opt_str("interface")? {
-            e.interface = x;
-        }
+        b.patch("service_id", &mut e.service_id)?;
+        b.patch("interface", &mut e.interface)?;
         if b.contains_key("region_id") || b.contains_key("region") {
             e.region_id = region_of(&b)?;
         }
-        if let Some(x) = b.opt_str("url")? {
-            e.url = x;
-        }
-        if let Some(x) = b.opt_bool("enabled")? {
-            e.enabled = x;
-        }
+        b.patch("url", &mut e.url)?;
+        b.patch("enabled", &mut e.enabled)?;
         Ok(state.identity.endpoint_update(ctx, e).await?)
-    }
-
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
-        Ok(state.identity.endpoint_delete(ctx, id).await?)
     }
 }
 

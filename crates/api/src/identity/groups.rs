@@ -2,19 +2,18 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::get;
 use hybridstack_core::identity::Group;
 use hybridstack_core::policy::RequestContext;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{collection, filter, no_content, path, self_link, users, Keystone};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, g: &Group) -> Value {
@@ -24,27 +23,16 @@ pub(crate) fn render(state: &AppState, g: &Group) -> Value {
 
 struct Groups;
 
-#[async_trait]
 impl Resource for Groups {
-    type Service = Keystone;
-    type Item = Group;
-    const ONE: &'static str = "group";
-    const MANY: &'static str = "groups";
-    const PATH: &'static str = "/groups";
+    names!(Keystone, Group, "group", "groups", "/groups");
 
     fn render(state: &AppState, _: &RequestContext, item: &Group, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 
-    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Group>, ApiError> {
-        Ok(state.identity.group_list(ctx).await?)
-    }
+    passes_to!(identity: list group_list, show group_get, delete group_delete);
 
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Group, ApiError> {
-        Ok(state.identity.group_get(ctx, id).await?)
-    }
-
-    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Group, ApiError> {
+    async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Group, ApiError> {
         let g = Group {
             id: String::new(),
             name: b.req_str("name")?,
@@ -54,30 +42,16 @@ impl Resource for Groups {
         Ok(state.identity.group_create(ctx, g).await?)
     }
 
-    async fn update(
-        state: &AppState,
-        ctx: &RequestContext,
-        id: &str,
-        b: Map<String, Value>,
-    ) -> Result<Group, ApiError> {
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Group, ApiError> {
         let mut g = state.identity.group_get(ctx, id).await?;
-        if let Some(n) = b.opt_str("name")? {
-            g.name = n;
-        }
-        if let Some(x) = b.opt_str("description")? {
-            g.description = x;
-        }
+        b.patch("name", &mut g.name)?;
+        b.patch("description", &mut g.description)?;
         Ok(state.identity.group_update(ctx, g).await?)
-    }
-
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
-        Ok(state.identity.group_delete(ctx, id).await?)
     }
 }
 
 async fn members(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
@@ -85,29 +59,17 @@ async fn members(
     Ok(collection(&state, "users", &format!("/groups/{id}/users"), filter(items, &q, &[])))
 }
 
-async fn check_member(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((g, u)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn check_member(Call(state, ctx): Call, Path((g, u)): Path<(String, String)>) -> Result<Response, ApiError> {
     state.identity.group_check_member(&ctx, &g, &u).await?;
     Ok(no_content())
 }
 
-async fn add_member(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((g, u)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn add_member(Call(state, ctx): Call, Path((g, u)): Path<(String, String)>) -> Result<Response, ApiError> {
     state.identity.group_add_member(&ctx, &g, &u).await?;
     Ok(no_content())
 }
 
-async fn remove_member(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((g, u)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn remove_member(Call(state, ctx): Call, Path((g, u)): Path<(String, String)>) -> Result<Response, ApiError> {
     state.identity.group_remove_member(&ctx, &g, &u).await?;
     Ok(no_content())
 }

@@ -2,21 +2,20 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::identity::{Project, DEFAULT_DOMAIN_ID};
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{no_content, path, self_link, Keystone};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, p: &Project) -> Value {
@@ -48,13 +47,8 @@ fn tag_filter(p: &Project, q: &HashMap<String, String>) -> bool {
 
 struct Projects;
 
-#[async_trait]
 impl Resource for Projects {
-    type Service = Keystone;
-    type Item = Project;
-    const ONE: &'static str = "project";
-    const MANY: &'static str = "projects";
-    const PATH: &'static str = "/projects";
+    names!(Keystone, Project, "project", "projects", "/projects");
     const HANDLED: &'static [&'static str] = &["tags", "tags-any", "not-tags", "not-tags-any"];
 
     fn render(state: &AppState, _: &RequestContext, item: &Project, _: &How<Self::Service>) -> Result<Value, ApiError> {
@@ -66,11 +60,9 @@ impl Resource for Projects {
         Ok(state.identity.project_list(ctx).await?.into_iter().filter(|p| tag_filter(p, &q)).collect())
     }
 
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Project, ApiError> {
-        Ok(state.identity.project_get(ctx, id).await?)
-    }
+    passes_to!(identity: show project_get, delete project_delete);
 
-    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Project, ApiError> {
+    async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Project, ApiError> {
         if b.opt_bool("is_domain")? == Some(true) {
             return Err(CoreError::NotSupported(
                 "Projects acting as domains are not supported; create a domain.".into(),
@@ -93,36 +85,19 @@ impl Resource for Projects {
         Ok(state.identity.project_create(ctx, p).await?)
     }
 
-    async fn update(
-        state: &AppState,
-        ctx: &RequestContext,
-        id: &str,
-        b: Map<String, Value>,
-    ) -> Result<Project, ApiError> {
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Project, ApiError> {
         let mut p = state.identity.project_get(ctx, id).await?;
         if let Some(d) = b.opt_str("domain_id")? {
             if d != p.domain_id {
                 return Err(CoreError::BadRequest("A project cannot move to another domain.".into()).into());
             }
         }
-        if let Some(n) = b.opt_str("name")? {
-            p.name = n;
-        }
-        if let Some(x) = b.opt_str("description")? {
-            p.description = x;
-        }
-        if let Some(e) = b.opt_bool("enabled")? {
-            p.enabled = e;
-        }
-        if let Some(t) = b.opt_str_list("tags")? {
-            p.tags = t;
-        }
+        b.patch("name", &mut p.name)?;
+        b.patch("description", &mut p.description)?;
+        b.patch("enabled", &mut p.enabled)?;
+        b.patch("tags", &mut p.tags)?;
         p.extra.extend(extra_of(&b));
         Ok(state.identity.project_update(ctx, p).await?)
-    }
-
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
-        Ok(state.identity.project_delete(ctx, id).await?)
     }
 }
 
@@ -133,21 +108,12 @@ fn extra_of(b: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value
     b.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-async fn tags(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn tags(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, ApiError> {
     let p = state.identity.project_get(&ctx, &id).await?;
     Ok(axum::Json(json!({"tags": p.tags, "links": self_link(&state, &format!("/projects/{id}/tags"))})).into_response())
 }
 
-async fn replace_tags(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn replace_tags(Call(state, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let v: Value = serde_json::from_slice(&body)
         .map_err(|e| CoreError::BadRequest(format!("The request body is not valid JSON: {e}")))?;
     let tags: Vec<String> = v
@@ -161,22 +127,14 @@ async fn replace_tags(
     Ok(axum::Json(json!({"tags": p.tags, "links": self_link(&state, &format!("/projects/{id}/tags"))})).into_response())
 }
 
-async fn clear_tags(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn clear_tags(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, ApiError> {
     let mut p = state.identity.project_get(&ctx, &id).await?;
     p.tags.clear();
     state.identity.project_update(&ctx, p).await?;
     Ok(no_content())
 }
 
-async fn check_tag(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn check_tag(Call(state, ctx): Call, Path((id, tag)): Path<(String, String)>) -> Result<Response, ApiError> {
     let p = state.identity.project_get(&ctx, &id).await?;
     if p.tags.contains(&tag) {
         Ok(no_content())
@@ -185,11 +143,7 @@ async fn check_tag(
     }
 }
 
-async fn add_tag(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn add_tag(Call(state, ctx): Call, Path((id, tag)): Path<(String, String)>) -> Result<Response, ApiError> {
     let mut p = state.identity.project_get(&ctx, &id).await?;
     if !p.tags.contains(&tag) {
         p.tags.push(tag);
@@ -198,11 +152,7 @@ async fn add_tag(
     Ok(axum::http::StatusCode::CREATED.into_response())
 }
 
-async fn remove_tag(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+async fn remove_tag(Call(state, ctx): Call, Path((id, tag)): Path<(String, String)>) -> Result<Response, ApiError> {
     let mut p = state.identity.project_get(&ctx, &id).await?;
     let before = p.tags.len();
     p.tags.retain(|t| *t != tag);

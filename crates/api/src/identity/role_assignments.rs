@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::routes::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::identity::{ActorType, Assignment, AssignmentFilter, EffectiveAssignment, TargetType};
@@ -13,7 +13,7 @@ use hybridstack_core::policy::RequestContext;
 use serde_json::{json, Value};
 
 use super::{no_content, path, roles, self_link};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::body::query_bool;
 use crate::{ApiError, AppState};
 
@@ -108,11 +108,7 @@ async fn names(s: &AppState, e: &EffectiveAssignment) -> Result<(Value, Value, V
     Ok((role, actor, target))
 }
 
-async fn list_assignments(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+async fn list_assignments(Call(s, ctx): Call, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     let f = AssignmentFilter {
         user_id: q.get("user.id").cloned(),
         group_id: q.get("group.id").cloned(),
@@ -180,21 +176,15 @@ pub(super) fn router() -> Router<AppState> {
         r = r
             .route(
                 &path(&one),
-                get(move |State(s): State<AppState>, Caller(c): Caller, Path(p): Path<HashMap<String, String>>| {
-                    check_grant(s, c, k, ids(p))
-                })
-                .put(move |State(s): State<AppState>, Caller(c): Caller, Path(p): Path<HashMap<String, String>>| {
-                    put_grant(s, c, k, ids(p))
-                })
-                .delete(
-                    move |State(s): State<AppState>, Caller(c): Caller, Path(p): Path<HashMap<String, String>>| {
+                get(move |Call(s, c): Call, Path(p): Path<HashMap<String, String>>| check_grant(s, c, k, ids(p)))
+                    .put(move |Call(s, c): Call, Path(p): Path<HashMap<String, String>>| put_grant(s, c, k, ids(p)))
+                    .delete(move |Call(s, c): Call, Path(p): Path<HashMap<String, String>>| {
                         delete_grant(s, c, k, ids(p))
-                    },
-                ),
+                    }),
             )
             .route(
                 &path(&many),
-                get(move |State(s): State<AppState>, Caller(c): Caller, Path(p): Path<HashMap<String, String>>| {
+                get(move |Call(s, c): Call, Path(p): Path<HashMap<String, String>>| {
                     let (tid, aid, _) = ids(p);
                     let link = if is_system {
                         format!("/system/{aseg}/{aid}/roles")

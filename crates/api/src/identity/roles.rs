@@ -1,18 +1,17 @@
 //! `/v3/roles` and role inference (`/v3/roles/{prior}/implies/{implied}`, `/v3/role_inferences`).
 
-use async_trait::async_trait;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::identity::Role;
 use hybridstack_core::policy::RequestContext;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{created, no_content, ok, path, self_link, Keystone};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, r: &Role) -> Value {
@@ -26,27 +25,16 @@ fn brief(state: &AppState, r: &Role) -> Value {
 
 struct Roles;
 
-#[async_trait]
 impl Resource for Roles {
-    type Service = Keystone;
-    type Item = Role;
-    const ONE: &'static str = "role";
-    const MANY: &'static str = "roles";
-    const PATH: &'static str = "/roles";
+    names!(Keystone, Role, "role", "roles", "/roles");
 
     fn render(state: &AppState, _: &RequestContext, item: &Role, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 
-    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Role>, ApiError> {
-        Ok(state.identity.role_list(ctx).await?)
-    }
+    passes_to!(identity: list role_list, show role_get, delete role_delete);
 
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<Role, ApiError> {
-        Ok(state.identity.role_get(ctx, id).await?)
-    }
-
-    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Role, ApiError> {
+    async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Role, ApiError> {
         let r = Role {
             id: String::new(),
             name: b.req_str("name")?,
@@ -56,27 +44,15 @@ impl Resource for Roles {
         Ok(state.identity.role_create(ctx, r).await?)
     }
 
-    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<Role, ApiError> {
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Role, ApiError> {
         let mut r = state.identity.role_get(ctx, id).await?;
-        if let Some(n) = b.opt_str("name")? {
-            r.name = n;
-        }
-        if let Some(x) = b.opt_str("description")? {
-            r.description = x;
-        }
+        b.patch("name", &mut r.name)?;
+        b.patch("description", &mut r.description)?;
         Ok(state.identity.role_update(ctx, r).await?)
-    }
-
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
-        Ok(state.identity.role_delete(ctx, id).await?)
     }
 }
 
-async fn implies_list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(prior): Path<String>,
-) -> Result<Response, ApiError> {
+async fn implies_list(Call(state, ctx): Call, Path(prior): Path<String>) -> Result<Response, ApiError> {
     let p = state.identity.role_get(&ctx, &prior).await?;
     let implies: Vec<Value> = state
         .identity
@@ -92,8 +68,7 @@ async fn implies_list(
 }
 
 async fn implies_put(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path((prior, implied)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (p, i) = state.identity.implied_role_add(&ctx, &prior, &implied).await?;
@@ -101,8 +76,7 @@ async fn implies_put(
 }
 
 async fn implies_get(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path((prior, implied)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let pair = state
@@ -116,15 +90,14 @@ async fn implies_get(
 }
 
 async fn implies_delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path((prior, implied)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     state.identity.implied_role_remove(&ctx, &prior, &implied).await?;
     Ok(no_content())
 }
 
-async fn inferences(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
+async fn inferences(Call(state, ctx): Call) -> Result<Response, ApiError> {
     let pairs = state.identity.implied_role_list(&ctx).await?;
     let mut by_prior: Vec<(Role, Vec<Value>)> = Vec::new();
     for (p, i) in &pairs {

@@ -15,7 +15,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::path;
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::{ApiError, AppState};
 
 /// Keystone's token document. Identical for issue and validation of the same token.
@@ -136,8 +136,7 @@ fn subject(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 async fn validate(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -161,7 +160,7 @@ async fn validate(
     Ok(resp)
 }
 
-async fn revoke(State(state): State<AppState>, Caller(ctx): Caller, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn revoke(Call(state, ctx): Call, headers: HeaderMap) -> Result<Response, ApiError> {
     let token = subject(&headers)?;
     state.identity.revoke_token(&ctx, token).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

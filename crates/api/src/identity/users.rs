@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -11,13 +10,13 @@ use hybridstack_core::clock::iso;
 use hybridstack_core::identity::User;
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{collection, filter, groups, no_content, path, projects, self_link, Keystone};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::body::{object, Fields};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, u: &User) -> Value {
@@ -47,27 +46,16 @@ fn extra_of(b: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value
 
 struct Users;
 
-#[async_trait]
 impl Resource for Users {
-    type Service = Keystone;
-    type Item = User;
-    const ONE: &'static str = "user";
-    const MANY: &'static str = "users";
-    const PATH: &'static str = "/users";
+    names!(Keystone, User, "user", "users", "/users");
 
     fn render(state: &AppState, _: &RequestContext, item: &User, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
 
-    async fn list(state: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<User>, ApiError> {
-        Ok(state.identity.user_list(ctx).await?)
-    }
+    passes_to!(identity: list user_list, show user_get, delete user_delete);
 
-    async fn show(state: &AppState, ctx: &RequestContext, id: &str) -> Result<User, ApiError> {
-        Ok(state.identity.user_get(ctx, id).await?)
-    }
-
-    async fn create(state: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<User, ApiError> {
+    async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<User, ApiError> {
         let u = User {
             id: String::new(),
             name: b.req_str("name")?,
@@ -76,8 +64,6 @@ impl Resource for Users {
             default_project_id: b.opt_str("default_project_id")?,
             description: b.opt_str("description")?.unwrap_or_default(),
             extra: extra_of(&b),
-            password_hash: None,
-            password_created_at: None,
             password_expires_at: None,
             created_at: 0,
         };
@@ -85,32 +71,22 @@ impl Resource for Users {
         Ok(u)
     }
 
-    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<User, ApiError> {
+    async fn update(state: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<User, ApiError> {
         let mut u = state.identity.user_get(ctx, id).await?;
         if let Some(d) = b.opt_str("domain_id")? {
             if d != u.domain_id {
                 return Err(CoreError::BadRequest("A user cannot move to another domain.".into()).into());
             }
         }
-        if let Some(n) = b.opt_str("name")? {
-            u.name = n;
-        }
-        if let Some(e) = b.opt_bool("enabled")? {
-            u.enabled = e;
-        }
+        b.patch("name", &mut u.name)?;
+        b.patch("enabled", &mut u.enabled)?;
         if b.contains_key("default_project_id") {
             u.default_project_id = b.opt_str("default_project_id")?;
         }
-        if let Some(x) = b.opt_str("description")? {
-            u.description = x;
-        }
+        b.patch("description", &mut u.description)?;
         u.extra.extend(extra_of(&b));
         let u = state.identity.user_update(ctx, u, b.opt_str("password")?).await?;
         Ok(u)
-    }
-
-    async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Result<(), ApiError> {
-        Ok(state.identity.user_delete(ctx, id).await?)
     }
 }
 
@@ -127,8 +103,7 @@ async fn change_password(
 }
 
 async fn user_projects(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
@@ -140,11 +115,7 @@ async fn user_projects(
     Ok(collection(&state, "projects", &format!("/users/{id}/projects"), filter(items, &q, &[])))
 }
 
-async fn user_groups(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn user_groups(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, ApiError> {
     let items = state.identity.groups_of_user(&ctx, &id).await?.iter().map(|g| groups::render(&state, g)).collect();
     Ok(collection(&state, "groups", &format!("/users/{id}/groups"), items))
 }

@@ -3,7 +3,7 @@
 
 use crate::routes::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -13,7 +13,7 @@ use hybridstack_core::CoreError;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{path, GlanceError};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 fn require_octet_stream(headers: &HeaderMap) -> Result<(), GlanceError> {
@@ -39,8 +39,7 @@ async fn receive(up: &mut Upload, body: Body) -> Result<(), GlanceError> {
 }
 
 async fn upload(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -56,8 +55,7 @@ async fn upload(
 }
 
 async fn stage(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -90,12 +88,7 @@ fn parse_range(v: &str, len: u64) -> Option<(u64, u64)> {
     (start <= end && start < len).then_some((start, end))
 }
 
-async fn download(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, GlanceError> {
+async fn download(Call(state, ctx): Call, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, GlanceError> {
     let (image, file) = state.images.data(&ctx, &id).await?;
     let Some(file) = file else {
         return Ok(StatusCode::NO_CONTENT.into_response());

@@ -3,7 +3,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::{path, ts, GlanceError};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 /// One image, with the stores that hold it.
@@ -98,7 +98,7 @@ fn opt_bool(b: &Map<String, Value>, k: &str) -> Result<bool, GlanceError> {
     }
 }
 
-async fn create(State(state): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response, GlanceError> {
+async fn create(Call(state, ctx): Call, body: Bytes) -> Result<Response, GlanceError> {
     let v: Value =
         serde_json::from_slice(&body).map_err(|e| bad(format!("The request body is not valid JSON: {e}")))?;
     let b = v.as_object().ok_or_else(|| bad("The request body must be a JSON object.".into()))?;
@@ -198,8 +198,7 @@ fn parse_query(pairs: Vec<(String, String)>) -> Result<ListQuery, GlanceError> {
 }
 
 async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Query(pairs): Query<Vec<(String, String)>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, GlanceError> {
@@ -230,11 +229,7 @@ async fn list(
     Ok(axum::Json(body).into_response())
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, GlanceError> {
+async fn show(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, GlanceError> {
     let i = state.images.get(&ctx, &id).await?;
     Ok(axum::Json(render_one(&state, &i).await?).into_response())
 }
@@ -287,8 +282,7 @@ fn parse_patch(headers: &HeaderMap, body: &Bytes) -> Result<Vec<PatchOp>, Glance
 }
 
 async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -298,29 +292,17 @@ async fn update(
     Ok(axum::Json(render_one(&state, &i).await?).into_response())
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, GlanceError> {
+async fn delete(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, GlanceError> {
     state.images.delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn deactivate(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, GlanceError> {
+async fn deactivate(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, GlanceError> {
     state.images.set_active(&ctx, &id, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn reactivate(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, GlanceError> {
+async fn reactivate(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, GlanceError> {
     state.images.set_active(&ctx, &id, true).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -3,7 +3,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{path, GlanceError};
-use crate::auth::Caller;
+use crate::auth::{Call, Caller};
 use crate::AppState;
 
 async fn methods(Caller(_): Caller) -> Response {
@@ -21,7 +21,7 @@ async fn methods(Caller(_): Caller) -> Response {
     .into_response()
 }
 
-async fn stores(State(state): State<AppState>, Caller(_): Caller) -> Response {
+async fn stores(Call(state, _): Call) -> Response {
     let list: Vec<Value> = state
         .images
         .stores()
@@ -37,12 +37,7 @@ async fn stores(State(state): State<AppState>, Caller(_): Caller) -> Response {
     axum::Json(json!({ "stores": list })).into_response()
 }
 
-async fn import(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, GlanceError> {
+async fn import(Call(state, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response, GlanceError> {
     let bad = |m: &str| GlanceError(CoreError::BadRequest(m.to_string()));
     let v: Value = serde_json::from_slice(&body).map_err(|_| bad("The request body is not valid JSON."))?;
     let method = v

@@ -2,7 +2,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,7 +11,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{path, ts, GlanceError};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 fn render(m: &ImageMember) -> Value {
@@ -28,37 +28,23 @@ fn field(body: &Bytes, key: &str) -> Result<String, GlanceError> {
         .ok_or_else(|| GlanceError(CoreError::BadRequest(format!("'{key}' is required."))))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-) -> Result<Response, GlanceError> {
+async fn list(Call(state, ctx): Call, Path(id): Path<String>) -> Result<Response, GlanceError> {
     let members: Vec<Value> = state.images.member_list(&ctx, &id).await?.iter().map(render).collect();
     Ok(axum::Json(json!({"members": members, "schema": "/v2/schemas/members"})).into_response())
 }
 
-async fn create(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, GlanceError> {
+async fn create(Call(state, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response, GlanceError> {
     let member = field(&body, "member")?;
     let m = state.images.member_add(&ctx, &id, &member).await?;
     Ok((StatusCode::OK, axum::Json(render(&m))).into_response())
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, member)): Path<(String, String)>,
-) -> Result<Response, GlanceError> {
+async fn show(Call(state, ctx): Call, Path((id, member)): Path<(String, String)>) -> Result<Response, GlanceError> {
     Ok(axum::Json(render(&state.images.member_get(&ctx, &id, &member).await?)).into_response())
 }
 
 async fn update(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
+    Call(state, ctx): Call,
     Path((id, member)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, GlanceError> {
@@ -67,11 +53,7 @@ async fn update(
     Ok(axum::Json(render(&m)).into_response())
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, member)): Path<(String, String)>,
-) -> Result<Response, GlanceError> {
+async fn delete(Call(state, ctx): Call, Path((id, member)): Path<(String, String)>) -> Result<Response, GlanceError> {
     state.images.member_delete(&ctx, &id, &member).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,29 +1,21 @@
 //! `/v2/images/{id}/tags/{tag}`.
 
 use crate::routes::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 
 use super::{path, GlanceError};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
-async fn add(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response, GlanceError> {
+async fn add(Call(state, ctx): Call, Path((id, tag)): Path<(String, String)>) -> Result<Response, GlanceError> {
     state.images.add_tag(&ctx, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    Caller(ctx): Caller,
-    Path((id, tag)): Path<(String, String)>,
-) -> Result<Response, GlanceError> {
+async fn remove(Call(state, ctx): Call, Path((id, tag)): Path<(String, String)>) -> Result<Response, GlanceError> {
     state.images.remove_tag(&ctx, &id, &tag).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,6 +1,5 @@
 //! `/v2.0/floatingips`.
 
-use async_trait::async_trait;
 use hybridstack_core::network::model::FloatingIp;
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
@@ -8,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, NeutronError, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(f: &FloatingIp) -> Result<Map<String, Value>> {
@@ -17,27 +16,16 @@ fn render(f: &FloatingIp) -> Result<Map<String, Value>> {
 
 struct FloatingIps;
 
-#[async_trait]
 impl Resource for FloatingIps {
-    type Service = Neutron;
-    type Item = FloatingIp;
-    const ONE: &'static str = "floatingip";
-    const MANY: &'static str = "floatingips";
-    const PATH: &'static str = "/floatingips";
+    names!(Neutron, FloatingIp, "floatingip", "floatingips", "/floatingips");
 
     fn render(_: &AppState, _: &RequestContext, item: &FloatingIp, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<FloatingIp>> {
-        Ok(s.networking.fip_list(ctx).await?)
-    }
+    passes_to!(networking: list fip_list, show fip_get, delete fip_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<FloatingIp> {
-        Ok(s.networking.fip_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<FloatingIp> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<FloatingIp> {
         let net = b.string("floating_network_id")?.ok_or_else(|| {
             NeutronError(CoreError::BadRequest(
                 "BadRequest: Bad floatingip request: floating_network_id is required.".into(),
@@ -58,14 +46,10 @@ impl Resource for FloatingIps {
         Ok(f)
     }
 
-    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<FloatingIp> {
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<FloatingIp> {
         Ok(s.networking
             .fip_update(ctx, id, b.nullable_string("port_id")?, b.string("fixed_ip_address")?, b.string("description")?)
             .await?)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.fip_delete(ctx, id).await?)
     }
 }
 

@@ -1,6 +1,5 @@
 //! `/v2.0/networks`.
 
-use async_trait::async_trait;
 use hybridstack_core::network::model::Network;
 use hybridstack_core::network::NetworkRequest;
 use hybridstack_core::policy::RequestContext;
@@ -8,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
@@ -28,36 +27,21 @@ fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
 
 struct Networks;
 
-#[async_trait]
 impl Resource for Networks {
-    type Service = Neutron;
-    type Item = Network;
-    const ONE: &'static str = "network";
-    const MANY: &'static str = "networks";
-    const PATH: &'static str = "/networks";
+    names!(Neutron, Network, "network", "networks", "/networks");
 
     fn render(_: &AppState, _: &RequestContext, n: &Network, _: &How<Self::Service>) -> Result<Value> {
         show(n, &[]).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Network>> {
-        Ok(s.networking.network_list(ctx).await?)
-    }
+    passes_to!(networking: list network_list, show network_get, delete network_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<Network> {
-        Ok(s.networking.network_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Network> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<Network> {
         Ok(s.networking.network_create(ctx, request(&b)?).await?)
     }
 
-    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<Network> {
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Network> {
         Ok(s.networking.network_update(ctx, id, request(&b)?).await?)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.network_delete(ctx, id).await?)
     }
 }
 

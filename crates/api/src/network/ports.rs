@@ -2,7 +2,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::{listing, one, path, show, showing, Body, NeutronError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 /// Binding details other than the vnic type are for administrators only.
@@ -61,17 +61,12 @@ fn request(b: &Map<String, Value>) -> Result<PortRequest> {
     })
 }
 
-async fn list(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response> {
+async fn list(Call(s, ctx): Call, Query(q): Query<Vec<(String, String)>>) -> Result<Response> {
     listing(&s, q, "ports", "/ports", &s.networking.port_list(&ctx).await?, |p| render(&ctx, p))
 }
 
 async fn get_one(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
+    Call(s, ctx): Call,
     Path(id): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response> {
@@ -80,7 +75,7 @@ async fn get_one(
 
 /// One port (`{"port": …}`) or several (`{"ports": [...]}`); a bulk create that fails part
 /// way deletes the ports it made.
-async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> Result<Response> {
+async fn create(Call(s, ctx): Call, body: Bytes) -> Result<Response> {
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         NeutronError(CoreError::BadRequest(format!("InvalidInput: The request body is not valid JSON: {e}")))
     })?;
@@ -117,18 +112,13 @@ async fn create(State(s): State<AppState>, Caller(ctx): Caller, body: Bytes) -> 
     Ok(one("port", render(&ctx, &p)?, StatusCode::CREATED))
 }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn update(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let b = super::body_object(&body, "port")?;
     let p = s.networking.port_update(&ctx, &id, request(&b)?).await?;
     Ok(one("port", render(&ctx, &p)?, StatusCode::OK))
 }
 
-async fn delete(State(s): State<AppState>, Caller(ctx): Caller, Path(id): Path<String>) -> Result<Response> {
+async fn delete(Call(s, ctx): Call, Path(id): Path<String>) -> Result<Response> {
     s.networking.port_delete(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,10 +13,10 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{body_object, path, NeutronError, Result};
-use crate::auth::Caller;
+use crate::auth::{Call, Caller};
 use crate::AppState;
 
-async fn show(State(s): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn show(Call(s, ctx): Call, Path(project): Path<String>) -> Result<Response> {
     Ok(axum::Json(json!({"quota": s.networking.quota_get(&ctx, &project).await?})).into_response())
 }
 
@@ -24,7 +24,7 @@ async fn defaults(Caller(_): Caller, Path(_project): Path<String>) -> Response {
     axum::Json(json!({"quota": Networking::quota_defaults()})).into_response()
 }
 
-async fn details(State(s): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn details(Call(s, ctx): Call, Path(project): Path<String>) -> Result<Response> {
     let d: serde_json::Map<String, Value> = s
         .networking
         .quota_details(&ctx, &project)
@@ -35,12 +35,7 @@ async fn details(State(s): State<AppState>, Caller(ctx): Caller, Path(project): 
     Ok(axum::Json(json!({"quota": d})).into_response())
 }
 
-async fn update(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(project): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn update(Call(s, ctx): Call, Path(project): Path<String>, body: Bytes) -> Result<Response> {
     let b = body_object(&body, "quota")?;
     let mut limits = BTreeMap::new();
     for (k, v) in b {
@@ -54,7 +49,7 @@ async fn update(
     Ok(axum::Json(json!({"quota": s.networking.quota_set(&ctx, &project, &limits).await?})).into_response())
 }
 
-async fn reset(State(s): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn reset(Call(s, ctx): Call, Path(project): Path<String>) -> Result<Response> {
     s.networking.quota_reset(&ctx, &project).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

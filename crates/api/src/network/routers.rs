@@ -1,8 +1,7 @@
 //! `/v2.0/routers` and `add_router_interface` / `remove_router_interface`.
 
-use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use hybridstack_core::network::model::Router as RouterDoc;
@@ -12,9 +11,9 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
 
 use super::{path, show, Body, Neutron, NeutronError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(r: &RouterDoc) -> Result<Map<String, Value>> {
@@ -43,27 +42,16 @@ fn gateway(b: &Map<String, Value>) -> Result<Option<Option<Gateway>>> {
 
 struct Routers;
 
-#[async_trait]
 impl Resource for Routers {
-    type Service = Neutron;
-    type Item = RouterDoc;
-    const ONE: &'static str = "router";
-    const MANY: &'static str = "routers";
-    const PATH: &'static str = "/routers";
+    names!(Neutron, RouterDoc, "router", "routers", "/routers");
 
     fn render(_: &AppState, _: &RequestContext, item: &RouterDoc, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<RouterDoc>> {
-        Ok(s.networking.router_list(ctx).await?)
-    }
+    passes_to!(networking: list router_list, show router_get, delete router_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<RouterDoc> {
-        Ok(s.networking.router_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<RouterDoc> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<RouterDoc> {
         Ok(s.networking
             .router_create(
                 ctx,
@@ -76,7 +64,7 @@ impl Resource for Routers {
             .await?)
     }
 
-    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<RouterDoc> {
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<RouterDoc> {
         Ok(s.networking
             .router_update(
                 ctx,
@@ -87,10 +75,6 @@ impl Resource for Routers {
                 gateway(&b)?,
             )
             .await?)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.router_delete(ctx, id).await?)
     }
 }
 
@@ -108,22 +92,12 @@ fn interface_args(body: &Bytes) -> Result<(Option<String>, Option<String>)> {
     Ok((m.string("subnet_id")?, m.string("port_id")?))
 }
 
-async fn add_interface(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn add_interface(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let (subnet, port) = interface_args(&body)?;
     Ok(interface(s.networking.router_add_interface(&ctx, &id, subnet, port).await?))
 }
 
-async fn remove_interface(
-    State(s): State<AppState>,
-    Caller(ctx): Caller,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn remove_interface(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
     let (subnet, port) = interface_args(&body)?;
     Ok(interface(s.networking.router_remove_interface(&ctx, &id, subnet, port).await?))
 }

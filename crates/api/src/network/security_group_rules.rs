@@ -1,6 +1,5 @@
 //! `/v2.0/security-group-rules`.
 
-use async_trait::async_trait;
 use hybridstack_core::network::model::SecurityGroupRule;
 use hybridstack_core::network::RuleRequest;
 use hybridstack_core::policy::RequestContext;
@@ -8,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(r: &SecurityGroupRule) -> Result<Map<String, Value>> {
@@ -17,28 +16,17 @@ fn render(r: &SecurityGroupRule) -> Result<Map<String, Value>> {
 
 struct SecurityGroupRules;
 
-#[async_trait]
 impl Resource for SecurityGroupRules {
-    type Service = Neutron;
-    type Item = SecurityGroupRule;
-    const ONE: &'static str = "security_group_rule";
-    const MANY: &'static str = "security_group_rules";
-    const PATH: &'static str = "/security-group-rules";
+    names!(Neutron, SecurityGroupRule, "security_group_rule", "security_group_rules", "/security-group-rules");
     const UPDATABLE: bool = false;
 
     fn render(_: &AppState, _: &RequestContext, item: &SecurityGroupRule, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<SecurityGroupRule>> {
-        Ok(s.networking.rule_list(ctx).await?)
-    }
+    passes_to!(networking: list rule_list, show rule_get, delete rule_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<SecurityGroupRule> {
-        Ok(s.networking.rule_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<SecurityGroupRule> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<SecurityGroupRule> {
         let r = RuleRequest {
             security_group_id: b.string("security_group_id")?,
             project_id: b.string("project_id")?.or(b.string("tenant_id")?),
@@ -53,10 +41,6 @@ impl Resource for SecurityGroupRules {
         };
         let rule = s.networking.rule_create(ctx, r).await?;
         Ok(rule)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.rule_delete(ctx, id).await?)
     }
 }
 

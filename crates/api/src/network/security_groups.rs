@@ -1,13 +1,12 @@
 //! `/v2.0/security-groups`.
 
-use async_trait::async_trait;
 use hybridstack_core::network::model::SecurityGroup;
 use hybridstack_core::policy::RequestContext;
 use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
@@ -26,27 +25,16 @@ pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
 
 struct SecurityGroups;
 
-#[async_trait]
 impl Resource for SecurityGroups {
-    type Service = Neutron;
-    type Item = SecurityGroup;
-    const ONE: &'static str = "security_group";
-    const MANY: &'static str = "security_groups";
-    const PATH: &'static str = "/security-groups";
+    names!(Neutron, SecurityGroup, "security_group", "security_groups", "/security-groups");
 
     fn render(_: &AppState, _: &RequestContext, item: &SecurityGroup, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<SecurityGroup>> {
-        Ok(s.networking.sg_list(ctx).await?)
-    }
+    passes_to!(networking: list sg_list, show sg_get, delete sg_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<SecurityGroup> {
-        Ok(s.networking.sg_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<SecurityGroup> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<SecurityGroup> {
         Ok(s.networking
             .sg_create(
                 ctx,
@@ -57,12 +45,8 @@ impl Resource for SecurityGroups {
             .await?)
     }
 
-    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<SecurityGroup> {
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<SecurityGroup> {
         Ok(s.networking.sg_update(ctx, id, b.string("name")?, b.string("description")?).await?)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.sg_delete(ctx, id).await?)
     }
 }
 

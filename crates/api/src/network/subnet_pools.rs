@@ -1,6 +1,5 @@
 //! `/v2.0/subnetpools`.
 
-use async_trait::async_trait;
 use hybridstack_core::network::model::SubnetPool;
 use hybridstack_core::network::SubnetPoolRequest;
 use hybridstack_core::policy::RequestContext;
@@ -8,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(p: &SubnetPool) -> Result<Map<String, Value>> {
@@ -31,36 +30,21 @@ fn request(b: &Map<String, Value>) -> Result<SubnetPoolRequest> {
 
 struct SubnetPools;
 
-#[async_trait]
 impl Resource for SubnetPools {
-    type Service = Neutron;
-    type Item = SubnetPool;
-    const ONE: &'static str = "subnetpool";
-    const MANY: &'static str = "subnetpools";
-    const PATH: &'static str = "/subnetpools";
+    names!(Neutron, SubnetPool, "subnetpool", "subnetpools", "/subnetpools");
 
     fn render(_: &AppState, _: &RequestContext, item: &SubnetPool, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<SubnetPool>> {
-        Ok(s.networking.subnetpool_list(ctx).await?)
-    }
+    passes_to!(networking: list subnetpool_list, show subnetpool_get, delete subnetpool_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<SubnetPool> {
-        Ok(s.networking.subnetpool_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<SubnetPool> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<SubnetPool> {
         Ok(s.networking.subnetpool_create(ctx, request(&b)?).await?)
     }
 
-    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<SubnetPool> {
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<SubnetPool> {
         Ok(s.networking.subnetpool_update(ctx, id, request(&b)?).await?)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.subnetpool_delete(ctx, id).await?)
     }
 }
 

@@ -1,6 +1,5 @@
 //! `/v2.0/subnets`.
 
-use async_trait::async_trait;
 use hybridstack_core::network::model::{HostRoute, Pool, Subnet};
 use hybridstack_core::network::SubnetRequest;
 use hybridstack_core::policy::RequestContext;
@@ -9,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, NeutronError, Result};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource};
+use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(s: &Subnet) -> Result<Map<String, Value>> {
@@ -46,36 +45,21 @@ fn request(b: &Map<String, Value>) -> Result<SubnetRequest> {
 
 struct Subnets;
 
-#[async_trait]
 impl Resource for Subnets {
-    type Service = Neutron;
-    type Item = Subnet;
-    const ONE: &'static str = "subnet";
-    const MANY: &'static str = "subnets";
-    const PATH: &'static str = "/subnets";
+    names!(Neutron, Subnet, "subnet", "subnets", "/subnets");
 
     fn render(_: &AppState, _: &RequestContext, item: &Subnet, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
 
-    async fn list(s: &AppState, ctx: &RequestContext, _: &Params) -> Result<Vec<Subnet>> {
-        Ok(s.networking.subnet_list(ctx).await?)
-    }
+    passes_to!(networking: list subnet_list, show subnet_get, delete subnet_delete);
 
-    async fn show(s: &AppState, ctx: &RequestContext, id: &str) -> Result<Subnet> {
-        Ok(s.networking.subnet_get(ctx, id).await?)
-    }
-
-    async fn create(s: &AppState, ctx: &RequestContext, b: Map<String, Value>) -> Result<Subnet> {
+    async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<Subnet> {
         Ok(s.networking.subnet_create(ctx, request(&b)?).await?)
     }
 
-    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Map<String, Value>) -> Result<Subnet> {
+    async fn update(s: &AppState, ctx: &RequestContext, id: &str, b: Object) -> Result<Subnet> {
         Ok(s.networking.subnet_update(ctx, id, request(&b)?).await?)
-    }
-
-    async fn delete(s: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(s.networking.subnet_delete(ctx, id).await?)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -11,7 +11,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{path, NeutronError, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 const TAGGABLE: &[&str] = &["networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools"];
@@ -38,33 +38,41 @@ pub(super) fn router() -> Router<AppState> {
         r = r
             .route(
                 &all,
-                get(move |State(s): State<AppState>, Caller(c): Caller, Path(id): Path<String>| async move {
-                    Ok::<_, NeutronError>(axum::Json(json!({"tags": s.networking.tags(&c, kind, &id, TagOp::Read).await?})).into_response())
+                get(move |Call(s, c): Call, Path(id): Path<String>| async move {
+                    Ok::<_, NeutronError>(
+                        axum::Json(json!({"tags": s.networking.tags(&c, kind, &id, TagOp::Read).await?}))
+                            .into_response(),
+                    )
                 })
-                .put(move |State(s): State<AppState>, Caller(c): Caller, Path(id): Path<String>, body: Bytes| async move {
+                .put(move |Call(s, c): Call, Path(id): Path<String>, body: Bytes| async move {
                     let list = tags_body(&body)?;
-                    Ok::<_, NeutronError>(axum::Json(json!({"tags": s.networking.tags(&c, kind, &id, TagOp::Replace(list)).await?})).into_response())
+                    Ok::<_, NeutronError>(
+                        axum::Json(json!({"tags": s.networking.tags(&c, kind, &id, TagOp::Replace(list)).await?}))
+                            .into_response(),
+                    )
                 })
-                .delete(move |State(s): State<AppState>, Caller(c): Caller, Path(id): Path<String>| async move {
+                .delete(move |Call(s, c): Call, Path(id): Path<String>| async move {
                     s.networking.tags(&c, kind, &id, TagOp::Clear).await?;
                     Ok::<_, NeutronError>(StatusCode::NO_CONTENT.into_response())
                 }),
             )
             .route(
                 &one,
-                get(move |State(s): State<AppState>, Caller(c): Caller, Path((id, tag)): Path<(String, String)>| async move {
+                get(move |Call(s, c): Call, Path((id, tag)): Path<(String, String)>| async move {
                     let tags = s.networking.tags(&c, kind, &id, TagOp::Read).await?;
                     if tags.contains(&tag) {
                         Ok::<_, NeutronError>(StatusCode::NO_CONTENT.into_response())
                     } else {
-                        Err(NeutronError(CoreError::NotFound(format!("TagNotFound: Tag {tag} could not be found for {kind} {id}."))))
+                        Err(NeutronError(CoreError::NotFound(format!(
+                            "TagNotFound: Tag {tag} could not be found for {kind} {id}."
+                        ))))
                     }
                 })
-                .put(move |State(s): State<AppState>, Caller(c): Caller, Path((id, tag)): Path<(String, String)>| async move {
+                .put(move |Call(s, c): Call, Path((id, tag)): Path<(String, String)>| async move {
                     s.networking.tags(&c, kind, &id, TagOp::Add(tag)).await?;
                     Ok::<_, NeutronError>(StatusCode::CREATED.into_response())
                 })
-                .delete(move |State(s): State<AppState>, Caller(c): Caller, Path((id, tag)): Path<(String, String)>| async move {
+                .delete(move |Call(s, c): Call, Path((id, tag)): Path<(String, String)>| async move {
                     s.networking.tags(&c, kind, &id, TagOp::Remove(tag)).await?;
                     Ok::<_, NeutronError>(StatusCode::NO_CONTENT.into_response())
                 }),

@@ -8,7 +8,7 @@ use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{path, NeutronError, PREFIX};
-use crate::auth::Caller;
+use crate::auth::{Call, Caller};
 use crate::AppState;
 
 async fn versions(State(state): State<AppState>) -> Response {
@@ -28,7 +28,7 @@ const RESOURCES: &[(&str, &str)] = &[
     ("subnetpool", "subnetpools"),
 ];
 
-async fn resources(State(state): State<AppState>, Caller(_): Caller) -> Response {
+async fn resources(Call(state, _): Call) -> Response {
     let items: Vec<Value> = RESOURCES
         .iter()
         .map(|(name, coll)| {

@@ -5,7 +5,7 @@
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::policy::RequestContext;
@@ -13,7 +13,7 @@ use hybridstack_core::volume::model::{Attachment, Volume};
 use serde_json::{json, Value};
 
 use super::{check_project, object_in, require, route, time, ListQuery, Result, VolMv};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::compute::{bad, json_body, NovaError};
 use crate::AppState;
 
@@ -94,8 +94,7 @@ async fn listed(st: &AppState, ctx: &RequestContext, raw: Option<String>, detail
 
 /// The attachments, in summary or (`DETAIL`) in full.
 async fn list<const DETAIL: bool>(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     mv: VolMv,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
@@ -105,12 +104,7 @@ async fn list<const DETAIL: bool>(
     listed(&st, &ctx, raw, DETAIL).await
 }
 
-async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn show(Call(st, ctx): Call, mv: VolMv, Path((project, id)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     require(mv, MIN)?;
     let (v, a) = one(&st, &ctx, &id).await?;
@@ -127,13 +121,7 @@ fn connector(a: &Value) -> Result<Option<&Value>> {
     }
 }
 
-async fn create(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path(project): Path<String>,
-    body: Bytes,
-) -> Result<Response> {
+async fn create(Call(st, ctx): Call, mv: VolMv, Path(project): Path<String>, body: Bytes) -> Result<Response> {
     check_project(&ctx, &project)?;
     require(mv, MIN)?;
     let body = json_body(&body)?;
@@ -162,8 +150,7 @@ async fn create(
 
 /// Giving a reservation its connector attaches the volume.
 async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     mv: VolMv,
     Path((project, id)): Path<(String, String)>,
     body: Bytes,
@@ -184,12 +171,7 @@ async fn update(
     Ok(axum::Json(json!({"attachment": detailed(&v, &att)})).into_response())
 }
 
-async fn delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn delete(Call(st, ctx): Call, mv: VolMv, Path((project, id)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     require(mv, MIN)?;
     let (v, _) = one(&st, &ctx, &id).await?;

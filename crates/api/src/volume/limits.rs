@@ -2,20 +2,20 @@
 //! shape Cinder gives (no rate limits are applied).
 
 use crate::routes::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
 use super::{check_project, route, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route(&route("/limits"), get(limits))
 }
 
-async fn limits(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn limits(Call(st, ctx): Call, Path(project): Path<String>) -> Result<Response> {
     check_project(&ctx, &project)?;
     let vols = &st.compute.volumes;
     let q = vols.volume_quota_show(&ctx, &project).await?;

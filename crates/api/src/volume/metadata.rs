@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::policy::RequestContext;
+use hybridstack_core::volume::Edit;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
 use super::{check_project, route, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::compute::{bad, json_body, NovaError};
 use crate::AppState;
 
@@ -58,8 +59,10 @@ impl Owner {
     ) -> Result<BTreeMap<String, String>> {
         let v = &st.compute.volumes;
         Ok(match self {
-            Owner::Volume => v.volume_update(ctx, id, None, None, Some(m)).await?.metadata,
-            Owner::Snapshot => v.snapshot_update(ctx, id, None, None, Some(m)).await?.metadata,
+            Owner::Volume => v.volume_update(ctx, id, Edit { metadata: Some(m), ..Edit::default() }).await?.metadata,
+            Owner::Snapshot => {
+                v.snapshot_update(ctx, id, Edit { metadata: Some(m), ..Edit::default() }).await?.metadata
+            }
         })
     }
 
@@ -73,15 +76,15 @@ pub(super) fn router(owner: Owner) -> Router<AppState> {
     Router::new()
         .route(
             &route(&format!("{base}/{{id}}/metadata")),
-            get(move |st, c, p| show(owner, st, c, p))
-                .post(move |st, c, p, b| merge(owner, st, c, p, b))
-                .put(move |st, c, p, b| replace(owner, st, c, p, b)),
+            get(move |c, p| show(owner, c, p))
+                .post(move |c, p, b| merge(owner, c, p, b))
+                .put(move |c, p, b| replace(owner, c, p, b)),
         )
         .route(
             &route(&format!("{base}/{{id}}/metadata/{{key}}")),
-            get(move |st, c, p| item(owner, st, c, p))
-                .put(move |st, c, p, b| item_set(owner, st, c, p, b))
-                .delete(move |st, c, p| item_delete(owner, st, c, p)),
+            get(move |c, p| item(owner, c, p))
+                .put(move |c, p, b| item_set(owner, c, p, b))
+                .delete(move |c, p| item_delete(owner, c, p)),
         )
 }
 
@@ -121,20 +124,14 @@ fn body_map(body: &[u8], key: &str) -> Result<BTreeMap<String, String>> {
     parse(&json_body(body)?, key)?.ok_or_else(|| bad(format!("The request body must hold a {key} object.")))
 }
 
-async fn show(
-    owner: Owner,
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn show(owner: Owner, Call(st, ctx): Call, Path((project, id)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     Ok(axum::Json(json!({"metadata": owner.get(&st, &ctx, &id).await?})).into_response())
 }
 
 async fn merge(
     owner: Owner,
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response> {
@@ -147,8 +144,7 @@ async fn merge(
 
 async fn replace(
     owner: Owner,
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response> {
@@ -159,8 +155,7 @@ async fn replace(
 
 async fn item(
     owner: Owner,
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id, key)): Path<(String, String, String)>,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
@@ -171,8 +166,7 @@ async fn item(
 
 async fn item_set(
     owner: Owner,
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id, key)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response> {
@@ -189,8 +183,7 @@ async fn item_set(
 
 async fn item_delete(
     owner: Owner,
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id, key)): Path<(String, String, String)>,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::routes::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use hybridstack_core::volume::quotas::VolumeQuotaSet;
 use serde_json::{json, Map, Value};
 
 use super::{check_project, route, ListQuery, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::compute::{bad, json_body};
 use crate::AppState;
 
@@ -30,8 +30,7 @@ fn render(target: &str, q: &VolumeQuotaSet) -> Value {
 }
 
 async fn show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, target)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
@@ -53,22 +52,13 @@ async fn show(
     Ok(axum::Json(json!({"quota_set": m})).into_response())
 }
 
-async fn defaults(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, target)): Path<(String, String)>,
-) -> Result<Response> {
+async fn defaults(Call(st, ctx): Call, Path((project, target)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     let q = st.compute.volumes.volume_quota_defaults().await?;
     Ok(axum::Json(json!({"quota_set": render(&target, &q)})).into_response())
 }
 
-async fn update(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, target)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn update(Call(st, ctx): Call, Path((project, target)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     check_project(&ctx, &project)?;
     let v = json_body(&body)?;
     let Some(Value::Object(q)) = v.get("quota_set") else {
@@ -96,11 +86,7 @@ async fn update(
     Ok(axum::Json(json!({"quota_set": r})).into_response())
 }
 
-async fn reset(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, target)): Path<(String, String)>,
-) -> Result<Response> {
+async fn reset(Call(st, ctx): Call, Path((project, target)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     st.compute.volumes.volume_quota_reset(&ctx, &target).await?;
     Ok(StatusCode::OK.into_response())

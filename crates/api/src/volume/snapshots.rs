@@ -1,22 +1,21 @@
 //! `/snapshots`: create, list (summary and detail, filtered, sorted and paged), show,
 //! update, delete, and metadata.
 
-use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::model::Snapshot;
-use hybridstack_core::volume::SnapshotRequest;
+use hybridstack_core::volume::{Edit, SnapshotRequest};
 use serde_json::{json, Map, Value};
 
 use super::{action_of, check_project, metadata, route, time, Cinder, ListQuery, Result, VolMv};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::compute::{bad, json_body};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource, View};
+use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -53,13 +52,8 @@ fn detailed(s: &Snapshot, mv: VolMv) -> Value {
 
 struct Snapshots;
 
-#[async_trait]
 impl Resource for Snapshots {
-    type Service = Cinder;
-    type Item = Snapshot;
-    const ONE: &'static str = "snapshot";
-    const MANY: &'static str = "snapshots";
-    const PATH: &'static str = "/snapshots";
+    names!(Cinder, Snapshot, "snapshot", "snapshots", "/snapshots");
 
     fn render(_: &AppState, _: &RequestContext, s: &Snapshot, how: &How<Cinder>) -> Result<Value> {
         Ok(match how.view {
@@ -86,9 +80,7 @@ impl Resource for Snapshots {
         q.page(snaps)
     }
 
-    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<Snapshot> {
-        Ok(st.compute.volumes.snapshot_get(ctx, id).await?)
-    }
+    passes_to!(compute.volumes: show snapshot_get, delete snapshot_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, s: Map<String, Value>) -> Result<Snapshot> {
         let s = Value::Object(s);
@@ -108,21 +100,12 @@ impl Resource for Snapshots {
     async fn update(st: &AppState, ctx: &RequestContext, id: &str, s: Map<String, Value>) -> Result<Snapshot> {
         let field = |k: &str, alt: &str| s.get(k).or_else(|| s.get(alt)).map(|v| v.as_str().map(str::to_string));
         let (name, description) = (field("name", "display_name"), field("description", "display_description"));
-        Ok(st.compute.volumes.snapshot_update(ctx, id, name, description, None).await?)
-    }
-
-    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(st.compute.volumes.snapshot_delete(ctx, id).await?)
+        Ok(st.compute.volumes.snapshot_update(ctx, id, Edit { name, description, metadata: None }).await?)
     }
 }
 
 /// Snapshot actions: os-reset_status and os-force_delete (admin).
-async fn action(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn action(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
     let (name, args) = action_of(&body)?;

@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,10 +14,10 @@ use hybridstack_core::volume::types::{TypeUpdate, VolumeType};
 use serde_json::{json, Map, Value};
 
 use super::{action_of, check_project, metadata, object_in, route, text, Cinder, ListQuery, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::compute::{bad, json_body, NovaError};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource, View};
+use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -73,13 +72,8 @@ fn specs_of(v: &Value) -> Result<BTreeMap<String, String>> {
 
 struct Types;
 
-#[async_trait]
 impl Resource for Types {
-    type Service = Cinder;
-    type Item = VolumeType;
-    const ONE: &'static str = "volume_type";
-    const MANY: &'static str = "volume_types";
-    const PATH: &'static str = "/types";
+    names!(Cinder, VolumeType, "volume_type", "volume_types", "/types");
     const CREATED: StatusCode = StatusCode::OK;
     const DETAIL: bool = false;
 
@@ -101,9 +95,7 @@ impl Resource for Types {
         Ok(st.compute.volumes.type_list(ctx, is_public(&ListQuery::of(q))?).await?)
     }
 
-    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<VolumeType> {
-        Ok(st.compute.volumes.type_get(ctx, id).await?)
-    }
+    passes_to!(compute.volumes: show type_get, delete type_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, t: Map<String, Value>) -> Result<VolumeType> {
         let t = Value::Object(t);
@@ -124,28 +116,15 @@ impl Resource for Types {
         };
         Ok(st.compute.volumes.type_update(ctx, id, u).await?)
     }
-
-    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(st.compute.volumes.type_delete(ctx, id).await?)
-    }
 }
 
-async fn specs(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn specs(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     let specs = st.compute.volumes.type_specs(&ctx, &id).await?;
     Ok(axum::Json(json!({"extra_specs": specs})).into_response())
 }
 
-async fn specs_set(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn specs_set(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
     let specs = specs_of(object_in(&body, "extra_specs")?)?;
@@ -153,11 +132,7 @@ async fn specs_set(
     Ok(axum::Json(json!({"extra_specs": set})).into_response())
 }
 
-async fn spec_show(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id, key)): Path<(String, String, String)>,
-) -> Result<Response> {
+async fn spec_show(Call(st, ctx): Call, Path((project, id, key)): Path<(String, String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     let specs = st.compute.volumes.type_specs(&ctx, &id).await?;
     let value = specs.get(&key).ok_or_else(|| {
@@ -168,8 +143,7 @@ async fn spec_show(
 
 /// `PUT …/extra_specs/{key}` with `{key: value}`: the body must name that one key.
 async fn spec_put(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id, key)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response> {
@@ -184,8 +158,7 @@ async fn spec_put(
 }
 
 async fn spec_delete(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     Path((project, id, key)): Path<(String, String, String)>,
 ) -> Result<Response> {
     check_project(&ctx, &project)?;
@@ -193,23 +166,14 @@ async fn spec_delete(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn access(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-) -> Result<Response> {
+async fn access(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>) -> Result<Response> {
     check_project(&ctx, &project)?;
     let projects = st.compute.volumes.type_access(&ctx, &id).await?;
     let items: Vec<Value> = projects.iter().map(|p| json!({"volume_type_id": id, "project_id": p})).collect();
     Ok(axum::Json(json!({"volume_type_access": items})).into_response())
 }
 
-async fn action(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn action(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
     let (name, args) = action_of(&body)?;

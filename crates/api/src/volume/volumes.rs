@@ -3,22 +3,21 @@
 //! os-update_readonly_flag, os-volume_upload_image, os-retype, os-attach/os-detach, and for admins
 //! os-reset_status, os-force_delete and os-force_detach.
 
-use async_trait::async_trait;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::model::Volume;
-use hybridstack_core::volume::VolumeRequest;
+use hybridstack_core::volume::{Edit, VolumeRequest};
 use serde_json::{json, Map, Value};
 
 use super::{action_of, check_project, links, metadata, require, route, text, time, Cinder, ListQuery, Result, VolMv};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::compute::{bad, json_body, NovaError};
 use crate::routes::Router;
-use crate::toolkit::{routes, How, Params, Resource, View};
+use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -116,13 +115,8 @@ fn size(v: &Value) -> Result<Option<u64>> {
 
 struct Volumes;
 
-#[async_trait]
 impl Resource for Volumes {
-    type Service = Cinder;
-    type Item = Volume;
-    const ONE: &'static str = "volume";
-    const MANY: &'static str = "volumes";
-    const PATH: &'static str = "/volumes";
+    names!(Cinder, Volume, "volume", "volumes", "/volumes");
 
     fn render(st: &AppState, ctx: &RequestContext, v: &Volume, how: &How<Cinder>) -> Result<Value> {
         let base = st.public_url();
@@ -159,9 +153,7 @@ impl Resource for Volumes {
         q.page(vols)
     }
 
-    async fn show(st: &AppState, ctx: &RequestContext, id: &str) -> Result<Volume> {
-        Ok(st.compute.volumes.volume_get(ctx, id).await?)
-    }
+    passes_to!(compute.volumes: show volume_get, delete volume_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, v: Map<String, Value>) -> Result<Volume> {
         let v = Value::Object(v);
@@ -183,11 +175,7 @@ impl Resource for Volumes {
         let v = Value::Object(v);
         let field = |k: &str| -> Result<Option<Option<String>>> { v.get(k).map(|_| text(&v, k)).transpose() };
         let (name, description, metadata) = (field("name")?, field("description")?, metadata::parse(&v, "metadata")?);
-        Ok(st.compute.volumes.volume_update(ctx, id, name, description, metadata).await?)
-    }
-
-    async fn delete(st: &AppState, ctx: &RequestContext, id: &str) -> Result<()> {
-        Ok(st.compute.volumes.volume_delete(ctx, id).await?)
+        Ok(st.compute.volumes.volume_update(ctx, id, Edit { name, description, metadata }).await?)
     }
 
     /// From 3.23, `?force=true` is an admin's force delete.
@@ -202,8 +190,7 @@ impl Resource for Volumes {
 
 /// 3.12: how many volumes the caller has and their total size.
 async fn summary_of_all(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
+    Call(st, ctx): Call,
     mv: VolMv,
     Path(project): Path<String>,
     RawQuery(raw): RawQuery,
@@ -216,12 +203,7 @@ async fn summary_of_all(
     Ok(axum::Json(json!({"volume-summary": {"total_size": total, "total_count": vols.len()}})).into_response())
 }
 
-async fn action(
-    State(st): State<AppState>,
-    Caller(ctx): Caller,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
+async fn action(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     check_project(&ctx, &project)?;
     let body = json_body(&body)?;
     let (name, args) = action_of(&body)?;

@@ -1,20 +1,20 @@
 //! `os-availability-zone`: one zone per registered cloud, as for compute.
 
 use crate::routes::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
 use super::{check_project, route, Result};
-use crate::auth::Caller;
+use crate::auth::Call;
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route(&route("/os-availability-zone"), get(list))
 }
 
-async fn list(State(st): State<AppState>, Caller(ctx): Caller, Path(project): Path<String>) -> Result<Response> {
+async fn list(Call(st, ctx): Call, Path(project): Path<String>) -> Result<Response> {
     check_project(&ctx, &project)?;
     let zones: Vec<_> = st
         .compute

@@ -69,7 +69,7 @@ impl Identity {
         let u = v.get("user").ok_or_else(|| bad("password.user is required."))?;
         let password = str_at(u, "password").ok_or_else(|| bad("password.user.password is required."))?.to_string();
         let user = self.user_ref(u).await?;
-        let Some(stored) = user.password_hash.clone() else {
+        let Some(stored) = self.store.user_password_hash(&user.id).await.map_err(|_| unauthorized())? else {
             return Err(unauthorized());
         };
         if !self.blocking(move |h| h.verify(&password, &stored)).await? {

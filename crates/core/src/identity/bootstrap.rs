@@ -113,12 +113,10 @@ pub async fn bootstrap(
                 default_project_id: Some(project.id.clone()),
                 description: String::new(),
                 extra: Default::default(),
-                password_hash: Some(hash),
-                password_created_at: Some(now),
                 password_expires_at: None,
                 created_at: now,
             };
-            store.user_create(&u).await?;
+            store.user_create(&u, Some(&hash)).await?;
             report.changes.push("created user admin".into());
             u
         }

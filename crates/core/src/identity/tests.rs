@@ -78,8 +78,6 @@ async fn user_with_role(n: &Node, admin: &RequestContext, name: &str, role: &str
                 default_project_id: None,
                 description: String::new(),
                 extra: Default::default(),
-                password_hash: None,
-                password_created_at: None,
                 password_expires_at: None,
                 created_at: 0,
             },

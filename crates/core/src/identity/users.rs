@@ -60,12 +60,14 @@ impl Identity {
         }
         u.id = new_id();
         u.created_at = now_micros();
-        if let Some(p) = password {
-            check_password(&p)?;
-            u.password_hash = Some(self.blocking(move |h| h.hash(&p)).await??);
-            u.password_created_at = Some(u.created_at);
-        }
-        self.store.user_create(&u).await?;
+        let hash = match password {
+            Some(p) => {
+                check_password(&p)?;
+                Some(self.blocking(move |h| h.hash(&p)).await??)
+            }
+            None => None,
+        };
+        self.store.user_create(&u, hash.as_deref()).await?;
         self.changed();
         Ok(u)
     }
@@ -109,7 +111,7 @@ impl Identity {
         check_password(&new)?;
         let denied = || CoreError::Unauthorized("Error when changing user password.".into());
         let user = self.store.user_get(user_id).await.map_err(|_| denied())?;
-        let stored = user.password_hash.clone().ok_or_else(denied)?;
+        let stored = self.store.user_password_hash(user_id).await.map_err(|_| denied())?.ok_or_else(denied)?;
         if !user.enabled || !self.blocking(move |h| h.verify(&original, &stored)).await? {
             return Err(denied());
         }

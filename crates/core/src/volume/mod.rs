@@ -3,6 +3,7 @@
 //! the state machine Cinder's clients expect (creating → available → attaching → in-use …).
 
 mod admin;
+mod edit;
 pub mod lifecycle;
 pub mod model;
 pub mod ops;
@@ -22,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+pub use edit::Edit;
 pub use snapshots::SnapshotRequest;
 pub use upload::Upload;
 pub use volumes::VolumeRequest;

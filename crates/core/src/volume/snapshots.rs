@@ -97,30 +97,3 @@ impl Volumes {
         self.write(vec![object(SNAPSHOT, id, &doc.project_id, &doc.volume_id, &doc, Some(version))?], vec![op]).await
     }
 }
-
-impl Volumes {
-    /// Changes name, description and metadata (a full replacement when given).
-    pub async fn snapshot_update(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        name: Option<Option<String>>,
-        description: Option<Option<String>>,
-        metadata: Option<BTreeMap<String, String>>,
-    ) -> Result<Snapshot, CoreError> {
-        ctx.require_member()?;
-        let Versioned { mut doc, version } = self.visible::<Snapshot>(ctx, SNAPSHOT, "Snapshot", id).await?;
-        if let Some(n) = name {
-            doc.name = n;
-        }
-        if let Some(d) = description {
-            doc.description = d;
-        }
-        if let Some(m) = metadata {
-            doc.metadata = m;
-        }
-        doc.updated_at = crate::clock::now();
-        self.write(vec![object(SNAPSHOT, id, &doc.project_id, &doc.volume_id, &doc, Some(version))?], vec![]).await?;
-        Ok(doc)
-    }
-}

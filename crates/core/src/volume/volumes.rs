@@ -188,31 +188,6 @@ impl Volumes {
         Ok(())
     }
 
-    /// Changes name, description and metadata (a full replacement when given).
-    pub async fn volume_update(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        name: Option<Option<String>>,
-        description: Option<Option<String>>,
-        metadata: Option<BTreeMap<String, String>>,
-    ) -> Result<Volume, CoreError> {
-        ctx.require_member()?;
-        let Versioned { mut doc, version } = self.visible::<Volume>(ctx, VOLUME, "Volume", id).await?;
-        if let Some(n) = name {
-            doc.name = n;
-        }
-        if let Some(d) = description {
-            doc.description = d;
-        }
-        if let Some(m) = metadata {
-            doc.metadata = m;
-        }
-        doc.updated_at = crate::clock::now();
-        self.write(vec![object(VOLUME, id, &doc.project_id, "", &doc, Some(version))?], vec![]).await?;
-        Ok(doc)
-    }
-
     /// Deletes a volume that is not attached and has no snapshots (Cinder's 400s).
     pub async fn volume_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_member()?;

@@ -44,29 +44,45 @@ impl Cli {
         Self { bin: openstack_cli(), env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect() }
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub fn run<S: AsRef<str>>(&self, args: &[S]) -> Output {
         let mut c = Command::new(&self.bin);
         // Only our OS_* variables: an operator's own cloud settings must not leak in.
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_")) {
             c.env_remove(k);
         }
         c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        c.args(args).output().expect("run openstack")
+        c.args(args.iter().map(AsRef::as_ref)).output().expect("run openstack")
     }
 
-    pub fn ok(&self, args: &[&str]) -> String {
+    pub fn ok<S: AsRef<str>>(&self, args: &[S]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "openstack {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "openstack {} failed:\n{}", joined(args), String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    pub fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
+    pub fn json<S: AsRef<str>>(&self, args: &[S]) -> Value {
+        let mut a: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
         a.extend(["-f", "json"]);
         let text = self.ok(&a);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("openstack {}: not JSON ({e}): {text}", args.join(" ")))
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("openstack {}: not JSON ({e}): {text}", joined(args)))
     }
 }
+
+fn joined<S: AsRef<str>>(args: &[S]) -> String {
+    args.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ")
+}
+
+/// A command line written as the shell would show it, `format!`-style:
+/// `cmd!("server create --image {image} --wait vm")`. Split on white space, so no word may
+/// hold a space (write those as an array).
+#[allow(unused_macros)] // each test binary uses its own part of the support code
+macro_rules! cmd {
+    ($($t:tt)*) => {
+        format!($($t)*).split_whitespace().map(String::from).collect::<Vec<String>>()
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use cmd;
 
 impl Cli {
     /// A raw API call with this CLI's password credentials (keystoneauth from the same

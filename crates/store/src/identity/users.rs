@@ -13,9 +13,6 @@ pub struct User {
     pub default_project_id: Option<String>,
     pub description: String,
     pub extra: Extra,
-    /// PHC/modular-crypt hash; `None` for a user who cannot log in with a password.
-    pub password_hash: Option<String>,
-    pub password_created_at: Option<i64>,
     pub password_expires_at: Option<i64>,
     pub created_at: i64,
 }
@@ -29,15 +26,16 @@ fn decode(r: &AnyRow) -> Result<User, StoreError> {
         default_project_id: r.opt_text("default_project_id")?,
         description: r.text("description")?,
         extra: r.json("extra")?,
-        password_hash: r.opt_text("password_hash")?,
-        password_created_at: r.opt_int("password_created_at")?,
         password_expires_at: r.opt_int("password_expires_at")?,
         created_at: r.int("created_at")?,
     })
 }
 
 impl Store {
-    pub async fn user_create(&self, u: &User) -> Result<(), StoreError> {
+    /// A new user, with the hash of its password (PHC/modular-crypt; `None` for one who
+    /// cannot log in with a password). The hash lives only in the store: a `User` never
+    /// carries it, so nothing that renders users can hold one.
+    pub async fn user_create(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO users (id, name, domain_id, enabled, default_project_id, description, extra, \
@@ -51,13 +49,13 @@ impl Store {
         .bind(&u.default_project_id)
         .bind(&u.description)
         .bind(extra_text(&u.extra))
-        .bind(&u.password_hash)
-        .bind(u.password_created_at)
+        .bind(password_hash)
+        .bind(password_hash.map(|_| u.created_at))
         .bind(u.password_expires_at)
         .bind(u.created_at)
         .execute(&mut *tx)
         .await?;
-        if let Some(hash) = &u.password_hash {
+        if let Some(hash) = password_hash {
             sqlx::query(
                 "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
             )
@@ -83,6 +81,15 @@ impl Store {
             .fetch_one(self.reader())
             .await?;
         decode(&r)
+    }
+
+    /// The user's password hash, for proving a password; `None` when it has none.
+    pub async fn user_password_hash(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        hash.ok_or(StoreError::NotFound)
     }
 
     pub async fn user_list(&self) -> Result<Vec<User>, StoreError> {
