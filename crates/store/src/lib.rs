@@ -16,6 +16,7 @@ pub mod ip_allocations;
 mod migrations;
 pub mod operations;
 mod quotas;
+mod record;
 pub mod server_actions;
 pub mod servers;
 mod table;
@@ -127,10 +128,6 @@ pub fn redact(url: &str) -> String {
 /// Free-form attributes kept as a JSON object (Keystone's `extra`, Glance's properties).
 pub type Extra = serde_json::Map<String, serde_json::Value>;
 
-pub(crate) fn extra_text(extra: &Extra) -> String {
-    serde_json::Value::Object(extra.clone()).to_string()
-}
-
 /// A row as the type that derives `sqlx::FromRow` for it (column names are field names).
 pub(crate) fn from_row<T: for<'r> sqlx::FromRow<'r, AnyRow>>(r: &AnyRow) -> Result<T, StoreError> {
     Ok(T::from_row(r)?)
@@ -144,16 +141,8 @@ pub(crate) trait RowExt {
     fn text(&self, col: &str) -> Result<String, StoreError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, col: &str) -> Result<i64, StoreError>;
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
     fn boolean(&self, col: &str) -> Result<bool, StoreError> {
         Ok(self.int(col)? != 0)
-    }
-    fn json(&self, col: &str) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
-        let raw = self.text(col)?;
-        match serde_json::from_str(&raw) {
-            Ok(serde_json::Value::Object(m)) => Ok(m),
-            _ => Err(StoreError::Corrupt(format!("column {col} is not a JSON object"))),
-        }
     }
 }
 
@@ -165,9 +154,6 @@ impl RowExt for AnyRow {
         Ok(sqlx::Row::try_get(self, col)?)
     }
     fn int(&self, col: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::Row::try_get(self, col)?)
-    }
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::Row::try_get(self, col)?)
     }
 }

@@ -5,6 +5,7 @@
 //! columns, its decoder and its writes.
 
 use sqlx::any::{AnyQueryResult, AnyRow};
+use sqlx::{Any, Transaction};
 
 use crate::{Store, StoreError};
 
@@ -23,6 +24,42 @@ pub(crate) struct Link {
 pub(crate) struct Guard {
     pub count: &'static str,
     pub message: &'static str,
+}
+
+/// A table of values that belong to another table's rows (`project_tags`, `image_tags`,
+/// `application_credential_roles`): the owner's id column and the value's.
+pub(crate) struct Values {
+    pub table: &'static str,
+    pub owner: &'static str,
+    pub value: &'static str,
+}
+
+impl Values {
+    /// Adds `values` to row `id`, inside the write's transaction.
+    pub(crate) async fn add(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        values: &[String],
+    ) -> Result<(), StoreError> {
+        let sql = format!("INSERT INTO {} ({}, {}) VALUES ($1, $2)", self.table, self.owner, self.value);
+        for v in values {
+            sqlx::query(&sql).bind(id).bind(v).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes `values` the whole set of row `id`'s.
+    pub(crate) async fn replace(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        values: &[String],
+    ) -> Result<(), StoreError> {
+        let sql = format!("DELETE FROM {} WHERE {} = $1", self.table, self.owner);
+        sqlx::query(&sql).bind(id).execute(&mut **tx).await?;
+        self.add(tx, id, values).await
+    }
 }
 
 /// `NotFound` when a write touched no row.

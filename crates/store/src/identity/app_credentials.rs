@@ -1,9 +1,10 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
 
-use crate::table::found;
-use crate::{flag, RowExt, Store, StoreError};
+use crate::record::{decode, flag, Sql};
+use crate::table::{found, Values};
+use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppCredential {
     pub id: String,
     pub name: String,
@@ -13,53 +14,22 @@ pub struct AppCredential {
     /// Tagged hash of the secret (see core's `secrets` module for the formats).
     pub secret_hash: String,
     pub expires_at: Option<i64>,
+    #[serde(deserialize_with = "flag")]
     pub unrestricted: bool,
     pub created_at: i64,
+    /// Kept in `application_credential_roles`.
+    #[serde(skip)]
     pub role_ids: Vec<String>,
 }
 
-fn decode(r: &AnyRow) -> Result<AppCredential, StoreError> {
-    Ok(AppCredential {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        user_id: r.text("user_id")?,
-        project_id: r.text("project_id")?,
-        description: r.text("description")?,
-        secret_hash: r.text("secret_hash")?,
-        expires_at: r.opt_int("expires_at")?,
-        unrestricted: r.boolean("unrestricted")?,
-        created_at: r.int("created_at")?,
-        role_ids: Vec::new(),
-    })
-}
+const ROLES: Values =
+    Values { table: "application_credential_roles", owner: "application_credential_id", value: "role_id" };
 
 impl Store {
     pub async fn app_credential_create(&self, c: &AppCredential) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO application_credentials (id, name, user_id, project_id, description, secret_hash, \
-             expires_at, unrestricted, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(&c.user_id)
-        .bind(&c.project_id)
-        .bind(&c.description)
-        .bind(&c.secret_hash)
-        .bind(c.expires_at)
-        .bind(flag(c.unrestricted))
-        .bind(c.created_at)
-        .execute(&mut *tx)
-        .await?;
-        for role in &c.role_ids {
-            sqlx::query(
-                "INSERT INTO application_credential_roles (application_credential_id, role_id) VALUES ($1, $2)",
-            )
-            .bind(&c.id)
-            .bind(role)
-            .execute(&mut *tx)
-            .await?;
-        }
+        Sql::insert("application_credentials", c)?.query().execute(&mut *tx).await?;
+        ROLES.add(&mut tx, &c.id, &c.role_ids).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -69,7 +39,7 @@ impl Store {
             .bind(id)
             .fetch_one(self.reader())
             .await?;
-        let mut c = decode(&r)?;
+        let mut c = decode::<AppCredential>(&r)?;
         c.role_ids =
             sqlx::query_scalar("SELECT role_id FROM application_credential_roles WHERE application_credential_id = $1")
                 .bind(id)

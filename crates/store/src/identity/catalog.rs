@@ -1,91 +1,53 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
 
+use crate::record::{decode, flag};
 use crate::table::found;
-use crate::{flag, RowExt, Store, StoreError};
+use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Region {
     pub id: String,
     pub description: String,
     pub parent_region_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub id: String,
+    #[serde(rename = "type")]
     pub service_type: String,
     pub name: String,
     pub description: String,
+    #[serde(deserialize_with = "flag")]
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub id: String,
     pub service_id: String,
     pub interface: String,
     pub region_id: Option<String>,
     pub url: String,
+    #[serde(deserialize_with = "flag")]
     pub enabled: bool,
-}
-
-fn region(r: &AnyRow) -> Result<Region, StoreError> {
-    Ok(Region {
-        id: r.text("id")?,
-        description: r.text("description")?,
-        parent_region_id: r.opt_text("parent_region_id")?,
-    })
-}
-
-fn service(r: &AnyRow) -> Result<Service, StoreError> {
-    Ok(Service {
-        id: r.text("id")?,
-        service_type: r.text("type")?,
-        name: r.text("name")?,
-        description: r.text("description")?,
-        enabled: r.boolean("enabled")?,
-    })
-}
-
-fn endpoint(r: &AnyRow) -> Result<Endpoint, StoreError> {
-    Ok(Endpoint {
-        id: r.text("id")?,
-        service_id: r.text("service_id")?,
-        interface: r.text("interface")?,
-        region_id: r.opt_text("region_id")?,
-        url: r.text("url")?,
-        enabled: r.boolean("enabled")?,
-    })
 }
 
 impl Store {
     pub async fn region_create(&self, reg: &Region) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO regions (id, description, parent_region_id) VALUES ($1, $2, $3)")
-            .bind(&reg.id)
-            .bind(&reg.description)
-            .bind(&reg.parent_region_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.insert("regions", reg).await
     }
 
     pub async fn region_get(&self, id: &str) -> Result<Region, StoreError> {
-        self.row_where("regions", "id", id, region).await
+        self.row_where("regions", "id", id, decode::<Region>).await
     }
 
     pub async fn region_list(&self) -> Result<Vec<Region>, StoreError> {
-        self.rows("SELECT * FROM regions ORDER BY id", region).await
+        self.rows("SELECT * FROM regions ORDER BY id", decode::<Region>).await
     }
 
     pub async fn region_update(&self, reg: &Region) -> Result<(), StoreError> {
-        found(
-            sqlx::query("UPDATE regions SET description = $2, parent_region_id = $3 WHERE id = $1")
-                .bind(&reg.id)
-                .bind(&reg.description)
-                .bind(&reg.parent_region_id)
-                .execute(self.pool())
-                .await?,
-        )
+        self.update("regions", reg, &["description", "parent_region_id"]).await
     }
 
     pub async fn region_delete(&self, id: &str) -> Result<(), StoreError> {
@@ -103,36 +65,19 @@ impl Store {
     }
 
     pub async fn service_create(&self, s: &Service) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO services (id, type, name, description, enabled) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&s.id)
-            .bind(&s.service_type)
-            .bind(&s.name)
-            .bind(&s.description)
-            .bind(flag(s.enabled))
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.insert("services", s).await
     }
 
     pub async fn service_get(&self, id: &str) -> Result<Service, StoreError> {
-        self.row_where("services", "id", id, service).await
+        self.row_where("services", "id", id, decode::<Service>).await
     }
 
     pub async fn service_list(&self) -> Result<Vec<Service>, StoreError> {
-        self.rows("SELECT * FROM services ORDER BY type, id", service).await
+        self.rows("SELECT * FROM services ORDER BY type, id", decode::<Service>).await
     }
 
     pub async fn service_update(&self, s: &Service) -> Result<(), StoreError> {
-        found(
-            sqlx::query("UPDATE services SET type = $2, name = $3, description = $4, enabled = $5 WHERE id = $1")
-                .bind(&s.id)
-                .bind(&s.service_type)
-                .bind(&s.name)
-                .bind(&s.description)
-                .bind(flag(s.enabled))
-                .execute(self.pool())
-                .await?,
-        )
+        self.update("services", s, &["type", "name", "description", "enabled"]).await
     }
 
     pub async fn service_delete(&self, id: &str) -> Result<(), StoreError> {
@@ -140,40 +85,19 @@ impl Store {
     }
 
     pub async fn endpoint_create(&self, e: &Endpoint) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO endpoints (id, service_id, interface, region_id, url, enabled) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&e.id)
-        .bind(&e.service_id)
-        .bind(&e.interface)
-        .bind(&e.region_id)
-        .bind(&e.url)
-        .bind(flag(e.enabled))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.insert("endpoints", e).await
     }
 
     pub async fn endpoint_get(&self, id: &str) -> Result<Endpoint, StoreError> {
-        self.row_where("endpoints", "id", id, endpoint).await
+        self.row_where("endpoints", "id", id, decode::<Endpoint>).await
     }
 
     pub async fn endpoint_list(&self) -> Result<Vec<Endpoint>, StoreError> {
-        self.rows("SELECT * FROM endpoints ORDER BY service_id, interface, id", endpoint).await
+        self.rows("SELECT * FROM endpoints ORDER BY service_id, interface, id", decode::<Endpoint>).await
     }
 
     pub async fn endpoint_update(&self, e: &Endpoint) -> Result<(), StoreError> {
-        found(sqlx::query(
-            "UPDATE endpoints SET service_id = $2, interface = $3, region_id = $4, url = $5, enabled = $6 WHERE id = $1",
-        )
-        .bind(&e.id)
-        .bind(&e.service_id)
-        .bind(&e.interface)
-        .bind(&e.region_id)
-        .bind(&e.url)
-        .bind(flag(e.enabled))
-        .execute(self.pool())
-        .await?)
+        self.update("endpoints", e, &["service_id", "interface", "region_id", "url", "enabled"]).await
     }
 
     pub async fn endpoint_delete(&self, id: &str) -> Result<(), StoreError> {

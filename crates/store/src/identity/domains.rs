@@ -1,64 +1,40 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
 
-use super::{extra_text, Extra};
-use crate::table::{found, Guard};
-use crate::{flag, RowExt, Store, StoreError};
+use super::Extra;
+use crate::record::{decode, flag, json_text};
+use crate::table::Guard;
+use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Domain {
     pub id: String,
     pub name: String,
     pub description: String,
+    #[serde(deserialize_with = "flag")]
     pub enabled: bool,
+    #[serde(deserialize_with = "json_text")]
     pub extra: Extra,
-}
-
-fn decode(r: &AnyRow) -> Result<Domain, StoreError> {
-    Ok(Domain {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        description: r.text("description")?,
-        enabled: r.boolean("enabled")?,
-        extra: r.json("extra")?,
-    })
 }
 
 impl Store {
     pub async fn domain_create(&self, d: &Domain) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO domains (id, name, description, enabled, extra) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&d.id)
-            .bind(&d.name)
-            .bind(&d.description)
-            .bind(flag(d.enabled))
-            .bind(extra_text(&d.extra))
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.insert("domains", d).await
     }
 
     pub async fn domain_get(&self, id: &str) -> Result<Domain, StoreError> {
-        self.row_where("domains", "id", id, decode).await
+        self.row_where("domains", "id", id, decode::<Domain>).await
     }
 
     pub async fn domain_by_name(&self, name: &str) -> Result<Domain, StoreError> {
-        self.row_where("domains", "name", name, decode).await
+        self.row_where("domains", "name", name, decode::<Domain>).await
     }
 
     pub async fn domain_list(&self) -> Result<Vec<Domain>, StoreError> {
-        self.rows("SELECT * FROM domains ORDER BY name", decode).await
+        self.rows("SELECT * FROM domains ORDER BY name", decode::<Domain>).await
     }
 
     pub async fn domain_update(&self, d: &Domain) -> Result<(), StoreError> {
-        found(
-            sqlx::query("UPDATE domains SET name = $2, description = $3, enabled = $4, extra = $5 WHERE id = $1")
-                .bind(&d.id)
-                .bind(&d.name)
-                .bind(&d.description)
-                .bind(flag(d.enabled))
-                .bind(extra_text(&d.extra))
-                .execute(self.pool())
-                .await?,
-        )
+        self.update("domains", d, &["name", "description", "enabled", "extra"]).await
     }
 
     /// Deletes a domain that owns nothing; a domain still holding projects, users or groups

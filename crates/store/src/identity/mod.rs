@@ -22,4 +22,4 @@ pub use revocations::RevocationEvent;
 pub use roles::Role;
 pub use users::User;
 
-pub(crate) use crate::{extra_text, Extra};
+pub(crate) use crate::Extra;

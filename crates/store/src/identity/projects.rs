@@ -1,63 +1,39 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
 
-use super::{extra_text, Extra};
-use crate::table::{found, Guard};
-use crate::{flag, RowExt, Store, StoreError};
+use super::Extra;
+use crate::record::{decode, flag, json_text, Sql};
+use crate::table::{found, Guard, Values};
+use crate::{RowExt, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub id: String,
     pub name: String,
     pub domain_id: String,
     pub parent_id: Option<String>,
     pub description: String,
+    #[serde(deserialize_with = "flag")]
     pub enabled: bool,
+    /// Kept in `project_tags`.
+    #[serde(skip)]
     pub tags: Vec<String>,
+    #[serde(deserialize_with = "json_text")]
     pub extra: Extra,
 }
 
-fn decode(r: &AnyRow) -> Result<Project, StoreError> {
-    Ok(Project {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        domain_id: r.text("domain_id")?,
-        parent_id: r.opt_text("parent_id")?,
-        description: r.text("description")?,
-        enabled: r.boolean("enabled")?,
-        tags: Vec::new(),
-        extra: r.json("extra")?,
-    })
-}
+const TAGS: Values = Values { table: "project_tags", owner: "project_id", value: "tag" };
 
 impl Store {
     pub async fn project_create(&self, p: &Project) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO projects (id, name, domain_id, parent_id, description, enabled, extra) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&p.id)
-        .bind(&p.name)
-        .bind(&p.domain_id)
-        .bind(&p.parent_id)
-        .bind(&p.description)
-        .bind(flag(p.enabled))
-        .bind(extra_text(&p.extra))
-        .execute(&mut *tx)
-        .await?;
-        for tag in &p.tags {
-            sqlx::query("INSERT INTO project_tags (project_id, tag) VALUES ($1, $2)")
-                .bind(&p.id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
+        Sql::insert("projects", p)?.query().execute(&mut *tx).await?;
+        TAGS.add(&mut tx, &p.id, &p.tags).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn project_get(&self, id: &str) -> Result<Project, StoreError> {
-        let mut p = self.row_where("projects", "id", id, decode).await?;
+        let mut p = self.row_where("projects", "id", id, decode::<Project>).await?;
         p.tags = self.project_tags(id).await?;
         Ok(p)
     }
@@ -80,7 +56,7 @@ impl Store {
     }
 
     pub async fn project_list(&self) -> Result<Vec<Project>, StoreError> {
-        let mut projects = self.rows("SELECT * FROM projects ORDER BY name, id", decode).await?;
+        let mut projects = self.rows("SELECT * FROM projects ORDER BY name, id", decode::<Project>).await?;
         let tag_rows =
             sqlx::query("SELECT project_id, tag FROM project_tags ORDER BY tag").fetch_all(self.reader()).await?;
         let mut by_project: std::collections::HashMap<String, Vec<String>> = Default::default();
@@ -97,24 +73,9 @@ impl Store {
 
     pub async fn project_update(&self, p: &Project) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        found(
-            sqlx::query("UPDATE projects SET name = $2, description = $3, enabled = $4, extra = $5 WHERE id = $1")
-                .bind(&p.id)
-                .bind(&p.name)
-                .bind(&p.description)
-                .bind(flag(p.enabled))
-                .bind(extra_text(&p.extra))
-                .execute(&mut *tx)
-                .await?,
-        )?;
-        sqlx::query("DELETE FROM project_tags WHERE project_id = $1").bind(&p.id).execute(&mut *tx).await?;
-        for tag in &p.tags {
-            sqlx::query("INSERT INTO project_tags (project_id, tag) VALUES ($1, $2)")
-                .bind(&p.id)
-                .bind(tag)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let set = ["name", "description", "enabled", "extra"];
+        found(Sql::update("projects", p, &["id"], &set)?.query().execute(&mut *tx).await?)?;
+        TAGS.replace(&mut tx, &p.id, &p.tags).await?;
         tx.commit().await?;
         Ok(())
     }

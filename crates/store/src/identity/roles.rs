@@ -1,58 +1,36 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
 
-use crate::table::{found, Link};
+use crate::record::{decode, empty_none};
+use crate::table::Link;
 use crate::{RowExt, Store, StoreError};
 
 const IMPLIED: Link = Link { table: "implied_roles", left: "prior_role_id", right: "implied_role_id" };
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
     pub id: String,
     pub name: String,
     /// `None` for a global role.
+    #[serde(with = "empty_none")]
     pub domain_id: Option<String>,
     pub description: String,
 }
 
-fn decode(r: &AnyRow) -> Result<Role, StoreError> {
-    let domain = r.text("domain_id")?;
-    Ok(Role {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        domain_id: (!domain.is_empty()).then_some(domain),
-        description: r.text("description")?,
-    })
-}
-
 impl Store {
     pub async fn role_create(&self, role: &Role) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO roles (id, name, domain_id, description) VALUES ($1, $2, $3, $4)")
-            .bind(&role.id)
-            .bind(&role.name)
-            .bind(role.domain_id.clone().unwrap_or_default())
-            .bind(&role.description)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        self.insert("roles", role).await
     }
 
     pub async fn role_get(&self, id: &str) -> Result<Role, StoreError> {
-        self.row_where("roles", "id", id, decode).await
+        self.row_where("roles", "id", id, decode::<Role>).await
     }
 
     pub async fn role_list(&self) -> Result<Vec<Role>, StoreError> {
-        self.rows("SELECT * FROM roles ORDER BY name, id", decode).await
+        self.rows("SELECT * FROM roles ORDER BY name, id", decode::<Role>).await
     }
 
     pub async fn role_update(&self, role: &Role) -> Result<(), StoreError> {
-        found(
-            sqlx::query("UPDATE roles SET name = $2, description = $3 WHERE id = $1")
-                .bind(&role.id)
-                .bind(&role.name)
-                .bind(&role.description)
-                .execute(self.pool())
-                .await?,
-        )
+        self.update("roles", role, &["name", "description"]).await
     }
 
     pub async fn role_delete(&self, id: &str) -> Result<(), StoreError> {

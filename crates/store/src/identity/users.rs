@@ -1,34 +1,33 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
 
-use super::{extra_text, Extra};
+use super::Extra;
+use crate::record::{decode, flag, json_text, Sql};
 use crate::table::found;
-use crate::{flag, RowExt, Store, StoreError};
+use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub name: String,
     pub domain_id: String,
+    #[serde(deserialize_with = "flag")]
     pub enabled: bool,
     pub default_project_id: Option<String>,
     pub description: String,
+    #[serde(deserialize_with = "json_text")]
     pub extra: Extra,
     pub password_expires_at: Option<i64>,
     pub created_at: i64,
 }
 
-fn decode(r: &AnyRow) -> Result<User, StoreError> {
-    Ok(User {
-        id: r.text("id")?,
-        name: r.text("name")?,
-        domain_id: r.text("domain_id")?,
-        enabled: r.boolean("enabled")?,
-        default_project_id: r.opt_text("default_project_id")?,
-        description: r.text("description")?,
-        extra: r.json("extra")?,
-        password_expires_at: r.opt_int("password_expires_at")?,
-        created_at: r.int("created_at")?,
-    })
+/// A user's row as first written: the user and the hash of its password.
+#[derive(Serialize)]
+struct NewUser<'a> {
+    #[serde(flatten)]
+    user: &'a User,
+    password_hash: Option<&'a str>,
+    password_created_at: Option<i64>,
 }
 
 impl Store {
@@ -37,41 +36,17 @@ impl Store {
     /// carries it, so nothing that renders users can hold one.
     pub async fn user_create(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, name, domain_id, enabled, default_project_id, description, extra, \
-             password_hash, password_created_at, password_expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&u.id)
-        .bind(&u.name)
-        .bind(&u.domain_id)
-        .bind(flag(u.enabled))
-        .bind(&u.default_project_id)
-        .bind(&u.description)
-        .bind(extra_text(&u.extra))
-        .bind(password_hash)
-        .bind(password_hash.map(|_| u.created_at))
-        .bind(u.password_expires_at)
-        .bind(u.created_at)
-        .execute(&mut *tx)
-        .await?;
+        let row = NewUser { user: u, password_hash, password_created_at: password_hash.map(|_| u.created_at) };
+        Sql::insert("users", &row)?.query().execute(&mut *tx).await?;
         if let Some(hash) = password_hash {
-            sqlx::query(
-                "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(format!("{}-{}", u.id, u.created_at))
-            .bind(&u.id)
-            .bind(hash)
-            .bind(u.created_at)
-            .execute(&mut *tx)
-            .await?;
+            remember(&mut tx, &u.id, hash, u.created_at).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn user_get(&self, id: &str) -> Result<User, StoreError> {
-        self.row_where("users", "id", id, decode).await
+        self.row_where("users", "id", id, decode::<User>).await
     }
 
     pub async fn user_by_name(&self, domain_id: &str, name: &str) -> Result<User, StoreError> {
@@ -80,7 +55,7 @@ impl Store {
             .bind(name)
             .fetch_one(self.reader())
             .await?;
-        decode(&r)
+        decode::<User>(&r)
     }
 
     /// The user's password hash, for proving a password; `None` when it has none.
@@ -93,25 +68,12 @@ impl Store {
     }
 
     pub async fn user_list(&self) -> Result<Vec<User>, StoreError> {
-        self.rows("SELECT * FROM users ORDER BY name, id", decode).await
+        self.rows("SELECT * FROM users ORDER BY name, id", decode::<User>).await
     }
 
     /// Updates everything but the password (see `user_set_password`).
     pub async fn user_update(&self, u: &User) -> Result<(), StoreError> {
-        found(
-            sqlx::query(
-                "UPDATE users SET name = $2, enabled = $3, default_project_id = $4, description = $5, extra = $6 \
-             WHERE id = $1",
-            )
-            .bind(&u.id)
-            .bind(&u.name)
-            .bind(flag(u.enabled))
-            .bind(&u.default_project_id)
-            .bind(&u.description)
-            .bind(extra_text(&u.extra))
-            .execute(self.pool())
-            .await?,
-        )
+        self.update("users", u, &["name", "enabled", "default_project_id", "description", "extra"]).await
     }
 
     /// Sets a new password hash and appends it to the history, keeping the newest `keep`.
@@ -135,13 +97,7 @@ impl Store {
             .execute(&mut *tx)
             .await?,
         )?;
-        sqlx::query("INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(format!("{user_id}-{now}"))
-            .bind(user_id)
-            .bind(hash)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        remember(&mut tx, user_id, hash, now).await?;
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT id FROM password_history WHERE user_id = $1 ORDER BY created_at DESC")
                 .bind(user_id)
@@ -169,4 +125,16 @@ impl Store {
         let first = ["DELETE FROM role_assignments WHERE actor_type = 'user' AND actor_id = $1"];
         self.delete_row("users", id, &[], &first).await
     }
+}
+
+/// Appends a hash to the user's password history.
+async fn remember(tx: &mut Transaction<'_, Any>, user_id: &str, hash: &str, at: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(format!("{user_id}-{at}"))
+        .bind(user_id)
+        .bind(hash)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

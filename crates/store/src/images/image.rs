@@ -1,16 +1,19 @@
-use sqlx::any::AnyRow;
+use serde::{Deserialize, Serialize};
 
-use crate::table::found;
-use crate::{extra_text, flag, Extra, RowExt, Store, StoreError};
+use crate::record::{decode, flag, json_text, Sql};
+use crate::table::{found, Values};
+use crate::{Extra, RowExt, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Image {
     pub id: String,
     pub name: Option<String>,
     pub owner: String,
     pub status: String,
     pub visibility: String,
+    #[serde(deserialize_with = "flag")]
     pub protected: bool,
+    #[serde(deserialize_with = "flag")]
     pub os_hidden: bool,
     pub checksum: Option<String>,
     pub os_hash_algo: Option<String>,
@@ -21,7 +24,10 @@ pub struct Image {
     pub min_ram: i64,
     pub container_format: Option<String>,
     pub disk_format: Option<String>,
+    #[serde(deserialize_with = "json_text")]
     pub properties: Extra,
+    /// Kept in `image_tags`.
+    #[serde(skip)]
     pub tags: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -34,30 +40,10 @@ pub struct ImageQuery {
     pub viewer_project: Option<String>,
 }
 
-fn decode(r: &AnyRow) -> Result<Image, StoreError> {
-    Ok(Image {
-        id: r.text("id")?,
-        name: r.opt_text("name")?,
-        owner: r.text("owner")?,
-        status: r.text("status")?,
-        visibility: r.text("visibility")?,
-        protected: r.boolean("protected")?,
-        os_hidden: r.boolean("os_hidden")?,
-        checksum: r.opt_text("checksum")?,
-        os_hash_algo: r.opt_text("os_hash_algo")?,
-        os_hash_value: r.opt_text("os_hash_value")?,
-        size: r.opt_int("size")?,
-        virtual_size: r.opt_int("virtual_size")?,
-        min_disk: r.int("min_disk")?,
-        min_ram: r.int("min_ram")?,
-        container_format: r.opt_text("container_format")?,
-        disk_format: r.opt_text("disk_format")?,
-        properties: r.json("properties")?,
-        tags: Vec::new(),
-        created_at: r.int("created_at")?,
-        updated_at: r.int("updated_at")?,
-    })
-}
+const TAGS: Values = Values { table: "image_tags", owner: "image_id", value: "tag" };
+
+/// What an update leaves as it was made.
+const FIXED: [&str; 2] = ["owner", "created_at"];
 
 const COLUMNS: &str = "id, name, owner, status, visibility, protected, os_hidden, checksum, os_hash_algo, \
     os_hash_value, size, virtual_size, min_disk, min_ram, container_format, disk_format, properties, created_at, updated_at";
@@ -65,37 +51,8 @@ const COLUMNS: &str = "id, name, owner, status, visibility, protected, os_hidden
 impl Store {
     pub async fn image_create(&self, i: &Image) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO images ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-        ))
-        .bind(&i.id)
-        .bind(&i.name)
-        .bind(&i.owner)
-        .bind(&i.status)
-        .bind(&i.visibility)
-        .bind(flag(i.protected))
-        .bind(flag(i.os_hidden))
-        .bind(&i.checksum)
-        .bind(&i.os_hash_algo)
-        .bind(&i.os_hash_value)
-        .bind(i.size)
-        .bind(i.virtual_size)
-        .bind(i.min_disk)
-        .bind(i.min_ram)
-        .bind(&i.container_format)
-        .bind(&i.disk_format)
-        .bind(extra_text(&i.properties))
-        .bind(i.created_at)
-        .bind(i.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        for t in &i.tags {
-            sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)")
-                .bind(&i.id)
-                .bind(t)
-                .execute(&mut *tx)
-                .await?;
-        }
+        Sql::insert("images", i)?.query().execute(&mut *tx).await?;
+        TAGS.add(&mut tx, &i.id, &i.tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -110,7 +67,7 @@ impl Store {
         .fetch_all(self.reader())
         .await?;
         let first = rows.first().ok_or(StoreError::NotFound)?;
-        let mut i = decode(first)?;
+        let mut i = decode::<Image>(first)?;
         i.tags = rows.iter().map(|r| r.opt_text("tag")).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
         Ok(i)
     }
@@ -134,7 +91,7 @@ impl Store {
                 .await?
             }
         };
-        let mut images = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let mut images = rows.iter().map(decode::<Image>).collect::<Result<Vec<_>, _>>()?;
         let tags = sqlx::query("SELECT image_id, tag FROM image_tags ORDER BY tag").fetch_all(self.reader()).await?;
         let mut by_image: std::collections::HashMap<String, Vec<String>> = Default::default();
         for r in &tags {
@@ -152,45 +109,17 @@ impl Store {
     /// if the row is still in that status (a compare-and-set for upload/import transitions).
     pub async fn image_update(&self, i: &Image, expect_status: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        let sql = "UPDATE images SET name = $2, status = $3, visibility = $4, protected = $5, os_hidden = $6, \
-             checksum = $7, os_hash_algo = $8, os_hash_value = $9, size = $10, virtual_size = $11, min_disk = $12, \
-             min_ram = $13, container_format = $14, disk_format = $15, properties = $16, updated_at = $17 \
-             WHERE id = $1 AND ($18 = '' OR status = $18)";
-        let done = sqlx::query(sql)
-            .bind(&i.id)
-            .bind(&i.name)
-            .bind(&i.status)
-            .bind(&i.visibility)
-            .bind(flag(i.protected))
-            .bind(flag(i.os_hidden))
-            .bind(&i.checksum)
-            .bind(&i.os_hash_algo)
-            .bind(&i.os_hash_value)
-            .bind(i.size)
-            .bind(i.virtual_size)
-            .bind(i.min_disk)
-            .bind(i.min_ram)
-            .bind(&i.container_format)
-            .bind(&i.disk_format)
-            .bind(extra_text(&i.properties))
-            .bind(i.updated_at)
-            .bind(expect_status.unwrap_or(""))
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let mut sql = Sql::update_all_but("images", i, &["id"], &FIXED)?;
+        if let Some(s) = expect_status {
+            sql = sql.and_where("status", s);
+        }
+        if sql.query().execute(&mut *tx).await?.rows_affected() == 0 {
             return Err(match expect_status {
                 Some(s) => StoreError::Conflict(format!("image is no longer {s}")),
                 None => StoreError::NotFound,
             });
         }
-        sqlx::query("DELETE FROM image_tags WHERE image_id = $1").bind(&i.id).execute(&mut *tx).await?;
-        for t in &i.tags {
-            sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)")
-                .bind(&i.id)
-                .bind(t)
-                .execute(&mut *tx)
-                .await?;
-        }
+        TAGS.replace(&mut tx, &i.id, &i.tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -214,6 +143,6 @@ impl Store {
             .bind(status)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode).collect()
+        rows.iter().map(decode::<Image>).collect()
     }
 }
