@@ -1,10 +1,12 @@
 //! The `clouds` table: each registered backend endpoint, its settings as JSON and its
 //! credentials sealed by core before they get here.
 
-use crate::table::found;
+use serde::Serialize;
+
+use crate::table::{delete_where, found};
 use crate::{from_row, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct CloudRow {
     pub id: String,
     pub name: String,
@@ -16,18 +18,7 @@ pub struct CloudRow {
 
 impl Store {
     pub async fn cloud_insert(&self, c: &CloudRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO clouds (id, name, kind, config, sealed_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(&c.kind)
-        .bind(&c.config)
-        .bind(&c.sealed_secret)
-        .bind(c.created_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.insert("clouds", c).await
     }
 
     pub async fn cloud_list(&self) -> Result<Vec<CloudRow>, StoreError> {
@@ -35,6 +26,6 @@ impl Store {
     }
 
     pub async fn cloud_delete(&self, name: &str) -> Result<(), StoreError> {
-        found(sqlx::query("DELETE FROM clouds WHERE name = $1").bind(name).execute(self.pool()).await?)
+        found(delete_where(self.pool(), "clouds", &[("name", name)]).await?)
     }
 }

@@ -2,14 +2,19 @@
 //! flavors…) with the few columns its queries need. Reads are here; every change goes
 //! through the one write set (`write.rs`).
 
+use serde::Serialize;
 use sqlx::{Any, Transaction};
 
+use crate::record::Sql;
+use crate::table::delete_where;
 use crate::write::Expect;
 use crate::{from_row, Store, StoreError};
 
+const TABLE: &str = "documents";
+
 /// One stored document. The body belongs to the core service of its kind; the store reads
 /// only the columns beside it.
-#[derive(Debug, Clone, PartialEq, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, sqlx::FromRow)]
 pub struct Document {
     pub kind: String,
     pub id: String,
@@ -79,16 +84,11 @@ impl Store {
 pub(crate) async fn put(tx: &mut Transaction<'_, Any>, d: &Document, expect: Expect) -> Result<(), StoreError> {
     match expect {
         Expect::Version(_) | Expect::Existing => {
-            let check = if let Expect::Version(_) = expect { " AND version = $7" } else { "" };
-            let sql = format!(
-                "UPDATE documents SET owner = $3, name = $4, body = $5, version = $6 WHERE kind = $1 AND id = $2{check}"
-            );
-            let mut q = sqlx::query(&sql).bind(&d.kind).bind(&d.id).bind(&d.owner).bind(&d.name).bind(&d.body);
-            q = q.bind(d.version);
+            let mut sql = Sql::update(TABLE, d, &["kind", "id"], &["owner", "name", "body", "version"])?;
             if let Expect::Version(v) = expect {
-                q = q.bind(v);
+                sql = sql.and_where("version", v);
             }
-            if q.execute(&mut **tx).await?.rows_affected() == 0 {
+            if sql.query().execute(&mut **tx).await?.rows_affected() == 0 {
                 return Err(match expect {
                     Expect::Version(_) => StoreError::Conflict("version".into()),
                     _ => StoreError::NotFound,
@@ -100,20 +100,7 @@ pub(crate) async fn put(tx: &mut Transaction<'_, Any>, d: &Document, expect: Exp
             if expect == Expect::Replace {
                 delete(tx, &d.kind, &d.id).await?;
             }
-            sqlx::query(
-                "INSERT INTO documents (kind, id, owner, parent_id, name, body, created_at, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&d.kind)
-            .bind(&d.id)
-            .bind(&d.owner)
-            .bind(&d.parent_id)
-            .bind(&d.name)
-            .bind(&d.body)
-            .bind(d.created_at)
-            .bind(d.version)
-            .execute(&mut **tx)
-            .await?;
+            Sql::insert(TABLE, d)?.query().execute(&mut **tx).await?;
             Ok(())
         }
     }
@@ -121,7 +108,5 @@ pub(crate) async fn put(tx: &mut Transaction<'_, Any>, d: &Document, expect: Exp
 
 /// Removes one document; how many rows went (0 or 1).
 pub(crate) async fn delete(tx: &mut Transaction<'_, Any>, kind: &str, id: &str) -> Result<u64, StoreError> {
-    let r =
-        sqlx::query("DELETE FROM documents WHERE kind = $1 AND id = $2").bind(kind).bind(id).execute(&mut **tx).await?;
-    Ok(r.rows_affected())
+    Ok(delete_where(&mut **tx, TABLE, &[("kind", kind), ("id", id)]).await?.rows_affected())
 }

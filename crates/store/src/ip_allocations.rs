@@ -3,9 +3,15 @@
 
 use sqlx::{Any, Transaction};
 
+use serde::Serialize;
+
+use crate::record::Sql;
+use crate::table::delete_where;
 use crate::{from_row, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+const TABLE: &str = "ip_allocations";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct IpAllocation {
     pub subnet_id: String,
     pub ip_address: String,
@@ -15,39 +21,24 @@ pub struct IpAllocation {
 
 impl Store {
     pub async fn ip_allocations_of_subnet(&self, subnet_id: &str) -> Result<Vec<IpAllocation>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM ip_allocations WHERE subnet_id = $1")
-            .bind(subnet_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(from_row).collect()
+        self.rows_where(TABLE, &[("subnet_id", subnet_id)], "", from_row).await
     }
 }
 
 /// Frees every address of a port.
 pub(crate) async fn release_port(tx: &mut Transaction<'_, Any>, port_id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM ip_allocations WHERE port_id = $1").bind(port_id).execute(&mut **tx).await?;
+    delete_where(&mut **tx, TABLE, &[("port_id", port_id)]).await?;
     Ok(())
 }
 
 pub(crate) async fn release(tx: &mut Transaction<'_, Any>, subnet_id: &str, ip: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM ip_allocations WHERE subnet_id = $1 AND ip_address = $2")
-        .bind(subnet_id)
-        .bind(ip)
-        .execute(&mut **tx)
-        .await?;
+    delete_where(&mut **tx, TABLE, &[("subnet_id", subnet_id), ("ip_address", ip)]).await?;
     Ok(())
 }
 
 /// Takes an address; one another port holds is `Conflict("ip:SUBNET:ADDRESS")`.
 pub(crate) async fn allocate(tx: &mut Transaction<'_, Any>, a: &IpAllocation) -> Result<(), StoreError> {
-    let done =
-        sqlx::query("INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id) VALUES ($1, $2, $3, $4)")
-            .bind(&a.subnet_id)
-            .bind(&a.ip_address)
-            .bind(&a.port_id)
-            .bind(&a.network_id)
-            .execute(&mut **tx)
-            .await;
+    let done = Sql::insert(TABLE, a)?.query().execute(&mut **tx).await;
     match done.map_err(StoreError::from) {
         Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!("ip:{}:{}", a.subnet_id, a.ip_address))),
         other => other.map(|_| ()),

@@ -2,11 +2,13 @@
 //! PostgreSQL, so several nodes share the queue; SQLite has one writer, so a plain
 //! update-returning is atomic), and updated only by the worker that holds the lease.
 
+use serde::Serialize;
 use sqlx::{Any, Transaction};
 
+use crate::record::Sql;
 use crate::{from_row, Backend, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Operation {
     pub id: String,
     pub kind: String,
@@ -35,24 +37,7 @@ pub struct Progress<'a> {
 
 /// Queues an operation inside the caller's transaction, so it lands with the desired state.
 pub(crate) async fn insert_op(tx: &mut Transaction<'_, Any>, o: &Operation) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO operations (id, kind, resource_id, state, input, steps_done, error, lease_owner, lease_until, \
-         attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(&o.id)
-    .bind(&o.kind)
-    .bind(&o.resource_id)
-    .bind(&o.state)
-    .bind(&o.input)
-    .bind(&o.steps_done)
-    .bind(&o.error)
-    .bind(&o.lease_owner)
-    .bind(o.lease_until)
-    .bind(o.attempts)
-    .bind(o.created_at)
-    .bind(o.updated_at)
-    .execute(&mut **tx)
-    .await?;
+    Sql::insert("operations", o)?.query().execute(&mut **tx).await?;
     Ok(())
 }
 

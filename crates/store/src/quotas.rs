@@ -1,4 +1,7 @@
+use crate::table::delete_where;
 use crate::{Store, StoreError};
+
+const TABLE: &str = "project_quotas";
 
 impl Store {
     /// The project's own limit for `resource`, if an operator set one.
@@ -25,11 +28,7 @@ impl Store {
 
     pub async fn quota_set(&self, project_id: &str, resource: &str, limit: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM project_quotas WHERE project_id = $1 AND resource = $2")
-            .bind(project_id)
-            .bind(resource)
-            .execute(&mut *tx)
-            .await?;
+        delete_where(&mut *tx, TABLE, &[("project_id", project_id), ("resource", resource)]).await?;
         sqlx::query("INSERT INTO project_quotas (project_id, resource, hard_limit) VALUES ($1, $2, $3)")
             .bind(project_id)
             .bind(resource)
@@ -41,11 +40,7 @@ impl Store {
     }
 
     pub async fn quota_clear(&self, project_id: &str, resource: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM project_quotas WHERE project_id = $1 AND resource = $2")
-            .bind(project_id)
-            .bind(resource)
-            .execute(self.pool())
-            .await?;
+        delete_where(self.pool(), TABLE, &[("project_id", project_id), ("resource", resource)]).await?;
         Ok(())
     }
 }

@@ -78,8 +78,8 @@ impl Sql {
     }
 
     /// Adds `AND column = value` to an UPDATE's condition (a compare-and-set).
-    pub(crate) fn and_where(mut self, column: &str, value: &str) -> Self {
-        let p = self.param(Value::String(value.into()));
+    pub(crate) fn and_where(mut self, column: &str, value: impl Into<Value>) -> Self {
+        let p = self.param(value.into());
         self.text = format!("{} AND {column} = {p}", self.text);
         self
     }

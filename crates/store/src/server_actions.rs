@@ -32,19 +32,10 @@ pub(crate) async fn put_action(tx: &mut Transaction<'_, Any>, a: &ActionRow) -> 
 
 impl Store {
     pub async fn action_list(&self, server_id: &str) -> Result<Vec<ActionRow>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM server_actions WHERE server_id = $1 ORDER BY start_time DESC")
-            .bind(server_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(from_row).collect()
+        self.rows_where("server_actions", &[("server_id", server_id)], "start_time DESC", from_row).await
     }
 
     pub async fn action_get(&self, server_id: &str, request_id: &str) -> Result<ActionRow, StoreError> {
-        let r = sqlx::query("SELECT * FROM server_actions WHERE server_id = $1 AND request_id = $2")
-            .bind(server_id)
-            .bind(request_id)
-            .fetch_one(self.reader())
-            .await?;
-        from_row(&r)
+        self.one_where("server_actions", &[("server_id", server_id), ("request_id", request_id)], from_row).await
     }
 }

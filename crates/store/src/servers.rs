@@ -2,11 +2,13 @@
 //! paging columns sit beside the JSON body and every list is a keyset scan. Writes that
 //! change a server go through the one write set (`write.rs`) with its operations.
 
+use serde::Serialize;
 use sqlx::{Any, Transaction};
 
+use crate::record::Sql;
 use crate::{from_row, RowExt, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ServerRow {
     pub id: String,
     pub project_id: String,
@@ -44,54 +46,14 @@ pub struct ServerQuery {
 }
 
 pub(crate) async fn insert_server(tx: &mut Transaction<'_, Any>, s: &ServerRow) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO servers (id, project_id, user_id, name, status, cloud, flavor_id, image_id, vcpus, ram_mb, \
-         created_at, updated_at, deleted_at, version, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(&s.id)
-    .bind(&s.project_id)
-    .bind(&s.user_id)
-    .bind(&s.name)
-    .bind(&s.status)
-    .bind(&s.cloud)
-    .bind(&s.flavor_id)
-    .bind(&s.image_id)
-    .bind(s.vcpus)
-    .bind(s.ram_mb)
-    .bind(s.created_at)
-    .bind(s.updated_at)
-    .bind(s.deleted_at)
-    .bind(s.version)
-    .bind(&s.body)
-    .execute(&mut **tx)
-    .await?;
+    Sql::insert("servers", s)?.query().execute(&mut **tx).await?;
     Ok(())
 }
 
 /// Compare-and-swap from `expect`: `Conflict("version")` when another write got there first.
 pub(crate) async fn update_server(tx: &mut Transaction<'_, Any>, s: &ServerRow, expect: i64) -> Result<(), StoreError> {
-    let r = sqlx::query(
-        "UPDATE servers SET name = $3, status = $4, cloud = $5, flavor_id = $6, image_id = $7, \
-         vcpus = $8, ram_mb = $9, updated_at = $10, deleted_at = $11, version = $12, body = $13 \
-         WHERE id = $1 AND version = $2",
-    )
-    .bind(&s.id)
-    .bind(expect)
-    .bind(&s.name)
-    .bind(&s.status)
-    .bind(&s.cloud)
-    .bind(&s.flavor_id)
-    .bind(&s.image_id)
-    .bind(s.vcpus)
-    .bind(s.ram_mb)
-    .bind(s.updated_at)
-    .bind(s.deleted_at)
-    .bind(s.version)
-    .bind(&s.body)
-    .execute(&mut **tx)
-    .await?;
-    if r.rows_affected() == 0 {
+    let sql = Sql::update_all_but("servers", s, &["id"], &["project_id", "user_id", "created_at"])?;
+    if sql.and_where("version", expect).query().execute(&mut **tx).await?.rows_affected() == 0 {
         return Err(StoreError::Conflict("version".into()));
     }
     Ok(())

@@ -4,8 +4,9 @@
 //! row of an association table. Each repository file keeps only what is its own: its
 //! columns, its decoder and its writes.
 
-use sqlx::any::{AnyQueryResult, AnyRow};
-use sqlx::{Any, Transaction};
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Executor, Transaction};
 
 use crate::{Store, StoreError};
 
@@ -70,7 +71,52 @@ pub(crate) fn found(done: AnyQueryResult) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Equalities on text columns that pick rows: `&[("image_id", id), ("store", store)]`.
+pub(crate) type Eq<'a> = [(&'a str, &'a str)];
+
+/// `SELECT * FROM table WHERE …` (the columns of `eq`), ordered by `order` unless empty.
+fn select(table: &str, eq: &Eq<'_>, order: &str) -> String {
+    let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {order}") };
+    format!("SELECT * FROM {table} WHERE {}{order}", condition(eq))
+}
+
+fn condition(eq: &Eq<'_>) -> String {
+    eq.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect::<Vec<_>>().join(" AND ")
+}
+
+fn bound<'q>(sql: &'q str, eq: &'q Eq<'q>) -> Query<'q, Any, AnyArguments<'q>> {
+    eq.iter().fold(sqlx::query(sql), |q, (_, v)| q.bind(*v))
+}
+
+/// Deletes the rows of `table` that `eq` picks, on a pool or inside a transaction.
+pub(crate) async fn delete_where<'c, E: Executor<'c, Database = Any>>(
+    ex: E,
+    table: &str,
+    eq: &Eq<'_>,
+) -> Result<AnyQueryResult, StoreError> {
+    let sql = format!("DELETE FROM {table} WHERE {}", condition(eq));
+    Ok(bound(&sql, eq).execute(ex).await?)
+}
+
 impl Store {
+    /// Every row of `table` that `eq` picks, ordered by `order` ("" for any order).
+    pub(crate) async fn rows_where<T>(
+        &self,
+        table: &str,
+        eq: &Eq<'_>,
+        order: &str,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = select(table, eq, order);
+        bound(&sql, eq).fetch_all(self.reader()).await?.iter().map(decode).collect()
+    }
+
+    /// The one row of `table` that `eq` picks; `NotFound` when there is none.
+    pub(crate) async fn one_where<T>(&self, table: &str, eq: &Eq<'_>, decode: Decode<T>) -> Result<T, StoreError> {
+        let sql = select(table, eq, "");
+        decode(&bound(&sql, eq).fetch_one(self.reader()).await?)
+    }
+
     /// The one row of `table` whose `column` is `value`.
     pub(crate) async fn row_where<T>(
         &self,
@@ -79,8 +125,7 @@ impl Store {
         value: &str,
         decode: Decode<T>,
     ) -> Result<T, StoreError> {
-        let sql = format!("SELECT * FROM {table} WHERE {column} = $1");
-        decode(&sqlx::query(&sql).bind(value).fetch_one(self.reader()).await?)
+        self.one_where(table, &[(column, value)], decode).await
     }
 
     /// Every row `sql` (a query without parameters) selects.

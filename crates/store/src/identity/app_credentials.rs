@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::record::{decode, flag, Sql};
-use crate::table::{found, Values};
+use crate::table::{delete_where, found, Values};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +71,6 @@ impl Store {
     }
 
     pub async fn app_credential_delete(&self, id: &str) -> Result<(), StoreError> {
-        found(sqlx::query("DELETE FROM application_credentials WHERE id = $1").bind(id).execute(self.pool()).await?)
+        found(delete_where(self.pool(), "application_credentials", &[("id", id)]).await?)
     }
 }

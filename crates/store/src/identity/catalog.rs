@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::record::{decode, flag};
-use crate::table::found;
+use crate::table::{delete_where, found};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ impl Store {
         if used > 0 {
             return Err(StoreError::Conflict("region has endpoints or child regions".into()));
         }
-        found(sqlx::query("DELETE FROM regions WHERE id = $1").bind(id).execute(self.pool()).await?)
+        found(delete_where(self.pool(), "regions", &[("id", id)]).await?)
     }
 
     pub async fn service_create(&self, s: &Service) -> Result<(), StoreError> {
@@ -101,6 +101,6 @@ impl Store {
     }
 
     pub async fn endpoint_delete(&self, id: &str) -> Result<(), StoreError> {
-        found(sqlx::query("DELETE FROM endpoints WHERE id = $1").bind(id).execute(self.pool()).await?)
+        found(delete_where(self.pool(), "endpoints", &[("id", id)]).await?)
     }
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::record::{decode, flag, json_text, Sql};
-use crate::table::{found, Values};
+use crate::table::{delete_where, found, Values};
 use crate::{Extra, RowExt, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,7 +125,7 @@ impl Store {
     }
 
     pub async fn image_delete(&self, id: &str) -> Result<(), StoreError> {
-        found(sqlx::query("DELETE FROM images WHERE id = $1").bind(id).execute(self.pool()).await?)
+        found(delete_where(self.pool(), "images", &[("id", id)]).await?)
     }
 
     /// Bytes of image data a project holds (for its quota).

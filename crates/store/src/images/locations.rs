@@ -1,7 +1,13 @@
+use serde::Serialize;
+
+use crate::record::Sql;
+use crate::table::delete_where;
 use crate::{from_row, RowExt, Store, StoreError};
 
+const TABLE: &str = "image_locations";
+
 /// One copy of an image's data in one store. `status` is `active` once the copy is whole.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ImageLocation {
     pub image_id: String,
     pub store: String,
@@ -15,33 +21,14 @@ impl Store {
     /// Records (or replaces) the image's location in one store.
     pub async fn image_location_put(&self, l: &ImageLocation) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM image_locations WHERE image_id = $1 AND store = $2")
-            .bind(&l.image_id)
-            .bind(&l.store)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO image_locations (image_id, store, reference, disk_format, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&l.image_id)
-        .bind(&l.store)
-        .bind(&l.reference)
-        .bind(&l.disk_format)
-        .bind(&l.status)
-        .bind(l.created_at)
-        .execute(&mut *tx)
-        .await?;
+        delete_where(&mut *tx, TABLE, &[("image_id", &l.image_id), ("store", &l.store)]).await?;
+        Sql::insert(TABLE, l)?.query().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn image_locations(&self, image_id: &str) -> Result<Vec<ImageLocation>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM image_locations WHERE image_id = $1 ORDER BY created_at, store")
-            .bind(image_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(from_row).collect()
+        self.rows_where(TABLE, &[("image_id", image_id)], "created_at, store", from_row).await
     }
 
     /// The stores holding a whole copy of each of `image_ids`, in one query per 500 ids.
@@ -65,11 +52,7 @@ impl Store {
     }
 
     pub async fn image_location_delete(&self, image_id: &str, store: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM image_locations WHERE image_id = $1 AND store = $2")
-            .bind(image_id)
-            .bind(store)
-            .execute(self.pool())
-            .await?;
+        delete_where(self.pool(), TABLE, &[("image_id", image_id), ("store", store)]).await?;
         Ok(())
     }
 }

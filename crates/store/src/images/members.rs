@@ -1,7 +1,11 @@
-use crate::table::found;
+use serde::Serialize;
+
+use crate::table::{delete_where, found};
 use crate::{from_row, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+const TABLE: &str = "image_members";
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct ImageMember {
     pub image_id: String,
     pub member_id: String,
@@ -12,43 +16,20 @@ pub struct ImageMember {
 
 impl Store {
     pub async fn image_member_create(&self, m: &ImageMember) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO image_members (image_id, member_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&m.image_id)
-        .bind(&m.member_id)
-        .bind(&m.status)
-        .bind(m.created_at)
-        .bind(m.updated_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.insert("image_members", m).await
     }
 
     pub async fn image_member_get(&self, image_id: &str, member_id: &str) -> Result<ImageMember, StoreError> {
-        let r = sqlx::query("SELECT * FROM image_members WHERE image_id = $1 AND member_id = $2")
-            .bind(image_id)
-            .bind(member_id)
-            .fetch_one(self.reader())
-            .await?;
-        from_row(&r)
+        self.one_where(TABLE, &[("image_id", image_id), ("member_id", member_id)], from_row).await
     }
 
     pub async fn image_members(&self, image_id: &str) -> Result<Vec<ImageMember>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM image_members WHERE image_id = $1 ORDER BY created_at, member_id")
-            .bind(image_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(from_row).collect()
+        self.rows_where(TABLE, &[("image_id", image_id)], "created_at, member_id", from_row).await
     }
 
     /// Every membership of one project (to filter image lists by member status).
     pub async fn image_memberships_of(&self, member_id: &str) -> Result<Vec<ImageMember>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM image_members WHERE member_id = $1")
-            .bind(member_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(from_row).collect()
+        self.rows_where(TABLE, &[("member_id", member_id)], "", from_row).await
     }
 
     pub async fn image_member_set_status(
@@ -70,12 +51,6 @@ impl Store {
     }
 
     pub async fn image_member_delete(&self, image_id: &str, member_id: &str) -> Result<(), StoreError> {
-        found(
-            sqlx::query("DELETE FROM image_members WHERE image_id = $1 AND member_id = $2")
-                .bind(image_id)
-                .bind(member_id)
-                .execute(self.pool())
-                .await?,
-        )
+        found(delete_where(self.pool(), TABLE, &[("image_id", image_id), ("member_id", member_id)]).await?)
     }
 }
