@@ -80,6 +80,27 @@ pub(crate) trait Act<P: Params>: Send + Sync + 'static {
     }
 }
 
+/// A step that has nothing to undo, written as its body:
+/// `step!(Finish(Arc<Compute>): PowerServer, "finish", |c, p, run| -> () { … })` declares
+/// the struct holding what the step uses (bound as `c`) and its `Act` with that `run`.
+macro_rules! step {
+    ($step:ident($holds:ty): $params:ty, $name:literal, |$s:ident, $p:pat_param, $run:pat_param| -> $out:ty $body:block) => {
+        struct $step($holds);
+
+        #[async_trait::async_trait]
+        impl $crate::saga::Act<$params> for $step {
+            const NAME: &'static str = $name;
+            type Out = $out;
+
+            async fn run(&self, $p: &$params, $run: &$crate::saga::Run<'_>) -> Result<$out, $crate::saga::StepError> {
+                let $s = &self.0;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use step;
+
 /// What a step knows of its run: which attempt of the operation this is, and what the steps
 /// before it returned.
 pub(crate) struct Run<'a> {

@@ -7,48 +7,39 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::clouds::Clouds;
 use hybridstack_core::compute::Compute;
 use hybridstack_core::images::copies::PurgeParams;
 use serde::{Deserialize, Serialize};
 
 use super::{cloud_of, driver};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Compute) {
     engine.register(SagaOf::<PurgeParams>::new().step(Remove(c.clouds.clone())).build());
 }
 
-struct Remove(Arc<Clouds>);
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Removed {
     removed: usize,
 }
 
-#[async_trait]
-impl Act<PurgeParams> for Remove {
-    const NAME: &'static str = "remove";
-    type Out = Removed;
-
-    async fn run(&self, p: &PurgeParams, _: &Run<'_>) -> Result<Removed, StepError> {
-        for copy in &p.copies {
-            let cloud = cloud_of(&self.0, &copy.store).await?;
-            match &cloud.images {
-                Some(store) => store.delete(&p.image_id, &copy.reference).await.map_err(driver)?,
-                None => tracing::warn!(image = %p.image_id, cloud = %copy.store,
-                    "the cloud keeps no images any more; its copy is left to its operator"),
-            }
+step!(Remove(Arc<Clouds>): PurgeParams, "remove", |clouds, p, _| -> Removed {
+    for copy in &p.copies {
+        let cloud = cloud_of(clouds, &copy.store).await?;
+        match &cloud.images {
+            Some(store) => store.delete(&p.image_id, &copy.reference).await.map_err(driver)?,
+            None => tracing::warn!(image = %p.image_id, cloud = %copy.store,
+                "the cloud keeps no images any more; its copy is left to its operator"),
         }
-        // A cloud whose copy was recorded had it removed above; a second copy there is never
-        // made (a copy is skipped where one is recorded).
-        for handle in self.0.all().iter().filter(|h| !p.copies.iter().any(|c| c.store == h.name)) {
-            if let Some(store) = crate::actors(handle).ok().and_then(|cloud| cloud.images.clone()) {
-                store.delete(&p.image_id, "").await.map_err(driver)?;
-            }
-        }
-        Ok(Removed { removed: p.copies.len() })
     }
-}
+    // A cloud whose copy was recorded had it removed above; a second copy there is never
+    // made (a copy is skipped where one is recorded).
+    for handle in clouds.all().iter().filter(|h| !p.copies.iter().any(|c| c.store == h.name)) {
+        if let Some(store) = crate::actors(handle).ok().and_then(|cloud| cloud.images.clone()) {
+            store.delete(&p.image_id, "").await.map_err(driver)?;
+        }
+    }
+    Ok(Removed { removed: p.copies.len() })
+});

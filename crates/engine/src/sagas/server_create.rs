@@ -12,7 +12,7 @@ use hybridstack_core::compute::Compute;
 use serde::{Deserialize, Serialize};
 
 use super::{cloud_of, core, driver, server_and_cloud, shared, FailServer};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -30,8 +30,6 @@ fn gone(id: &str) -> StepError {
     StepError::Failed(format!("Instance {id} could not be found."))
 }
 
-struct Schedule(Arc<Compute>);
-
 /// Where the server was placed, and how many block devices it has (later steps skip reading
 /// the server when it has nothing for them).
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,30 +38,23 @@ struct Scheduled {
     block_devices: usize,
 }
 
-#[async_trait]
-impl Act<CreateServer> for Schedule {
-    const NAME: &'static str = "schedule";
-    type Out = Scheduled;
-
-    async fn run(&self, p: &CreateServer, _: &Run<'_>) -> Result<Scheduled, StepError> {
-        let c = &self.0;
-        let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;
-        let block_devices = s.block_devices.len();
-        if !s.cloud.is_empty() {
-            return Ok(Scheduled { cloud: s.cloud, block_devices });
-        }
-        let cloud = c.choose_cloud(&s).await.map_err(core)?.map_err(StepError::Failed)?;
-        // A server without networks has none to wire up: it is spawning from here on.
-        let next = if s.networks.is_empty() { "spawning" } else { "networking" };
-        c.transition_from((s, row), |s| {
-            s.cloud = cloud.clone();
-            s.task_state = Some(next.into());
-        })
-        .await
-        .map_err(core)?;
-        Ok(Scheduled { cloud, block_devices })
+step!(Schedule(Arc<Compute>): CreateServer, "schedule", |c, p, _| -> Scheduled {
+    let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;
+    let block_devices = s.block_devices.len();
+    if !s.cloud.is_empty() {
+        return Ok(Scheduled { cloud: s.cloud, block_devices });
     }
-}
+    let cloud = c.choose_cloud(&s).await.map_err(core)?.map_err(StepError::Failed)?;
+    // A server without networks has none to wire up: it is spawning from here on.
+    let next = if s.networks.is_empty() { "spawning" } else { "networking" };
+    c.transition_from((s, row), |s| {
+        s.cloud = cloud.clone();
+        s.task_state = Some(next.into());
+    })
+    .await
+    .map_err(core)?;
+    Ok(Scheduled { cloud, block_devices })
+});
 
 /// Boot from volume: the volumes of its block_device_mapping_v2, made on (or claimed for)
 /// the chosen cloud. A failure part-way takes back what the step made.
@@ -195,7 +186,7 @@ impl Act<CreateServer> for Ports {
 }
 
 /// Realises each of the server's networks and ports on its cloud (DHCP entry, filters). A
-/// failed step is not undone by the saga, so a failure part-way takes back what this step
+/// failed step is not undone by the saga, so a failure part-way takes back what c step
 /// made before reporting it.
 struct Network(Arc<Compute>);
 
@@ -295,34 +286,25 @@ impl Act<CreateServer> for Spawn {
     }
 }
 
-struct Finish(Arc<Compute>);
-
-#[async_trait]
-impl Act<CreateServer> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = ();
-
-    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<(), StepError> {
-        let c = &self.0;
-        let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;
-        let power = if run.output::<CreateServer, Spawn>().is_some_and(|s| s.running) {
-            hybridstack_driver::PowerState::Running
-        } else {
-            let cloud = cloud_of(&c.clouds, &s.cloud).await?;
-            cloud.compute.power_state(&p.server_id).await.map_err(driver)?
-        };
-        let ids: Vec<String> = s.ports.iter().map(|p| p.0.clone()).collect();
-        let addresses = c.networking.addresses_of(&ids).await.map_err(core)?;
-        let launched = shared::chrono_now();
-        c.succeed_from(&p.server_id, Some((s, row)), p.request_id.as_deref(), |s| {
-            s.vm_state = "active".into();
-            s.power_state = power as u8;
-            s.launched_at = Some(launched.clone());
-            s.addresses = addresses.clone();
-            s.fault = None;
-        })
-        .await
-        .map_err(core)?;
-        Ok(())
-    }
-}
+step!(Finish(Arc<Compute>): CreateServer, "finish", |c, p, run| -> () {
+    let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;
+    let power = if run.output::<CreateServer, Spawn>().is_some_and(|s| s.running) {
+        hybridstack_driver::PowerState::Running
+    } else {
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        cloud.compute.power_state(&p.server_id).await.map_err(driver)?
+    };
+    let ids: Vec<String> = s.ports.iter().map(|p| p.0.clone()).collect();
+    let addresses = c.networking.addresses_of(&ids).await.map_err(core)?;
+    let launched = shared::chrono_now();
+    c.succeed_from(&p.server_id, Some((s, row)), p.request_id.as_deref(), |s| {
+        s.vm_state = "active".into();
+        s.power_state = power as u8;
+        s.launched_at = Some(launched.clone());
+        s.addresses = addresses.clone();
+        s.fault = None;
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});

@@ -5,13 +5,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::compute::ops::DeleteServer;
 use hybridstack_core::compute::Compute;
 use serde::{Deserialize, Serialize};
 
 use super::{cloud_of, core, driver, shared, FailServer};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -24,100 +23,58 @@ pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
     engine.register(saga.on_failed(FailServer(c.clone())).build());
 }
 
-struct Destroy(Arc<Compute>);
-
-#[async_trait]
-impl Act<DeleteServer> for Destroy {
-    const NAME: &'static str = "destroy";
-    type Out = ();
-
-    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<(), StepError> {
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        if !s.cloud.is_empty() {
-            let cloud = cloud_of(&self.0.clouds, &s.cloud).await?;
-            cloud.compute.delete_server(&p.server_id).await.map_err(driver)?;
-        }
-        Ok(())
+step!(Destroy(Arc<Compute>): DeleteServer, "destroy", |c, p, _| -> () {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    if !s.cloud.is_empty() {
+        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+        cloud.compute.delete_server(&p.server_id).await.map_err(driver)?;
     }
-}
+    Ok(())
+});
 
-/// The guest is gone, so its volumes are free again.
-struct Volumes(Arc<Compute>);
-
-#[async_trait]
-impl Act<DeleteServer> for Volumes {
-    const NAME: &'static str = "volumes";
-    type Out = ();
-
-    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<(), StepError> {
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        self.0.release_volumes(&s).await.map_err(core)
-    }
-}
-
-/// Releases the server's Neutron ports, remembering their networks for the next step. The
-/// ports go before the networks are looked at: of several servers deleted at once on one
-/// network, the last to look then sees no bound port and removes the network.
-struct Ports(Arc<Compute>);
+// The guest is gone, so its volumes are free again.
+step!(Volumes(Arc<Compute>): DeleteServer, "volumes", |c, p, _| -> () {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    c.release_volumes(&s).await.map_err(core)
+});
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Released {
     networks: Vec<String>,
 }
 
-#[async_trait]
-impl Act<DeleteServer> for Ports {
-    const NAME: &'static str = "ports";
-    type Out = Released;
-
-    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<Released, StepError> {
-        let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let mut networks = Vec::new();
-        for (port_id, _) in &s.ports {
-            if let Some(port) = c.networking.port_internal(port_id).await.map_err(core)? {
-                if !networks.contains(&port.network_id) {
-                    networks.push(port.network_id);
-                }
+// Releases the server's Neutron ports, remembering their networks for the next step. The
+// ports go before the networks are looked at: of several servers deleted at once on one
+// network, the last to look then sees no bound port and removes the network.
+step!(Ports(Arc<Compute>): DeleteServer, "ports", |c, p, _| -> Released {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    let mut networks = Vec::new();
+    for (port_id, _) in &s.ports {
+        if let Some(port) = c.networking.port_internal(port_id).await.map_err(core)? {
+            if !networks.contains(&port.network_id) {
+                networks.push(port.network_id);
             }
         }
-        c.release_ports(&s, &s.ports).await.map_err(core)?;
-        Ok(Released { networks })
     }
-}
+    c.release_ports(&s, &s.ports).await.map_err(core)?;
+    Ok(Released { networks })
+});
 
-struct Network(Arc<Compute>);
+step!(Network(Arc<Compute>): DeleteServer, "network", |c, p, run| -> () {
+    let networks = run.output::<DeleteServer, Ports>().unwrap_or_default().networks;
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    shared::remove_ports_and_networks(c, &s, &networks).await
+});
 
-#[async_trait]
-impl Act<DeleteServer> for Network {
-    const NAME: &'static str = "network";
-    type Out = ();
-
-    async fn run(&self, p: &DeleteServer, run: &Run<'_>) -> Result<(), StepError> {
-        let networks = run.output::<DeleteServer, Ports>().unwrap_or_default().networks;
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        shared::remove_ports_and_networks(&self.0, &s, &networks).await
-    }
-}
-
-struct Finish(Arc<Compute>);
-
-#[async_trait]
-impl Act<DeleteServer> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = ();
-
-    async fn run(&self, p: &DeleteServer, _: &Run<'_>) -> Result<(), StepError> {
-        let at = shared::chrono_now();
-        self.0
-            .succeed(&p.server_id, p.request_id.as_deref(), |s| {
-                s.vm_state = "deleted".into();
-                s.power_state = 0;
-                s.terminated_at = Some(at.clone());
-                s.ports.clear();
-            })
-            .await
-            .map_err(core)?;
-        Ok(())
-    }
-}
+step!(Finish(Arc<Compute>): DeleteServer, "finish", |c, p, _| -> () {
+    let at = shared::chrono_now();
+    c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
+        s.vm_state = "deleted".into();
+        s.power_state = 0;
+        s.terminated_at = Some(at.clone());
+        s.ports.clear();
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::compute::ops::PowerServer;
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::{PowerAction, PowerState};
 
 use super::{core, driver, server_and_cloud, FailServer};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -32,48 +31,31 @@ fn action(p: &PowerServer) -> Result<(PowerAction, &'static str), StepError> {
     })
 }
 
-struct Power(Arc<Compute>);
+step!(Power(Arc<Compute>): PowerServer, "power", |c, p, _| -> () {
+    let (act, _) = action(p)?;
+    let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
+    cloud.compute.power(&p.server_id, act).await.map_err(driver)
+});
 
-#[async_trait]
-impl Act<PowerServer> for Power {
-    const NAME: &'static str = "power";
-    type Out = ();
-
-    async fn run(&self, p: &PowerServer, _: &Run<'_>) -> Result<(), StepError> {
-        let (act, _) = action(p)?;
-        let (_, cloud) = server_and_cloud(&self.0, &p.server_id).await?;
-        cloud.compute.power(&p.server_id, act).await.map_err(driver)
+step!(Finish(Arc<Compute>): PowerServer, "finish", |c, p, _| -> () {
+    let (_, vm_state) = action(p)?;
+    let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+    let expected = match vm_state {
+        "stopped" => PowerState::Shutdown,
+        "paused" => PowerState::Paused,
+        "suspended" => PowerState::Suspended,
+        _ => PowerState::Running,
+    };
+    // A managed-save (suspend) leaves no running domain; libvirt reports it shut off.
+    if power != expected && !(expected == PowerState::Suspended && power == PowerState::Shutdown) {
+        return Err(StepError::Failed(format!("the guest is {power:?} after the action, expected {expected:?}")));
     }
-}
-
-struct Finish(Arc<Compute>);
-
-#[async_trait]
-impl Act<PowerServer> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = ();
-
-    async fn run(&self, p: &PowerServer, _: &Run<'_>) -> Result<(), StepError> {
-        let (_, vm_state) = action(p)?;
-        let (_, cloud) = server_and_cloud(&self.0, &p.server_id).await?;
-        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
-        let expected = match vm_state {
-            "stopped" => PowerState::Shutdown,
-            "paused" => PowerState::Paused,
-            "suspended" => PowerState::Suspended,
-            _ => PowerState::Running,
-        };
-        // A managed-save (suspend) leaves no running domain; libvirt reports it shut off.
-        if power != expected && !(expected == PowerState::Suspended && power == PowerState::Shutdown) {
-            return Err(StepError::Failed(format!("the guest is {power:?} after the action, expected {expected:?}")));
-        }
-        self.0
-            .succeed(&p.server_id, p.request_id.as_deref(), |s| {
-                s.vm_state = vm_state.into();
-                s.power_state = expected as u8;
-            })
-            .await
-            .map_err(core)?;
-        Ok(())
-    }
-}
+    c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
+        s.vm_state = vm_state.into();
+        s.power_state = expected as u8;
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::compute::ops::RebuildServer;
 use hybridstack_core::compute::Compute;
 use hybridstack_driver::PowerState;
 
 use super::{core, driver, server_and_cloud, shared, FailServer};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -17,41 +16,23 @@ pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
     engine.register(saga.on_failed(FailServer(c.clone())).build());
 }
 
-struct Rebuild(Arc<Compute>);
+step!(Rebuild(Arc<Compute>): RebuildServer, "rebuild", |c, p, _| -> () {
+    let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
+    shared::image_onto_cloud(c, &s).await?;
+    // A stopped server stays stopped (Nova does the same since microversion-less Ocata).
+    let spec = c.boot_spec(&s, &s.flavor, s.vm_state != "stopped").await.map_err(core)?;
+    cloud.compute.rebuild(&spec).await.map_err(driver)
+});
 
-#[async_trait]
-impl Act<RebuildServer> for Rebuild {
-    const NAME: &'static str = "rebuild";
-    type Out = ();
-
-    async fn run(&self, p: &RebuildServer, _: &Run<'_>) -> Result<(), StepError> {
-        let c = &self.0;
-        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
-        shared::image_onto_cloud(c, &s).await?;
-        // A stopped server stays stopped (Nova does the same since microversion-less Ocata).
-        let spec = c.boot_spec(&s, &s.flavor, s.vm_state != "stopped").await.map_err(core)?;
-        cloud.compute.rebuild(&spec).await.map_err(driver)
-    }
-}
-
-struct Finish(Arc<Compute>);
-
-#[async_trait]
-impl Act<RebuildServer> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = ();
-
-    async fn run(&self, p: &RebuildServer, _: &Run<'_>) -> Result<(), StepError> {
-        let c = &self.0;
-        let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
-        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
-        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
-            s.vm_state = if power == PowerState::Running { "active".into() } else { "stopped".into() };
-            s.power_state = power as u8;
-            s.fault = None;
-        })
-        .await
-        .map_err(core)?;
-        Ok(())
-    }
-}
+step!(Finish(Arc<Compute>): RebuildServer, "finish", |c, p, _| -> () {
+    let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+    c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
+        s.vm_state = if power == PowerState::Running { "active".into() } else { "stopped".into() };
+        s.power_state = power as u8;
+        s.fault = None;
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});

@@ -12,7 +12,7 @@ use hybridstack_driver::PowerState;
 use serde::{Deserialize, Serialize};
 
 use super::{core, driver, server_and_cloud, FailServer};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, Act, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -31,7 +31,7 @@ async fn new_flavor(c: &Compute, p: &ResizeServer) -> Result<FlavorCopy, StepErr
     Ok((&f).into())
 }
 
-/// The vm state a server with this power state shows once the operation settles.
+/// The vm state a server with c power state shows once the operation settles.
 fn settled(power: PowerState) -> String {
     if power == PowerState::Running { "active" } else { "stopped" }.into()
 }
@@ -71,79 +71,52 @@ impl Act<ResizeServer> for Resize {
     }
 }
 
-struct FinishResize(Arc<Compute>);
+step!(FinishResize(Arc<Compute>): ResizeServer, "finish", |c, p, _| -> () {
+    let flavor = new_flavor(c, p).await?;
+    let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+    c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
+        if s.old_flavor.is_none() {
+            s.old_flavor = Some(s.flavor.clone());
+        }
+        s.flavor = flavor.clone();
+        s.vm_state = "resized".into();
+        s.power_state = power as u8;
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});
 
-#[async_trait]
-impl Act<ResizeServer> for FinishResize {
-    const NAME: &'static str = "finish";
-    type Out = ();
+step!(Confirm(Arc<Compute>): ConfirmResize, "confirm", |c, p, _| -> () {
+    let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
+    cloud.compute.confirm_resize(&p.server_id).await.map_err(driver)?;
+    let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+    c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
+        s.old_flavor = None;
+        s.vm_state = settled(power);
+        s.power_state = power as u8;
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});
 
-    async fn run(&self, p: &ResizeServer, _: &Run<'_>) -> Result<(), StepError> {
-        let c = &self.0;
-        let flavor = new_flavor(c, p).await?;
-        let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
-        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
-        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
-            if s.old_flavor.is_none() {
-                s.old_flavor = Some(s.flavor.clone());
-            }
-            s.flavor = flavor.clone();
-            s.vm_state = "resized".into();
-            s.power_state = power as u8;
-        })
-        .await
-        .map_err(core)?;
-        Ok(())
-    }
-}
-
-struct Confirm(Arc<Compute>);
-
-#[async_trait]
-impl Act<ConfirmResize> for Confirm {
-    const NAME: &'static str = "confirm";
-    type Out = ();
-
-    async fn run(&self, p: &ConfirmResize, _: &Run<'_>) -> Result<(), StepError> {
-        let c = &self.0;
-        let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
-        cloud.compute.confirm_resize(&p.server_id).await.map_err(driver)?;
-        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
-        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
-            s.old_flavor = None;
-            s.vm_state = settled(power);
-            s.power_state = power as u8;
-        })
-        .await
-        .map_err(core)?;
-        Ok(())
-    }
-}
-
-struct Revert(Arc<Compute>);
-
-#[async_trait]
-impl Act<RevertResize> for Revert {
-    const NAME: &'static str = "revert";
-    type Out = ();
-
-    async fn run(&self, p: &RevertResize, _: &Run<'_>) -> Result<(), StepError> {
-        let c = &self.0;
-        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
-        let old = s.old_flavor.clone().unwrap_or_else(|| s.flavor.clone());
-        let running = s.power_state == PowerState::Running as u8;
-        let spec = c.boot_spec(&s, &old, running).await.map_err(core)?;
-        cloud.compute.revert_resize(&spec).await.map_err(driver)?;
-        let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
-        c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
-            if let Some(f) = s.old_flavor.take() {
-                s.flavor = f;
-            }
-            s.vm_state = settled(power);
-            s.power_state = power as u8;
-        })
-        .await
-        .map_err(core)?;
-        Ok(())
-    }
-}
+step!(Revert(Arc<Compute>): RevertResize, "revert", |c, p, _| -> () {
+    let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let old = s.old_flavor.clone().unwrap_or_else(|| s.flavor.clone());
+    let running = s.power_state == PowerState::Running as u8;
+    let spec = c.boot_spec(&s, &old, running).await.map_err(core)?;
+    cloud.compute.revert_resize(&spec).await.map_err(driver)?;
+    let power = cloud.compute.power_state(&p.server_id).await.map_err(driver)?;
+    c.succeed(&p.server_id, p.request_id.as_deref(), |s| {
+        if let Some(f) = s.old_flavor.take() {
+            s.flavor = f;
+        }
+        s.vm_state = settled(power);
+        s.power_state = power as u8;
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+});

@@ -12,7 +12,7 @@ use hybridstack_core::compute::Compute;
 use serde::{Deserialize, Serialize};
 
 use super::{cloud_of, core, driver};
-use crate::saga::{Act, Failed, Run, SagaOf, StepError};
+use crate::saga::{step, Act, Failed, Run, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -97,18 +97,10 @@ impl Act<SnapshotServer> for Upload {
     }
 }
 
-struct Finish(Arc<Compute>);
-
-#[async_trait]
-impl Act<SnapshotServer> for Finish {
-    const NAME: &'static str = "finish";
-    type Out = ();
-
-    async fn run(&self, p: &SnapshotServer, _: &Run<'_>) -> Result<(), StepError> {
-        self.0.succeed(&p.server_id, p.request_id.as_deref(), |_| {}).await.map_err(core)?;
-        Ok(())
-    }
-}
+step!(Finish(Arc<Compute>): SnapshotServer, "finish", |c, p, _| -> () {
+    c.succeed(&p.server_id, p.request_id.as_deref(), |_| {}).await.map_err(core)?;
+    Ok(())
+});
 
 /// The server was not harmed: it keeps its state; the image goes, the action says why.
 struct SnapshotFailed(Arc<Compute>);
