@@ -180,7 +180,8 @@ pub(crate) trait Resource: Send + Sync + 'static {
 }
 
 /// A resource's service, item type and names, in one line:
-/// `names!(Keystone, Group, "group", "groups", "/groups");`.
+/// `names!(Keystone, Group, "group", "groups", "/groups");`, optionally followed by what
+/// `passes_to!` takes: `…, "/groups"; identity: list group_list, show group_get);`.
 macro_rules! names {
     ($service:ty, $item:ty, $one:literal, $many:literal, $path:literal) => {
         type Service = $service;
@@ -188,6 +189,10 @@ macro_rules! names {
         const ONE: &'static str = $one;
         const MANY: &'static str = $many;
         const PATH: &'static str = $path;
+    };
+    ($service:ty, $item:ty, $one:literal, $many:literal, $path:literal; $($passes:tt)+) => {
+        crate::toolkit::names!($service, $item, $one, $many, $path);
+        crate::toolkit::passes_to!($($passes)+);
     };
 }
 pub(crate) use names;

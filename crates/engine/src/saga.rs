@@ -80,9 +80,11 @@ pub(crate) trait Act<P: Params>: Send + Sync + 'static {
     }
 }
 
-/// A step that has nothing to undo, written as its body:
+/// A step written as its body, with its undo beside it when it has one:
 /// `step!(Finish(Arc<Compute>): PowerServer, "finish", |c, p, run| -> () { … })` declares
-/// the struct holding what the step uses (bound as `c`) and its `Act` with that `run`.
+/// the struct holding what the step uses (bound as `c`) and its `Act` with that `run`;
+/// `… -> Out { … } undo |c, p, out| { … } leaves_work |out| expr)` adds the undo and says
+/// which outputs hold work a later failure must undo.
 macro_rules! step {
     ($step:ident($holds:ty): $params:ty, $name:literal, |$s:ident, $p:pat_param, $run:pat_param| -> $out:ty $body:block) => {
         struct $step($holds);
@@ -95,6 +97,31 @@ macro_rules! step {
             async fn run(&self, $p: &$params, $run: &$crate::saga::Run<'_>) -> Result<$out, $crate::saga::StepError> {
                 let $s = &self.0;
                 $body
+            }
+        }
+    };
+    ($step:ident($holds:ty): $params:ty, $name:literal, |$s:ident, $p:pat_param, $run:pat_param| -> $out:ty $body:block
+     undo |$us:ident, $up:pat_param, $uo:pat_param| $undo:block
+     leaves_work |$lo:pat_param| $leaves:expr) => {
+        struct $step($holds);
+
+        #[async_trait::async_trait]
+        impl $crate::saga::Act<$params> for $step {
+            const NAME: &'static str = $name;
+            type Out = $out;
+
+            async fn run(&self, $p: &$params, $run: &$crate::saga::Run<'_>) -> Result<$out, $crate::saga::StepError> {
+                let $s = &self.0;
+                $body
+            }
+
+            async fn undo(&self, $up: &$params, $uo: &$out) -> Result<(), $crate::saga::StepError> {
+                let $us = &self.0;
+                $undo
+            }
+
+            fn leaves_work(&self, $lo: &$out) -> bool {
+                $leaves
             }
         }
     };

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use super::{bad, json_body, path, views, Mv, Nova, NovaError, Result};
 use crate::auth::Call;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
+use crate::toolkit::{names, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -30,7 +30,7 @@ pub(super) fn router() -> Router<AppState> {
 struct Flavors;
 
 impl Resource for Flavors {
-    names!(Nova, Flavor, "flavor", "flavors", "/flavors");
+    names!(Nova, Flavor, "flavor", "flavors", "/flavors"; compute: show flavor_get, delete flavor_delete);
     const DETAIL: bool = true;
 
     fn render(st: &AppState, _: &RequestContext, f: &Flavor, how: &How<Nova>) -> Result<Value> {
@@ -65,8 +65,6 @@ impl Resource for Flavors {
         }
         Ok(flavors)
     }
-
-    passes_to!(compute: show flavor_get, delete flavor_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, f: Map<String, Value>) -> Result<Flavor> {
         let req = FlavorRequest {

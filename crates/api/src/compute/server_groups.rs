@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::{bad, Mv, Nova, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Params, Resource};
+use crate::toolkit::{names, routes, How, Params, Resource};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -26,7 +26,7 @@ fn view(g: &ServerGroup, mv: Mv) -> Value {
 struct ServerGroups;
 
 impl Resource for ServerGroups {
-    names!(Nova, ServerGroup, "server_group", "server_groups", "/os-server-groups");
+    names!(Nova, ServerGroup, "server_group", "server_groups", "/os-server-groups"; compute: show group_get, delete group_delete);
     const UPDATABLE: bool = false;
 
     fn render(_: &AppState, _: &RequestContext, g: &ServerGroup, how: &How<Nova>) -> Result<Value> {
@@ -37,8 +37,6 @@ impl Resource for ServerGroups {
         let all = q.iter().any(|(k, v)| k == "all_projects" && crate::body::query_bool(v).unwrap_or(false));
         Ok(st.compute.group_list(ctx, all).await?)
     }
-
-    passes_to!(compute: show group_get, delete group_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, g: Map<String, Value>) -> Result<ServerGroup> {
         let name =

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
@@ -24,13 +24,11 @@ pub(crate) fn render(state: &AppState, d: &Domain) -> Value {
 struct Domains;
 
 impl Resource for Domains {
-    names!(Keystone, Domain, "domain", "domains", "/domains");
+    names!(Keystone, Domain, "domain", "domains", "/domains"; identity: list domain_list, show domain_get, delete domain_delete);
 
     fn render(state: &AppState, _: &RequestContext, item: &Domain, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
-
-    passes_to!(identity: list domain_list, show domain_get, delete domain_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Domain, ApiError> {
         let d = Domain {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 fn render(state: &AppState, e: &Endpoint) -> Value {
@@ -19,7 +19,7 @@ fn render(state: &AppState, e: &Endpoint) -> Value {
 struct Endpoints;
 
 impl Resource for Endpoints {
-    names!(Keystone, Endpoint, "endpoint", "endpoints", "/endpoints");
+    names!(Keystone, Endpoint, "endpoint", "endpoints", "/endpoints"; identity: list endpoint_list, show endpoint_get, delete endpoint_delete);
 
     fn render(
         state: &AppState,
@@ -29,8 +29,6 @@ impl Resource for Endpoints {
     ) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
-
-    passes_to!(identity: list endpoint_list, show endpoint_get, delete endpoint_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Endpoint, ApiError> {
         let e = Endpoint {

@@ -13,7 +13,7 @@ use super::{collection, filter, no_content, path, self_link, users, Keystone};
 use crate::auth::Call;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, g: &Group) -> Value {
@@ -24,13 +24,11 @@ pub(crate) fn render(state: &AppState, g: &Group) -> Value {
 struct Groups;
 
 impl Resource for Groups {
-    names!(Keystone, Group, "group", "groups", "/groups");
+    names!(Keystone, Group, "group", "groups", "/groups"; identity: list group_list, show group_get, delete group_delete);
 
     fn render(state: &AppState, _: &RequestContext, item: &Group, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
-
-    passes_to!(identity: list group_list, show group_get, delete group_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Group, ApiError> {
         let g = Group {

@@ -15,7 +15,7 @@ use super::{no_content, path, self_link, Keystone};
 use crate::auth::Call;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Params, Resource};
+use crate::toolkit::{names, routes, How, Object, Params, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, p: &Project) -> Value {
@@ -48,7 +48,7 @@ fn tag_filter(p: &Project, q: &HashMap<String, String>) -> bool {
 struct Projects;
 
 impl Resource for Projects {
-    names!(Keystone, Project, "project", "projects", "/projects");
+    names!(Keystone, Project, "project", "projects", "/projects"; identity: show project_get, delete project_delete);
     const HANDLED: &'static [&'static str] = &["tags", "tags-any", "not-tags", "not-tags-any"];
 
     fn render(state: &AppState, _: &RequestContext, item: &Project, _: &How<Self::Service>) -> Result<Value, ApiError> {
@@ -59,8 +59,6 @@ impl Resource for Projects {
         let q: HashMap<String, String> = q.iter().cloned().collect();
         Ok(state.identity.project_list(ctx).await?.into_iter().filter(|p| tag_filter(p, &q)).collect())
     }
-
-    passes_to!(identity: show project_get, delete project_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Project, ApiError> {
         if b.opt_bool("is_domain")? == Some(true) {

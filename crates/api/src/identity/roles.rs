@@ -11,7 +11,7 @@ use super::{created, no_content, ok, path, self_link, Keystone};
 use crate::auth::Call;
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, r: &Role) -> Value {
@@ -26,13 +26,11 @@ fn brief(state: &AppState, r: &Role) -> Value {
 struct Roles;
 
 impl Resource for Roles {
-    names!(Keystone, Role, "role", "roles", "/roles");
+    names!(Keystone, Role, "role", "roles", "/roles"; identity: list role_list, show role_get, delete role_delete);
 
     fn render(state: &AppState, _: &RequestContext, item: &Role, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
-
-    passes_to!(identity: list role_list, show role_get, delete role_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Role, ApiError> {
         let r = Role {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{self_link, Keystone};
 use crate::body::Fields;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 fn render(state: &AppState, s: &Service) -> Value {
@@ -18,13 +18,11 @@ fn render(state: &AppState, s: &Service) -> Value {
 struct Services;
 
 impl Resource for Services {
-    names!(Keystone, Service, "service", "services", "/services");
+    names!(Keystone, Service, "service", "services", "/services"; identity: list service_list, show service_get, delete service_delete);
 
     fn render(state: &AppState, _: &RequestContext, item: &Service, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
-
-    passes_to!(identity: list service_list, show service_get, delete service_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<Service, ApiError> {
         let s = Service {

@@ -16,7 +16,7 @@ use super::{collection, filter, groups, no_content, path, projects, self_link, K
 use crate::auth::Call;
 use crate::body::{object, Fields};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::{ApiError, AppState};
 
 pub(crate) fn render(state: &AppState, u: &User) -> Value {
@@ -47,13 +47,11 @@ fn extra_of(b: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value
 struct Users;
 
 impl Resource for Users {
-    names!(Keystone, User, "user", "users", "/users");
+    names!(Keystone, User, "user", "users", "/users"; identity: list user_list, show user_get, delete user_delete);
 
     fn render(state: &AppState, _: &RequestContext, item: &User, _: &How<Self::Service>) -> Result<Value, ApiError> {
         Ok(render(state, item))
     }
-
-    passes_to!(identity: list user_list, show user_get, delete user_delete);
 
     async fn create(state: &AppState, ctx: &RequestContext, b: Object) -> Result<User, ApiError> {
         let u = User {

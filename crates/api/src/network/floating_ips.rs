@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, NeutronError, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(f: &FloatingIp) -> Result<Map<String, Value>> {
@@ -17,13 +17,11 @@ fn render(f: &FloatingIp) -> Result<Map<String, Value>> {
 struct FloatingIps;
 
 impl Resource for FloatingIps {
-    names!(Neutron, FloatingIp, "floatingip", "floatingips", "/floatingips");
+    names!(Neutron, FloatingIp, "floatingip", "floatingips", "/floatingips"; networking: list fip_list, show fip_get, delete fip_delete);
 
     fn render(_: &AppState, _: &RequestContext, item: &FloatingIp, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
-
-    passes_to!(networking: list fip_list, show fip_get, delete fip_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<FloatingIp> {
         let net = b.string("floating_network_id")?.ok_or_else(|| {

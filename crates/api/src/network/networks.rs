@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
@@ -28,13 +28,11 @@ fn request(b: &Map<String, Value>) -> Result<NetworkRequest> {
 struct Networks;
 
 impl Resource for Networks {
-    names!(Neutron, Network, "network", "networks", "/networks");
+    names!(Neutron, Network, "network", "networks", "/networks"; networking: list network_list, show network_get, delete network_delete);
 
     fn render(_: &AppState, _: &RequestContext, n: &Network, _: &How<Self::Service>) -> Result<Value> {
         show(n, &[]).map(Value::Object)
     }
-
-    passes_to!(networking: list network_list, show network_get, delete network_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<Network> {
         Ok(s.networking.network_create(ctx, request(&b)?).await?)

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::{path, show, Body, Neutron, NeutronError, Result};
 use crate::auth::Call;
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(r: &RouterDoc) -> Result<Map<String, Value>> {
@@ -43,13 +43,11 @@ fn gateway(b: &Map<String, Value>) -> Result<Option<Option<Gateway>>> {
 struct Routers;
 
 impl Resource for Routers {
-    names!(Neutron, RouterDoc, "router", "routers", "/routers");
+    names!(Neutron, RouterDoc, "router", "routers", "/routers"; networking: list router_list, show router_get, delete router_delete);
 
     fn render(_: &AppState, _: &RequestContext, item: &RouterDoc, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
-
-    passes_to!(networking: list router_list, show router_get, delete router_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<RouterDoc> {
         Ok(s.networking

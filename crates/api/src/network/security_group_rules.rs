@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(r: &SecurityGroupRule) -> Result<Map<String, Value>> {
@@ -17,14 +17,12 @@ fn render(r: &SecurityGroupRule) -> Result<Map<String, Value>> {
 struct SecurityGroupRules;
 
 impl Resource for SecurityGroupRules {
-    names!(Neutron, SecurityGroupRule, "security_group_rule", "security_group_rules", "/security-group-rules");
+    names!(Neutron, SecurityGroupRule, "security_group_rule", "security_group_rules", "/security-group-rules"; networking: list rule_list, show rule_get, delete rule_delete);
     const UPDATABLE: bool = false;
 
     fn render(_: &AppState, _: &RequestContext, item: &SecurityGroupRule, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
-
-    passes_to!(networking: list rule_list, show rule_get, delete rule_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<SecurityGroupRule> {
         let r = RuleRequest {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
@@ -26,13 +26,11 @@ pub(crate) fn render(g: &SecurityGroup) -> Result<Map<String, Value>> {
 struct SecurityGroups;
 
 impl Resource for SecurityGroups {
-    names!(Neutron, SecurityGroup, "security_group", "security_groups", "/security-groups");
+    names!(Neutron, SecurityGroup, "security_group", "security_groups", "/security-groups"; networking: list sg_list, show sg_get, delete sg_delete);
 
     fn render(_: &AppState, _: &RequestContext, item: &SecurityGroup, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
-
-    passes_to!(networking: list sg_list, show sg_get, delete sg_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<SecurityGroup> {
         Ok(s.networking

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(p: &SubnetPool) -> Result<Map<String, Value>> {
@@ -31,13 +31,11 @@ fn request(b: &Map<String, Value>) -> Result<SubnetPoolRequest> {
 struct SubnetPools;
 
 impl Resource for SubnetPools {
-    names!(Neutron, SubnetPool, "subnetpool", "subnetpools", "/subnetpools");
+    names!(Neutron, SubnetPool, "subnetpool", "subnetpools", "/subnetpools"; networking: list subnetpool_list, show subnetpool_get, delete subnetpool_delete);
 
     fn render(_: &AppState, _: &RequestContext, item: &SubnetPool, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
-
-    passes_to!(networking: list subnetpool_list, show subnetpool_get, delete subnetpool_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<SubnetPool> {
         Ok(s.networking.subnetpool_create(ctx, request(&b)?).await?)

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{show, Body, Neutron, NeutronError, Result};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Object, Resource};
+use crate::toolkit::{names, routes, How, Object, Resource};
 use crate::AppState;
 
 fn render(s: &Subnet) -> Result<Map<String, Value>> {
@@ -46,13 +46,11 @@ fn request(b: &Map<String, Value>) -> Result<SubnetRequest> {
 struct Subnets;
 
 impl Resource for Subnets {
-    names!(Neutron, Subnet, "subnet", "subnets", "/subnets");
+    names!(Neutron, Subnet, "subnet", "subnets", "/subnets"; networking: list subnet_list, show subnet_get, delete subnet_delete);
 
     fn render(_: &AppState, _: &RequestContext, item: &Subnet, _: &How<Self::Service>) -> Result<Value> {
         render(item).map(Value::Object)
     }
-
-    passes_to!(networking: list subnet_list, show subnet_get, delete subnet_delete);
 
     async fn create(s: &AppState, ctx: &RequestContext, b: Object) -> Result<Subnet> {
         Ok(s.networking.subnet_create(ctx, request(&b)?).await?)

@@ -15,7 +15,7 @@ use super::{action_of, check_project, metadata, route, time, Cinder, ListQuery, 
 use crate::auth::Call;
 use crate::compute::{bad, json_body};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
+use crate::toolkit::{names, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -53,7 +53,7 @@ fn detailed(s: &Snapshot, mv: VolMv) -> Value {
 struct Snapshots;
 
 impl Resource for Snapshots {
-    names!(Cinder, Snapshot, "snapshot", "snapshots", "/snapshots");
+    names!(Cinder, Snapshot, "snapshot", "snapshots", "/snapshots"; compute.volumes: show snapshot_get, delete snapshot_delete);
 
     fn render(_: &AppState, _: &RequestContext, s: &Snapshot, how: &How<Cinder>) -> Result<Value> {
         Ok(match how.view {
@@ -79,8 +79,6 @@ impl Resource for Snapshots {
         }
         q.page(snaps)
     }
-
-    passes_to!(compute.volumes: show snapshot_get, delete snapshot_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, s: Map<String, Value>) -> Result<Snapshot> {
         let s = Value::Object(s);

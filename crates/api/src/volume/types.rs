@@ -17,7 +17,7 @@ use super::{action_of, check_project, metadata, object_in, route, text, Cinder, 
 use crate::auth::Call;
 use crate::compute::{bad, json_body, NovaError};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
+use crate::toolkit::{names, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -73,7 +73,7 @@ fn specs_of(v: &Value) -> Result<BTreeMap<String, String>> {
 struct Types;
 
 impl Resource for Types {
-    names!(Cinder, VolumeType, "volume_type", "volume_types", "/types");
+    names!(Cinder, VolumeType, "volume_type", "volume_types", "/types"; compute.volumes: show type_get, delete type_delete);
     const CREATED: StatusCode = StatusCode::OK;
     const DETAIL: bool = false;
 
@@ -94,8 +94,6 @@ impl Resource for Types {
     async fn list(st: &AppState, ctx: &RequestContext, q: &Params) -> Result<Vec<VolumeType>> {
         Ok(st.compute.volumes.type_list(ctx, is_public(&ListQuery::of(q))?).await?)
     }
-
-    passes_to!(compute.volumes: show type_get, delete type_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, t: Map<String, Value>) -> Result<VolumeType> {
         let t = Value::Object(t);

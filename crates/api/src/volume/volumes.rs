@@ -17,7 +17,7 @@ use super::{action_of, check_project, links, metadata, require, route, text, tim
 use crate::auth::Call;
 use crate::compute::{bad, json_body, NovaError};
 use crate::routes::Router;
-use crate::toolkit::{names, passes_to, routes, How, Params, Resource, View};
+use crate::toolkit::{names, routes, How, Params, Resource, View};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -116,7 +116,7 @@ fn size(v: &Value) -> Result<Option<u64>> {
 struct Volumes;
 
 impl Resource for Volumes {
-    names!(Cinder, Volume, "volume", "volumes", "/volumes");
+    names!(Cinder, Volume, "volume", "volumes", "/volumes"; compute.volumes: show volume_get, delete volume_delete);
 
     fn render(st: &AppState, ctx: &RequestContext, v: &Volume, how: &How<Cinder>) -> Result<Value> {
         let base = st.public_url();
@@ -152,8 +152,6 @@ impl Resource for Volumes {
         }
         q.page(vols)
     }
-
-    passes_to!(compute.volumes: show volume_get, delete volume_delete);
 
     async fn create(st: &AppState, ctx: &RequestContext, v: Map<String, Value>) -> Result<Volume> {
         let v = Value::Object(v);

@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::compute::model::Server;
 use hybridstack_core::compute::ops::CreateServer;
 use hybridstack_core::compute::Compute;
 use serde::{Deserialize, Serialize};
 
 use super::{cloud_of, core, driver, server_and_cloud, shared, FailServer};
-use crate::saga::{step, Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -56,45 +55,31 @@ step!(Schedule(Arc<Compute>): CreateServer, "schedule", |c, p, _| -> Scheduled {
     Ok(Scheduled { cloud, block_devices })
 });
 
-/// Boot from volume: the volumes of its block_device_mapping_v2, made on (or claimed for)
-/// the chosen cloud. A failure part-way takes back what the step made.
-struct Volumes(Arc<Compute>);
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Claimed {
     volumes: usize,
 }
 
-#[async_trait]
-impl Act<CreateServer> for Volumes {
-    const NAME: &'static str = "volumes";
-    type Out = Claimed;
-
-    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Claimed, StepError> {
-        if run.output::<CreateServer, Schedule>().is_some_and(|s| s.block_devices == 0) {
-            return Ok(Claimed { volumes: 0 });
-        }
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        match make_volumes(&self.0, &s).await {
-            Ok(()) => Ok(Claimed { volumes: s.block_devices.len() }),
-            Err(e) => {
-                if let Err(again) = unmake_volumes(&self.0, &s).await {
-                    tracing::warn!(server = %s.id, "could not take back part-made volumes: {again}");
-                }
-                Err(e)
+// Boot from volume: the volumes of its block_device_mapping_v2, made on (or claimed for)
+// the chosen cloud. A failure part-way takes back what the step made.
+step!(Volumes(Arc<Compute>): CreateServer, "volumes", |c, p, run| -> Claimed {
+    if run.output::<CreateServer, Schedule>().is_some_and(|s| s.block_devices == 0) {
+        return Ok(Claimed { volumes: 0 });
+    }
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    match make_volumes(c, &s).await {
+        Ok(()) => Ok(Claimed { volumes: s.block_devices.len() }),
+        Err(e) => {
+            if let Err(again) = unmake_volumes(c, &s).await {
+                tracing::warn!(server = %s.id, "could not take back part-made volumes: {again}");
             }
+            Err(e)
         }
     }
-
-    async fn undo(&self, p: &CreateServer, _: &Claimed) -> Result<(), StepError> {
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        unmake_volumes(&self.0, &s).await
-    }
-
-    fn leaves_work(&self, out: &Claimed) -> bool {
-        out.volumes != 0
-    }
-}
+} undo |c, p, _| {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    unmake_volumes(c, &s).await
+} leaves_work |out| out.volumes != 0);
 
 /// Makes the new volumes on the server's cloud and claims the user's, each attached to the
 /// server at its device.
@@ -129,125 +114,90 @@ async fn unmake_volumes(c: &Compute, s: &Server) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Gives the server its Neutron ports (and their addresses).
-struct Ports(Arc<Compute>);
-
 /// The server's ports, each with whether the server made it (and so deletes it).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Given {
     ports: Vec<(String, bool)>,
 }
 
-#[async_trait]
-impl Act<CreateServer> for Ports {
-    const NAME: &'static str = "ports";
-    type Out = Given;
-
-    async fn run(&self, p: &CreateServer, _: &Run<'_>) -> Result<Given, StepError> {
-        let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        let ports = c.ensure_ports(&s).await.map_err(core)?;
-        let ids: Vec<String> = ports.iter().map(|p| p.0.clone()).collect();
-        let addresses = c.networking.addresses_of(&ids).await.map_err(core)?;
-        // A server given no ports, and told so already, needs no write here.
-        let unchanged = ports.is_empty()
-            && s.ports.is_empty()
-            && s.addresses.is_empty()
-            && s.task_state.as_deref() == Some("spawning");
-        if !unchanged {
-            let recorded = ports.clone();
-            c.transition(&p.server_id, |s| {
-                s.ports = recorded.clone();
-                s.addresses = addresses.clone();
-                s.task_state = Some("spawning".into());
-            })
-            .await
-            .map_err(core)?;
-        }
-        Ok(Given { ports })
-    }
-
-    async fn undo(&self, p: &CreateServer, out: &Given) -> Result<(), StepError> {
-        let c = &self.0;
-        let s = c.server_internal(&p.server_id).await.map_err(core)?;
-        c.release_ports(&s, &out.ports).await.map_err(core)?;
+// Gives the server its Neutron ports (and their addresses).
+step!(Ports(Arc<Compute>): CreateServer, "ports", |c, p, _| -> Given {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    let ports = c.ensure_ports(&s).await.map_err(core)?;
+    let ids: Vec<String> = ports.iter().map(|p| p.0.clone()).collect();
+    let addresses = c.networking.addresses_of(&ids).await.map_err(core)?;
+    // A server given no ports, and told so already, needs no write here.
+    let unchanged = ports.is_empty()
+        && s.ports.is_empty()
+        && s.addresses.is_empty()
+        && s.task_state.as_deref() == Some("spawning");
+    if !unchanged {
+        let recorded = ports.clone();
         c.transition(&p.server_id, |s| {
-            s.ports.clear();
-            s.addresses.clear();
+            s.ports = recorded.clone();
+            s.addresses = addresses.clone();
+            s.task_state = Some("spawning".into());
         })
         .await
         .map_err(core)?;
-        Ok(())
     }
-
-    fn leaves_work(&self, out: &Given) -> bool {
-        !out.ports.is_empty()
-    }
-}
-
-/// Realises each of the server's networks and ports on its cloud (DHCP entry, filters). A
-/// failed step is not undone by the saga, so a failure part-way takes back what c step
-/// made before reporting it.
-struct Network(Arc<Compute>);
+    Ok(Given { ports })
+} undo |c, p, out| {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    c.release_ports(&s, &out.ports).await.map_err(core)?;
+    c.transition(&p.server_id, |s| {
+        s.ports.clear();
+        s.addresses.clear();
+    })
+    .await
+    .map_err(core)?;
+    Ok(())
+} leaves_work |out| !out.ports.is_empty());
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Realised {
     networks: Vec<String>,
 }
 
-#[async_trait]
-impl Act<CreateServer> for Network {
-    const NAME: &'static str = "network";
-    type Out = Realised;
-
-    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Realised, StepError> {
-        let c = &self.0;
-        if run.output::<CreateServer, Ports>().is_some_and(|g| g.ports.is_empty()) {
-            return Ok(Realised::default());
-        }
-        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
-        let mut networks: Vec<String> = Vec::new();
-        let mut realise = async || -> Result<(), StepError> {
-            for (port_id, _) in &s.ports {
-                let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? else { continue };
-                if !networks.contains(&p.network_id) {
-                    let spec = c.networking.network_spec(&p.network_id).await.map_err(core)?;
-                    networks.push(p.network_id.clone());
-                    cloud.network.ensure_network(&spec).await.map_err(driver)?;
-                }
-                let spec = c.networking.port_spec(&p).await.map_err(core)?;
-                cloud.network.ensure_port(&spec).await.map_err(driver)?;
+// Realises each of the server's networks and ports on its cloud (DHCP entry, filters). A
+// failed step is not undone by the saga, so a failure part-way takes back what c step
+// made before reporting it.
+step!(Network(Arc<Compute>): CreateServer, "network", |c, p, run| -> Realised {
+    if run.output::<CreateServer, Ports>().is_some_and(|g| g.ports.is_empty()) {
+        return Ok(Realised::default());
+    }
+    let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let mut networks: Vec<String> = Vec::new();
+    let mut realise = async || -> Result<(), StepError> {
+        for (port_id, _) in &s.ports {
+            let Some(p) = c.networking.port_internal(port_id).await.map_err(core)? else { continue };
+            if !networks.contains(&p.network_id) {
+                let spec = c.networking.network_spec(&p.network_id).await.map_err(core)?;
+                networks.push(p.network_id.clone());
+                cloud.network.ensure_network(&spec).await.map_err(driver)?;
             }
-            Ok(())
-        };
-        let done = realise().await;
-        if let Err(e) = done {
-            if let Err(again) = shared::remove_ports_and_networks(c, &s, &networks).await {
-                tracing::warn!(server = %s.id, "could not take back a part-realised network: {again}");
-            }
-            return Err(e);
+            let spec = c.networking.port_spec(&p).await.map_err(core)?;
+            cloud.network.ensure_port(&spec).await.map_err(driver)?;
         }
-        // Routers and floating IPs that reach these networks follow now they exist here (a
-        // server without ports realised nothing for them to follow).
-        if !networks.is_empty() {
-            c.networking.request_sync().await.map_err(core)?;
+        Ok(())
+    };
+    let done = realise().await;
+    if let Err(e) = done {
+        if let Err(again) = shared::remove_ports_and_networks(c, &s, &networks).await {
+            tracing::warn!(server = %s.id, "could not take back a part-realised network: {again}");
         }
-        Ok(Realised { networks })
+        return Err(e);
     }
-
-    async fn undo(&self, p: &CreateServer, out: &Realised) -> Result<(), StepError> {
-        let s = self.0.server_internal(&p.server_id).await.map_err(core)?;
-        shared::remove_ports_and_networks(&self.0, &s, &out.networks).await
+    // Routers and floating IPs that reach these networks follow now they exist here (a
+    // server without ports realised nothing for them to follow).
+    if !networks.is_empty() {
+        c.networking.request_sync().await.map_err(core)?;
     }
-
-    fn leaves_work(&self, out: &Realised) -> bool {
-        !out.networks.is_empty()
-    }
-}
-
-/// Boots the server on its cloud (its image copied in first where the cloud boots only its
-/// own images).
-struct Spawn(Arc<Compute>);
+    Ok(Realised { networks })
+} undo |c, p, out| {
+    let s = c.server_internal(&p.server_id).await.map_err(core)?;
+    shared::remove_ports_and_networks(c, &s, &out.networks).await
+} leaves_work |out| !out.networks.is_empty());
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Spawned {
@@ -255,36 +205,25 @@ struct Spawned {
     running: bool,
 }
 
-#[async_trait]
-impl Act<CreateServer> for Spawn {
-    const NAME: &'static str = "spawn";
-    type Out = Spawned;
-
-    async fn run(&self, p: &CreateServer, run: &Run<'_>) -> Result<Spawned, StepError> {
-        let c = &self.0;
-        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
-        shared::image_onto_cloud(c, &s).await?;
-        let mut spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
-        spec.fresh = run.attempt == 1;
-        if let Err(e) = cloud.compute.ensure_server(&spec).await {
-            // Whatever the failed call made (a disk, a definition) goes before the saga unwinds.
-            if let Err(again) = cloud.compute.delete_server(&p.server_id).await {
-                tracing::warn!(server = %p.server_id, "could not take back a part-made server: {again}");
-            }
-            return Err(driver(e));
+// Boots the server on its cloud (its image copied in first where the cloud boots only its
+// own images).
+step!(Spawn(Arc<Compute>): CreateServer, "spawn", |c, p, run| -> Spawned {
+    let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
+    shared::image_onto_cloud(c, &s).await?;
+    let mut spec = c.boot_spec(&s, &s.flavor, true).await.map_err(core)?;
+    spec.fresh = run.attempt == 1;
+    if let Err(e) = cloud.compute.ensure_server(&spec).await {
+        // Whatever the failed call made (a disk, a definition) goes before the saga unwinds.
+        if let Err(again) = cloud.compute.delete_server(&p.server_id).await {
+            tracing::warn!(server = %p.server_id, "could not take back a part-made server: {again}");
         }
-        Ok(Spawned { running: spec.start })
+        return Err(driver(e));
     }
-
-    async fn undo(&self, p: &CreateServer, _: &Spawned) -> Result<(), StepError> {
-        let (_, cloud) = server_and_cloud(&self.0, &p.server_id).await?;
-        cloud.compute.delete_server(&p.server_id).await.map_err(driver)
-    }
-
-    fn leaves_work(&self, _: &Spawned) -> bool {
-        true
-    }
-}
+    Ok(Spawned { running: spec.start })
+} undo |c, p, _| {
+    let (_, cloud) = server_and_cloud(c, &p.server_id).await?;
+    cloud.compute.delete_server(&p.server_id).await.map_err(driver)
+} leaves_work |_| true);
 
 step!(Finish(Arc<Compute>): CreateServer, "finish", |c, p, run| -> () {
     let (s, row) = c.server_row(&p.server_id).await.map_err(core)?.ok_or_else(|| gone(&p.server_id))?;

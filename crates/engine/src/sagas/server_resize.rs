@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::compute::model::FlavorCopy;
 use hybridstack_core::compute::ops::{ConfirmResize, ResizeServer, RevertResize};
 use hybridstack_core::compute::Compute;
@@ -12,7 +11,7 @@ use hybridstack_driver::PowerState;
 use serde::{Deserialize, Serialize};
 
 use super::{core, driver, server_and_cloud, FailServer};
-use crate::saga::{step, Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -36,40 +35,24 @@ fn settled(power: PowerState) -> String {
     if power == PowerState::Running { "active" } else { "stopped" }.into()
 }
 
-struct Resize(Arc<Compute>);
-
 #[derive(Debug, Serialize, Deserialize)]
 struct Resized {
     was_running: bool,
 }
 
-#[async_trait]
-impl Act<ResizeServer> for Resize {
-    const NAME: &'static str = "resize";
-    type Out = Resized;
-
-    async fn run(&self, p: &ResizeServer, _: &Run<'_>) -> Result<Resized, StepError> {
-        let c = &self.0;
-        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
-        let flavor = new_flavor(c, p).await?;
-        let running = s.vm_state == "active";
-        c.transition(&p.server_id, |s| s.task_state = Some("resize_migrating".into())).await.map_err(core)?;
-        let spec = c.boot_spec(&s, &flavor, running).await.map_err(core)?;
-        cloud.compute.resize(&spec).await.map_err(driver)?;
-        Ok(Resized { was_running: running })
-    }
-
-    async fn undo(&self, p: &ResizeServer, out: &Resized) -> Result<(), StepError> {
-        let c = &self.0;
-        let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
-        let spec = c.boot_spec(&s, &s.flavor, out.was_running).await.map_err(core)?;
-        cloud.compute.revert_resize(&spec).await.map_err(driver)
-    }
-
-    fn leaves_work(&self, _: &Resized) -> bool {
-        true
-    }
-}
+step!(Resize(Arc<Compute>): ResizeServer, "resize", |c, p, _| -> Resized {
+    let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let flavor = new_flavor(c, p).await?;
+    let running = s.vm_state == "active";
+    c.transition(&p.server_id, |s| s.task_state = Some("resize_migrating".into())).await.map_err(core)?;
+    let spec = c.boot_spec(&s, &flavor, running).await.map_err(core)?;
+    cloud.compute.resize(&spec).await.map_err(driver)?;
+    Ok(Resized { was_running: running })
+} undo |c, p, out| {
+    let (s, cloud) = server_and_cloud(c, &p.server_id).await?;
+    let spec = c.boot_spec(&s, &s.flavor, out.was_running).await.map_err(core)?;
+    cloud.compute.revert_resize(&spec).await.map_err(driver)
+} leaves_work |_| true);
 
 step!(FinishResize(Arc<Compute>): ResizeServer, "finish", |c, p, _| -> () {
     let flavor = new_flavor(c, p).await?;

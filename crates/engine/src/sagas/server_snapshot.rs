@@ -12,7 +12,7 @@ use hybridstack_core::compute::Compute;
 use serde::{Deserialize, Serialize};
 
 use super::{cloud_of, core, driver};
-use crate::saga::{step, Act, Failed, Run, SagaOf, StepError};
+use crate::saga::{step, Failed, SagaOf, StepError};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -28,74 +28,45 @@ struct CloudCopy {
     reference: String,
 }
 
-struct Snapshot(Arc<Compute>);
+step!(Snapshot(Arc<Compute>): SnapshotServer, "snapshot", |c, p, _| -> Option<CloudCopy> {
+    let (id, image_id) = (&p.server_id, &p.image_id);
+    let s = c.server_internal(id).await.map_err(core)?;
+    let cloud = cloud_of(&c.clouds, &s.cloud).await?;
+    c.transition(id, |s| s.task_state = Some("image_uploading".into())).await.map_err(core)?;
+    if !cloud.compute.capabilities().image_files {
+        let name = c.images.image_internal(image_id).await.map_err(core)?.and_then(|i| i.name).unwrap_or_default();
+        let reference = cloud.compute.snapshot_to_cloud_image(id, image_id, &name).await.map_err(driver)?;
+        // Recorded at once, so an undo (or the image's delete) finds the copy to remove.
+        c.images.record_cloud_copy(image_id, &cloud.name, &reference).await.map_err(core)?;
+        return Ok(Some(CloudCopy { cloud: cloud.name.clone(), reference }));
+    }
+    cloud.compute.snapshot(id, &c.images.scratch_path(image_id)).await.map_err(driver)?;
+    Ok(None)
+} undo |c, p, _| {
+    match tokio::fs::remove_file(c.images.scratch_path(&p.image_id)).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StepError::Transient(e.to_string())),
+        _ => Ok(()),
+    }
+} leaves_work |_| true);
 
-#[async_trait]
-impl Act<SnapshotServer> for Snapshot {
-    const NAME: &'static str = "snapshot";
-    type Out = Option<CloudCopy>;
-
-    async fn run(&self, p: &SnapshotServer, _: &Run<'_>) -> Result<Option<CloudCopy>, StepError> {
-        let c = &self.0;
-        let (id, image_id) = (&p.server_id, &p.image_id);
-        let s = c.server_internal(id).await.map_err(core)?;
-        let cloud = cloud_of(&c.clouds, &s.cloud).await?;
-        c.transition(id, |s| s.task_state = Some("image_uploading".into())).await.map_err(core)?;
-        if !cloud.compute.capabilities().image_files {
-            let name = c.images.image_internal(image_id).await.map_err(core)?.and_then(|i| i.name).unwrap_or_default();
-            let reference = cloud.compute.snapshot_to_cloud_image(id, image_id, &name).await.map_err(driver)?;
-            // Recorded at once, so an undo (or the image's delete) finds the copy to remove.
-            c.images.record_cloud_copy(image_id, &cloud.name, &reference).await.map_err(core)?;
-            return Ok(Some(CloudCopy { cloud: cloud.name.clone(), reference }));
+step!(Upload(Arc<Compute>): SnapshotServer, "upload", |c, p, run| -> () {
+    let images = &c.images;
+    if let Some(Some(made)) = run.output::<SnapshotServer, Snapshot>() {
+        return images.activate_cloud_copy(&p.image_id, &made.cloud, &made.reference).await.map_err(core);
+    }
+    let scratch = images.scratch_path(&p.image_id);
+    let present = tokio::fs::try_exists(&scratch).await.unwrap_or(false);
+    let active = images.image_internal(&p.image_id).await.map_err(core)?.is_some_and(|i| i.status == "active");
+    if !active {
+        if !present {
+            return Err(StepError::Failed("the snapshot data is missing".into()));
         }
-        cloud.compute.snapshot(id, &c.images.scratch_path(image_id)).await.map_err(driver)?;
-        Ok(None)
+        images.fill_from_file(&p.image_id, &scratch).await.map_err(core)?;
     }
-
-    async fn undo(&self, p: &SnapshotServer, _: &Option<CloudCopy>) -> Result<(), StepError> {
-        match tokio::fs::remove_file(self.0.images.scratch_path(&p.image_id)).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StepError::Transient(e.to_string())),
-            _ => Ok(()),
-        }
-    }
-
-    fn leaves_work(&self, _: &Option<CloudCopy>) -> bool {
-        true
-    }
-}
-
-struct Upload(Arc<Compute>);
-
-#[async_trait]
-impl Act<SnapshotServer> for Upload {
-    const NAME: &'static str = "upload";
-    type Out = ();
-
-    async fn run(&self, p: &SnapshotServer, run: &Run<'_>) -> Result<(), StepError> {
-        let images = &self.0.images;
-        if let Some(Some(made)) = run.output::<SnapshotServer, Snapshot>() {
-            return images.activate_cloud_copy(&p.image_id, &made.cloud, &made.reference).await.map_err(core);
-        }
-        let scratch = images.scratch_path(&p.image_id);
-        let present = tokio::fs::try_exists(&scratch).await.unwrap_or(false);
-        let active = images.image_internal(&p.image_id).await.map_err(core)?.is_some_and(|i| i.status == "active");
-        if !active {
-            if !present {
-                return Err(StepError::Failed("the snapshot data is missing".into()));
-            }
-            images.fill_from_file(&p.image_id, &scratch).await.map_err(core)?;
-        }
-        Ok(())
-    }
-
-    async fn undo(&self, p: &SnapshotServer, _: &()) -> Result<(), StepError> {
-        self.0.images.delete_internal(&p.image_id).await.map_err(core)
-    }
-
-    fn leaves_work(&self, _: &()) -> bool {
-        true
-    }
-}
+    Ok(())
+} undo |c, p, _| {
+    c.images.delete_internal(&p.image_id).await.map_err(core)
+} leaves_work |_| true);
 
 step!(Finish(Arc<Compute>): SnapshotServer, "finish", |c, p, _| -> () {
     c.succeed(&p.server_id, p.request_id.as_deref(), |_| {}).await.map_err(core)?;

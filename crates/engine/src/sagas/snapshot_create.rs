@@ -1,14 +1,13 @@
 //! Snapshot create: copy the volume on its cloud, then mark the snapshot available. A
 //! failure removes a part-made copy and leaves the snapshot in `error`.
 
-use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
 use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::ops::CreateSnapshot;
 
 use super::volume_steps::{volume_step, FailVolume, Nothing, VolumeWork};
 use super::{core, driver};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Compute) {
@@ -17,33 +16,19 @@ pub(super) fn register(engine: &mut Engine, c: &Compute) {
     engine.register(SagaOf::<CreateSnapshot>::new().step(Copy(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-struct Copy(VolumeWork);
-
-#[async_trait]
-impl Act<CreateSnapshot> for Copy {
-    const NAME: &'static str = "copy";
-    type Out = Nothing;
-
-    async fn run(&self, p: &CreateSnapshot, _: &Run<'_>) -> Result<Nothing, StepError> {
-        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
-        if let Err(e) = cloud.block.ensure_snapshot(&p.snapshot_id, &v.id).await {
-            if let Err(again) = cloud.block.delete_snapshot(&p.snapshot_id).await {
-                tracing::warn!(snapshot = %p.snapshot_id, "could not remove a part-made snapshot: {again}");
-            }
-            return Err(driver(e));
+step!(Copy(VolumeWork): CreateSnapshot, "copy", |c, p, _| -> Nothing {
+    let (cloud, v) = c.volume_and_cloud(&p.volume_id).await?;
+    if let Err(e) = cloud.block.ensure_snapshot(&p.snapshot_id, &v.id).await {
+        if let Err(again) = cloud.block.delete_snapshot(&p.snapshot_id).await {
+            tracing::warn!(snapshot = %p.snapshot_id, "could not remove a part-made snapshot: {again}");
         }
-        Ok(Nothing {})
+        return Err(driver(e));
     }
-
-    async fn undo(&self, p: &CreateSnapshot, _: &Nothing) -> Result<(), StepError> {
-        let (cloud, _) = self.0.volume_and_cloud(&p.volume_id).await?;
-        cloud.block.delete_snapshot(&p.snapshot_id).await.map_err(driver)
-    }
-
-    fn leaves_work(&self, _: &Nothing) -> bool {
-        true
-    }
-}
+    Ok(Nothing {})
+} undo |c, p, _| {
+    let (cloud, _) = c.volume_and_cloud(&p.volume_id).await?;
+    cloud.block.delete_snapshot(&p.snapshot_id).await.map_err(driver)
+} leaves_work |_| true);
 
 volume_step!(Finish: CreateSnapshot, "finish", |w, p, _| {
     let available = |s: &mut Snapshot| {

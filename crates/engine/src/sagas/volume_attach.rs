@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
 use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::ops::AttachVolume;
@@ -12,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::volume_steps::{volume_step, FailVolume, VolumeWork};
 use super::{core, driver};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
@@ -21,35 +20,21 @@ pub(super) fn register(engine: &mut Engine, c: &Arc<Compute>) {
     engine.register(SagaOf::<AttachVolume>::new().step(Plug(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-struct Plug(VolumeWork);
-
 /// The device the cloud gave the volume.
 #[derive(Debug, Serialize, Deserialize)]
 struct Plugged {
     device: String,
 }
 
-#[async_trait]
-impl Act<AttachVolume> for Plug {
-    const NAME: &'static str = "plug";
-    type Out = Plugged;
-
-    async fn run(&self, p: &AttachVolume, _: &Run<'_>) -> Result<Plugged, StepError> {
-        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
-        let reserved = v.attachments.iter().find(|a| a.server_id == p.server_id).map(|a| a.device.clone());
-        let device = cloud.block.attach_volume(&p.server_id, &v.id, reserved.as_deref()).await.map_err(driver)?;
-        Ok(Plugged { device })
-    }
-
-    async fn undo(&self, p: &AttachVolume, _: &Plugged) -> Result<(), StepError> {
-        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
-        cloud.block.detach_volume(&p.server_id, &v.id).await.map_err(driver)
-    }
-
-    fn leaves_work(&self, _: &Plugged) -> bool {
-        true
-    }
-}
+step!(Plug(VolumeWork): AttachVolume, "plug", |c, p, _| -> Plugged {
+    let (cloud, v) = c.volume_and_cloud(&p.volume_id).await?;
+    let reserved = v.attachments.iter().find(|a| a.server_id == p.server_id).map(|a| a.device.clone());
+    let device = cloud.block.attach_volume(&p.server_id, &v.id, reserved.as_deref()).await.map_err(driver)?;
+    Ok(Plugged { device })
+} undo |c, p, _| {
+    let (cloud, v) = c.volume_and_cloud(&p.volume_id).await?;
+    cloud.block.detach_volume(&p.server_id, &v.id).await.map_err(driver)
+} leaves_work |_| true);
 
 volume_step!(Finish: AttachVolume, "finish", |w, p, run| {
     let device = run.output::<AttachVolume, Plug>().map(|o| o.device).unwrap_or_default();

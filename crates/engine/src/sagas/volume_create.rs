@@ -1,14 +1,13 @@
 //! Volume create: make it on its cloud from its source, then mark it available. A failure
 //! removes what was made and leaves the volume in `error`, as Cinder does.
 
-use async_trait::async_trait;
 use hybridstack_core::compute::Compute;
 use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::ops::CreateVolume;
 
 use super::volume_steps::{volume_step, FailVolume, Nothing, VolumeWork};
 use super::{core, driver};
-use crate::saga::{Act, Run, SagaOf, StepError};
+use crate::saga::{step, SagaOf};
 use crate::Engine;
 
 pub(super) fn register(engine: &mut Engine, c: &Compute) {
@@ -17,35 +16,21 @@ pub(super) fn register(engine: &mut Engine, c: &Compute) {
     engine.register(SagaOf::<CreateVolume>::new().step(Realise(w.clone())).step(Finish(w)).on_failed(fail).build());
 }
 
-struct Realise(VolumeWork);
-
-#[async_trait]
-impl Act<CreateVolume> for Realise {
-    const NAME: &'static str = "realise";
-    type Out = Nothing;
-
-    async fn run(&self, p: &CreateVolume, _: &Run<'_>) -> Result<Nothing, StepError> {
-        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
-        let spec = self.0.volumes.volume_spec(&v).await.map_err(core)?;
-        if let Err(e) = cloud.block.ensure_volume(&spec).await {
-            // A copy cut part-way goes before the saga reports the failure.
-            if let Err(again) = cloud.block.delete_volume(&v.id).await {
-                tracing::warn!(volume = %v.id, "could not remove a part-made volume: {again}");
-            }
-            return Err(driver(e));
+step!(Realise(VolumeWork): CreateVolume, "realise", |c, p, _| -> Nothing {
+    let (cloud, v) = c.volume_and_cloud(&p.volume_id).await?;
+    let spec = c.volumes.volume_spec(&v).await.map_err(core)?;
+    if let Err(e) = cloud.block.ensure_volume(&spec).await {
+        // A copy cut part-way goes before the saga reports the failure.
+        if let Err(again) = cloud.block.delete_volume(&v.id).await {
+            tracing::warn!(volume = %v.id, "could not remove a part-made volume: {again}");
         }
-        Ok(Nothing {})
+        return Err(driver(e));
     }
-
-    async fn undo(&self, p: &CreateVolume, _: &Nothing) -> Result<(), StepError> {
-        let (cloud, v) = self.0.volume_and_cloud(&p.volume_id).await?;
-        cloud.block.delete_volume(&v.id).await.map_err(driver)
-    }
-
-    fn leaves_work(&self, _: &Nothing) -> bool {
-        true
-    }
-}
+    Ok(Nothing {})
+} undo |c, p, _| {
+    let (cloud, v) = c.volume_and_cloud(&p.volume_id).await?;
+    cloud.block.delete_volume(&v.id).await.map_err(driver)
+} leaves_work |_| true);
 
 volume_step!(Finish: CreateVolume, "finish", |w, p, _| {
     let available = |v: &mut Volume| {
