@@ -86,22 +86,13 @@ pub(crate) trait Act<P: Params>: Send + Sync + 'static {
 /// `… -> Out { … } undo |c, p, out| { … } leaves_work |out| expr)` adds the undo and says
 /// which outputs hold work a later failure must undo.
 macro_rules! step {
-    ($step:ident($holds:ty): $params:ty, $name:literal, |$s:ident, $p:pat_param, $run:pat_param| -> $out:ty $body:block) => {
-        struct $step($holds);
-
-        #[async_trait::async_trait]
-        impl $crate::saga::Act<$params> for $step {
-            const NAME: &'static str = $name;
-            type Out = $out;
-
-            async fn run(&self, $p: &$params, $run: &$crate::saga::Run<'_>) -> Result<$out, $crate::saga::StepError> {
-                let $s = &self.0;
-                $body
-            }
-        }
+    ($step:ident($holds:ty): $params:ty, $name:literal, |$s:pat_param, $p:pat_param, $run:pat_param| -> $out:ty $body:block) => {
+        $crate::saga::step!($step($holds): $params, $name, |$s, $p, $run| -> $out $body
+            undo |_, _, _| { Ok(()) }
+            leaves_work |_| false);
     };
-    ($step:ident($holds:ty): $params:ty, $name:literal, |$s:ident, $p:pat_param, $run:pat_param| -> $out:ty $body:block
-     undo |$us:ident, $up:pat_param, $uo:pat_param| $undo:block
+    ($step:ident($holds:ty): $params:ty, $name:literal, |$s:pat_param, $p:pat_param, $run:pat_param| -> $out:ty $body:block
+     undo |$us:pat_param, $up:pat_param, $uo:pat_param| $undo:block
      leaves_work |$lo:pat_param| $leaves:expr) => {
         struct $step($holds);
 

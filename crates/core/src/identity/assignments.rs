@@ -182,9 +182,7 @@ impl Identity {
     pub async fn grant(&self, ctx: &RequestContext, a: &Assignment) -> Result<(), CoreError> {
         ctx.require_admin()?;
         self.check_grant_parts(a).await?;
-        self.store.assignment_add(a).await?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.assignment_add(a).await)
     }
 
     pub async fn revoke_grant(&self, ctx: &RequestContext, a: &Assignment) -> Result<(), CoreError> {

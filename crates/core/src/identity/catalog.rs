@@ -121,9 +121,7 @@ impl Identity {
                 .await
                 .map_err(|_| CoreError::BadRequest(format!("Parent region {parent} not found.")))?;
         }
-        self.store.region_create(&r).await?;
-        self.changed();
-        Ok(r)
+        self.announce(self.store.region_create(&r).await).map(|()| r)
     }
 
     pub async fn region_update(&self, ctx: &RequestContext, r: Region) -> Result<Region, CoreError> {
@@ -131,16 +129,12 @@ impl Identity {
         if r.parent_region_id.as_deref() == Some(r.id.as_str()) {
             return Err(CoreError::BadRequest("A region cannot be its own parent.".into()));
         }
-        self.store.region_update(&r).await.or_not_found("region", &r.id)?;
-        self.changed();
-        Ok(r)
+        self.announce(self.store.region_update(&r).await.or_not_found("region", &r.id)).map(|()| r)
     }
 
     pub async fn region_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        self.store.region_delete(id).await.or_not_found("region", id)?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.region_delete(id).await.or_not_found("region", id))
     }
 
     pub async fn service_list(&self, ctx: &RequestContext) -> Result<Vec<Service>, CoreError> {
@@ -159,23 +153,17 @@ impl Identity {
             return Err(CoreError::BadRequest("A service needs a type.".into()));
         }
         s.id = new_id();
-        self.store.service_create(&s).await?;
-        self.changed();
-        Ok(s)
+        self.announce(self.store.service_create(&s).await).map(|()| s)
     }
 
     pub async fn service_update(&self, ctx: &RequestContext, s: Service) -> Result<Service, CoreError> {
         ctx.require_admin()?;
-        self.store.service_update(&s).await.or_not_found("service", &s.id)?;
-        self.changed();
-        Ok(s)
+        self.announce(self.store.service_update(&s).await.or_not_found("service", &s.id)).map(|()| s)
     }
 
     pub async fn service_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        self.store.service_delete(id).await.or_not_found("service", id)?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.service_delete(id).await.or_not_found("service", id))
     }
 
     pub async fn endpoint_list(&self, ctx: &RequestContext) -> Result<Vec<Endpoint>, CoreError> {
@@ -212,24 +200,18 @@ impl Identity {
         ctx.require_admin()?;
         self.check_endpoint(&e).await?;
         e.id = new_id();
-        self.store.endpoint_create(&e).await?;
-        self.changed();
-        Ok(e)
+        self.announce(self.store.endpoint_create(&e).await).map(|()| e)
     }
 
     pub async fn endpoint_update(&self, ctx: &RequestContext, e: Endpoint) -> Result<Endpoint, CoreError> {
         ctx.require_admin()?;
         self.check_endpoint(&e).await?;
-        self.store.endpoint_update(&e).await.or_not_found("endpoint", &e.id)?;
-        self.changed();
-        Ok(e)
+        self.announce(self.store.endpoint_update(&e).await.or_not_found("endpoint", &e.id)).map(|()| e)
     }
 
     pub async fn endpoint_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        self.store.endpoint_delete(id).await.or_not_found("endpoint", id)?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.endpoint_delete(id).await.or_not_found("endpoint", id))
     }
 }
 

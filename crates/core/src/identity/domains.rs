@@ -35,9 +35,7 @@ impl Identity {
         if d.id.is_empty() {
             d.id = new_id();
         }
-        self.store.domain_create(&d).await?;
-        self.changed();
-        Ok(d)
+        self.announce(self.store.domain_create(&d).await).map(|()| d)
     }
 
     pub async fn domain_update(&self, ctx: &RequestContext, d: Domain) -> Result<Domain, CoreError> {
@@ -46,9 +44,7 @@ impl Identity {
         if d.id == super::DEFAULT_DOMAIN_ID && !d.enabled {
             return Err(CoreError::Forbidden("The default domain cannot be disabled.".into()));
         }
-        self.store.domain_update(&d).await.or_not_found("domain", &d.id)?;
-        self.changed();
-        Ok(d)
+        self.announce(self.store.domain_update(&d).await.or_not_found("domain", &d.id)).map(|()| d)
     }
 
     /// A domain must be disabled before it is deleted, and must own nothing.
@@ -60,9 +56,7 @@ impl Identity {
                 "Cannot delete a domain that is enabled, please disable it first.".into(),
             ));
         }
-        self.store.domain_delete(id).await?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.domain_delete(id).await)
     }
 }
 

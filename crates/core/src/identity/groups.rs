@@ -25,24 +25,18 @@ impl Identity {
             .await
             .map_err(|_| CoreError::BadRequest(format!("Domain {} not found.", g.domain_id)))?;
         g.id = new_id();
-        self.store.group_create(&g).await?;
-        self.changed();
-        Ok(g)
+        self.announce(self.store.group_create(&g).await).map(|()| g)
     }
 
     pub async fn group_update(&self, ctx: &RequestContext, g: Group) -> Result<Group, CoreError> {
         ctx.require_admin()?;
         validate_name(&g.name)?;
-        self.store.group_update(&g).await.or_not_found("group", &g.id)?;
-        self.changed();
-        Ok(g)
+        self.announce(self.store.group_update(&g).await.or_not_found("group", &g.id)).map(|()| g)
     }
 
     pub async fn group_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        self.store.group_delete(id).await.or_not_found("group", id)?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.group_delete(id).await.or_not_found("group", id))
     }
 
     async fn group_and_user(&self, group_id: &str, user_id: &str) -> Result<(), CoreError> {
@@ -54,9 +48,7 @@ impl Identity {
     pub async fn group_add_member(&self, ctx: &RequestContext, group_id: &str, user_id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
         self.group_and_user(group_id, user_id).await?;
-        self.store.group_add_member(group_id, user_id).await?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.group_add_member(group_id, user_id).await)
     }
 
     pub async fn group_remove_member(

@@ -114,6 +114,14 @@ impl Identity {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// A finished write's result, its success announced first (`changed`), so the caches
+    /// that follow identity reload.
+    fn announce<T, E: Into<CoreError>>(&self, done: Result<T, E>) -> Result<T, CoreError> {
+        let v = done.map_err(Into::into)?;
+        self.changed();
+        Ok(v)
+    }
+
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

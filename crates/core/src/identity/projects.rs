@@ -60,9 +60,7 @@ impl Identity {
         p.id = new_id();
         p.tags.sort();
         p.tags.dedup();
-        self.store.project_create(&p).await?;
-        self.changed();
-        Ok(p)
+        self.announce(self.store.project_create(&p).await).map(|()| p)
     }
 
     pub async fn project_update(&self, ctx: &RequestContext, mut p: Project) -> Result<Project, CoreError> {
@@ -71,15 +69,11 @@ impl Identity {
         validate_tags(&p.tags)?;
         p.tags.sort();
         p.tags.dedup();
-        self.store.project_update(&p).await.or_not_found("project", &p.id)?;
-        self.changed();
-        Ok(p)
+        self.announce(self.store.project_update(&p).await.or_not_found("project", &p.id)).map(|()| p)
     }
 
     pub async fn project_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        self.store.project_delete(id).await.or_not_found("project", id)?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.project_delete(id).await.or_not_found("project", id))
     }
 }

@@ -30,24 +30,18 @@ impl Identity {
             return Err(CoreError::Conflict(format!("Duplicate entry found with name {}.", r.name)));
         }
         r.id = new_id();
-        self.store.role_create(&r).await?;
-        self.changed();
-        Ok(r)
+        self.announce(self.store.role_create(&r).await).map(|()| r)
     }
 
     pub async fn role_update(&self, ctx: &RequestContext, r: Role) -> Result<Role, CoreError> {
         ctx.require_admin()?;
         validate_name(&r.name)?;
-        self.store.role_update(&r).await.or_not_found("role", &r.id)?;
-        self.changed();
-        Ok(r)
+        self.announce(self.store.role_update(&r).await.or_not_found("role", &r.id)).map(|()| r)
     }
 
     pub async fn role_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        self.store.role_delete(id).await.or_not_found("role", id)?;
-        self.changed();
-        Ok(())
+        self.announce(self.store.role_delete(id).await.or_not_found("role", id))
     }
 
     pub async fn implied_role_add(
