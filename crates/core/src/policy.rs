@@ -68,6 +68,29 @@ pub fn forbidden() -> CoreError {
     CoreError::Forbidden("You are not authorized to perform the requested action.".into())
 }
 
+/// Callers for core's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{RequestContext, Scope};
+
+    /// A member (and reader) of `project`.
+    pub(crate) fn member(project: &str) -> RequestContext {
+        RequestContext {
+            user_id: format!("u-{project}"),
+            user_domain_id: "default".into(),
+            scope: Scope::Project { id: project.into(), domain_id: "default".into() },
+            roles: vec!["member".into(), "reader".into()],
+            app_cred_id: None,
+            app_cred_unrestricted: false,
+        }
+    }
+
+    /// An administrator, scoped to its own project.
+    pub(crate) fn admin() -> RequestContext {
+        RequestContext { roles: vec!["admin".into(), "member".into(), "reader".into()], ..member("admin-project") }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

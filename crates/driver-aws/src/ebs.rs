@@ -338,13 +338,8 @@ impl BlockStorage for AwsCloud {
         }
     }
 
-    async fn attach_volume(
-        &self,
-        server_id: &str,
-        volume_id: &str,
-        device: Option<&str>,
-    ) -> Result<String, DriverError> {
-        self.ebs_attach(server_id, volume_id, device).await
+    async fn attach_volume(&self, server: &str, volume: &str, device: Option<&str>) -> Result<String, DriverError> {
+        self.ebs_attach(server, volume, device).await
     }
 
     async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), DriverError> {

@@ -358,13 +358,8 @@ impl BlockStorage for LibvirtCloud {
         self.blocking(move |i, c| i.delete_snapshot(c, &id)).await
     }
 
-    async fn attach_volume(
-        &self,
-        server_id: &str,
-        volume_id: &str,
-        device: Option<&str>,
-    ) -> Result<String, DriverError> {
-        let (s, v, d) = (server_id.to_string(), volume_id.to_string(), device.map(str::to_string));
+    async fn attach_volume(&self, server: &str, volume: &str, device: Option<&str>) -> Result<String, DriverError> {
+        let (s, v, d) = (server.to_string(), volume.to_string(), device.map(str::to_string));
         self.blocking(move |i, c| i.attach_volume(c, &s, &v, d.as_deref())).await
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hybridstack_core::clouds::{CloudHandle, Clouds, DriverFactory, Sealed};
+use hybridstack_core::clouds::{CloudHandle, CloudSpec, Clouds, DriverFactory, Sealed};
 use hybridstack_core::compute::{Compute, ComputeConfig, CreateRequest, FlavorRequest, NetworkRequest};
 use hybridstack_core::images::{Images, ImagesConfig, NewImage};
 use hybridstack_core::network::{NetworkRequest as NetRequest, Networking, SubnetRequest};
@@ -165,7 +165,8 @@ impl Ownership for Faulty {
 struct Factory(Arc<Faulty>);
 
 impl DriverFactory for Factory {
-    fn open(&self, kind: &str, name: &str, _: &str, _: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
+    fn open(&self, c: &CloudSpec) -> Result<CloudHandle, CoreError> {
+        let (kind, name) = (c.kind.as_str(), c.name.as_str());
         let actors = Actors {
             name: name.into(),
             compute: self.0.clone(),

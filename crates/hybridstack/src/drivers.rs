@@ -3,25 +3,19 @@
 
 use std::sync::Arc;
 
-use hybridstack_core::clouds::{CloudHandle, DriverFactory, Sealed};
+use hybridstack_core::clouds::{CloudHandle, CloudSpec, DriverFactory, Sealed};
 use hybridstack_core::CoreError;
 use hybridstack_driver::ImageStoreQuery;
 use hybridstack_driver_act::{Actors, BlockStorage, Compute, ImageStore, Network, Ownership};
 use hybridstack_driver_aws::{AwsCloud, AwsConfig};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
-use serde_json::Value;
 
 pub(crate) struct Builtin;
 
 impl DriverFactory for Builtin {
-    fn open(
-        &self,
-        kind: &str,
-        name: &str,
-        installation: &str,
-        config: &Value,
-        secret: Option<&str>,
-    ) -> Result<CloudHandle, CoreError> {
+    fn open(&self, c: &CloudSpec) -> Result<CloudHandle, CoreError> {
+        let (kind, name, installation, config, secret) =
+            (c.kind.as_str(), c.name.as_str(), c.installation.as_str(), &c.config, c.secret.as_deref());
         match kind {
             "aws" => {
                 let cfg: AwsConfig = serde_json::from_value(config.clone())

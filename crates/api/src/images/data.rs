@@ -38,35 +38,26 @@ async fn receive(up: &mut Upload, body: Body) -> Result<(), GlanceError> {
     Ok(())
 }
 
-async fn upload(
+/// `PUT …/file` (`STAGE` false: the image goes active) or `PUT …/stage` (`STAGE` true: the
+/// bytes wait for an import): the one difference is where the upload begins and ends.
+async fn receive_data<const STAGE: bool>(
     Call(state, ctx): Call,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GlanceError> {
     require_octet_stream(&headers)?;
-    let mut up = state.images.begin_upload(&ctx, &id).await?;
+    let images = &state.images;
+    let mut up = if STAGE { images.begin_stage(&ctx, &id).await? } else { images.begin_upload(&ctx, &id).await? };
     if let Err(e) = receive(&mut up, body).await {
-        state.images.abort(up).await;
+        images.abort(up).await;
         return Err(e);
     }
-    state.images.finish_upload(up).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn stage(
-    Call(state, ctx): Call,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, GlanceError> {
-    require_octet_stream(&headers)?;
-    let mut up = state.images.begin_stage(&ctx, &id).await?;
-    if let Err(e) = receive(&mut up, body).await {
-        state.images.abort(up).await;
-        return Err(e);
+    if STAGE {
+        images.finish_stage(up).await?;
+    } else {
+        images.finish_upload(up).await?;
     }
-    state.images.finish_stage(up).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -127,8 +118,8 @@ async fn download(Call(state, ctx): Call, Path(id): Path<String>, headers: Heade
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route(&path("/images/{id}/file"), get(download).put(upload))
-        .route(&path("/images/{id}/stage"), put(stage))
+        .route(&path("/images/{id}/file"), get(download).put(receive_data::<false>))
+        .route(&path("/images/{id}/stage"), put(receive_data::<true>))
 }
 
 #[cfg(test)]

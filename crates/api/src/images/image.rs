@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, RawQuery};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hybridstack_core::images::attributes::{SERVER_SET, SETTABLE};
 use hybridstack_core::images::Image;
 use hybridstack_core::images::{ListQuery, NewImage, PatchOp, SortKey, DEFAULT_LIMIT};
 use hybridstack_core::CoreError;
@@ -41,36 +42,6 @@ pub(crate) fn render(i: &Image, stores: &[String]) -> Value {
     Value::Object(v)
 }
 
-const BASE_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "visibility",
-    "protected",
-    "os_hidden",
-    "min_disk",
-    "min_ram",
-    "container_format",
-    "disk_format",
-    "tags",
-];
-const READ_ONLY: &[&str] = &[
-    "status",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "size",
-    "virtual_size",
-    "owner",
-    "created_at",
-    "updated_at",
-    "self",
-    "file",
-    "schema",
-    "locations",
-    "direct_url",
-    "stores",
-];
-
 fn bad(m: String) -> GlanceError {
     GlanceError(CoreError::BadRequest(m))
 }
@@ -103,7 +74,7 @@ async fn create(Call(state, ctx): Call, body: Bytes) -> Result<Response, GlanceE
         serde_json::from_slice(&body).map_err(|e| bad(format!("The request body is not valid JSON: {e}")))?;
     let b = v.as_object().ok_or_else(|| bad("The request body must be a JSON object.".into()))?;
     for k in b.keys() {
-        if READ_ONLY.contains(&k.as_str()) {
+        if SERVER_SET.contains(&k.as_str()) || ["owner", "locations"].contains(&k.as_str()) {
             return Err(GlanceError(CoreError::Forbidden(format!("Attribute '{k}' is read-only."))));
         }
     }
@@ -116,7 +87,7 @@ async fn create(Call(state, ctx): Call, body: Bytes) -> Result<Response, GlanceE
         Some(_) => return Err(bad("tags must be a list.".into())),
     };
     let mut properties = Map::new();
-    for (k, val) in b.iter().filter(|(k, _)| !BASE_KEYS.contains(&k.as_str())) {
+    for (k, val) in b.iter().filter(|(k, _)| *k != "id" && !SETTABLE.contains(&k.as_str())) {
         match val {
             Value::String(_) => {
                 properties.insert(k.clone(), val.clone());

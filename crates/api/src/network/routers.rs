@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use hybridstack_core::network::model::Router as RouterDoc;
-use hybridstack_core::network::{Gateway, InterfaceInfo};
+use hybridstack_core::network::{Gateway, InterfaceInfo, InterfaceRef};
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
@@ -82,22 +82,20 @@ fn interface(i: InterfaceInfo) -> Response {
     .into_response()
 }
 
-fn interface_args(body: &Bytes) -> Result<(Option<String>, Option<String>)> {
+fn interface_args(body: &Bytes) -> Result<InterfaceRef> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         NeutronError(CoreError::BadRequest(format!("InvalidInput: The request body is not valid JSON: {e}")))
     })?;
     let m = v.as_object().cloned().unwrap_or_default();
-    Ok((m.string("subnet_id")?, m.string("port_id")?))
+    Ok(InterfaceRef { subnet_id: m.string("subnet_id")?, port_id: m.string("port_id")? })
 }
 
 async fn add_interface(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
-    let (subnet, port) = interface_args(&body)?;
-    Ok(interface(s.networking.router_add_interface(&ctx, &id, subnet, port).await?))
+    Ok(interface(s.networking.router_add_interface(&ctx, &id, interface_args(&body)?).await?))
 }
 
 async fn remove_interface(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
-    let (subnet, port) = interface_args(&body)?;
-    Ok(interface(s.networking.router_remove_interface(&ctx, &id, subnet, port).await?))
+    Ok(interface(s.networking.router_remove_interface(&ctx, &id, interface_args(&body)?).await?))
 }
 
 pub(super) fn router() -> Router<AppState> {

@@ -12,8 +12,7 @@ use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::model::{Attachment, Volume};
 use serde_json::{json, Value};
 
-use super::{check_project, object_in, require, route, time, ListQuery, Result, VolMv};
-use crate::auth::Call;
+use super::{object_in, require, route, time, InProject, ListQuery, Result, VolMv};
 use crate::compute::{bad, json_body, NovaError};
 use crate::AppState;
 
@@ -94,18 +93,15 @@ async fn listed(st: &AppState, ctx: &RequestContext, raw: Option<String>, detail
 
 /// The attachments, in summary or (`DETAIL`) in full.
 async fn list<const DETAIL: bool>(
-    Call(st, ctx): Call,
+    InProject(st, ctx): InProject,
     mv: VolMv,
-    Path(project): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     require(mv, MIN)?;
     listed(&st, &ctx, raw, DETAIL).await
 }
 
-async fn show(Call(st, ctx): Call, mv: VolMv, Path((project, id)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn show(InProject(st, ctx): InProject, mv: VolMv, Path((_, id)): Path<(String, String)>) -> Result<Response> {
     require(mv, MIN)?;
     let (v, a) = one(&st, &ctx, &id).await?;
     Ok(axum::Json(json!({"attachment": detailed(&v, &a)})).into_response())
@@ -121,8 +117,7 @@ fn connector(a: &Value) -> Result<Option<&Value>> {
     }
 }
 
-async fn create(Call(st, ctx): Call, mv: VolMv, Path(project): Path<String>, body: Bytes) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn create(InProject(st, ctx): InProject, mv: VolMv, body: Bytes) -> Result<Response> {
     require(mv, MIN)?;
     let body = json_body(&body)?;
     let a = object_in(&body, "attachment")?;
@@ -150,12 +145,11 @@ async fn create(Call(st, ctx): Call, mv: VolMv, Path(project): Path<String>, bod
 
 /// Giving a reservation its connector attaches the volume.
 async fn update(
-    Call(st, ctx): Call,
+    InProject(st, ctx): InProject,
     mv: VolMv,
-    Path((project, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     require(mv, MIN)?;
     let body = json_body(&body)?;
     let a = object_in(&body, "attachment")?;
@@ -171,8 +165,7 @@ async fn update(
     Ok(axum::Json(json!({"attachment": detailed(&v, &att)})).into_response())
 }
 
-async fn delete(Call(st, ctx): Call, mv: VolMv, Path((project, id)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn delete(InProject(st, ctx): InProject, mv: VolMv, Path((_, id)): Path<(String, String)>) -> Result<Response> {
     require(mv, MIN)?;
     let (v, _) = one(&st, &ctx, &id).await?;
     st.compute.end_attachment(&ctx, &v.id, &id).await?;

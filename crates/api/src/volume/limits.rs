@@ -7,16 +7,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::{check_project, route, Result};
-use crate::auth::Call;
+use super::{route, InProject, Result};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route(&route("/limits"), get(limits))
 }
 
-async fn limits(Call(st, ctx): Call, Path(project): Path<String>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn limits(InProject(st, ctx): InProject, Path(project): Path<String>) -> Result<Response> {
     let vols = &st.compute.volumes;
     let q = vols.volume_quota_show(&ctx, &project).await?;
     let used = vols.volume_quota_usage(&project).await?;

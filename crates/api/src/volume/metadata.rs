@@ -15,8 +15,7 @@ use hybridstack_core::volume::Edit;
 use hybridstack_core::CoreError;
 use serde_json::{json, Value};
 
-use super::{check_project, route, Result};
-use crate::auth::Call;
+use super::{route, InProject, Result};
 use crate::compute::{bad, json_body, NovaError};
 use crate::AppState;
 
@@ -77,8 +76,8 @@ pub(super) fn router(owner: Owner) -> Router<AppState> {
         .route(
             &route(&format!("{base}/{{id}}/metadata")),
             get(move |c, p| show(owner, c, p))
-                .post(move |c, p, b| merge(owner, c, p, b))
-                .put(move |c, p, b| replace(owner, c, p, b)),
+                .post(move |c, p, b| set::<true>(owner, c, p, b))
+                .put(move |c, p, b| set::<false>(owner, c, p, b)),
         )
         .route(
             &route(&format!("{base}/{{id}}/metadata/{{key}}")),
@@ -124,41 +123,31 @@ fn body_map(body: &[u8], key: &str) -> Result<BTreeMap<String, String>> {
     parse(&json_body(body)?, key)?.ok_or_else(|| bad(format!("The request body must hold a {key} object.")))
 }
 
-async fn show(owner: Owner, Call(st, ctx): Call, Path((project, id)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn show(owner: Owner, InProject(st, ctx): InProject, Path((_, id)): Path<(String, String)>) -> Result<Response> {
     Ok(axum::Json(json!({"metadata": owner.get(&st, &ctx, &id).await?})).into_response())
 }
 
-async fn merge(
+/// POST merges the body's keys into the metadata (`MERGE`); PUT replaces it whole.
+async fn set<const MERGE: bool>(
     owner: Owner,
-    Call(st, ctx): Call,
-    Path((project, id)): Path<(String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let add = body_map(&body, "metadata")?;
-    let mut m = owner.get(&st, &ctx, &id).await?;
-    m.extend(add);
-    Ok(axum::Json(json!({"metadata": owner.set(&st, &ctx, &id, m).await?})).into_response())
-}
-
-async fn replace(
-    owner: Owner,
-    Call(st, ctx): Call,
-    Path((project, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
-    let m = body_map(&body, "metadata")?;
+    let mut m = body_map(&body, "metadata")?;
+    if MERGE {
+        let mut all = owner.get(&st, &ctx, &id).await?;
+        all.extend(m);
+        m = all;
+    }
     Ok(axum::Json(json!({"metadata": owner.set(&st, &ctx, &id, m).await?})).into_response())
 }
 
 async fn item(
     owner: Owner,
-    Call(st, ctx): Call,
-    Path((project, id, key)): Path<(String, String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, id, key)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     let m = owner.get(&st, &ctx, &id).await?;
     let val = m.get(&key).ok_or_else(|| owner.no_key(&id, &key))?;
     Ok(axum::Json(json!({"meta": {key: val}})).into_response())
@@ -166,11 +155,10 @@ async fn item(
 
 async fn item_set(
     owner: Owner,
-    Call(st, ctx): Call,
-    Path((project, id, key)): Path<(String, String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, id, key)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     let item = body_map(&body, "meta")?;
     if item.len() != 1 || !item.contains_key(&key) {
         return Err(bad("Request body and URI mismatch"));
@@ -183,10 +171,9 @@ async fn item_set(
 
 async fn item_delete(
     owner: Owner,
-    Call(st, ctx): Call,
-    Path((project, id, key)): Path<(String, String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, id, key)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     let mut m = owner.get(&st, &ctx, &id).await?;
     m.remove(&key).ok_or_else(|| owner.no_key(&id, &key))?;
     owner.set(&st, &ctx, &id, m).await?;

@@ -20,9 +20,10 @@ use crate::routes::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hybridstack_core::policy::RequestContext;
 
+use crate::auth::Call;
 use crate::compute::{nova_error, NovaError};
 use crate::AppState;
 
@@ -132,6 +133,28 @@ fn route(rest: &str) -> String {
 
 /// The project in the URL must be the token's (Cinder says "Malformed request url"), unless
 /// an admin acts on another project.
+/// The state and a caller allowed in the path's project (its own, or any for an
+/// administrator): every Cinder route's first argument, so none can forget the check.
+pub(crate) struct InProject(pub AppState, pub std::sync::Arc<RequestContext>);
+
+impl axum::extract::FromRequestParts<AppState> for InProject {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        use axum::extract::Path;
+        let Call(st, ctx) = Call::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let project = params.iter().find(|(k, _)| k == "project_id").map(|(_, v)| v.as_str()).unwrap_or_default();
+        check_project(&ctx, project).map_err(IntoResponse::into_response)?;
+        Ok(InProject(st, ctx))
+    }
+}
+
 fn check_project(ctx: &RequestContext, url_project: &str) -> Result<()> {
     if ctx.project_id() == Some(url_project) || ctx.is_admin() {
         return Ok(());

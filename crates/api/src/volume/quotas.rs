@@ -12,8 +12,7 @@ use axum::routing::get;
 use hybridstack_core::volume::quotas::VolumeQuotaSet;
 use serde_json::{json, Map, Value};
 
-use super::{check_project, route, ListQuery, Result};
-use crate::auth::Call;
+use super::{route, InProject, ListQuery, Result};
 use crate::compute::{bad, json_body};
 use crate::AppState;
 
@@ -30,11 +29,10 @@ fn render(target: &str, q: &VolumeQuotaSet) -> Value {
 }
 
 async fn show(
-    Call(st, ctx): Call,
-    Path((project, target)): Path<(String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, target)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     let vols = &st.compute.volumes;
     let q = vols.volume_quota_show(&ctx, &target).await?;
     if !ListQuery::parse(raw).flag("usage") {
@@ -52,14 +50,16 @@ async fn show(
     Ok(axum::Json(json!({"quota_set": m})).into_response())
 }
 
-async fn defaults(Call(st, ctx): Call, Path((project, target)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn defaults(InProject(st, _ctx): InProject, Path((_, target)): Path<(String, String)>) -> Result<Response> {
     let q = st.compute.volumes.volume_quota_defaults().await?;
     Ok(axum::Json(json!({"quota_set": render(&target, &q)})).into_response())
 }
 
-async fn update(Call(st, ctx): Call, Path((project, target)): Path<(String, String)>, body: Bytes) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn update(
+    InProject(st, ctx): InProject,
+    Path((_, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
     let v = json_body(&body)?;
     let Some(Value::Object(q)) = v.get("quota_set") else {
         return Err(bad("Missing required element 'quota_set' in request body."));
@@ -86,8 +86,7 @@ async fn update(Call(st, ctx): Call, Path((project, target)): Path<(String, Stri
     Ok(axum::Json(json!({"quota_set": r})).into_response())
 }
 
-async fn reset(Call(st, ctx): Call, Path((project, target)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn reset(InProject(st, ctx): InProject, Path((_, target)): Path<(String, String)>) -> Result<Response> {
     st.compute.volumes.volume_quota_reset(&ctx, &target).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -11,8 +11,7 @@ use hybridstack_core::volume::model::Snapshot;
 use hybridstack_core::volume::{Edit, SnapshotRequest};
 use serde_json::{json, Map, Value};
 
-use super::{action_of, check_project, metadata, route, time, Cinder, ListQuery, Result, VolMv};
-use crate::auth::Call;
+use super::{action_of, metadata, route, time, Cinder, InProject, ListQuery, Result, VolMv};
 use crate::compute::{bad, json_body};
 use crate::routes::Router;
 use crate::toolkit::{names, routes, How, Params, Resource, View};
@@ -103,8 +102,7 @@ impl Resource for Snapshots {
 }
 
 /// Snapshot actions: os-reset_status and os-force_delete (admin).
-async fn action(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn action(InProject(st, ctx): InProject, Path((_, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     let body = json_body(&body)?;
     let (name, args) = action_of(&body)?;
     match name {

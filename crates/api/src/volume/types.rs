@@ -13,8 +13,7 @@ use hybridstack_core::policy::RequestContext;
 use hybridstack_core::volume::types::{TypeUpdate, VolumeType};
 use serde_json::{json, Map, Value};
 
-use super::{action_of, check_project, metadata, object_in, route, text, Cinder, ListQuery, Result};
-use crate::auth::Call;
+use super::{action_of, metadata, object_in, route, text, Cinder, InProject, ListQuery, Result};
 use crate::compute::{bad, json_body, NovaError};
 use crate::routes::Router;
 use crate::toolkit::{names, routes, How, Params, Resource, View};
@@ -116,22 +115,26 @@ impl Resource for Types {
     }
 }
 
-async fn specs(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn specs(InProject(st, ctx): InProject, Path((_, id)): Path<(String, String)>) -> Result<Response> {
     let specs = st.compute.volumes.type_specs(&ctx, &id).await?;
     Ok(axum::Json(json!({"extra_specs": specs})).into_response())
 }
 
-async fn specs_set(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn specs_set(
+    InProject(st, ctx): InProject,
+    Path((_, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response> {
     let body = json_body(&body)?;
     let specs = specs_of(object_in(&body, "extra_specs")?)?;
     let set = st.compute.volumes.type_specs_set(&ctx, &id, specs).await?;
     Ok(axum::Json(json!({"extra_specs": set})).into_response())
 }
 
-async fn spec_show(Call(st, ctx): Call, Path((project, id, key)): Path<(String, String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn spec_show(
+    InProject(st, ctx): InProject,
+    Path((_, id, key)): Path<(String, String, String)>,
+) -> Result<Response> {
     let specs = st.compute.volumes.type_specs(&ctx, &id).await?;
     let value = specs.get(&key).ok_or_else(|| {
         NovaError(hybridstack_core::CoreError::NotFound(format!("Volume Type {id} has no extra specs with key {key}.")))
@@ -141,11 +144,10 @@ async fn spec_show(Call(st, ctx): Call, Path((project, id, key)): Path<(String, 
 
 /// `PUT …/extra_specs/{key}` with `{key: value}`: the body must name that one key.
 async fn spec_put(
-    Call(st, ctx): Call,
-    Path((project, id, key)): Path<(String, String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, id, key)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     let body = json_body(&body)?;
     let specs = specs_of(&body)?;
     if specs.len() != 1 || !specs.contains_key(&key) {
@@ -156,23 +158,20 @@ async fn spec_put(
 }
 
 async fn spec_delete(
-    Call(st, ctx): Call,
-    Path((project, id, key)): Path<(String, String, String)>,
+    InProject(st, ctx): InProject,
+    Path((_, id, key)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    check_project(&ctx, &project)?;
     st.compute.volumes.type_spec_delete(&ctx, &id, &key).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn access(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn access(InProject(st, ctx): InProject, Path((_, id)): Path<(String, String)>) -> Result<Response> {
     let projects = st.compute.volumes.type_access(&ctx, &id).await?;
     let items: Vec<Value> = projects.iter().map(|p| json!({"volume_type_id": id, "project_id": p})).collect();
     Ok(axum::Json(json!({"volume_type_access": items})).into_response())
 }
 
-async fn action(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn action(InProject(st, ctx): InProject, Path((_, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     let body = json_body(&body)?;
     let (name, args) = action_of(&body)?;
     let add = match name {

@@ -13,8 +13,7 @@ use hybridstack_core::volume::model::Volume;
 use hybridstack_core::volume::{Edit, VolumeRequest};
 use serde_json::{json, Map, Value};
 
-use super::{action_of, check_project, links, metadata, require, route, text, time, Cinder, ListQuery, Result, VolMv};
-use crate::auth::Call;
+use super::{action_of, links, metadata, require, route, text, time, Cinder, InProject, ListQuery, Result, VolMv};
 use crate::compute::{bad, json_body, NovaError};
 use crate::routes::Router;
 use crate::toolkit::{names, routes, How, Params, Resource, View};
@@ -187,13 +186,7 @@ impl Resource for Volumes {
 }
 
 /// 3.12: how many volumes the caller has and their total size.
-async fn summary_of_all(
-    Call(st, ctx): Call,
-    mv: VolMv,
-    Path(project): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn summary_of_all(InProject(st, ctx): InProject, mv: VolMv, RawQuery(raw): RawQuery) -> Result<Response> {
     require(mv, 12)?;
     let q = ListQuery::parse(raw);
     let vols = st.compute.volumes.volume_list(&ctx, q.flag("all_tenants")).await?;
@@ -201,8 +194,7 @@ async fn summary_of_all(
     Ok(axum::Json(json!({"volume-summary": {"total_size": total, "total_count": vols.len()}})).into_response())
 }
 
-async fn action(Call(st, ctx): Call, Path((project, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn action(InProject(st, ctx): InProject, Path((_, id)): Path<(String, String)>, body: Bytes) -> Result<Response> {
     let body = json_body(&body)?;
     let (name, args) = action_of(&body)?;
     match name {

@@ -1,21 +1,18 @@
 //! `os-availability-zone`: one zone per registered cloud, as for compute.
 
 use crate::routes::Router;
-use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::{check_project, route, Result};
-use crate::auth::Call;
+use super::{route, InProject, Result};
 use crate::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route(&route("/os-availability-zone"), get(list))
 }
 
-async fn list(Call(st, ctx): Call, Path(project): Path<String>) -> Result<Response> {
-    check_project(&ctx, &project)?;
+async fn list(InProject(st, _ctx): InProject) -> Result<Response> {
     let zones: Vec<_> = st
         .compute
         .clouds

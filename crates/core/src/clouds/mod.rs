@@ -53,17 +53,19 @@ impl Sealed {
 
 pub trait DriverFactory: Send + Sync {
     /// Opens the drivers for a cloud; fails with the reason when the backend is unreachable
-    /// or the settings are wrong. `installation` is this installation's id, which every
-    /// object the drivers make carries; `secret` is the cloud's credential secret (an AWS
-    /// secret access key), unsealed for this call only.
-    fn open(
-        &self,
-        kind: &str,
-        name: &str,
-        installation: &str,
-        config: &Value,
-        secret: Option<&str>,
-    ) -> Result<CloudHandle, CoreError>;
+    /// or the settings are wrong.
+    fn open(&self, cloud: &CloudSpec) -> Result<CloudHandle, CoreError>;
+}
+
+/// What opening a cloud takes. Not `Debug`: it holds the unsealed secret.
+pub struct CloudSpec {
+    pub kind: String,
+    pub name: String,
+    /// This installation's id, which every object the drivers make carries.
+    pub installation: String,
+    pub config: Value,
+    /// The cloud's credential secret (an AWS secret access key), unsealed for this call only.
+    pub secret: Option<String>,
 }
 
 pub struct Clouds {
@@ -173,11 +175,12 @@ impl Clouds {
             let config: Value = serde_json::from_str(&r.config)
                 .map_err(|e| CoreError::Internal(format!("cloud {} has corrupt settings: {e}", r.name)))?;
             let factory = self.factory.clone();
-            let (kind, name, installation) = (r.kind.clone(), r.name.clone(), installation.clone());
             let opened = match self.unseal(&r.name, r.sealed_secret.as_deref()) {
-                Ok(secret) => tokio::task::spawn_blocking(move || {
-                    factory.open(&kind, &name, &installation, &config, secret.as_deref())
-                })
+                Ok(secret) => {
+                    let (kind, name, installation) = (r.kind.clone(), r.name.clone(), installation.clone());
+                    let spec = CloudSpec { kind, name, installation, config, secret };
+                    tokio::task::spawn_blocking(move || factory.open(&spec))
+                }
                 .await
                 .map_err(|e| CoreError::Internal(e.to_string()))?,
                 Err(e) => Err(e),
@@ -282,8 +285,14 @@ impl Clouds {
             }
             None => None,
         };
-        let (k, n, c, i) = (kind.to_string(), name.to_string(), config.clone(), self.installation().await?);
-        let handle = tokio::task::spawn_blocking(move || factory.open(&k, &n, &i, &c, secret.as_deref()))
+        let spec = CloudSpec {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            installation: self.installation().await?,
+            config: config.clone(),
+            secret,
+        };
+        let handle = tokio::task::spawn_blocking(move || factory.open(&spec))
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))??;
         let row = CloudRow {
@@ -342,8 +351,8 @@ impl Clouds {
 pub struct NoDrivers;
 
 impl DriverFactory for NoDrivers {
-    fn open(&self, kind: &str, _: &str, _: &str, _: &Value, _: Option<&str>) -> Result<CloudHandle, CoreError> {
-        Err(CoreError::BadRequest(format!("No driver for clouds of kind {kind:?} is built into this binary.")))
+    fn open(&self, c: &CloudSpec) -> Result<CloudHandle, CoreError> {
+        Err(CoreError::BadRequest(format!("No driver for clouds of kind {:?} is built into this binary.", c.kind)))
     }
 }
 

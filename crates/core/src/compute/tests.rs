@@ -11,22 +11,8 @@ use hybridstack_store::testing;
 use super::*;
 use crate::images::{ImagesConfig, NewImage};
 use crate::network::{NetworkRequest as NetRequest, Networking, SubnetRequest};
-use crate::policy::{RequestContext, Scope};
-
-fn member(project: &str) -> RequestContext {
-    RequestContext {
-        user_id: format!("u-{project}"),
-        user_domain_id: "default".into(),
-        scope: Scope::Project { id: project.into(), domain_id: "default".into() },
-        roles: vec!["member".into(), "reader".into()],
-        app_cred_id: None,
-        app_cred_unrestricted: false,
-    }
-}
-
-fn admin() -> RequestContext {
-    RequestContext { roles: vec!["admin".into(), "member".into(), "reader".into()], ..member("admin-project") }
-}
+use crate::policy::testing::{admin, member};
+use crate::policy::RequestContext;
 
 struct Env {
     compute: Arc<Compute>,

@@ -2,6 +2,7 @@
 //! locations, sharing, and the import flows. One module per concern; the HTTP shapes live
 //! in `api::images`.
 
+pub mod attributes;
 pub mod cloud_images;
 pub mod convert;
 pub mod copies;

@@ -1,6 +1,7 @@
 //! `PATCH /v2/images/{id}`: JSON-patch operations on base attributes, tags and custom
 //! properties, with Glance's rules on what is read-only and when.
 
+use super::attributes::{SERVER_SET, SETTABLE};
 use serde_json::Value;
 
 use super::{check_choice, check_property_name, check_tag, forbidden, Images, CONTAINER_FORMATS, DISK_FORMATS};
@@ -18,23 +19,6 @@ pub enum PatchOp {
     Replace(String, Value),
     Remove(String),
 }
-
-const READ_ONLY: &[&str] = &[
-    "id",
-    "status",
-    "checksum",
-    "os_hash_algo",
-    "os_hash_value",
-    "size",
-    "virtual_size",
-    "created_at",
-    "updated_at",
-    "file",
-    "self",
-    "schema",
-    "direct_url",
-    "stores",
-];
 
 fn want_str(path: &str, v: &Value) -> Result<String, CoreError> {
     v.as_str().map(str::to_string).ok_or_else(|| CoreError::BadRequest(format!("{path} must be a string.")))
@@ -60,23 +44,11 @@ impl Images {
         if attr.is_empty() || attr.contains('/') {
             return Err(CoreError::BadRequest(format!("Invalid path {path:?}.")));
         }
-        if READ_ONLY.contains(&attr) || ["locations", "location", "deleted", "deleted_at"].contains(&attr) {
+        if SERVER_SET.contains(&attr) || ["id", "locations", "location", "deleted", "deleted_at"].contains(&attr) {
             return Err(forbidden(&format!("Attribute '{attr}' is read-only.")));
         }
-        const BASE: &[&str] = &[
-            "name",
-            "visibility",
-            "protected",
-            "os_hidden",
-            "min_disk",
-            "min_ram",
-            "container_format",
-            "disk_format",
-            "owner",
-            "tags",
-        ];
         let Some(v) = value else {
-            if BASE.contains(&attr) && attr != "tags" {
+            if (SETTABLE.contains(&attr) || attr == "owner") && attr != "tags" {
                 return Err(forbidden(&format!("Attribute '{attr}' cannot be removed.")));
             }
             if attr == "tags" {

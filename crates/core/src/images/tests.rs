@@ -333,14 +333,8 @@ impl ImageStoreQuery for RawOnlyCloud {
 struct RawOnlyFactory;
 
 impl crate::clouds::DriverFactory for RawOnlyFactory {
-    fn open(
-        &self,
-        kind: &str,
-        name: &str,
-        _: &str,
-        _: &serde_json::Value,
-        _: Option<&str>,
-    ) -> Result<crate::clouds::CloudHandle, CoreError> {
+    fn open(&self, c: &crate::clouds::CloudSpec) -> Result<crate::clouds::CloudHandle, CoreError> {
+        let (kind, name) = (c.kind.as_str(), c.name.as_str());
         let cloud = Arc::new(RawOnlyCloud);
         Ok(crate::clouds::CloudHandle {
             name: name.into(),

@@ -12,6 +12,14 @@ use crate::CoreError;
 
 stored_as!(Router, "router");
 
+/// Which interface an add or remove names: a subnet (the router takes its gateway address)
+/// or a port; a remove may name both.
+#[derive(Debug, Clone, Default)]
+pub struct InterfaceRef {
+    pub subnet_id: Option<String>,
+    pub port_id: Option<String>,
+}
+
 /// What `add/remove_router_interface` answer.
 #[derive(Debug, Clone)]
 pub struct InterfaceInfo {
@@ -177,15 +185,16 @@ impl Networking {
         Ok(r)
     }
 
+    /// The ports that are the router's interfaces.
+    async fn interfaces_of(&self, router_id: &str) -> Result<Vec<Port>, CoreError> {
+        let ports = self.all::<Port>().await?.into_iter();
+        Ok(ports.filter(|p| p.device_id == router_id && p.device_owner == ROUTER_INTERFACE).collect())
+    }
+
     pub async fn router_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_member()?;
         let r = self.router_get(ctx, id).await?;
-        let interfaces: Vec<Port> = self
-            .all::<Port>()
-            .await?
-            .into_iter()
-            .filter(|p| p.device_id == r.id && p.device_owner == ROUTER_INTERFACE)
-            .collect();
+        let interfaces = self.interfaces_of(&r.id).await?;
         if !interfaces.is_empty() {
             let ids: Vec<&str> = interfaces.iter().map(|p| p.id.as_str()).collect();
             return Err(fault(Fault::RouterInUse, format!("Router {id} still has ports: {}", ids.join(","))));
@@ -204,12 +213,9 @@ impl Networking {
     /// The subnets a router touches: its interfaces' and its gateway network's.
     async fn router_cidrs(&self, r: &Router) -> Result<Vec<(String, IpNet)>, CoreError> {
         let mut out = Vec::new();
-        let ports = self.all::<Port>().await?;
-        let mut subnet_ids: Vec<String> = ports
-            .iter()
-            .filter(|p| p.device_id == r.id && p.device_owner == ROUTER_INTERFACE)
-            .flat_map(|p| p.fixed_ips.iter().map(|f| f.subnet_id.clone()))
-            .collect();
+        let interfaces = self.interfaces_of(&r.id).await?;
+        let mut subnet_ids: Vec<String> =
+            interfaces.iter().flat_map(|p| p.fixed_ips.iter().map(|f| f.subnet_id.clone())).collect();
         if let Some(g) = &r.external_gateway_info {
             subnet_ids.extend(self.children::<Subnet>(&g.network_id).await?.into_iter().map(|s| s.id));
         }
@@ -225,9 +231,9 @@ impl Networking {
         &self,
         ctx: &RequestContext,
         id: &str,
-        subnet_id: Option<String>,
-        port_id: Option<String>,
+        at: InterfaceRef,
     ) -> Result<InterfaceInfo, CoreError> {
+        let InterfaceRef { subnet_id, port_id } = at;
         ctx.require_member()?;
         let r = self.router_get(ctx, id).await?;
         let existing = self.router_cidrs(&r).await?;
@@ -314,17 +320,12 @@ impl Networking {
         &self,
         ctx: &RequestContext,
         id: &str,
-        subnet_id: Option<String>,
-        port_id: Option<String>,
+        at: InterfaceRef,
     ) -> Result<InterfaceInfo, CoreError> {
+        let InterfaceRef { subnet_id, port_id } = at;
         ctx.require_member()?;
         let r = self.router_get(ctx, id).await?;
-        let ports: Vec<Port> = self
-            .all::<Port>()
-            .await?
-            .into_iter()
-            .filter(|p| p.device_id == r.id && p.device_owner == ROUTER_INTERFACE)
-            .collect();
+        let ports = self.interfaces_of(&r.id).await?;
         let port = match (&subnet_id, &port_id) {
             (_, Some(pid)) => ports.into_iter().find(|p| &p.id == pid).ok_or_else(|| {
                 fault(Fault::RouterInterfaceNotFound, format!("Router {id} does not have an interface with id {pid}"))

@@ -6,22 +6,8 @@ use std::sync::Arc;
 use hybridstack_store::testing;
 
 use super::*;
-use crate::policy::{RequestContext, Scope};
-
-fn member(project: &str) -> RequestContext {
-    RequestContext {
-        user_id: format!("u-{project}"),
-        user_domain_id: "default".into(),
-        scope: Scope::Project { id: project.into(), domain_id: "default".into() },
-        roles: vec!["member".into(), "reader".into()],
-        app_cred_id: None,
-        app_cred_unrestricted: false,
-    }
-}
-
-fn admin() -> RequestContext {
-    RequestContext { roles: vec!["admin".into(), "member".into(), "reader".into()], ..member("admin-project") }
-}
+use crate::policy::testing::{admin, member};
+use crate::policy::RequestContext;
 
 async fn network_with_subnet(n: &Networking, c: &RequestContext, cidr: &str) -> (String, String) {
     let net =
@@ -194,7 +180,10 @@ async fn floating_ips_need_a_router_path_to_the_external_network() {
         .await
         .expect("router");
     assert!(router.external_gateway_info.as_ref().is_some_and(|g| g.external_fixed_ips.len() == 1));
-    let iface = n.router_add_interface(&c, &router.id, Some(subnet.clone()), None).await.expect("interface");
+    let iface = n
+        .router_add_interface(&c, &router.id, InterfaceRef { subnet_id: Some(subnet.clone()), port_id: None })
+        .await
+        .expect("interface");
     let fip =
         n.fip_create(&c, public.id.clone(), Some(port.id.clone()), None, None, String::new(), None).await.expect("fip");
     assert_eq!(fip.router_id.as_deref(), Some(router.id.as_str()));
@@ -203,7 +192,9 @@ async fn floating_ips_need_a_router_path_to_the_external_network() {
     let after = n.fip_get(&c, &fip.id).await.expect("fip");
     assert!(after.port_id.is_none() && after.router_id.is_none(), "deleting the port disassociates");
     n.fip_delete(&c, &fip.id).await.expect("delete fip");
-    n.router_remove_interface(&c, &router.id, Some(subnet), None).await.expect("remove interface");
+    n.router_remove_interface(&c, &router.id, InterfaceRef { subnet_id: Some(subnet), port_id: None })
+        .await
+        .expect("remove interface");
     assert!(n.port_get(&c, &iface.port_id).await.is_err());
     n.router_delete(&c, &router.id).await.expect("delete router");
     let public_ips = n
