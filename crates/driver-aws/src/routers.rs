@@ -5,7 +5,7 @@
 //! each reach the internet; subnets the router has no interface on keep the VPC's main table
 //! (no way out), as in Neutron. All are tagged with the router's and the network's ids.
 
-use aws_sdk_ec2::types::{Filter, InternetGateway, ResourceType, RouteTable};
+use aws_sdk_ec2::types::{Filter, InternetGateway, ResourceType, RouteTable, TagSpecification};
 use hybridstack_driver::{DriverError, RouterInterface, RouterSpec};
 
 use crate::errors::aws;
@@ -77,13 +77,7 @@ impl AwsCloud {
                 let out = self
                     .ec2
                     .create_internet_gateway()
-                    .tag_specifications(self.tag_spec(
-                        ResourceType::InternetGateway,
-                        router_id,
-                        ROUTER,
-                        router_id,
-                        &[(TAG_NETWORK, network_id)],
-                    ))
+                    .tag_specifications(router_tags(self, ResourceType::InternetGateway, router_id, network_id))
                     .send()
                     .await
                     .map_err(|e| aws("creating an internet gateway", e))?;
@@ -122,13 +116,7 @@ impl AwsCloud {
                     .ec2
                     .create_route_table()
                     .vpc_id(vpc_id)
-                    .tag_specifications(self.tag_spec(
-                        ResourceType::RouteTable,
-                        router_id,
-                        ROUTER,
-                        router_id,
-                        &[(TAG_NETWORK, network_id)],
-                    ))
+                    .tag_specifications(router_tags(self, ResourceType::RouteTable, router_id, network_id))
                     .send()
                     .await
                     .map_err(|e| aws("creating a route table", e))?;
@@ -320,4 +308,9 @@ impl AwsCloud {
             .first()
             .and_then(|g| g.internet_gateway_id().map(str::to_string)))
     }
+}
+
+/// The tags of what a router makes on one of its networks (its gateway, its route table).
+fn router_tags(cloud: &AwsCloud, kind: ResourceType, router_id: &str, network_id: &str) -> TagSpecification {
+    cloud.tag_spec(kind, router_id, ROUTER, router_id, &[(TAG_NETWORK, network_id)])
 }

@@ -181,3 +181,17 @@ fn relay(
     client.write_all(&answer)?;
     Ok(())
 }
+
+/// A subnet to realise: DHCP on, no gateway, routes or name servers.
+pub fn subnet_spec(id: &str, cidr: &str) -> hybridstack_driver::SubnetSpec {
+    hybridstack_driver::SubnetSpec {
+        id: id.into(),
+        ip_version: if cidr.contains(':') { 6 } else { 4 },
+        cidr: cidr.into(),
+        gateway_ip: None,
+        enable_dhcp: true,
+        dns_nameservers: vec![],
+        host_routes: vec![],
+        ipv6_address_mode: None,
+    }
+}

@@ -202,16 +202,7 @@ mod tests {
     use super::*;
 
     fn subnet(cidr: &str) -> SubnetSpec {
-        SubnetSpec {
-            id: "s".into(),
-            ip_version: if cidr.contains(':') { 6 } else { 4 },
-            cidr: cidr.into(),
-            gateway_ip: None,
-            enable_dhcp: true,
-            dns_nameservers: vec![],
-            host_routes: vec![],
-            ipv6_address_mode: None,
-        }
+        crate::test_support::subnet_spec("s", cidr)
     }
 
     #[test]

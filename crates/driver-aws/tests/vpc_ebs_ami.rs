@@ -47,16 +47,7 @@ fn id(n: u32) -> String {
 }
 
 fn subnet(n: u32, cidr: &str) -> SubnetSpec {
-    SubnetSpec {
-        id: id(n),
-        ip_version: 4,
-        cidr: cidr.into(),
-        gateway_ip: None,
-        enable_dhcp: true,
-        dns_nameservers: vec![],
-        host_routes: vec![],
-        ipv6_address_mode: None,
-    }
+    hybridstack_driver_aws::test_support::subnet_spec(&id(n), cidr)
 }
 
 fn network(n: u32, subnets: Vec<SubnetSpec>) -> NetworkSpec {
@@ -167,8 +158,7 @@ async fn vpc_ebs_and_amis_follow_the_drivers() {
         let e = cloud.ensure_network(&network(90, vec![subnet(91, bad)])).await.expect_err(bad);
         assert!(matches!(&e, DriverError::Rejected(m) if m.contains("/16 to /28")), "{e:?}");
     }
-    let mut v6 = subnet(92, "2001:db8::/64");
-    v6.ip_version = 6;
+    let v6 = subnet(92, "2001:db8::/64");
     let e = cloud.ensure_network(&network(90, vec![subnet(93, "10.9.0.0/24"), v6])).await.expect_err("v6");
     assert!(matches!(&e, DriverError::Rejected(m) if m.contains("IPv6")), "{e:?}");
     assert!(left(&ec2).await.is_empty(), "a refused network left something");
