@@ -29,3 +29,6 @@ pub mod secrets;
 pub mod volume;
 
 pub use error::CoreError;
+
+/// Free-form attributes kept as a JSON object (Keystone's `extra`, Glance's properties).
+pub type Extra = serde_json::Map<String, serde_json::Value>;

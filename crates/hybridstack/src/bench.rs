@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use hybridstack_core::identity::{Project, User};
 
 pub(crate) fn bcrypt_rate(cost: u32, seconds: u64) -> Result<()> {
     let hash = bcrypt::hash("bench-password", cost)?;
@@ -41,8 +42,8 @@ pub(crate) async fn seed_servers(s: &crate::config::Settings, count: usize) -> R
     use hybridstack_core::compute::model::{Address, FlavorCopy, Server};
     let store = crate::open_store(s).await?;
     crate::migrate_store(&store).await?;
-    let project = store.project_by_name("default", "admin").await?;
-    let user = store.user_by_name("default", "admin").await?;
+    let project = store.project_by_name::<Project>("default", "admin").await?;
+    let user = store.user_by_name::<User>("default", "admin").await?;
     let clouds = hybridstack_core::clouds::Clouds::new(store.clone(), Arc::new(hybridstack_core::clouds::NoDrivers));
     let images =
         hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default(), clouds.clone())?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 use clap::Subcommand;
 use hybridstack_core::clouds::Clouds;
+use hybridstack_core::identity::Project;
 use hybridstack_driver_aws::{AwsConfig, CredentialSource};
 use hybridstack_driver_libvirt::{detect_domain_type, LibvirtConfig};
 use hybridstack_store::Store;
@@ -177,7 +178,7 @@ async fn add_aws(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
         None => None,
     };
     if let Some(p) = &project_id {
-        store.project_get(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
+        store.project_get::<Project>(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
     }
     let cfg =
         AwsConfig { region: region.clone(), endpoint_url, credentials, vcpu_limit, zone, project_id, wait_secs: 600 };
@@ -289,7 +290,7 @@ async fn sync_flavors(
     let networking = hybridstack_core::network::Networking::new(store.clone(), clouds.clone());
     let compute =
         hybridstack_core::compute::Compute::new(store.clone(), images, networking, clouds.clone(), Default::default());
-    let admin = store.project_by_name("default", "admin").await?;
+    let admin = store.project_by_name::<Project>("default", "admin").await?;
     let ctx = hybridstack_core::policy::RequestContext {
         user_id: "hybridstack-cli".into(),
         user_domain_id: "default".into(),
@@ -340,7 +341,7 @@ async fn import_images(
     let handle = clouds.require(&cloud).await?;
     let images =
         hybridstack_core::images::Images::open(store.clone(), &s.data_dir, Default::default(), clouds.clone())?;
-    let owner = store.project_by_name("default", "admin").await?.id;
+    let owner = store.project_by_name::<Project>("default", "admin").await?.id;
     for r in references {
         let found = handle.compute.cloud_image(&r).await.map_err(|e| anyhow::anyhow!("{r}: {e}"))?;
         let i = images

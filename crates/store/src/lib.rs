@@ -1,5 +1,7 @@
 //! The store: repositories over sqlx, one module per table (identity and images keep a
-//! folder of them). Resources kept as JSON documents share one table and one write set.
+//! folder of them). Resources kept as JSON documents share one table and one write set. The
+//! store holds no resource type: identity and image repositories take and return any
+//! `Record`, a type whose serde form names the table's columns (core's types are records).
 //!
 //! One set of SQL serves SQLite (the embedded default) and PostgreSQL (shared by several
 //! control-plane nodes) through sqlx's `Any` driver. Booleans and timestamps are stored as
@@ -25,6 +27,7 @@ mod tests;
 pub mod write;
 
 pub use error::StoreError;
+pub use record::Record;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
@@ -125,32 +128,18 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Free-form attributes kept as a JSON object (Keystone's `extra`, Glance's properties).
-pub type Extra = serde_json::Map<String, serde_json::Value>;
-
 /// A row as the type that derives `sqlx::FromRow` for it (column names are field names).
 pub(crate) fn from_row<T: for<'r> sqlx::FromRow<'r, AnyRow>>(r: &AnyRow) -> Result<T, StoreError> {
     Ok(T::from_row(r)?)
 }
 
-pub(crate) fn flag(b: bool) -> i64 {
-    i64::from(b)
-}
-
 pub(crate) trait RowExt {
     fn text(&self, col: &str) -> Result<String, StoreError>;
-    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, col: &str) -> Result<i64, StoreError>;
-    fn boolean(&self, col: &str) -> Result<bool, StoreError> {
-        Ok(self.int(col)? != 0)
-    }
 }
 
 impl RowExt for AnyRow {
     fn text(&self, col: &str) -> Result<String, StoreError> {
-        Ok(sqlx::Row::try_get(self, col)?)
-    }
-    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::Row::try_get(self, col)?)
     }
     fn int(&self, col: &str) -> Result<i64, StoreError> {

@@ -1,15 +1,18 @@
-//! A row as its type's serde form. A repository's type derives `Serialize` and `Deserialize`
-//! with its field names as the table's column names; these functions build its INSERT and
-//! UPDATE from it and read it back, so a table's columns are written once, in its type.
+//! A row as its type's serde form. A row's type (a `Record`: core's resource types are
+//! records) derives `Serialize` and `Deserialize` with its field names as the table's column
+//! names; these functions build its INSERT and UPDATE from it and read it back, so a table's
+//! columns are written once, in its type, and the store needs no copy of that type.
 //!
 //! Written here rather than taken from an ORM: sqlx has a derive for reading a row but none
 //! for binding one, and the store's conventions come down to three rules. A boolean is bound
-//! as a BIGINT 0 or 1 (`flag` reads it back); a JSON object or list is bound as its text
-//! (`json_text` reads it back); a null is written as the literal NULL, because PostgreSQL
-//! wants a typed parameter and serde's null has no type.
+//! as a BIGINT 0 or 1; a JSON object or list is bound as its text; a null is written as the
+//! literal NULL, because PostgreSQL wants a typed parameter and serde's null has no type.
+//! Reading undoes the first two by what each field asks for (`Cell`), so a type carries no
+//! store attribute.
 
-use serde::de::{DeserializeOwned, Deserializer, Error as _};
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapDeserializer;
+use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::any::{AnyArguments, AnyRow, AnyTypeInfoKind};
 use sqlx::query::Query;
@@ -23,7 +26,7 @@ pub(crate) struct Sql {
     binds: Vec<Value>,
 }
 
-fn columns<T: Serialize>(row: &T) -> Result<Map<String, Value>, StoreError> {
+pub(crate) fn columns<T: Serialize>(row: &T) -> Result<Map<String, Value>, StoreError> {
     match serde_json::to_value(row) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(StoreError::Corrupt("a row must serialise to an object".into())),
@@ -77,6 +80,15 @@ impl Sql {
         Ok(sql)
     }
 
+    /// `head table WHERE` each column of row equals row's value: `head` is "DELETE FROM" or
+    /// "SELECT COUNT(*) FROM", for a table whose whole row is its identity.
+    pub(crate) fn matching<T: Serialize>(head: &str, table: &str, row: &T) -> Result<Self, StoreError> {
+        let mut sql = Sql { text: String::new(), binds: Vec::new() };
+        let conds: Vec<String> = columns(row)?.into_iter().map(|(c, v)| format!("{c} = {}", sql.param(v))).collect();
+        sql.text = format!("{head} {table} WHERE {}", conds.join(" AND "));
+        Ok(sql)
+    }
+
     /// Adds `AND column = value` to an UPDATE's condition (a compare-and-set).
     pub(crate) fn and_where(mut self, column: &str, value: impl Into<Value>) -> Self {
         let p = self.param(value.into());
@@ -107,8 +119,14 @@ impl Sql {
     }
 }
 
-/// A row read into its type through the column values' own kinds.
-pub(crate) fn decode<T: DeserializeOwned>(r: &AnyRow) -> Result<T, StoreError> {
+/// A type the store keeps as a row: its serde form names the table's columns. Core's
+/// resource types are rows as they are, so the store holds no copy of them and needs nothing
+/// from them but their field names.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync {}
+impl<T: Serialize + DeserializeOwned + Send + Sync> Record for T {}
+
+/// A row's columns by name, each as the JSON value of its own kind (a BLOB is left out).
+pub(crate) fn cells(r: &AnyRow) -> Result<Map<String, Value>, StoreError> {
     let mut m = Map::with_capacity(r.columns().len());
     for (i, c) in r.columns().iter().enumerate() {
         let kind = r.try_get_raw(i)?.type_info().kind();
@@ -124,22 +142,110 @@ pub(crate) fn decode<T: DeserializeOwned>(r: &AnyRow) -> Result<T, StoreError> {
         };
         m.insert(c.name().to_string(), v);
     }
-    serde_json::from_value(Value::Object(m)).map_err(|e| StoreError::Corrupt(format!("a row did not read back: {e}")))
+    Ok(m)
 }
 
-/// `#[serde(deserialize_with = "flag")]`: a boolean kept as a BIGINT 0 or 1.
-pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Bool(b) => Ok(b),
-        Value::Number(n) => Ok(n.as_i64() != Some(0)),
-        other => Err(D::Error::custom(format!("not a flag: {other}"))),
+/// A row's columns read into its type; each field takes its column as the field asks (see
+/// `Cell`), so a type needs no attribute to be a row.
+pub(crate) fn read<T: DeserializeOwned>(cells: Map<String, Value>) -> Result<T, StoreError> {
+    T::deserialize(MapDeserializer::new(cells.into_iter().map(|(k, v)| (k, Cell(v)))))
+        .map_err(|e| StoreError::Corrupt(format!("a row did not read back: {e}")))
+}
+
+/// A row read into its type.
+pub(crate) fn decode<T: DeserializeOwned>(r: &AnyRow) -> Result<T, StoreError> {
+    read(cells(r)?)
+}
+
+/// One column's value, read as its field asks: a BIGINT 0 or 1 as a bool, a text as the JSON
+/// object or list it holds; anything else as it is. These undo the two conventions of binding.
+struct Cell(Value);
+
+impl Cell {
+    fn parsed(self) -> Result<Value, serde_json::Error> {
+        match self.0 {
+            Value::String(s) => serde_json::from_str(&s),
+            other => Ok(other),
+        }
     }
 }
 
-/// `#[serde(deserialize_with = "json_text")]`: a JSON value kept as its text.
-pub(crate) fn json_text<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
-    let raw = String::deserialize(d)?;
-    serde_json::from_str(&raw).map_err(D::Error::custom)
+impl<'de> IntoDeserializer<'de, serde_json::Error> for Cell {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> Deserializer<'de> for Cell {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_any(v)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Number(n) => v.visit_bool(n.as_i64() != Some(0)),
+            other => other.deserialize_bool(v),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Null => v.visit_none(),
+            other => v.visit_some(Cell(other)),
+        }
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.parsed()?.deserialize_seq(v)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.parsed()?.deserialize_map(v)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.parsed()?.deserialize_struct(name, fields, v)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, v)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, Self::Error> {
+        v.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct tuple tuple_struct identifier ignored_any
+    }
+}
+
+/// Where a table keeps an optional text as '' rather than NULL (it is part of a unique key,
+/// and NULLs never collide): the row's `None` is written as '' and '' is read back as `None`.
+pub(crate) fn blank_for_null(cols: &mut Map<String, Value>, column: &str) {
+    if let Some(v @ Value::Null) = cols.get_mut(column) {
+        *v = Value::String(String::new());
+    }
+}
+
+pub(crate) fn null_for_blank(cols: &mut Map<String, Value>, column: &str) {
+    if cols.get(column).and_then(Value::as_str) == Some("") {
+        cols.insert(column.into(), Value::Null);
+    }
 }
 
 impl crate::Store {
@@ -153,19 +259,5 @@ impl crate::Store {
     /// there is none.
     pub(crate) async fn update<T: Serialize>(&self, table: &str, row: &T, set: &[&str]) -> Result<(), StoreError> {
         crate::table::found(Sql::update(table, row, &["id"], set)?.query().execute(self.pool()).await?)
-    }
-}
-
-/// `#[serde(with = "empty_none")]`: an optional text kept as '' when absent, where the
-/// column is part of a unique key (NULLs would never collide).
-pub(crate) mod empty_none {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(v.as_deref().unwrap_or_default())
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        Ok(Some(String::deserialize(d)?).filter(|v| !v.is_empty()))
     }
 }

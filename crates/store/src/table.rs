@@ -4,11 +4,20 @@
 //! row of an association table. Each repository file keeps only what is its own: its
 //! columns, its decoder and its writes.
 
+use std::collections::HashMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Executor, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
+use crate::record::{cells, columns, read, Sql};
 use crate::{Store, StoreError};
+
+/// A row's columns by name.
+pub(crate) type Cells = serde_json::Map<String, Value>;
 
 /// How a repository turns a row into its type.
 pub(crate) type Decode<T> = fn(&AnyRow) -> Result<T, StoreError>;
@@ -28,11 +37,13 @@ pub(crate) struct Guard {
 }
 
 /// A table of values that belong to another table's rows (`project_tags`, `image_tags`,
-/// `application_credential_roles`): the owner's id column and the value's.
+/// `application_credential_roles`): the owner's id column and the value's, and the field of
+/// the owner's record that holds them (not a column of the owner's table).
 pub(crate) struct Values {
     pub table: &'static str,
     pub owner: &'static str,
     pub value: &'static str,
+    pub field: &'static str,
 }
 
 impl Values {
@@ -61,6 +72,114 @@ impl Values {
         sqlx::query(&sql).bind(id).execute(&mut **tx).await?;
         self.add(tx, id, values).await
     }
+
+    /// A record's columns split into its table's row, its id and these values.
+    pub(crate) fn split<T: Serialize>(&self, row: &T) -> Result<(Cells, String, Vec<String>), StoreError> {
+        let mut cols = columns(row)?;
+        let values = match cols.remove(self.field) {
+            Some(v) => serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.field)))?,
+            None => Vec::new(),
+        };
+        let id = cols.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        Ok((cols, id, values))
+    }
+
+    /// The values of each owner, by its id.
+    pub(crate) async fn by_owner(&self, store: &Store) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let sql = format!("SELECT {}, {} FROM {} ORDER BY {}", self.owner, self.value, self.table, self.value);
+        let mut by: HashMap<String, Vec<String>> = HashMap::new();
+        for r in sqlx::query(&sql).fetch_all(store.reader()).await? {
+            by.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        }
+        Ok(by)
+    }
+
+    /// Row `id`'s values.
+    pub(crate) async fn of(&self, store: &Store, id: &str) -> Result<Vec<String>, StoreError> {
+        let sql =
+            format!("SELECT {} FROM {} WHERE {} = $1 ORDER BY {}", self.value, self.table, self.owner, self.value);
+        Ok(sqlx::query_scalar(&sql).bind(id).fetch_all(store.reader()).await?)
+    }
+
+    /// Puts the values back into a row's columns as the record's field.
+    pub(crate) fn put(&self, cols: &mut Cells, values: Vec<String>) {
+        cols.insert(self.field.into(), Value::from(values));
+    }
+}
+
+impl Store {
+    /// Inserts a record whose values live in `values`' table, in one transaction.
+    pub(crate) async fn insert_with<T: Serialize>(
+        &self,
+        table: &str,
+        row: &T,
+        values: &Values,
+    ) -> Result<(), StoreError> {
+        let (cols, id, vals) = values.split(row)?;
+        let mut tx = self.pool().begin().await?;
+        Sql::insert(table, &cols)?.query().execute(&mut *tx).await?;
+        values.add(&mut tx, &id, &vals).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes `update` (built from the record's row) and replaces its values, in one
+    /// transaction; `none` is the error when the update touched no row.
+    pub(crate) async fn update_with<T: Serialize>(
+        &self,
+        row: &T,
+        values: &Values,
+        update: impl FnOnce(&Cells) -> Result<Sql, StoreError>,
+        none: StoreError,
+    ) -> Result<(), StoreError> {
+        let (cols, id, vals) = values.split(row)?;
+        let sql = update(&cols)?;
+        let mut tx = self.pool().begin().await?;
+        if sql.query().execute(&mut *tx).await?.rows_affected() == 0 {
+            return Err(none);
+        }
+        values.replace(&mut tx, &id, &vals).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The record in row `id` of `table`, with its values.
+    pub(crate) async fn get_with<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        id: &str,
+        values: &Values,
+    ) -> Result<T, StoreError> {
+        let mut cols = self.row_where(table, "id", id, cells).await?;
+        values.put(&mut cols, values.of(self, id).await?);
+        read(cols)
+    }
+
+    /// Every record `sql` selects, each with its values.
+    pub(crate) async fn list_with<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        values: &Values,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = sqlx::query(sql).fetch_all(self.reader()).await?;
+        with_values(&rows, values.by_owner(self).await?, values)
+    }
+}
+
+/// Rows read into records, each given its owner's values from `by`.
+pub(crate) fn with_values<T: DeserializeOwned>(
+    rows: &[AnyRow],
+    mut by: HashMap<String, Vec<String>>,
+    values: &Values,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            let mut cols = cells(r)?;
+            let id = cols.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            values.put(&mut cols, by.remove(&id).unwrap_or_default());
+            read(cols)
+        })
+        .collect()
 }
 
 /// `NotFound` when a write touched no row.

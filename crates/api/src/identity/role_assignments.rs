@@ -4,17 +4,17 @@
 
 use std::collections::HashMap;
 
-use crate::routes::Router;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use hybridstack_core::identity::{ActorType, Assignment, AssignmentFilter, EffectiveAssignment, TargetType};
+use hybridstack_core::identity::{ActorType, Assignment, AssignmentFilter, EffectiveAssignment, Named, TargetType};
 use hybridstack_core::policy::RequestContext;
 use serde_json::{json, Value};
 
 use super::{no_content, path, roles, self_link};
 use crate::auth::Call;
 use crate::body::query_bool;
+use crate::routes::Router;
 use crate::{ApiError, AppState};
 
 type Kinds = (TargetType, ActorType);
@@ -69,43 +69,21 @@ fn flag(q: &HashMap<String, String>, k: &str) -> bool {
     q.get(k).is_some_and(|v| query_bool(v).unwrap_or(true))
 }
 
-async fn names(s: &AppState, e: &EffectiveAssignment) -> Result<(Value, Value, Value), ApiError> {
-    let store = s.identity.store();
-    let role = match store.role_get(&e.role_id).await {
-        Ok(r) => json!({"id": r.id, "name": r.name}),
-        Err(_) => json!({"id": e.role_id}),
+/// An assignment's parts with their names, as Keystone's `include_names` renders them.
+async fn names(s: &AppState, e: &EffectiveAssignment) -> (Value, Value, Value) {
+    let n = s.identity.assignment_names(e).await;
+    let part = |p: &Named| {
+        let mut v = json!({"id": p.id});
+        if let Some(name) = &p.name {
+            v["name"] = json!(name);
+        }
+        if let Some((id, name)) = &p.domain {
+            v["domain"] = json!({"id": id, "name": name});
+        }
+        v
     };
-    let actor = match e.actor_type {
-        "user" => match store.user_get(&e.actor_id).await {
-            Ok(u) => {
-                let dn = store.domain_get(&u.domain_id).await.map(|d| d.name).unwrap_or_default();
-                json!({"id": u.id, "name": u.name, "domain": {"id": u.domain_id, "name": dn}})
-            }
-            Err(_) => json!({"id": e.actor_id}),
-        },
-        _ => match store.group_get(&e.actor_id).await {
-            Ok(g) => {
-                let dn = store.domain_get(&g.domain_id).await.map(|d| d.name).unwrap_or_default();
-                json!({"id": g.id, "name": g.name, "domain": {"id": g.domain_id, "name": dn}})
-            }
-            Err(_) => json!({"id": e.actor_id}),
-        },
-    };
-    let target = match e.target_type {
-        "project" => match store.project_get(&e.target_id).await {
-            Ok(p) => {
-                let dn = store.domain_get(&p.domain_id).await.map(|d| d.name).unwrap_or_default();
-                json!({"id": p.id, "name": p.name, "domain": {"id": p.domain_id, "name": dn}})
-            }
-            Err(_) => json!({"id": e.target_id}),
-        },
-        "domain" => match store.domain_get(&e.target_id).await {
-            Ok(d) => json!({"id": d.id, "name": d.name}),
-            Err(_) => json!({"id": e.target_id}),
-        },
-        _ => json!({"all": true}),
-    };
-    Ok((role, actor, target))
+    let target = n.target.as_ref().map_or_else(|| json!({"all": true}), part);
+    (part(&n.role), part(&n.actor), target)
 }
 
 async fn list_assignments(Call(s, ctx): Call, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
@@ -125,7 +103,7 @@ async fn list_assignments(Call(s, ctx): Call, Query(q): Query<HashMap<String, St
     let mut items = Vec::with_capacity(lines.len());
     for e in &lines {
         let (role, actor, target) = if include_names {
-            names(&s, e).await?
+            names(&s, e).await
         } else {
             let t = if e.target_type == "system" { json!({"all": true}) } else { json!({"id": e.target_id}) };
             (json!({"id": e.role_id}), json!({"id": e.actor_id}), t)

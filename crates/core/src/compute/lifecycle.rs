@@ -200,7 +200,7 @@ impl Compute {
     /// The image the engine must copy into the server's cloud before booting it there: a
     /// cloud that boots only its own images (AMIs) and has no copy yet, of an image with data
     /// in the local store. Copied once; later boots find the copy.
-    pub async fn image_to_copy(&self, s: &Server) -> Result<Option<hybridstack_store::images::Image>, CoreError> {
+    pub async fn image_to_copy(&self, s: &Server) -> Result<Option<crate::images::Image>, CoreError> {
         if s.root_volume().is_some() || s.image_id.is_empty() {
             return Ok(None);
         }

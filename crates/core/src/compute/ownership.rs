@@ -7,6 +7,7 @@ use hybridstack_driver::Foreign;
 use hybridstack_store::StoreError;
 
 use super::Compute;
+use crate::images::Image;
 use crate::CoreError;
 
 impl Compute {
@@ -21,7 +22,7 @@ impl Compute {
                 self.store.doc_get(o.kind, &o.id).await.map(|_| true)
             }
             "volume" | "snapshot" => self.store.doc_get(o.kind, &o.id).await.map(|_| true),
-            "image" => self.store.image_get(&o.id).await.map(|_| true),
+            "image" => self.store.image_get::<Image>(&o.id).await.map(|_| true),
             _ => return Ok(false),
         };
         match found {

@@ -394,7 +394,7 @@ impl Compute {
         metadata: &BTreeMap<String, String>,
     ) -> Result<String, CoreError> {
         let base = self.images.image_internal(&s.image_id).await?;
-        let mut props = hybridstack_store::Extra::new();
+        let mut props = crate::Extra::new();
         if let Some(b) = &base {
             for k in
                 ["kernel_id", "ramdisk_id", "os_command_line", "os_distro", "os_type", "architecture", "hw_disk_bus"]

@@ -164,7 +164,7 @@ pub const MAX_TAGS: usize = 50;
 struct CreatePlan {
     flavor: super::model::Flavor,
     boot: super::boot_volumes::BootPlan,
-    image: Option<hybridstack_store::images::Image>,
+    image: Option<crate::images::Image>,
     key_data: Option<String>,
     networks: Vec<RequestedNetwork>,
     network_mode: String,

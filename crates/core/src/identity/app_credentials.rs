@@ -1,12 +1,30 @@
 //! Application credentials: a user delegates some of its roles on one project to a secret
 //! that automation can log in with.
 
+use serde::{Deserialize, Serialize};
+
 use super::domains::validate_name;
-use super::{new_id, AppCredential, Identity};
+use super::{new_id, Identity, Role};
 use crate::clock::now_micros;
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppCredential {
+    pub id: String,
+    pub name: String,
+    pub user_id: String,
+    pub project_id: String,
+    pub description: String,
+    /// Tagged hash of the secret (see the `secrets` module for the formats).
+    pub secret_hash: String,
+    pub expires_at: Option<i64>,
+    pub unrestricted: bool,
+    pub created_at: i64,
+    /// The roles it delegates.
+    pub role_ids: Vec<String>,
+}
 
 pub struct NewAppCredential {
     pub name: String,
@@ -50,7 +68,7 @@ impl Identity {
         if req.expires_at.is_some_and(|e| e <= now_micros()) {
             return Err(CoreError::BadRequest("expires_at must be in the future.".into()));
         }
-        let all_roles = self.store.role_list().await?;
+        let all_roles = self.store.role_list::<Role>().await?;
         let held: Vec<_> = all_roles.iter().filter(|r| ctx.roles.contains(&r.name)).collect();
         let mut role_ids = Vec::new();
         if req.roles.is_empty() {
@@ -116,7 +134,7 @@ impl Identity {
         id: &str,
     ) -> Result<AppCredential, CoreError> {
         Self::own_or_admin(ctx, user_id)?;
-        let c = self.store.app_credential_get(id).await.or_not_found("application credential", id)?;
+        let c = self.store.app_credential_get::<AppCredential>(id).await.or_not_found("application credential", id)?;
         if c.user_id != user_id {
             return Err(CoreError::not_found("application credential", id));
         }
@@ -134,6 +152,6 @@ impl Identity {
 
     /// Role records of a credential, for rendering.
     pub async fn roles_by_id(&self, ids: &[String]) -> Result<Vec<super::Role>, CoreError> {
-        Ok(self.store.role_list().await?.into_iter().filter(|r| ids.contains(&r.id)).collect())
+        Ok(self.store.role_list::<Role>().await?.into_iter().filter(|r| ids.contains(&r.id)).collect())
     }
 }

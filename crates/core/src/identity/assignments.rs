@@ -3,10 +3,38 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::{ActorType, Assignment, Identity, Project, Role, TargetType};
+use serde::{Deserialize, Serialize};
+
+use super::{Domain, Group, Identity, Project, Role, User};
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorType {
+    User,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetType {
+    Project,
+    Domain,
+    System,
+}
+
+/// One grant of a role. For system grants `target_id` is `"all"`, as in Keystone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Assignment {
+    pub actor_type: ActorType,
+    pub actor_id: String,
+    pub target_type: TargetType,
+    pub target_id: String,
+    pub role_id: String,
+    pub inherited: bool,
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct AssignmentFilter {
@@ -33,6 +61,23 @@ pub struct EffectiveAssignment {
     pub via_group: Option<String>,
 }
 
+/// One part of an assignment as `include_names` shows it: its id, and its name and its
+/// domain's (id, name) where it has them. A part deleted since keeps only its id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Named {
+    pub id: String,
+    pub name: Option<String>,
+    pub domain: Option<(String, String)>,
+}
+
+/// The named parts of one assignment; `target` is `None` for a system grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentNames {
+    pub role: Named,
+    pub actor: Named,
+    pub target: Option<Named>,
+}
+
 fn actor_str(a: ActorType) -> &'static str {
     match a {
         ActorType::User => "user",
@@ -49,6 +94,42 @@ fn target_str(t: TargetType) -> &'static str {
 }
 
 impl Identity {
+    /// The names of an assignment's role, actor and target (Keystone's `include_names`).
+    pub async fn assignment_names(&self, e: &EffectiveAssignment) -> AssignmentNames {
+        let domain = |id: String| async move {
+            let name = self.store.domain_get::<Domain>(&id).await.map(|d| d.name).unwrap_or_default();
+            Some((id, name))
+        };
+        let unnamed = |id: &str| Named { id: id.to_string(), ..Named::default() };
+        let role = match self.store.role_get::<Role>(&e.role_id).await {
+            Ok(r) => Named { id: r.id, name: Some(r.name), domain: None },
+            Err(_) => unnamed(&e.role_id),
+        };
+        let owned = |id: String, name: String| Named { id, name: Some(name), domain: None };
+        let actor = match e.actor_type {
+            "user" => match self.store.user_get::<User>(&e.actor_id).await {
+                Ok(u) => Named { domain: domain(u.domain_id).await, ..owned(u.id, u.name) },
+                Err(_) => unnamed(&e.actor_id),
+            },
+            _ => match self.store.group_get::<Group>(&e.actor_id).await {
+                Ok(g) => Named { domain: domain(g.domain_id).await, ..owned(g.id, g.name) },
+                Err(_) => unnamed(&e.actor_id),
+            },
+        };
+        let target = match e.target_type {
+            "project" => Some(match self.store.project_get::<Project>(&e.target_id).await {
+                Ok(p) => Named { domain: domain(p.domain_id).await, ..owned(p.id, p.name) },
+                Err(_) => unnamed(&e.target_id),
+            }),
+            "domain" => Some(match self.store.domain_get::<Domain>(&e.target_id).await {
+                Ok(d) => owned(d.id, d.name),
+                Err(_) => unnamed(&e.target_id),
+            }),
+            _ => None,
+        };
+        AssignmentNames { role, actor, target }
+    }
+
     /// The closure of `role_ids` under role implication.
     async fn expand_implied(&self, role_ids: BTreeSet<String>) -> Result<Vec<Role>, CoreError> {
         let implied = self.store.implied_role_list().await?;
@@ -65,15 +146,15 @@ impl Identity {
                 }
             }
         }
-        let all = self.store.role_list().await?;
+        let all = self.store.role_list::<Role>().await?;
         Ok(all.into_iter().filter(|r| seen.contains(&r.id)).collect())
     }
 
     /// Every grant that applies to the user: its own and its groups'.
     async fn grants_of_user(&self, user_id: &str) -> Result<Vec<Assignment>, CoreError> {
-        let mut grants = self.store.assignments_of(ActorType::User, user_id).await?;
+        let mut grants = self.store.assignments_of(actor_str(ActorType::User), user_id).await?;
         for g in self.store.user_groups(user_id).await? {
-            grants.extend(self.store.assignments_of(ActorType::Group, &g).await?);
+            grants.extend(self.store.assignments_of(actor_str(ActorType::Group), &g).await?);
         }
         Ok(grants)
     }
@@ -119,7 +200,7 @@ impl Identity {
             if !out.insert(id.clone()) {
                 break;
             }
-            next = match self.store.project_get(&id).await {
+            next = match self.store.project_get::<Project>(&id).await {
                 Ok(p) => p.parent_id,
                 Err(_) => None,
             };
@@ -155,7 +236,7 @@ impl Identity {
             .filter(|a| a.target_type == TargetType::Domain && !a.inherited)
             .map(|a| a.target_id.as_str())
             .collect();
-        Ok(self.store.domain_list().await?.into_iter().filter(|d| ids.contains(d.id.as_str())).collect())
+        Ok(self.store.domain_list::<Domain>().await?.into_iter().filter(|d| ids.contains(d.id.as_str())).collect())
     }
 
     pub async fn has_system_role(&self, user_id: &str) -> Result<bool, CoreError> {
@@ -163,17 +244,21 @@ impl Identity {
     }
 
     async fn check_grant_parts(&self, a: &Assignment) -> Result<(), CoreError> {
-        self.store.role_get(&a.role_id).await.or_not_found("role", &a.role_id)?;
+        self.store.role_get::<Role>(&a.role_id).await.or_not_found("role", &a.role_id)?;
         match a.actor_type {
-            ActorType::User => self.store.user_get(&a.actor_id).await.or_not_found("user", &a.actor_id).map(drop)?,
-            ActorType::Group => self.store.group_get(&a.actor_id).await.or_not_found("group", &a.actor_id).map(drop)?,
+            ActorType::User => {
+                self.store.user_get::<User>(&a.actor_id).await.or_not_found("user", &a.actor_id).map(drop)?
+            }
+            ActorType::Group => {
+                self.store.group_get::<Group>(&a.actor_id).await.or_not_found("group", &a.actor_id).map(drop)?
+            }
         }
         match a.target_type {
             TargetType::Project => {
-                self.store.project_get(&a.target_id).await.or_not_found("project", &a.target_id).map(drop)
+                self.store.project_get::<Project>(&a.target_id).await.or_not_found("project", &a.target_id).map(drop)
             }
             TargetType::Domain => {
-                self.store.domain_get(&a.target_id).await.or_not_found("domain", &a.target_id).map(drop)
+                self.store.domain_get::<Domain>(&a.target_id).await.or_not_found("domain", &a.target_id).map(drop)
             }
             TargetType::System => Ok(()),
         }
@@ -222,13 +307,13 @@ impl Identity {
         }
         let ids: HashSet<String> = self
             .store
-            .assignments_of(actor, actor_id)
+            .assignments_of::<Assignment>(actor_str(actor), actor_id)
             .await?
             .into_iter()
             .filter(|a| a.target_type == t && a.target_id == id && !a.inherited)
             .map(|a| a.role_id)
             .collect();
-        Ok(self.store.role_list().await?.into_iter().filter(|r| ids.contains(&r.id)).collect())
+        Ok(self.store.role_list::<Role>().await?.into_iter().filter(|r| ids.contains(&r.id)).collect())
     }
 
     /// `GET /v3/role_assignments`. Admins see everything; others only their own lines.
@@ -245,7 +330,7 @@ impl Identity {
                 "Combining effective and group filter will always result in an empty list.".into(),
             ));
         }
-        let all = self.store.assignment_list().await?;
+        let all = self.store.assignment_list::<Assignment>().await?;
         let mut lines: BTreeSet<EffectiveAssignment> = BTreeSet::new();
         let implied = if f.effective { self.store.implied_role_list().await? } else { Vec::new() };
         for a in &all {
@@ -276,7 +361,7 @@ impl Identity {
                 let mut pushed = Vec::new();
                 for e in expanded {
                     if e.inherited {
-                        for p in self.store.project_list().await? {
+                        for p in self.store.project_list::<Project>().await? {
                             let hit = match a.target_type {
                                 TargetType::Domain => p.domain_id == a.target_id,
                                 TargetType::Project => self.ancestors(&p).await?.contains(&a.target_id),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::revocation::{BY_AUDIT_ID, BY_USER};
 use super::token::new_audit_id;
-use super::{Identity, Principal, TokenPayload, TokenScope, User};
+use super::{AppCredential, Domain, Identity, Principal, Project, TokenPayload, TokenScope, User};
 use crate::clock::now_micros;
 use crate::policy::RequestContext;
 use crate::secrets::PasswordHasher;
@@ -50,7 +50,7 @@ impl Identity {
             return Ok(id.to_string());
         }
         match str_at(v, "name") {
-            Some(name) => Ok(self.store.domain_by_name(name).await.map_err(|_| unauthorized())?.id),
+            Some(name) => Ok(self.store.domain_by_name::<Domain>(name).await.map_err(|_| unauthorized())?.id),
             None => Err(bad("A domain must be given by id or name.")),
         }
     }
@@ -91,7 +91,7 @@ impl Identity {
             let user = self
                 .user_ref(v.get("user").ok_or_else(|| bad("application_credential.user is required with a name."))?)
                 .await?;
-            self.store.app_credential_by_name(&user.id, name).await.map_err(|_| unauthorized())?
+            self.store.app_credential_by_name::<AppCredential>(&user.id, name).await.map_err(|_| unauthorized())?
         };
         let stored = cred.secret_hash.clone();
         let valid = if PasswordHasher::is_cheap(&stored) {
@@ -205,7 +205,7 @@ impl Identity {
                 let name = str_at(p, "name").ok_or_else(|| bad("scope.project needs an id or a name."))?;
                 let d = p.get("domain").ok_or_else(|| bad("scope.project given by name needs its domain."))?;
                 let domain_id = self.domain_ref(d).await?;
-                self.store.project_by_name(&domain_id, name).await.map_err(|_| unauthorized())?
+                self.store.project_by_name::<Project>(&domain_id, name).await.map_err(|_| unauthorized())?
             };
             return Ok(Some(TokenScope::Project(project.id)));
         }

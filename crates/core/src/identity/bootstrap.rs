@@ -3,12 +3,12 @@
 //! changes nothing (and says so), and `serve` reuses the catalog step to keep endpoint URLs
 //! in step with the configured public URL.
 
-use hybridstack_store::identity::{
-    ActorType, Assignment, Domain, Endpoint, Project, Region, Role, Service, TargetType, User,
-};
 use hybridstack_store::{Store, StoreError};
 
-use super::{new_id, DEFAULT_DOMAIN_ID};
+use super::{
+    new_id, ActorType, Assignment, Domain, Endpoint, Project, Region, Role, Service, TargetType, User,
+    DEFAULT_DOMAIN_ID,
+};
 use crate::clock::now_micros;
 use crate::secrets::PasswordHasher;
 use crate::CoreError;
@@ -31,7 +31,7 @@ pub struct BootstrapReport {
 }
 
 async fn role_id(store: &Store, name: &str, report: &mut BootstrapReport) -> Result<String, CoreError> {
-    if let Some(r) = store.role_list().await?.into_iter().find(|r| r.name == name && r.domain_id.is_none()) {
+    if let Some(r) = store.role_list::<Role>().await?.into_iter().find(|r| r.name == name && r.domain_id.is_none()) {
         return Ok(r.id);
     }
     let r = Role { id: new_id(), name: name.into(), domain_id: None, description: String::new() };
@@ -53,7 +53,7 @@ pub async fn bootstrap(
         let id = crate::installation::ensure(store).await?;
         report.changes.push(format!("created installation {id}"));
     }
-    if store.domain_get(DEFAULT_DOMAIN_ID).await.is_err() {
+    if store.domain_get::<Domain>(DEFAULT_DOMAIN_ID).await.is_err() {
         store
             .domain_create(&Domain {
                 id: DEFAULT_DOMAIN_ID.into(),
@@ -147,12 +147,12 @@ pub async fn bootstrap(
 pub async fn ensure_catalog(store: &Store, public_url: &str, region: &str) -> Result<Vec<String>, CoreError> {
     let mut changes = Vec::new();
     let base = public_url.trim_end_matches('/');
-    if store.region_get(region).await.is_err() {
+    if store.region_get::<Region>(region).await.is_err() {
         store.region_create(&Region { id: region.into(), description: String::new(), parent_region_id: None }).await?;
         changes.push(format!("created region {region}"));
     }
-    let services = store.service_list().await?;
-    let endpoints = store.endpoint_list().await?;
+    let services = store.service_list::<Service>().await?;
+    let endpoints = store.endpoint_list::<Endpoint>().await?;
     for (stype, name, prefix) in SERVICES {
         let service = match services.iter().find(|s| s.service_type == *stype && s.name == *name) {
             Some(s) => s.clone(),

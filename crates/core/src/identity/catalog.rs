@@ -4,12 +4,40 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 
 use super::stamped::Stamped;
-use super::{new_id, Endpoint, Identity, Region, Service};
+use super::{new_id, Identity};
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub id: String,
+    pub description: String,
+    pub parent_region_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub service_type: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub id: String,
+    pub service_id: String,
+    pub interface: String,
+    pub region_id: Option<String>,
+    pub url: String,
+    pub enabled: bool,
+}
 
 const TTL: Duration = Duration::from_secs(5);
 
@@ -57,8 +85,8 @@ impl Identity {
         if let Some(c) = self.catalog.entry.read().as_ref().and_then(|s| s.fresh(gen, TTL)) {
             return Ok(c);
         }
-        let services = self.store.service_list().await?;
-        let endpoints = self.store.endpoint_list().await?;
+        let services = self.store.service_list::<Service>().await?;
+        let endpoints = self.store.endpoint_list::<Endpoint>().await?;
         let entries: Vec<CatalogEntry> = services
             .into_iter()
             .filter(|s| s.enabled)
@@ -117,7 +145,7 @@ impl Identity {
         }
         if let Some(parent) = &r.parent_region_id {
             self.store
-                .region_get(parent)
+                .region_get::<Region>(parent)
                 .await
                 .map_err(|_| CoreError::BadRequest(format!("Parent region {parent} not found.")))?;
         }
@@ -187,11 +215,14 @@ impl Identity {
             return Err(CoreError::BadRequest("An endpoint needs a url.".into()));
         }
         self.store
-            .service_get(&e.service_id)
+            .service_get::<Service>(&e.service_id)
             .await
             .map_err(|_| CoreError::BadRequest(format!("Service {} not found.", e.service_id)))?;
         if let Some(r) = &e.region_id {
-            self.store.region_get(r).await.map_err(|_| CoreError::BadRequest(format!("Region {r} not found.")))?;
+            self.store
+                .region_get::<Region>(r)
+                .await
+                .map_err(|_| CoreError::BadRequest(format!("Region {r} not found.")))?;
         }
         Ok(())
     }

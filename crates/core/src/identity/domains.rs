@@ -1,9 +1,21 @@
 //! Domains.
 
-use super::{new_id, Domain, Identity};
+use serde::{Deserialize, Serialize};
+
+use super::{new_id, Identity};
 use crate::error::OrNotFound;
 use crate::policy::{RequestContext, Scope};
-use crate::CoreError;
+use crate::{CoreError, Extra};
+
+/// A Keystone domain; its fields are its row's columns in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Domain {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub extra: Extra,
+}
 
 impl Identity {
     /// Whether a non-admin may see the domain: its own user's, or its project's or domain scope's.
@@ -18,7 +30,7 @@ impl Identity {
     }
 
     pub async fn domain_list(&self, ctx: &RequestContext) -> Result<Vec<Domain>, CoreError> {
-        let all = self.store.domain_list().await?;
+        let all = self.store.domain_list::<Domain>().await?;
         Ok(all.into_iter().filter(|d| Self::sees_domain(ctx, &d.id)).collect())
     }
 
@@ -50,7 +62,7 @@ impl Identity {
     /// A domain must be disabled before it is deleted, and must own nothing.
     pub async fn domain_delete(&self, ctx: &RequestContext, id: &str) -> Result<(), CoreError> {
         ctx.require_admin()?;
-        let d = self.store.domain_get(id).await.or_not_found("domain", id)?;
+        let d = self.store.domain_get::<Domain>(id).await.or_not_found("domain", id)?;
         if d.enabled {
             return Err(CoreError::Forbidden(
                 "Cannot delete a domain that is enabled, please disable it first.".into(),

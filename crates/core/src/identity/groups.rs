@@ -1,10 +1,20 @@
 //! Groups and their members.
 
+use serde::{Deserialize, Serialize};
+
 use super::domains::validate_name;
-use super::{new_id, Group, Identity, User};
+use super::{new_id, Domain, Identity, User};
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub description: String,
+}
 
 impl Identity {
     pub async fn group_list(&self, ctx: &RequestContext) -> Result<Vec<Group>, CoreError> {
@@ -21,7 +31,7 @@ impl Identity {
         ctx.require_admin()?;
         validate_name(&g.name)?;
         self.store
-            .domain_get(&g.domain_id)
+            .domain_get::<Domain>(&g.domain_id)
             .await
             .map_err(|_| CoreError::BadRequest(format!("Domain {} not found.", g.domain_id)))?;
         g.id = new_id();
@@ -40,8 +50,8 @@ impl Identity {
     }
 
     async fn group_and_user(&self, group_id: &str, user_id: &str) -> Result<(), CoreError> {
-        self.store.group_get(group_id).await.or_not_found("group", group_id)?;
-        self.store.user_get(user_id).await.or_not_found("user", user_id)?;
+        self.store.group_get::<Group>(group_id).await.or_not_found("group", group_id)?;
+        self.store.user_get::<User>(user_id).await.or_not_found("user", user_id)?;
         Ok(())
     }
 
@@ -86,17 +96,17 @@ impl Identity {
 
     pub async fn group_members(&self, ctx: &RequestContext, group_id: &str) -> Result<Vec<User>, CoreError> {
         ctx.require_admin()?;
-        self.store.group_get(group_id).await.or_not_found("group", group_id)?;
+        self.store.group_get::<Group>(group_id).await.or_not_found("group", group_id)?;
         let ids = self.store.group_members(group_id).await?;
-        Ok(self.store.user_list().await?.into_iter().filter(|u| ids.contains(&u.id)).collect())
+        Ok(self.store.user_list::<User>().await?.into_iter().filter(|u| ids.contains(&u.id)).collect())
     }
 
     pub async fn groups_of_user(&self, ctx: &RequestContext, user_id: &str) -> Result<Vec<Group>, CoreError> {
         if !(ctx.is_admin() || ctx.user_id == user_id) {
             return Err(crate::policy::forbidden());
         }
-        self.store.user_get(user_id).await.or_not_found("user", user_id)?;
+        self.store.user_get::<User>(user_id).await.or_not_found("user", user_id)?;
         let ids = self.store.user_groups(user_id).await?;
-        Ok(self.store.group_list().await?.into_iter().filter(|g| ids.contains(&g.id)).collect())
+        Ok(self.store.group_list::<Group>().await?.into_iter().filter(|g| ids.contains(&g.id)).collect())
     }
 }

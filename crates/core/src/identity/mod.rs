@@ -26,17 +26,21 @@ use crate::keys::Keys;
 use crate::secrets::PasswordHasher;
 use crate::CoreError;
 
-pub use app_credentials::NewAppCredential;
-pub use assignments::{AssignmentFilter, EffectiveAssignment};
+pub use app_credentials::{AppCredential, NewAppCredential};
+pub use assignments::{
+    ActorType, Assignment, AssignmentFilter, AssignmentNames, EffectiveAssignment, Named, TargetType,
+};
 pub use auth::{AuthRequest, IssuedToken};
 pub use bootstrap::{bootstrap, ensure_catalog, BootstrapReport, SERVICES};
-pub use catalog::{CatalogEndpoint, CatalogEntry};
-pub use hybridstack_store::identity::{
-    ActorType, AppCredential, Assignment, Domain, Endpoint, Group, Project, Region, Role, Service, TargetType, User,
-};
+pub use catalog::{CatalogEndpoint, CatalogEntry, Endpoint, Region, Service};
+pub use domains::Domain;
+pub use groups::Group;
 pub use principal::{Principal, PrincipalScope};
+pub use projects::Project;
 pub use revocation::RevocationIndex;
+pub use roles::Role;
 pub use token::{TokenPayload, TokenScope};
+pub use users::User;
 
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 
@@ -104,10 +108,6 @@ impl Identity {
 
     pub fn config(&self) -> &IdentityConfig {
         &self.cfg
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     fn changed(&self) {

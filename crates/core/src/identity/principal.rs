@@ -104,14 +104,15 @@ impl Identity {
         scope: &TokenScope,
         app_cred: Option<&str>,
     ) -> Result<Principal, CoreError> {
-        let user = self.store.user_get(user_id).await.map_err(|_| unauthorized())?;
-        let user_domain = self.store.domain_get(&user.domain_id).await.or_not_found("domain", &user.domain_id)?;
+        let user = self.store.user_get::<User>(user_id).await.map_err(|_| unauthorized())?;
+        let user_domain =
+            self.store.domain_get::<Domain>(&user.domain_id).await.or_not_found("domain", &user.domain_id)?;
         if !user.enabled || !user_domain.enabled {
             return Err(unauthorized());
         }
         let app_cred = match app_cred {
             Some(id) => {
-                let c = self.store.app_credential_get(id).await.map_err(|_| unauthorized())?;
+                let c = self.store.app_credential_get::<AppCredential>(id).await.map_err(|_| unauthorized())?;
                 if c.user_id != user.id || c.expires_at.is_some_and(|e| e <= crate::clock::now_micros()) {
                     return Err(unauthorized());
                 }
@@ -121,8 +122,8 @@ impl Identity {
         };
         let (scope, mut roles) = match scope {
             TokenScope::Project(pid) => {
-                let project = self.store.project_get(pid).await.map_err(|_| unauthorized())?;
-                let domain = self.store.domain_get(&project.domain_id).await.map_err(|_| unauthorized())?;
+                let project = self.store.project_get::<Project>(pid).await.map_err(|_| unauthorized())?;
+                let domain = self.store.domain_get::<Domain>(&project.domain_id).await.map_err(|_| unauthorized())?;
                 if !project.enabled || !domain.enabled {
                     return Err(unauthorized());
                 }
@@ -130,7 +131,7 @@ impl Identity {
                 (PrincipalScope::Project { project, domain }, roles)
             }
             TokenScope::Domain(did) => {
-                let domain = self.store.domain_get(did).await.map_err(|_| unauthorized())?;
+                let domain = self.store.domain_get::<Domain>(did).await.map_err(|_| unauthorized())?;
                 if !domain.enabled {
                     return Err(unauthorized());
                 }

@@ -1,10 +1,24 @@
 //! Projects and their tags.
 
+use serde::{Deserialize, Serialize};
+
 use super::domains::validate_name;
-use super::{new_id, Identity, Project};
+use super::{new_id, Domain, Identity};
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
-use crate::CoreError;
+use crate::{CoreError, Extra};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub parent_id: Option<String>,
+    pub description: String,
+    pub enabled: bool,
+    pub tags: Vec<String>,
+    pub extra: Extra,
+}
 
 const MAX_TAGS: usize = 80;
 
@@ -46,7 +60,7 @@ impl Identity {
         if let Some(parent) = &p.parent_id {
             let parent = self
                 .store
-                .project_get(parent)
+                .project_get::<Project>(parent)
                 .await
                 .map_err(|_| CoreError::BadRequest(format!("Parent project {parent} not found.")))?;
             if parent.domain_id != p.domain_id {
@@ -54,7 +68,7 @@ impl Identity {
             }
         }
         self.store
-            .domain_get(&p.domain_id)
+            .domain_get::<Domain>(&p.domain_id)
             .await
             .map_err(|_| CoreError::BadRequest(format!("Domain {} not found.", p.domain_id)))?;
         p.id = new_id();

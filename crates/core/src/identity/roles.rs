@@ -1,10 +1,21 @@
 //! Roles and role implication.
 
+use serde::{Deserialize, Serialize};
+
 use super::domains::validate_name;
-use super::{new_id, Identity, Role};
+use super::{new_id, Identity};
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    /// `None` for a global role.
+    pub domain_id: Option<String>,
+    pub description: String,
+}
 
 impl Identity {
     pub async fn role_list(&self, ctx: &RequestContext) -> Result<Vec<Role>, CoreError> {
@@ -22,7 +33,7 @@ impl Identity {
         validate_name(&r.name)?;
         let clash = self
             .store
-            .role_list()
+            .role_list::<Role>()
             .await?
             .into_iter()
             .any(|o| o.name.eq_ignore_ascii_case(&r.name) && o.domain_id == r.domain_id);
@@ -86,7 +97,7 @@ impl Identity {
     /// Every (prior, implied) pair, as roles.
     pub async fn implied_role_list(&self, ctx: &RequestContext) -> Result<Vec<(Role, Role)>, CoreError> {
         ctx.require_admin()?;
-        let roles = self.store.role_list().await?;
+        let roles = self.store.role_list::<Role>().await?;
         let find = |id: &str| roles.iter().find(|r| r.id == id).cloned();
         Ok(self
             .store

@@ -1,11 +1,28 @@
 //! Users, passwords and self-service password change.
 
+use serde::{Deserialize, Serialize};
+
 use super::domains::validate_name;
-use super::{new_id, Identity, User};
+use super::{new_id, Domain, Identity, Project};
 use crate::clock::now_micros;
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
-use crate::CoreError;
+use crate::{CoreError, Extra};
+
+/// A user. Its password hash is not here: the store keeps it apart, so nothing that renders
+/// users can hold one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub enabled: bool,
+    pub default_project_id: Option<String>,
+    pub description: String,
+    pub extra: Extra,
+    pub password_expires_at: Option<i64>,
+    pub created_at: i64,
+}
 
 /// Keystone's cap; bcrypt reads only the first 72 bytes, the rest still must match exactly
 /// in length-checked comparisons by the client, so we bound input size to keep hashing cheap.
@@ -28,7 +45,7 @@ impl Identity {
             crate::policy::Scope::Domain { id } if ctx.has_role("reader") => Some(id.clone()),
             _ => return Err(crate::policy::forbidden()),
         };
-        let all = self.store.user_list().await?;
+        let all = self.store.user_list::<User>().await?;
         Ok(all.into_iter().filter(|u| domain.as_ref().is_none_or(|d| *d == u.domain_id)).collect())
     }
 
@@ -49,12 +66,12 @@ impl Identity {
         ctx.require_admin()?;
         validate_name(&u.name)?;
         self.store
-            .domain_get(&u.domain_id)
+            .domain_get::<Domain>(&u.domain_id)
             .await
             .map_err(|_| CoreError::BadRequest(format!("Domain {} not found.", u.domain_id)))?;
         if let Some(pid) = &u.default_project_id {
             self.store
-                .project_get(pid)
+                .project_get::<Project>(pid)
                 .await
                 .map_err(|_| CoreError::BadRequest(format!("Default project {pid} not found.")))?;
         }
@@ -82,8 +99,8 @@ impl Identity {
     ) -> Result<User, CoreError> {
         ctx.require_admin()?;
         validate_name(&u.name)?;
-        let before = self.store.user_get(&u.id).await.or_not_found("user", &u.id)?;
-        self.store.user_update(&u).await.or_not_found("user", &u.id)?;
+        let before = self.store.user_get::<User>(&u.id).await.or_not_found("user", &u.id)?;
+        self.store.user_update::<User>(&u).await.or_not_found("user", &u.id)?;
         if let Some(p) = password {
             check_password(&p)?;
             let hash = self.blocking(move |h| h.hash(&p)).await??;
@@ -110,7 +127,7 @@ impl Identity {
     pub async fn user_change_password(&self, user_id: &str, original: String, new: String) -> Result<(), CoreError> {
         check_password(&new)?;
         let denied = || CoreError::Unauthorized("Error when changing user password.".into());
-        let user = self.store.user_get(user_id).await.map_err(|_| denied())?;
+        let user = self.store.user_get::<User>(user_id).await.map_err(|_| denied())?;
         let stored = self.store.user_password_hash(user_id).await.map_err(|_| denied())?.ok_or_else(denied)?;
         if !user.enabled || !self.blocking(move |h| h.verify(&original, &stored)).await? {
             return Err(denied());

@@ -2,9 +2,7 @@
 //! images with no data here and a location property per cloud, `hybridstack:location:<cloud>`,
 //! which a server on that cloud boots from.
 
-use hybridstack_store::images::{Image, ImageLocation};
-
-use super::Images;
+use super::{Image, ImageLocation, Images};
 use crate::clock::now_micros;
 use crate::CoreError;
 
@@ -20,7 +18,7 @@ pub fn location_on(image: &Image, cloud: &str) -> Option<String> {
 impl Images {
     /// Checks the location properties among `properties` (`hybridstack:location:<cloud>` =
     /// an AMI): the cloud must keep images and hold that one. Returns whether there were any.
-    pub async fn check_locations(&self, properties: &hybridstack_store::Extra) -> Result<bool, CoreError> {
+    pub async fn check_locations(&self, properties: &crate::Extra) -> Result<bool, CoreError> {
         let mut any = false;
         for (k, v) in properties {
             let Some(cloud) = k.strip_prefix("hybridstack:location:") else { continue };
@@ -54,7 +52,7 @@ impl Images {
         if let Some(i) = existing.into_iter().find(|i| location_on(i, cloud).as_deref() == Some(reference)) {
             return Ok(i);
         }
-        let mut properties = hybridstack_store::Extra::new();
+        let mut properties = crate::Extra::new();
         properties.insert(key, serde_json::Value::String(reference.into()));
         if !architecture.is_empty() {
             properties.insert("architecture".into(), serde_json::Value::String(architecture.into()));
@@ -119,7 +117,7 @@ impl Images {
     /// held only by `cloud`, as `reference`.
     pub async fn activate_cloud_copy(&self, image_id: &str, cloud: &str, reference: &str) -> Result<(), CoreError> {
         self.record_cloud_copy(image_id, cloud, reference).await?;
-        let mut i = self.store.image_get(image_id).await?;
+        let mut i = self.store.image_get::<Image>(image_id).await?;
         if i.status == "active" {
             return Ok(());
         }

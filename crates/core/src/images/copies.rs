@@ -6,10 +6,9 @@
 //! Queued image operations wake no worker: an idle worker looks for work every second.
 
 use hybridstack_driver::{DiskFormat, ImageSource, StoredImage};
-use hybridstack_store::images::{Image, ImageLocation};
 use serde::{Deserialize, Serialize};
 
-use super::{Images, LOCAL_STORE};
+use super::{Image, ImageLocation, Images, LOCAL_STORE};
 use crate::clock::now_micros;
 use crate::operations::{operation_of, Params};
 use crate::CoreError;
@@ -87,7 +86,7 @@ impl Images {
             .find_store_fresh(store_id)
             .await?
             .ok_or_else(|| CoreError::BadRequest(format!("Unknown store {store_id:?}.")))?;
-        if self.store.image_locations(&image.id).await?.iter().any(|l| l.store == store_id) {
+        if self.store.image_locations::<ImageLocation>(&image.id).await?.iter().any(|l| l.store == store_id) {
             return Ok(None);
         }
         let from = image

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use hybridstack_store::images::{Image, ImageQuery};
+use hybridstack_store::images::ImageQuery;
 
-use super::Images;
+use super::{Image, ImageMember, Images};
 use crate::policy::RequestContext;
 use crate::CoreError;
 
@@ -86,7 +86,7 @@ impl Images {
     /// One page of the images the caller may list, and whether another page follows.
     pub async fn list(&self, ctx: &RequestContext, q: &ListQuery) -> Result<(Vec<Image>, bool), CoreError> {
         let viewer = if ctx.is_admin() { None } else { ctx.project_id().map(str::to_string) };
-        let mut all = self.store.image_list(&ImageQuery { viewer_project: viewer.clone() }).await?;
+        let mut all = self.store.image_list::<Image>(&ImageQuery { viewer_project: viewer.clone() }).await?;
         if !ctx.is_admin() && viewer.is_none() {
             all.retain(|i| i.visibility == "public");
         }
@@ -96,7 +96,13 @@ impl Images {
             return Err(CoreError::BadRequest(format!("Invalid member_status {member_status:?}.")));
         }
         let memberships: HashMap<String, String> = match ctx.project_id() {
-            Some(p) => self.store.image_memberships_of(p).await?.into_iter().map(|m| (m.image_id, m.status)).collect(),
+            Some(p) => self
+                .store
+                .image_memberships_of::<ImageMember>(p)
+                .await?
+                .into_iter()
+                .map(|m| (m.image_id, m.status))
+                .collect(),
             None => HashMap::new(),
         };
         let me = ctx.project_id().unwrap_or_default().to_string();

@@ -1,9 +1,7 @@
 //! Image sharing: the owner adds projects as members of a `shared` image; each member
 //! accepts or rejects it, which decides whether it shows in that member's image list.
 
-use hybridstack_store::images::ImageMember;
-
-use super::{forbidden, Images};
+use super::{forbidden, ImageMember, Images};
 use crate::clock::now_micros;
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
@@ -29,7 +27,7 @@ impl Images {
         if member.trim().is_empty() || member.len() > 255 {
             return Err(CoreError::BadRequest("A member is a project id.".into()));
         }
-        if self.store.image_member_get(image_id, member).await.is_ok() {
+        if self.store.image_member_get::<ImageMember>(image_id, member).await.is_ok() {
             return Err(CoreError::Conflict(format!("Project {member} is already a member of image {image_id}.")));
         }
         let now = now_micros();
@@ -79,7 +77,7 @@ impl Images {
         status: &str,
     ) -> Result<ImageMember, CoreError> {
         let i = self.get(ctx, image_id).await?;
-        self.store.image_member_get(image_id, member).await.or_not_found("member", member)?;
+        self.store.image_member_get::<ImageMember>(image_id, member).await.or_not_found("member", member)?;
         if ctx.project_id() != Some(member) {
             if Self::is_owner(ctx, &i.owner) && !ctx.is_admin() {
                 return Err(forbidden("Only the member may accept or reject a shared image."));

@@ -11,6 +11,7 @@ mod list;
 mod local_store;
 mod members;
 mod patch;
+mod records;
 mod transfer;
 mod upload;
 
@@ -26,11 +27,10 @@ use crate::error::OrNotFound;
 use crate::policy::RequestContext;
 use crate::CoreError;
 
-/// The image records core hands out (the store's rows, which core owns the meaning of).
-pub use hybridstack_store::images::{Image, ImageLocation, ImageMember};
 pub use list::{ListQuery, SortKey, DEFAULT_LIMIT};
 pub use local_store::{LocalStore, LOCAL_STORE};
 pub use patch::PatchOp;
+pub use records::{Image, ImageLocation, ImageMember};
 pub use transfer::Upload;
 pub use upload::UploadSession;
 
@@ -77,7 +77,7 @@ pub struct NewImage {
     pub container_format: Option<String>,
     pub disk_format: Option<String>,
     pub tags: Vec<String>,
-    pub properties: hybridstack_store::Extra,
+    pub properties: crate::Extra,
 }
 
 pub(crate) fn forbidden(msg: &str) -> CoreError {
@@ -153,7 +153,7 @@ impl Images {
         Ok(match i.visibility.as_str() {
             "public" | "community" => true,
             "shared" => match ctx.project_id() {
-                Some(p) => self.store.image_member_get(&i.id, p).await.is_ok(),
+                Some(p) => self.store.image_member_get::<ImageMember>(&i.id, p).await.is_ok(),
                 None => false,
             },
             _ => false,
@@ -262,7 +262,7 @@ impl Images {
     /// removed by the engine (`image.purge`), queued before the records go so a crash in
     /// between leaves no copy without its removal on record.
     pub async fn delete_internal(&self, id: &str) -> Result<(), CoreError> {
-        let locations = self.store.image_locations(id).await?;
+        let locations = self.store.image_locations::<ImageLocation>(id).await?;
         let copies: Vec<copies::Copy> = locations
             .iter()
             .filter(|l| l.store != LOCAL_STORE)
@@ -335,10 +335,10 @@ impl Images {
     pub async fn recover(&self) -> Result<usize, CoreError> {
         let mut n = 0;
         for status in ["saving", "uploading", "importing"] {
-            for mut i in self.store.images_in_status(status).await? {
+            for mut i in self.store.images_in_status::<Image>(status).await? {
                 i.status = "queued".into();
                 i.updated_at = now_micros();
-                if self.store.image_update(&i, Some(status)).await.is_ok() {
+                if self.store.image_update::<Image>(&i, Some(status)).await.is_ok() {
                     n += 1;
                 }
             }

@@ -1,14 +1,13 @@
 //! `PATCH /v2/images/{id}`: JSON-patch operations on base attributes, tags and custom
 //! properties, with Glance's rules on what is read-only and when.
 
-use super::attributes::{SERVER_SET, SETTABLE};
 use serde_json::Value;
 
-use super::{check_choice, check_property_name, check_tag, forbidden, Images, CONTAINER_FORMATS, DISK_FORMATS};
+use super::attributes::{SERVER_SET, SETTABLE};
+use super::{check_choice, check_property_name, check_tag, forbidden, Image, Images, CONTAINER_FORMATS, DISK_FORMATS};
 use crate::clock::now_micros;
 use crate::policy::RequestContext;
 use crate::CoreError;
-use hybridstack_store::images::Image;
 
 #[derive(Debug, Clone)]
 pub enum PatchOp {
@@ -122,7 +121,7 @@ impl Images {
         for op in ops {
             Self::apply(ctx, &mut i, op)?;
         }
-        let added: hybridstack_store::Extra = i
+        let added: crate::Extra = i
             .properties
             .iter()
             .filter(|(k, v)| before.get(*k) != Some(*v))

@@ -265,7 +265,8 @@ async fn lists_filter_sort_and_page() {
 async fn recovery_returns_interrupted_transfers_to_queued() {
     let e = env().await;
     let c = member("p1");
-    let i = e.images.create(&c, new_image("raw")).await.expect("create");
+    let tagged = NewImage { tags: vec!["keep".into()], ..new_image("raw") };
+    let i = e.images.create(&c, tagged).await.expect("create");
     let mut up = e.images.begin_upload(&c, &i.id).await.expect("begin");
     up.session.as_mut().expect("session").write(b"partial").await.expect("write");
     // A crash: the process dies with the upload open, so no guard runs.
@@ -273,7 +274,8 @@ async fn recovery_returns_interrupted_transfers_to_queued() {
     assert_eq!(e.images.get(&c, &i.id).await.expect("get").status, "saving");
     assert!(!staging_is_empty(&e));
     assert_eq!(e.images.recover().await.expect("recover"), 1);
-    assert_eq!(e.images.get(&c, &i.id).await.expect("get").status, "queued");
+    let recovered = e.images.get(&c, &i.id).await.expect("get");
+    assert_eq!((recovered.status.as_str(), recovered.tags), ("queued", vec!["keep".to_string()]), "tags survive");
     assert!(staging_is_empty(&e));
     upload(&e, &c, &i.id, b"whole").await.expect("a fresh upload works");
 }

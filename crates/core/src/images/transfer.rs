@@ -6,11 +6,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hybridstack_store::images::{Image, ImageLocation};
-
 use super::inspect::{inspect, matches_declared};
 use super::upload::{Received, UploadSession};
-use super::{forbidden, Images, LOCAL_STORE};
+use super::{forbidden, Image, ImageLocation, Images, LOCAL_STORE};
 use crate::clock::now_micros;
 use crate::error::OrNotFound;
 use crate::policy::RequestContext;
@@ -251,11 +249,11 @@ impl Images {
         if let Err(e) = result {
             tracing::warn!(image = %id, error = %e, "glance-direct import failed; the image returns to queued");
             let _ = tokio::fs::remove_file(&staged).await;
-            if let Ok(mut i) = self.store.image_get(&id).await {
+            if let Ok(mut i) = self.store.image_get::<Image>(&id).await {
                 if i.status == "importing" {
                     i.status = "queued".into();
                     i.updated_at = now_micros();
-                    let _ = self.store.image_update(&i, Some("importing")).await;
+                    let _ = self.store.image_update::<Image>(&i, Some("importing")).await;
                 }
             }
         }
@@ -318,7 +316,7 @@ impl Images {
     /// Fills a queued image from a file the control plane made (a server snapshot) and
     /// activates it; the file is moved into the store.
     pub async fn fill_from_file(&self, id: &str, file: &std::path::Path) -> Result<Image, CoreError> {
-        let mut image = self.store.image_get(id).await.or_not_found("image", id)?;
+        let mut image = self.store.image_get::<Image>(id).await.or_not_found("image", id)?;
         if image.status == "active" {
             return Ok(image);
         }

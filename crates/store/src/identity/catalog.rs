@@ -1,52 +1,21 @@
-use serde::{Deserialize, Serialize};
-
-use crate::record::{decode, flag};
+use crate::record::{decode, Record};
 use crate::table::{delete_where, found};
 use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Region {
-    pub id: String,
-    pub description: String,
-    pub parent_region_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Service {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub service_type: String,
-    pub name: String,
-    pub description: String,
-    #[serde(deserialize_with = "flag")]
-    pub enabled: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub id: String,
-    pub service_id: String,
-    pub interface: String,
-    pub region_id: Option<String>,
-    pub url: String,
-    #[serde(deserialize_with = "flag")]
-    pub enabled: bool,
-}
-
 impl Store {
-    pub async fn region_create(&self, reg: &Region) -> Result<(), StoreError> {
+    pub async fn region_create<R: Record>(&self, reg: &R) -> Result<(), StoreError> {
         self.insert("regions", reg).await
     }
 
-    pub async fn region_get(&self, id: &str) -> Result<Region, StoreError> {
-        self.row_where("regions", "id", id, decode::<Region>).await
+    pub async fn region_get<R: Record>(&self, id: &str) -> Result<R, StoreError> {
+        self.row_where("regions", "id", id, decode).await
     }
 
-    pub async fn region_list(&self) -> Result<Vec<Region>, StoreError> {
-        self.rows("SELECT * FROM regions ORDER BY id", decode::<Region>).await
+    pub async fn region_list<R: Record>(&self) -> Result<Vec<R>, StoreError> {
+        self.rows("SELECT * FROM regions ORDER BY id", decode).await
     }
 
-    pub async fn region_update(&self, reg: &Region) -> Result<(), StoreError> {
+    pub async fn region_update<R: Record>(&self, reg: &R) -> Result<(), StoreError> {
         self.update("regions", reg, &["description", "parent_region_id"]).await
     }
 
@@ -64,19 +33,19 @@ impl Store {
         found(delete_where(self.pool(), "regions", &[("id", id)]).await?)
     }
 
-    pub async fn service_create(&self, s: &Service) -> Result<(), StoreError> {
+    pub async fn service_create<R: Record>(&self, s: &R) -> Result<(), StoreError> {
         self.insert("services", s).await
     }
 
-    pub async fn service_get(&self, id: &str) -> Result<Service, StoreError> {
-        self.row_where("services", "id", id, decode::<Service>).await
+    pub async fn service_get<R: Record>(&self, id: &str) -> Result<R, StoreError> {
+        self.row_where("services", "id", id, decode).await
     }
 
-    pub async fn service_list(&self) -> Result<Vec<Service>, StoreError> {
-        self.rows("SELECT * FROM services ORDER BY type, id", decode::<Service>).await
+    pub async fn service_list<R: Record>(&self) -> Result<Vec<R>, StoreError> {
+        self.rows("SELECT * FROM services ORDER BY type, id", decode).await
     }
 
-    pub async fn service_update(&self, s: &Service) -> Result<(), StoreError> {
+    pub async fn service_update<R: Record>(&self, s: &R) -> Result<(), StoreError> {
         self.update("services", s, &["type", "name", "description", "enabled"]).await
     }
 
@@ -84,19 +53,19 @@ impl Store {
         self.delete_row("services", id, &[], &["DELETE FROM endpoints WHERE service_id = $1"]).await
     }
 
-    pub async fn endpoint_create(&self, e: &Endpoint) -> Result<(), StoreError> {
+    pub async fn endpoint_create<R: Record>(&self, e: &R) -> Result<(), StoreError> {
         self.insert("endpoints", e).await
     }
 
-    pub async fn endpoint_get(&self, id: &str) -> Result<Endpoint, StoreError> {
-        self.row_where("endpoints", "id", id, decode::<Endpoint>).await
+    pub async fn endpoint_get<R: Record>(&self, id: &str) -> Result<R, StoreError> {
+        self.row_where("endpoints", "id", id, decode).await
     }
 
-    pub async fn endpoint_list(&self) -> Result<Vec<Endpoint>, StoreError> {
-        self.rows("SELECT * FROM endpoints ORDER BY service_id, interface, id", decode::<Endpoint>).await
+    pub async fn endpoint_list<R: Record>(&self) -> Result<Vec<R>, StoreError> {
+        self.rows("SELECT * FROM endpoints ORDER BY service_id, interface, id", decode).await
     }
 
-    pub async fn endpoint_update(&self, e: &Endpoint) -> Result<(), StoreError> {
+    pub async fn endpoint_update<R: Record>(&self, e: &R) -> Result<(), StoreError> {
         self.update("endpoints", e, &["service_id", "interface", "region_id", "url", "enabled"]).await
     }
 

@@ -1,39 +1,25 @@
-use serde::{Deserialize, Serialize};
-
-use super::Extra;
-use crate::record::{decode, flag, json_text};
+use crate::record::{decode, Record};
 use crate::table::Guard;
 use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Domain {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    #[serde(deserialize_with = "flag")]
-    pub enabled: bool,
-    #[serde(deserialize_with = "json_text")]
-    pub extra: Extra,
-}
-
 impl Store {
-    pub async fn domain_create(&self, d: &Domain) -> Result<(), StoreError> {
+    pub async fn domain_create<D: Record>(&self, d: &D) -> Result<(), StoreError> {
         self.insert("domains", d).await
     }
 
-    pub async fn domain_get(&self, id: &str) -> Result<Domain, StoreError> {
-        self.row_where("domains", "id", id, decode::<Domain>).await
+    pub async fn domain_get<D: Record>(&self, id: &str) -> Result<D, StoreError> {
+        self.row_where("domains", "id", id, decode).await
     }
 
-    pub async fn domain_by_name(&self, name: &str) -> Result<Domain, StoreError> {
-        self.row_where("domains", "name", name, decode::<Domain>).await
+    pub async fn domain_by_name<D: Record>(&self, name: &str) -> Result<D, StoreError> {
+        self.row_where("domains", "name", name, decode).await
     }
 
-    pub async fn domain_list(&self) -> Result<Vec<Domain>, StoreError> {
-        self.rows("SELECT * FROM domains ORDER BY name", decode::<Domain>).await
+    pub async fn domain_list<D: Record>(&self) -> Result<Vec<D>, StoreError> {
+        self.rows("SELECT * FROM domains ORDER BY name", decode).await
     }
 
-    pub async fn domain_update(&self, d: &Domain) -> Result<(), StoreError> {
+    pub async fn domain_update<D: Record>(&self, d: &D) -> Result<(), StoreError> {
         self.update("domains", d, &["name", "description", "enabled", "extra"]).await
     }
 

@@ -1,45 +1,24 @@
-use crate::table::{found, Link};
-use crate::{from_row, Store, StoreError};
+use crate::record::{decode, Record};
+use crate::table::Link;
+use crate::{Store, StoreError};
 
 const MEMBERS: Link = Link { table: "group_members", left: "group_id", right: "user_id" };
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Group {
-    pub id: String,
-    pub name: String,
-    pub domain_id: String,
-    pub description: String,
-}
-
 impl Store {
-    pub async fn group_create(&self, g: &Group) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO user_groups (id, name, domain_id, description) VALUES ($1, $2, $3, $4)")
-            .bind(&g.id)
-            .bind(&g.name)
-            .bind(&g.domain_id)
-            .bind(&g.description)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    pub async fn group_create<G: Record>(&self, g: &G) -> Result<(), StoreError> {
+        self.insert("user_groups", g).await
     }
 
-    pub async fn group_get(&self, id: &str) -> Result<Group, StoreError> {
-        self.row_where("user_groups", "id", id, from_row).await
+    pub async fn group_get<G: Record>(&self, id: &str) -> Result<G, StoreError> {
+        self.row_where("user_groups", "id", id, decode).await
     }
 
-    pub async fn group_list(&self) -> Result<Vec<Group>, StoreError> {
-        self.rows("SELECT * FROM user_groups ORDER BY name, id", from_row).await
+    pub async fn group_list<G: Record>(&self) -> Result<Vec<G>, StoreError> {
+        self.rows("SELECT * FROM user_groups ORDER BY name, id", decode).await
     }
 
-    pub async fn group_update(&self, g: &Group) -> Result<(), StoreError> {
-        found(
-            sqlx::query("UPDATE user_groups SET name = $2, description = $3 WHERE id = $1")
-                .bind(&g.id)
-                .bind(&g.name)
-                .bind(&g.description)
-                .execute(self.pool())
-                .await?,
-        )
+    pub async fn group_update<G: Record>(&self, g: &G) -> Result<(), StoreError> {
+        self.update("user_groups", g, &["name", "description"]).await
     }
 
     pub async fn group_delete(&self, id: &str) -> Result<(), StoreError> {

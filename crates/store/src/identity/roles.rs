@@ -1,35 +1,36 @@
-use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
 
-use crate::record::{decode, empty_none};
+use crate::record::{blank_for_null, cells, columns, null_for_blank, read, Record};
 use crate::table::Link;
 use crate::{RowExt, Store, StoreError};
 
 const IMPLIED: Link = Link { table: "implied_roles", left: "prior_role_id", right: "implied_role_id" };
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Role {
-    pub id: String,
-    pub name: String,
-    /// `None` for a global role.
-    #[serde(with = "empty_none")]
-    pub domain_id: Option<String>,
-    pub description: String,
+/// A global role's `domain_id` is '' in its row: the column is part of the name's unique key.
+const DOMAIN: &str = "domain_id";
+
+fn role<R: Record>(r: &AnyRow) -> Result<R, StoreError> {
+    let mut cols = cells(r)?;
+    null_for_blank(&mut cols, DOMAIN);
+    read(cols)
 }
 
 impl Store {
-    pub async fn role_create(&self, role: &Role) -> Result<(), StoreError> {
-        self.insert("roles", role).await
+    pub async fn role_create<R: Record>(&self, role: &R) -> Result<(), StoreError> {
+        let mut row = columns(role)?;
+        blank_for_null(&mut row, DOMAIN);
+        self.insert("roles", &row).await
     }
 
-    pub async fn role_get(&self, id: &str) -> Result<Role, StoreError> {
-        self.row_where("roles", "id", id, decode::<Role>).await
+    pub async fn role_get<R: Record>(&self, id: &str) -> Result<R, StoreError> {
+        self.row_where("roles", "id", id, role).await
     }
 
-    pub async fn role_list(&self) -> Result<Vec<Role>, StoreError> {
-        self.rows("SELECT * FROM roles ORDER BY name, id", decode::<Role>).await
+    pub async fn role_list<R: Record>(&self) -> Result<Vec<R>, StoreError> {
+        self.rows("SELECT * FROM roles ORDER BY name, id", role).await
     }
 
-    pub async fn role_update(&self, role: &Role) -> Result<(), StoreError> {
+    pub async fn role_update<R: Record>(&self, role: &R) -> Result<(), StoreError> {
         self.update("roles", role, &["name", "description"]).await
     }
 

@@ -1,61 +1,42 @@
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::{Any, Transaction};
 
-use super::Extra;
-use crate::record::{decode, flag, json_text, Sql};
+use crate::record::{columns, decode, Record, Sql};
 use crate::table::found;
 use crate::{Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct User {
-    pub id: String,
-    pub name: String,
-    pub domain_id: String,
-    #[serde(deserialize_with = "flag")]
-    pub enabled: bool,
-    pub default_project_id: Option<String>,
-    pub description: String,
-    #[serde(deserialize_with = "json_text")]
-    pub extra: Extra,
-    pub password_expires_at: Option<i64>,
-    pub created_at: i64,
-}
-
-/// A user's row as first written: the user and the hash of its password.
-#[derive(Serialize)]
-struct NewUser<'a> {
-    #[serde(flatten)]
-    user: &'a User,
-    password_hash: Option<&'a str>,
-    password_created_at: Option<i64>,
-}
+/// What a user's record reads: every column but the password's, so no reader of users can
+/// come by a hash (`user_password_hash` is the one way, for proving a password).
+const COLUMNS: &str =
+    "id, name, domain_id, enabled, default_project_id, description, extra, password_expires_at, created_at";
 
 impl Store {
     /// A new user, with the hash of its password (PHC/modular-crypt; `None` for one who
-    /// cannot log in with a password). The hash lives only in the store: a `User` never
-    /// carries it, so nothing that renders users can hold one.
-    pub async fn user_create(&self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+    /// cannot log in with a password). The hash lives only in the store: a user's record
+    /// never carries it, so nothing that renders users can hold one.
+    pub async fn user_create<U: Record>(&self, u: &U, password_hash: Option<&str>) -> Result<(), StoreError> {
+        let mut row = columns(u)?;
+        let id = row.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let created_at = row.get("created_at").and_then(Value::as_i64).unwrap_or_default();
+        row.insert("password_hash".into(), password_hash.into());
+        row.insert("password_created_at".into(), password_hash.map(|_| created_at).into());
         let mut tx = self.pool().begin().await?;
-        let row = NewUser { user: u, password_hash, password_created_at: password_hash.map(|_| u.created_at) };
         Sql::insert("users", &row)?.query().execute(&mut *tx).await?;
         if let Some(hash) = password_hash {
-            remember(&mut tx, &u.id, hash, u.created_at).await?;
+            remember(&mut tx, &id, hash, created_at).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn user_get(&self, id: &str) -> Result<User, StoreError> {
-        self.row_where("users", "id", id, decode::<User>).await
+    pub async fn user_get<U: Record>(&self, id: &str) -> Result<U, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+        decode(&sqlx::query(&sql).bind(id).fetch_one(self.reader()).await?)
     }
 
-    pub async fn user_by_name(&self, domain_id: &str, name: &str) -> Result<User, StoreError> {
-        let r = sqlx::query("SELECT * FROM users WHERE domain_id = $1 AND name = $2")
-            .bind(domain_id)
-            .bind(name)
-            .fetch_one(self.reader())
-            .await?;
-        decode::<User>(&r)
+    pub async fn user_by_name<U: Record>(&self, domain_id: &str, name: &str) -> Result<U, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE domain_id = $1 AND name = $2");
+        decode(&sqlx::query(&sql).bind(domain_id).bind(name).fetch_one(self.reader()).await?)
     }
 
     /// The user's password hash, for proving a password; `None` when it has none.
@@ -67,12 +48,12 @@ impl Store {
         hash.ok_or(StoreError::NotFound)
     }
 
-    pub async fn user_list(&self) -> Result<Vec<User>, StoreError> {
-        self.rows("SELECT * FROM users ORDER BY name, id", decode::<User>).await
+    pub async fn user_list<U: Record>(&self) -> Result<Vec<U>, StoreError> {
+        self.rows(&format!("SELECT {COLUMNS} FROM users ORDER BY name, id"), decode).await
     }
 
     /// Updates everything but the password (see `user_set_password`).
-    pub async fn user_update(&self, u: &User) -> Result<(), StoreError> {
+    pub async fn user_update<U: Record>(&self, u: &U) -> Result<(), StoreError> {
         self.update("users", u, &["name", "enabled", "default_project_id", "description", "extra"]).await
     }
 

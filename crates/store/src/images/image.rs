@@ -1,37 +1,6 @@
-use serde::{Deserialize, Serialize};
-
-use crate::record::{decode, flag, json_text, Sql};
-use crate::table::{delete_where, found, Values};
-use crate::{Extra, RowExt, Store, StoreError};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Image {
-    pub id: String,
-    pub name: Option<String>,
-    pub owner: String,
-    pub status: String,
-    pub visibility: String,
-    #[serde(deserialize_with = "flag")]
-    pub protected: bool,
-    #[serde(deserialize_with = "flag")]
-    pub os_hidden: bool,
-    pub checksum: Option<String>,
-    pub os_hash_algo: Option<String>,
-    pub os_hash_value: Option<String>,
-    pub size: Option<i64>,
-    pub virtual_size: Option<i64>,
-    pub min_disk: i64,
-    pub min_ram: i64,
-    pub container_format: Option<String>,
-    pub disk_format: Option<String>,
-    #[serde(deserialize_with = "json_text")]
-    pub properties: Extra,
-    /// Kept in `image_tags`.
-    #[serde(skip)]
-    pub tags: Vec<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+use crate::record::{cells, read, Record, Sql};
+use crate::table::{delete_where, found, with_values, Values};
+use crate::{Store, StoreError};
 
 /// Which rows a caller may see: its own project's, public and community ones, and the
 /// shared ones it is a member of. `None` means everything (admin).
@@ -40,7 +9,8 @@ pub struct ImageQuery {
     pub viewer_project: Option<String>,
 }
 
-const TAGS: Values = Values { table: "image_tags", owner: "image_id", value: "tag" };
+/// An image's tags, its record's `tags`.
+const TAGS: Values = Values { table: "image_tags", owner: "image_id", value: "tag", field: "tags" };
 
 /// What an update leaves as it was made.
 const FIXED: [&str; 2] = ["owner", "created_at"];
@@ -49,15 +19,11 @@ const COLUMNS: &str = "id, name, owner, status, visibility, protected, os_hidden
     os_hash_value, size, virtual_size, min_disk, min_ram, container_format, disk_format, properties, created_at, updated_at";
 
 impl Store {
-    pub async fn image_create(&self, i: &Image) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        Sql::insert("images", i)?.query().execute(&mut *tx).await?;
-        TAGS.add(&mut tx, &i.id, &i.tags).await?;
-        tx.commit().await?;
-        Ok(())
+    pub async fn image_create<I: Record>(&self, i: &I) -> Result<(), StoreError> {
+        self.insert_with("images", i, &TAGS).await
     }
 
-    pub async fn image_get(&self, id: &str) -> Result<Image, StoreError> {
+    pub async fn image_get<I: Record>(&self, id: &str) -> Result<I, StoreError> {
         // The image and its tags in one read: a row per tag (one with no tag when it has none).
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS}, image_tags.tag AS tag FROM images LEFT JOIN image_tags ON image_tags.image_id = images.id \
@@ -66,14 +32,22 @@ impl Store {
         .bind(id)
         .fetch_all(self.reader())
         .await?;
-        let first = rows.first().ok_or(StoreError::NotFound)?;
-        let mut i = decode::<Image>(first)?;
-        i.tags = rows.iter().map(|r| r.opt_text("tag")).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-        Ok(i)
+        let mut tags = Vec::with_capacity(rows.len());
+        let mut image = None;
+        for r in &rows {
+            let mut cols = cells(r)?;
+            if let Some(serde_json::Value::String(t)) = cols.remove("tag") {
+                tags.push(t);
+            }
+            image.get_or_insert(cols);
+        }
+        let mut cols = image.ok_or(StoreError::NotFound)?;
+        TAGS.put(&mut cols, tags);
+        read(cols)
     }
 
     /// Every image the query lets the viewer see, oldest first; the service filters, sorts and pages.
-    pub async fn image_list(&self, q: &ImageQuery) -> Result<Vec<Image>, StoreError> {
+    pub async fn image_list<I: Record>(&self, q: &ImageQuery) -> Result<Vec<I>, StoreError> {
         let rows = match &q.viewer_project {
             None => {
                 sqlx::query(&format!("SELECT {COLUMNS} FROM images ORDER BY created_at, id"))
@@ -91,37 +65,24 @@ impl Store {
                 .await?
             }
         };
-        let mut images = rows.iter().map(decode::<Image>).collect::<Result<Vec<_>, _>>()?;
-        let tags = sqlx::query("SELECT image_id, tag FROM image_tags ORDER BY tag").fetch_all(self.reader()).await?;
-        let mut by_image: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for r in &tags {
-            by_image.entry(r.text("image_id")?).or_default().push(r.text("tag")?);
-        }
-        for i in &mut images {
-            if let Some(t) = by_image.remove(&i.id) {
-                i.tags = t;
-            }
-        }
-        Ok(images)
+        with_values(&rows, TAGS.by_owner(self).await?, &TAGS)
     }
 
     /// Writes every mutable column and the tags. With `expect_status`, the write happens only
     /// if the row is still in that status (a compare-and-set for upload/import transitions).
-    pub async fn image_update(&self, i: &Image, expect_status: Option<&str>) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let mut sql = Sql::update_all_but("images", i, &["id"], &FIXED)?;
-        if let Some(s) = expect_status {
-            sql = sql.and_where("status", s);
-        }
-        if sql.query().execute(&mut *tx).await?.rows_affected() == 0 {
-            return Err(match expect_status {
-                Some(s) => StoreError::Conflict(format!("image is no longer {s}")),
-                None => StoreError::NotFound,
-            });
-        }
-        TAGS.replace(&mut tx, &i.id, &i.tags).await?;
-        tx.commit().await?;
-        Ok(())
+    pub async fn image_update<I: Record>(&self, i: &I, expect_status: Option<&str>) -> Result<(), StoreError> {
+        let update = |row: &_| {
+            let sql = Sql::update_all_but("images", row, &["id"], &FIXED)?;
+            Ok(match expect_status {
+                Some(s) => sql.and_where("status", s),
+                None => sql,
+            })
+        };
+        let none = match expect_status {
+            Some(s) => StoreError::Conflict(format!("image is no longer {s}")),
+            None => StoreError::NotFound,
+        };
+        self.update_with(i, &TAGS, update, none).await
     }
 
     pub async fn image_delete(&self, id: &str) -> Result<(), StoreError> {
@@ -137,12 +98,12 @@ impl Store {
         Ok(n)
     }
 
-    /// Images left mid-transfer by a crash (`saving`, `uploading`, `importing`).
-    pub async fn images_in_status(&self, status: &str) -> Result<Vec<Image>, StoreError> {
+    /// Images left mid-transfer by a crash (`saving`, `uploading`, `importing`), with their tags.
+    pub async fn images_in_status<I: Record>(&self, status: &str) -> Result<Vec<I>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM images WHERE status = $1"))
             .bind(status)
             .fetch_all(self.reader())
             .await?;
-        rows.iter().map(decode::<Image>).collect()
+        with_values(&rows, TAGS.by_owner(self).await?, &TAGS)
     }
 }

@@ -1,34 +1,26 @@
-use serde::Serialize;
+use serde_json::Value;
 
-use crate::record::Sql;
+use crate::record::{columns, decode, Record, Sql};
 use crate::table::delete_where;
-use crate::{from_row, RowExt, Store, StoreError};
+use crate::{RowExt, Store, StoreError};
 
+/// An image's copies, one row per store; `status` is `active` once the copy is whole.
 const TABLE: &str = "image_locations";
-
-/// One copy of an image's data in one store. `status` is `active` once the copy is whole.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-pub struct ImageLocation {
-    pub image_id: String,
-    pub store: String,
-    pub reference: String,
-    pub disk_format: String,
-    pub status: String,
-    pub created_at: i64,
-}
 
 impl Store {
     /// Records (or replaces) the image's location in one store.
-    pub async fn image_location_put(&self, l: &ImageLocation) -> Result<(), StoreError> {
+    pub async fn image_location_put<L: Record>(&self, l: &L) -> Result<(), StoreError> {
+        let row = columns(l)?;
+        let text = |c: &str| row.get(c).and_then(Value::as_str).unwrap_or_default();
         let mut tx = self.pool().begin().await?;
-        delete_where(&mut *tx, TABLE, &[("image_id", &l.image_id), ("store", &l.store)]).await?;
-        Sql::insert(TABLE, l)?.query().execute(&mut *tx).await?;
+        delete_where(&mut *tx, TABLE, &[("image_id", text("image_id")), ("store", text("store"))]).await?;
+        Sql::insert(TABLE, &row)?.query().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn image_locations(&self, image_id: &str) -> Result<Vec<ImageLocation>, StoreError> {
-        self.rows_where(TABLE, &[("image_id", image_id)], "created_at, store", from_row).await
+    pub async fn image_locations<L: Record>(&self, image_id: &str) -> Result<Vec<L>, StoreError> {
+        self.rows_where(TABLE, &[("image_id", image_id)], "created_at, store", decode).await
     }
 
     /// The stores holding a whole copy of each of `image_ids`, in one query per 500 ids.

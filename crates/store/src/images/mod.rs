@@ -1,9 +1,8 @@
-//! Image repositories (Glance v2): images with tags, members and per-store locations.
+//! Image repositories (Glance v2): images with tags, members and per-store locations. The
+//! records are core's `Image`, `ImageMember` and `ImageLocation`.
 
 mod image;
 mod locations;
 mod members;
 
-pub use image::{Image, ImageQuery};
-pub use locations::ImageLocation;
-pub use members::ImageMember;
+pub use image::ImageQuery;
