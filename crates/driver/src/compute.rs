@@ -153,6 +153,12 @@ pub trait ComputeQuery: Send + Sync {
     /// The last `lines` lines the guest wrote to its serial console (all when `None`).
     async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError>;
 
+    /// What `cloud check` tells of the cloud's endpoint besides its capacity (a vCenter's
+    /// version and clock skew), one fact per line.
+    async fn describe(&self) -> Result<Vec<String>, DriverError> {
+        Ok(Vec::new())
+    }
+
     /// The machine sizes the cloud offers by name (EC2 instance types), for flavors that
     /// match them exactly.
     async fn offered_flavors(&self) -> Result<Vec<CloudFlavor>, DriverError> {

@@ -8,6 +8,7 @@ use hybridstack_core::clouds::Clouds;
 use hybridstack_core::identity::Project;
 use hybridstack_driver_aws::{AwsConfig, CredentialSource};
 use hybridstack_driver_libvirt::{detect_domain_type, LibvirtConfig};
+use hybridstack_driver_vsphere::VsphereConfig;
 use hybridstack_store::Store;
 
 use crate::config::Settings;
@@ -97,6 +98,36 @@ pub(crate) enum AddKind {
         #[arg(long)]
         project_id: Option<String>,
     },
+    /// A cluster of a VMware vCenter (6.5 or later), over its SOAP SDK. The password comes
+    /// from VCENTER_PASSWORD and is sealed in the store.
+    Vsphere {
+        #[arg(long)]
+        name: String,
+        /// The SDK endpoint, `https://vc.example/sdk`.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        datacenter: String,
+        #[arg(long)]
+        cluster: String,
+        /// The datastore holding the cloud's disks, images and volumes.
+        #[arg(long)]
+        datastore: String,
+        /// A VM folder for the cloud's VMs, under the datacenter's (made when missing).
+        #[arg(long)]
+        folder: Option<String>,
+        /// The VLAN ids the cloud's networks take, `first-last`.
+        #[arg(long)]
+        vlan_range: Option<String>,
+        /// Accept a certificate no trusted authority signed (a lab vCenter's self-signed one).
+        #[arg(long)]
+        insecure: bool,
+        /// PEM certificates to trust besides the system's (the vCenter's own CA).
+        #[arg(long)]
+        ca_file: Option<String>,
+    },
 }
 
 async fn clouds(s: &Settings) -> Result<(Arc<Clouds>, hybridstack_store::Store)> {
@@ -112,6 +143,7 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
         CloudCommand::Add { kind: AddKind::Libvirt { name, uri, domain_type } } => {
             add_libvirt(&s, &clouds, &store, name, uri, domain_type).await
         }
+        CloudCommand::Add { kind: kind @ AddKind::Vsphere { .. } } => add_vsphere(&clouds, &store, kind).await,
         CloudCommand::Add { kind } => add_aws(&clouds, &store, kind).await,
         CloudCommand::Installation => {
             println!("{}", clouds.installation().await?);
@@ -191,6 +223,35 @@ async fn add_aws(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
     Ok(())
 }
 
+/// `cloud add vsphere`: the settings checked and the vCenter opened before anything is stored,
+/// so a wrong password, an untrusted certificate or a missing cluster is refused with why.
+async fn add_vsphere(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
+    let AddKind::Vsphere { name, url, user, datacenter, cluster, datastore, folder, vlan_range, insecure, ca_file } =
+        kind
+    else {
+        bail!("not a vCenter cloud");
+    };
+    let password = std::env::var("VCENTER_PASSWORD")
+        .map_err(|_| anyhow::anyhow!("the vCenter password must be in the VCENTER_PASSWORD environment variable"))?;
+    let cfg = VsphereConfig { url, user, datacenter, cluster, datastore, folder, vlan_range, insecure, ca_file };
+    cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
+    if store.cloud_list().await?.iter().any(|c| c.name == name) {
+        println!("cloud {name} is already registered: nothing changed");
+        return Ok(());
+    }
+    let installation = clouds.installation().await?;
+    let cloud = hybridstack_driver_vsphere::VsphereCloud::open(&name, &installation, cfg.clone(), &password)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open vCenter cloud {name}: {e}"))?;
+    let health = cloud.health().await.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    clouds.add_with_secret("vsphere", &name, serde_json::to_value(&cfg)?, Some(password)).await?;
+    println!(
+        "registered vCenter cloud {name} at {} ({}, clock skew {:+} s)",
+        cfg.url, health.about.full_name, health.clock_skew_secs
+    );
+    Ok(())
+}
+
 /// `cloud list --foreign`: what looks like ours on the backends but is not this installation's.
 async fn list_foreign(clouds: &Clouds, cloud: Option<String>) -> Result<()> {
     clouds.refresh().await?;
@@ -242,7 +303,12 @@ async fn list(clouds: &Clouds) -> Result<()> {
             "{}\t{}\t{}\t{}",
             c.name,
             c.kind,
-            c.config.get("uri").or_else(|| c.config.get("region")).and_then(|u| u.as_str()).unwrap_or(""),
+            c.config
+                .get("uri")
+                .or_else(|| c.config.get("region"))
+                .or_else(|| c.config.get("url"))
+                .and_then(|u| u.as_str())
+                .unwrap_or(""),
             health
         );
     }
@@ -259,10 +325,19 @@ async fn check(clouds: &Clouds) -> Result<()> {
     }
     for h in clouds.all() {
         match h.compute.capacity().await {
-            Ok(c) => println!(
-                "{}: ok ({}, {} vCPUs, {} MiB RAM, {} GiB disk free)",
-                h.name, c.hypervisor_type, c.vcpus, c.memory_mb, c.free_disk_gb
-            ),
+            Ok(c) => {
+                println!(
+                    "{}: ok ({}, {} vCPUs, {} MiB RAM, {} GiB disk free)",
+                    h.name, c.hypervisor_type, c.vcpus, c.memory_mb, c.free_disk_gb
+                );
+                match h.compute.describe().await {
+                    Ok(facts) => facts.iter().for_each(|f| println!("{}: {f}", h.name)),
+                    Err(e) => {
+                        println!("{}: unavailable: {e}", h.name);
+                        bad += 1;
+                    }
+                }
+            }
             Err(e) => {
                 println!("{}: unavailable: {e}", h.name);
                 bad += 1;

@@ -9,6 +9,7 @@ use hybridstack_driver::ImageStoreQuery;
 use hybridstack_driver_act::{Actors, BlockStorage, Compute, ImageStore, Network, Ownership};
 use hybridstack_driver_aws::{AwsCloud, AwsConfig};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
+use hybridstack_driver_vsphere::{VsphereCloud, VsphereConfig};
 
 pub(crate) struct Builtin;
 
@@ -37,8 +38,21 @@ impl DriverFactory for Builtin {
                 );
                 Ok(handle(kind, name, cloud, None))
             }
+            "vsphere" => {
+                let cfg: VsphereConfig = serde_json::from_value(config.clone())
+                    .map_err(|e| CoreError::BadRequest(format!("invalid vCenter cloud settings: {e}")))?;
+                let password = secret
+                    .ok_or_else(|| CoreError::BadRequest(format!("cloud {name}: the vCenter password is missing")))?;
+                let opened =
+                    tokio::runtime::Handle::current().block_on(VsphereCloud::open(name, installation, cfg, password));
+                let cloud = Arc::new(
+                    opened.map_err(|e| CoreError::BadRequest(format!("cannot open vCenter cloud {name}: {e}")))?,
+                );
+                let images: (Arc<dyn ImageStoreQuery>, Arc<dyn ImageStore>) = (cloud.clone(), cloud.clone());
+                Ok(handle(kind, name, cloud, Some(images)))
+            }
             other => Err(CoreError::BadRequest(format!(
-                "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt, aws)."
+                "No driver for clouds of kind {other:?} is built into this binary (built in: libvirt, aws, vsphere)."
             ))),
         }
     }

@@ -1,0 +1,167 @@
+//! The engine's traits over a vCenter cloud: the calls that change it. Servers go to
+//! `servers.rs`; what is not built yet says so ("not supported by this cloud") instead of
+//! pretending.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use hybridstack_driver::{
+    DriverError, FloatingIpSpec, Foreign, NetworkSpec, Owned, OwnedServer, OwnedVolume, PortSpec, PowerAction,
+    PowerState, RouterSpec, SecurityGroupSpec, ServerSpec, VolumeSpec,
+};
+use hybridstack_driver_act::{BlockStorage, Compute, Network, Ownership};
+
+use crate::VsphereCloud;
+
+fn not_yet(what: &str) -> DriverError {
+    DriverError::NotSupported(format!("{what} on a vCenter cloud is not built yet"))
+}
+
+#[async_trait]
+impl Compute for VsphereCloud {
+    async fn ensure_server(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        VsphereCloud::ensure_vm(self, s).await
+    }
+
+    async fn delete_server(&self, id: &str) -> Result<(), DriverError> {
+        VsphereCloud::delete_vm(self, id).await
+    }
+
+    async fn power(&self, id: &str, action: PowerAction) -> Result<(), DriverError> {
+        VsphereCloud::vm_power(self, id, action).await
+    }
+
+    async fn power_state(&self, id: &str) -> Result<PowerState, DriverError> {
+        VsphereCloud::vm_power_state(self, id).await
+    }
+
+    async fn rebuild(&self, _s: &ServerSpec) -> Result<(), DriverError> {
+        Err(not_yet("rebuild"))
+    }
+
+    async fn resize(&self, _s: &ServerSpec) -> Result<(), DriverError> {
+        Err(not_yet("resize"))
+    }
+
+    async fn confirm_resize(&self, _id: &str) -> Result<(), DriverError> {
+        Err(not_yet("resize"))
+    }
+
+    async fn revert_resize(&self, _s: &ServerSpec) -> Result<(), DriverError> {
+        Err(not_yet("resize"))
+    }
+
+    async fn snapshot(&self, _id: &str, _dest: &Path) -> Result<(), DriverError> {
+        Err(not_yet("server snapshot"))
+    }
+
+    async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {
+        VsphereCloud::owned_vms(self).await
+    }
+}
+
+#[async_trait]
+impl Network for VsphereCloud {
+    async fn ensure_network(&self, _n: &NetworkSpec) -> Result<String, DriverError> {
+        Err(not_yet("a network (distributed port group)"))
+    }
+
+    async fn delete_network(&self, _id: &str) -> Result<(), DriverError> {
+        // Nothing of a network is ever made on this cloud yet, so there is nothing to remove.
+        Ok(())
+    }
+
+    async fn ensure_port(&self, _p: &PortSpec) -> Result<String, DriverError> {
+        Err(not_yet("a port"))
+    }
+
+    async fn refresh_port(&self, _p: &PortSpec) -> Result<(), DriverError> {
+        Err(not_yet("a port"))
+    }
+
+    async fn delete_port(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn ensure_security_group(&self, _g: &SecurityGroupSpec) -> Result<String, DriverError> {
+        Err(not_yet("a security group"))
+    }
+
+    async fn delete_security_group(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn ensure_router(&self, _r: &RouterSpec) -> Result<String, DriverError> {
+        Err(not_yet("a router"))
+    }
+
+    async fn delete_router(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn ensure_floating_ip(&self, _f: &FloatingIpSpec) -> Result<String, DriverError> {
+        Err(not_yet("a floating IP"))
+    }
+
+    async fn delete_floating_ip(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait]
+impl BlockStorage for VsphereCloud {
+    async fn ensure_volume(&self, _v: &VolumeSpec) -> Result<(), DriverError> {
+        Err(not_yet("a volume (VMDK)"))
+    }
+
+    async fn delete_volume(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn extend_volume(&self, _id: &str, _size_gb: u64) -> Result<(), DriverError> {
+        Err(not_yet("extending a volume"))
+    }
+
+    async fn ensure_snapshot(&self, _snapshot_id: &str, _volume_id: &str) -> Result<(), DriverError> {
+        Err(not_yet("a volume snapshot"))
+    }
+
+    async fn delete_snapshot(&self, _id: &str) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    async fn attach_volume(
+        &self,
+        _server_id: &str,
+        _volume_id: &str,
+        _device: Option<&str>,
+    ) -> Result<String, DriverError> {
+        Err(not_yet("attaching a volume"))
+    }
+
+    async fn detach_volume(&self, _server_id: &str, _volume_id: &str) -> Result<(), DriverError> {
+        Err(not_yet("detaching a volume"))
+    }
+
+    async fn volume_to_file(&self, _id: &str, _dest: &Path) -> Result<(), DriverError> {
+        Err(not_yet("uploading a volume to an image"))
+    }
+
+    async fn list_owned_volumes(&self) -> Result<Vec<OwnedVolume>, DriverError> {
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait]
+impl Ownership for VsphereCloud {
+    async fn adopt(&self, o: &Foreign) -> Result<(), DriverError> {
+        Err(DriverError::Rejected(format!(
+            "{} {}: no vCenter object predates installation ids, so none is adopted",
+            o.kind, o.reference
+        )))
+    }
+}

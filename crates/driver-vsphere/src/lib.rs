@@ -1,0 +1,162 @@
+//! The VMware vCenter backend (DESIGN.md, "Clouds, zones, mappings"): one cluster of a
+//! vCenter datacenter, with one datastore, is a cloud. It speaks vim25 over SOAP (`soap.rs`,
+//! with why it is written here), reads the inventory through the PropertyCollector
+//! (`collector.rs`), waits on tasks through WaitForUpdatesEx (`tasks.rs`), and finds its
+//! place in the inventory by path when it opens (`inventory.rs`).
+//!
+//! A server is a VM whose `config.instanceUuid` is our server id and whose extraConfig
+//! carries `hybridstack.id`, `hybridstack.cloud` and `hybridstack.installation`
+//! (`servers.rs`): it is always found by that id, never by a remembered moref, so a retried
+//! step finds what the first attempt made and the reconcilers tell ours from the rest of
+//! the vCenter.
+//!
+//! Not built yet (each returns "not supported by this cloud" rather than pretend):
+//! networks as distributed port groups, VMDK volumes, datastore images, resize, snapshots
+//! and console output. Servers run without NICs meanwhile.
+
+mod acting;
+mod collector;
+mod config;
+mod datastore;
+mod images;
+mod inventory;
+mod servers;
+mod soap;
+mod tasks;
+#[doc(hidden)]
+pub mod test_support;
+mod xml;
+
+use async_trait::async_trait;
+use hybridstack_driver::{
+    BlockQuery, Capacity, ComputeCapabilities, ComputeQuery, DriverError, Foreign, NetworkCapabilities, NetworkQuery,
+    OwnershipQuery, VolumeCapabilities,
+};
+
+pub use config::VsphereConfig;
+pub use soap::About;
+
+pub(crate) const KEY_ID: &str = "hybridstack.id";
+pub(crate) const KEY_CLOUD: &str = "hybridstack.cloud";
+pub(crate) const KEY_INSTALLATION: &str = "hybridstack.installation";
+
+pub struct VsphereCloud {
+    name: String,
+    installation: String,
+    cfg: VsphereConfig,
+    soap: soap::Soap,
+    place: inventory::Placement,
+    /// The VM folder servers go in, once found or made.
+    folder: tokio::sync::OnceCell<xml::Mor>,
+}
+
+/// What `cloud check` reports of a vCenter besides its capacity.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub about: About,
+    /// The vCenter's clock minus ours, in seconds.
+    pub clock_skew_secs: i64,
+}
+
+impl VsphereCloud {
+    /// Logs in to the vCenter (`password`: the sealed secret) and finds the cloud's
+    /// datacenter, cluster and datastore; fails with the reason when one is missing or the
+    /// certificate is not trusted.
+    pub async fn open(
+        name: &str,
+        installation: &str,
+        cfg: VsphereConfig,
+        password: &str,
+    ) -> Result<VsphereCloud, DriverError> {
+        cfg.validate().map_err(DriverError::Rejected)?;
+        let ca_pem = match &cfg.ca_file {
+            Some(f) => {
+                Some(std::fs::read(f).map_err(|e| DriverError::Rejected(format!("cannot read the CA file {f}: {e}")))?)
+            }
+            None => None,
+        };
+        let endpoint = soap::Endpoint {
+            url: cfg.url.clone(),
+            user: cfg.user.clone(),
+            password: password.to_string(),
+            insecure: cfg.insecure,
+            ca_pem,
+        };
+        let soap = soap::Soap::connect(endpoint).await?;
+        let place = inventory::locate(&soap, &cfg).await?;
+        Ok(VsphereCloud {
+            name: name.into(),
+            installation: installation.into(),
+            cfg,
+            soap,
+            place,
+            folder: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The vCenter's version and how far its clock is from ours.
+    pub async fn health(&self) -> Result<Health, DriverError> {
+        let before = chrono::Utc::now();
+        let theirs = inventory::current_time(&self.soap).await?;
+        let after = chrono::Utc::now();
+        let ours = before + (after - before) / 2;
+        Ok(Health { about: self.soap.content().about.clone(), clock_skew_secs: (theirs - ours).num_seconds() })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[async_trait]
+impl ComputeQuery for VsphereCloud {
+    fn capabilities(&self) -> ComputeCapabilities {
+        ComputeCapabilities {
+            pause: false,
+            suspend: true,
+            resize: false,
+            snapshot: false,
+            console_output: false,
+            image_files: false,
+        }
+    }
+
+    async fn capacity(&self) -> Result<Capacity, DriverError> {
+        inventory::capacity(&self.soap, &self.place, &self.cfg.cluster).await
+    }
+
+    async fn console_output(&self, _id: &str, _lines: Option<usize>) -> Result<String, DriverError> {
+        Err(DriverError::NotSupported("console output of a vCenter VM".into()))
+    }
+
+    async fn describe(&self) -> Result<Vec<String>, DriverError> {
+        let h = self.health().await?;
+        Ok(vec![
+            format!("{} (API {}, {})", h.about.full_name, h.about.api_version, h.about.api_type),
+            format!("clock skew {:+} s", h.clock_skew_secs),
+        ])
+    }
+}
+
+impl NetworkQuery for VsphereCloud {
+    fn capabilities(&self) -> NetworkCapabilities {
+        NetworkCapabilities::default()
+    }
+
+    fn check_subnet(&self, _s: &hybridstack_driver::SubnetSpec) -> Result<(), DriverError> {
+        Err(DriverError::NotSupported("networks on a vCenter cloud (distributed port groups) are not built yet".into()))
+    }
+}
+
+impl BlockQuery for VsphereCloud {
+    fn volume_capabilities(&self) -> VolumeCapabilities {
+        VolumeCapabilities::default()
+    }
+}
+
+#[async_trait]
+impl OwnershipQuery for VsphereCloud {
+    async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
+        servers::foreign(self).await
+    }
+}

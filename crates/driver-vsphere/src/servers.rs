@@ -1,0 +1,385 @@
+//! Servers as VMs. A VM's `config.instanceUuid` is our server id and its extraConfig names
+//! the id, the cloud and the installation; it is found by that id (SearchIndex.FindByUuid)
+//! and its marks checked, never by a remembered moref. Creating one is four steps, each
+//! found done or redone on a retry: the VM (CPU, memory, a SCSI controller, our marks) in
+//! the cloud's folder; its root disk copied from the image's datastore copy into the VM's
+//! directory and grown to the flavor's size; the disk attached; the power on.
+
+use std::collections::HashMap;
+
+use hybridstack_driver::{DriverError, Foreign, Maker, OwnedServer, PowerAction, PowerState, ServerSpec};
+
+use crate::collector::{all_of, by_path, properties_of, Object};
+use crate::tasks::{wait, wait_for};
+use crate::xml::{Mor, Node, Xml};
+use crate::{VsphereCloud, KEY_CLOUD, KEY_ID, KEY_INSTALLATION};
+
+/// The root disk's file name in the VM's directory.
+const ROOT_DISK: &str = "root.vmdk";
+/// The key the SCSI controller takes in a create spec (negative: assigned by vCenter).
+const NEW_CONTROLLER: i32 = -100;
+/// How long a graceful shutdown through VMware Tools may take before the VM is powered off.
+const SHUTDOWN_GRACE_SECS: u64 = 60;
+
+/// The last value of each extraConfig key: the simulator appends on every reconfigure where
+/// vCenter replaces, so the last entry is the current one on both.
+pub(crate) fn extra_config(o: &Object) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Some(v) = o.prop("config.extraConfig") {
+        for ov in &v.children {
+            if let (Some(k), Some(val)) = (ov.text_at(&["key"]), ov.text_at(&["value"])) {
+                out.insert(k.to_string(), val.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn power_of(o: &Object) -> PowerState {
+    match o.text("runtime.powerState") {
+        Some("poweredOn") => PowerState::Running,
+        Some("poweredOff") => PowerState::Shutdown,
+        Some("suspended") => PowerState::Suspended,
+        _ => PowerState::NoState,
+    }
+}
+
+/// `[ds] dir/file` split into the datastore path's directory: `[ds] dir`.
+fn directory_of(ds_path: &str) -> &str {
+    ds_path.rsplit_once('/').map_or(ds_path, |(d, _)| d)
+}
+
+fn extra_option(key: &str, value: &str) -> Xml {
+    Xml::new().text("key", key).typed_text("value", "xsd:string", value)
+}
+
+/// What a VM of ours holds that the create steps look at.
+struct Vm {
+    mor: Mor,
+    power: PowerState,
+    vmx: String,
+    /// The SCSI controller's key, and whether a disk sits on its unit 0.
+    controller: Option<i32>,
+    root_attached: bool,
+    tools_running: bool,
+}
+
+const VM_PROPS: &[&str] = &[
+    "runtime.powerState",
+    "config.files.vmPathName",
+    "config.hardware.device",
+    "config.extraConfig",
+    "guest.toolsRunningStatus",
+];
+
+impl VsphereCloud {
+    fn ours(&self, extra: &HashMap<String, String>) -> bool {
+        extra.get(KEY_CLOUD) == Some(&self.name) && extra.get(KEY_INSTALLATION) == Some(&self.installation)
+    }
+
+    /// The VM carrying our server `id`, if it is this cloud's of this installation.
+    async fn find_vm(&self, id: &str) -> Result<Option<Vm>, DriverError> {
+        let si = self.soap.content().search_index.clone();
+        let body = Xml::new()
+            .mor("datacenter", &self.place.datacenter)
+            .text("uuid", id)
+            .text("vmSearch", "true")
+            .text("instanceUuid", "true");
+        let Some(mor) = self.soap.call("FindByUuid", &si, body).await?.as_mor() else { return Ok(None) };
+        let o = match properties_of(&self.soap, &mor, VM_PROPS).await {
+            Ok(o) => o,
+            // Destroyed between the search and the read.
+            Err(DriverError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !self.ours(&extra_config(&o)) {
+            return Ok(None);
+        }
+        let devices: Vec<&Node> =
+            o.prop("config.hardware.device").map(|d| d.children.iter().collect()).unwrap_or_default();
+        let key = |d: &Node| d.text_at(&["key"]).and_then(|k| k.parse::<i32>().ok());
+        let controller = devices.iter().find(|d| d.kind().ends_with("SCSIController")).and_then(|d| key(d));
+        let root_attached = devices.iter().any(|d| {
+            d.kind() == "VirtualDisk"
+                && d.text_at(&["backing", "fileName"]).is_some_and(|f| f.ends_with(&format!("/{ROOT_DISK}")))
+        });
+        Ok(Some(Vm {
+            power: power_of(&o),
+            vmx: o.text("config.files.vmPathName").unwrap_or_default().to_string(),
+            tools_running: o.text("guest.toolsRunningStatus") == Some("guestToolsRunning"),
+            controller,
+            root_attached,
+            mor,
+        }))
+    }
+
+    /// The VM folder of this cloud: the configured one under the datacenter's VM folder
+    /// (made on first use), else that folder itself.
+    pub(crate) async fn vm_folder(&self) -> Result<Mor, DriverError> {
+        self.folder
+            .get_or_try_init(|| async {
+                let Some(name) = &self.cfg.folder else { return Ok(self.place.vm_root.clone()) };
+                let path = format!("{}/vm/{}", self.cfg.datacenter, name);
+                if let Some(f) = by_path(&self.soap, &path).await? {
+                    return Ok(f);
+                }
+                match self.soap.call_raw("CreateFolder", &self.place.vm_root, Xml::new().text("name", name)).await? {
+                    Ok(n) => n.as_mor().ok_or_else(|| DriverError::Failed("CreateFolder returned no folder".into())),
+                    // Made by another call meanwhile.
+                    Err(f) if f.kind == "DuplicateName" => by_path(&self.soap, &path)
+                        .await?
+                        .ok_or_else(|| DriverError::Failed(format!("folder {path} exists and cannot be found"))),
+                    Err(f) => Err(f.into_driver_error("CreateFolder")),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    fn datastore_path(&self, rel: &str) -> String {
+        format!("[{}] {rel}", self.place.datastore_name)
+    }
+
+    pub(crate) async fn ensure_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        if !s.nics.is_empty() {
+            return Err(DriverError::NotSupported(
+                "network interfaces on a vCenter cloud (distributed port groups) are not built yet".into(),
+            ));
+        }
+        if s.root_volume.is_some() || !s.volumes.is_empty() {
+            return Err(DriverError::NotSupported("volumes on a vCenter cloud are not built yet".into()));
+        }
+        if s.kernel.is_some() || s.ramdisk.is_some() {
+            return Err(DriverError::NotSupported(
+                "direct kernel boot (kernel_id/ramdisk_id): a vCenter VM boots from its disk".into(),
+            ));
+        }
+        let source = s.cloud_image.as_deref().ok_or_else(|| {
+            DriverError::Rejected(format!("server {}: the image has no copy on this cloud's datastore", s.id))
+        })?;
+        let vm = match if s.fresh { None } else { self.find_vm(&s.id).await? } {
+            Some(vm) => vm,
+            None => {
+                self.create_vm(s).await?;
+                self.find_vm(&s.id)
+                    .await?
+                    .ok_or_else(|| DriverError::Failed(format!("VM {} was created but cannot be found", s.id)))?
+            }
+        };
+        if !vm.root_attached {
+            self.add_root_disk(&vm, source, s.disk_gb).await?;
+        }
+        if s.start && vm.power != PowerState::Running {
+            self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
+        }
+        Ok(())
+    }
+
+    async fn create_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        let controller =
+            Xml::new().text("key", NEW_CONTROLLER.to_string()).text("busNumber", "0").text("sharedBus", "noSharing");
+        let config = Xml::new()
+            .text("name", &s.id)
+            .text("instanceUuid", &s.id)
+            .text("guestId", "otherLinux64Guest")
+            .text("annotation", format!("hybridstack server {} ({})", s.name, s.id))
+            .node("files", Xml::new().text("vmPathName", self.datastore_path("")))
+            .text("numCPUs", s.vcpus.to_string())
+            .text("memoryMB", s.ram_mb.to_string())
+            .node(
+                "deviceChange",
+                Xml::new().text("operation", "add").typed_node("device", "ParaVirtualSCSIController", controller),
+            )
+            .node("extraConfig", extra_option(KEY_ID, &s.id))
+            .node("extraConfig", extra_option(KEY_CLOUD, &self.name))
+            .node("extraConfig", extra_option(KEY_INSTALLATION, &self.installation));
+        let folder = self.vm_folder().await?;
+        let body = Xml::new().node("config", config).mor("pool", &self.place.pool);
+        match self.soap.call_raw("CreateVM_Task", &folder, body).await? {
+            Ok(task) => {
+                let task = task.as_mor().ok_or_else(|| DriverError::Failed("CreateVM_Task returned no task".into()))?;
+                match wait(&self.soap, &task, "create VM").await {
+                    Ok(_) => Ok(()),
+                    // A first attempt made it (the step is being retried with fresh unset).
+                    Err(DriverError::Rejected(m)) if m.contains("DuplicateName") => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(f) => Err(f.into_driver_error("CreateVM_Task")),
+        }
+    }
+
+    /// Copies the image's disk into the VM's directory (over a partial copy of an earlier
+    /// attempt), grows it to the flavor's size and attaches it at SCSI 0:0.
+    async fn add_root_disk(&self, vm: &Vm, source: &str, disk_gb: u64) -> Result<(), DriverError> {
+        let vdm = self.soap.content().virtual_disk_manager.clone().ok_or_else(|| {
+            DriverError::NotSupported("this endpoint has no VirtualDiskManager (a lone ESXi host?)".into())
+        })?;
+        let dest = format!("{}/{ROOT_DISK}", directory_of(&vm.vmx));
+        let copy = Xml::new()
+            .text("sourceName", source)
+            .mor("sourceDatacenter", &self.place.datacenter)
+            .text("destName", &dest)
+            .mor("destDatacenter", &self.place.datacenter)
+            .text("force", "true");
+        self.task(&vdm, "CopyVirtualDisk_Task", copy, "copy the image's disk").await?;
+        let image_kb = self.disk_kb(source).await?;
+        let want_kb = (disk_gb << 20).max(image_kb);
+        if want_kb > image_kb {
+            let extend = Xml::new()
+                .text("name", &dest)
+                .mor("datacenter", &self.place.datacenter)
+                .text("newCapacityKb", want_kb.to_string())
+                .text("eagerZero", "false");
+            self.task(&vdm, "ExtendVirtualDisk_Task", extend, "grow the root disk").await?;
+        }
+        let controller =
+            vm.controller.ok_or_else(|| DriverError::Failed(format!("VM {} has no SCSI controller", vm.mor.value)))?;
+        let backing = Xml::new().text("fileName", &dest).text("diskMode", "persistent").text("thinProvisioned", "true");
+        let disk = Xml::new()
+            .text("key", "-101")
+            .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
+            .text("controllerKey", controller.to_string())
+            .text("unitNumber", "0")
+            .text("capacityInKB", want_kb.to_string());
+        let spec = Xml::new()
+            .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualDisk", disk));
+        self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the root disk").await?;
+        Ok(())
+    }
+
+    /// A virtual disk's size in KiB, from the extent lines of its descriptor (ours: the
+    /// image store wrote it), which is exact where the datastore browser's file sizes differ
+    /// between vCenter (descriptor and extent shown as one) and the simulator (as two).
+    async fn disk_kb(&self, ds_path: &str) -> Result<u64, DriverError> {
+        let descriptor = crate::datastore::get_text(self, ds_path).await?;
+        Ok(crate::datastore::descriptor_sectors(&descriptor)
+            .ok_or_else(|| DriverError::Failed(format!("{ds_path} is not a VMDK descriptor")))?
+            .div_ceil(2))
+    }
+
+    /// Calls a method that returns a task and waits for it.
+    pub(crate) async fn task(
+        &self,
+        this: &Mor,
+        method: &str,
+        body: Xml,
+        doing: &str,
+    ) -> Result<Option<Node>, DriverError> {
+        let task = self
+            .soap
+            .call(method, this, body)
+            .await?
+            .as_mor()
+            .ok_or_else(|| DriverError::Failed(format!("{method} returned no task")))?;
+        wait(&self.soap, &task, doing).await
+    }
+
+    pub(crate) async fn delete_vm(&self, id: &str) -> Result<(), DriverError> {
+        let Some(vm) = self.find_vm(id).await? else { return Ok(()) };
+        if vm.power != PowerState::Shutdown {
+            self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
+        }
+        match self.task(&vm.mor, "Destroy_Task", Xml::new(), "destroy VM").await {
+            Err(DriverError::NotFound(_)) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    pub(crate) async fn vm_power_state(&self, id: &str) -> Result<PowerState, DriverError> {
+        Ok(self.find_vm(id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {id}")))?.power)
+    }
+
+    pub(crate) async fn vm_power(&self, id: &str, action: PowerAction) -> Result<(), DriverError> {
+        let vm = self.find_vm(id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {id}")))?;
+        let on = vm.power == PowerState::Running;
+        match action {
+            PowerAction::Start | PowerAction::Resume if !on => {
+                self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
+            }
+            PowerAction::Stop if on => {
+                if vm.tools_running {
+                    self.soap.call("ShutdownGuest", &vm.mor, Xml::new()).await?;
+                    let off =
+                        wait_for(&self.soap, &vm.mor, "runtime.powerState", "poweredOff", SHUTDOWN_GRACE_SECS).await?;
+                    if off {
+                        return Ok(());
+                    }
+                }
+                self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
+            }
+            PowerAction::SoftReboot if on && vm.tools_running => {
+                self.soap.call("RebootGuest", &vm.mor, Xml::new()).await?;
+            }
+            // Without VMware Tools in the guest there is no soft reboot: a reset, as Nova's
+            // vmwareapi driver does.
+            PowerAction::SoftReboot | PowerAction::HardReboot if on => {
+                self.task(&vm.mor, "ResetVM_Task", Xml::new(), "reset").await?;
+            }
+            PowerAction::SoftReboot | PowerAction::HardReboot => {
+                self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
+            }
+            PowerAction::Suspend if on => {
+                self.task(&vm.mor, "SuspendVM_Task", Xml::new(), "suspend").await?;
+            }
+            PowerAction::Pause | PowerAction::Unpause => {
+                return Err(DriverError::NotSupported(
+                    "pause: a vSphere VM has no paused state (suspend it instead)".into(),
+                ))
+            }
+            // Already in the state asked for.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every VM of the cloud's folder with its marks read.
+    async fn marked_vms(&self) -> Result<Vec<(Object, HashMap<String, String>)>, DriverError> {
+        let folder = self.vm_folder().await?;
+        let vms = all_of(&self.soap, &folder, "VirtualMachine", &["name", "config.extraConfig", "runtime.powerState"])
+            .await?;
+        Ok(vms
+            .into_iter()
+            .map(|o| {
+                let extra = extra_config(&o);
+                (o, extra)
+            })
+            .filter(|(_, e)| e.keys().any(|k| k.starts_with("hybridstack.")))
+            .collect())
+    }
+
+    pub(crate) async fn owned_vms(&self) -> Result<Vec<OwnedServer>, DriverError> {
+        Ok(self
+            .marked_vms()
+            .await?
+            .into_iter()
+            .filter(|(_, e)| self.ours(e))
+            .filter_map(|(o, e)| Some(OwnedServer { id: e.get(KEY_ID)?.clone(), power: power_of(&o) }))
+            .collect())
+    }
+}
+
+/// The VMs marked as hybridstack's that are not this cloud's of this installation.
+pub(crate) async fn foreign(c: &VsphereCloud) -> Result<Vec<Foreign>, DriverError> {
+    Ok(c.marked_vms()
+        .await?
+        .into_iter()
+        .filter(|(_, e)| !c.ours(e))
+        .map(|(o, e)| {
+            let cloud = e.get(KEY_CLOUD).cloned().unwrap_or_default();
+            let maker = match (e.get(KEY_INSTALLATION), cloud.is_empty()) {
+                (Some(i), _) => Maker::Installation { installation: i.clone(), cloud },
+                (None, false) => Maker::Legacy { cloud },
+                (None, true) => Maker::Unmarked,
+            };
+            Foreign {
+                kind: "server",
+                id: e.get(KEY_ID).cloned().unwrap_or_default(),
+                reference: format!("{} ({})", o.text("name").unwrap_or_default(), o.obj.value),
+                maker,
+                // vCenter clouds were never marked without installation ids.
+                adoptable: false,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""A second pair of eyes on a vCenter: VMware's own SDK (pyvmomi), which nobody here wrote,
+reports what the vCenter holds, for tests to compare with what hybridstack says.
+
+Usage: pyvmomi_view.py URL USER COMMAND   (the password in VCENTER_PASSWORD)
+  inventory         JSON: every VM (name, instanceUuid, power state, CPUs, memory, the
+                    hybridstack.* extraConfig keys, disks with file and size, NICs) and every
+                    file (not directory) under `hybridstack/` on each datastore
+  terminate-others  ends every session but this one (what an administrator does in the
+                    vSphere client); prints how many
+"""
+
+import json
+import os
+import ssl
+import sys
+import urllib.parse
+
+from pyVim.connect import Disconnect, SmartConnect
+from pyVim.task import WaitForTask
+from pyVmomi import vim
+
+
+def connect(url, user):
+    u = urllib.parse.urlparse(url)
+    # The simulator's certificate is self-signed; what is checked here is the inventory.
+    ctx = ssl._create_unverified_context()
+    return SmartConnect(
+        host=u.hostname, port=u.port or 443, user=user, pwd=os.environ["VCENTER_PASSWORD"], sslContext=ctx
+    )
+
+
+def all_of(si, kind):
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
+    try:
+        return list(view.view)
+    finally:
+        view.Destroy()
+
+
+def vm_view(vm):
+    cfg = vm.config
+    devices = cfg.hardware.device if cfg else []
+    disks = [
+        {"file": d.backing.fileName, "capacity_kb": d.capacityInKB}
+        for d in devices
+        if isinstance(d, vim.vm.device.VirtualDisk)
+    ]
+    nics = [
+        {"mac": d.macAddress, "backing": type(d.backing).__name__}
+        for d in devices
+        if isinstance(d, vim.vm.device.VirtualEthernetCard)
+    ]
+    extra = {}
+    for o in cfg.extraConfig if cfg else []:
+        if o.key.startswith("hybridstack."):
+            extra[o.key] = o.value  # the last entry of a key wins, as vCenter keeps one
+    return {
+        "name": vm.name,
+        "instance_uuid": cfg.instanceUuid if cfg else None,
+        "power": str(vm.runtime.powerState),
+        "num_cpu": cfg.hardware.numCPU if cfg else None,
+        "memory_mb": cfg.hardware.memoryMB if cfg else None,
+        "extra": extra,
+        "disks": disks,
+        "nics": nics,
+    }
+
+
+def our_files(si):
+    out = []
+    for ds in all_of(si, vim.Datastore):
+        spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=["*"])
+        task = ds.browser.SearchDatastoreSubFolders_Task("[%s] hybridstack" % ds.name, spec)
+        try:
+            WaitForTask(task)
+        except vim.fault.FileNotFound:
+            continue
+        for result in task.info.result:
+            for f in result.file or []:
+                if isinstance(f, vim.host.DatastoreBrowser.FolderInfo):
+                    continue  # an emptied directory holds nothing
+                out.append(result.folderPath.rstrip("/") + "/" + f.path)
+    return sorted(out)
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    url, user, command = sys.argv[1:]
+    si = connect(url, user)
+    try:
+        if command == "inventory":
+            vms = [vm_view(vm) for vm in all_of(si, vim.VirtualMachine)]
+            print(json.dumps({"vms": vms, "files": our_files(si)}))
+        elif command == "terminate-others":
+            sm = si.content.sessionManager
+            mine = sm.currentSession.key
+            others = [s.key for s in sm.sessionList if s.key != mine]
+            if others:
+                sm.TerminateSession(others)
+            print(len(others))
+        else:
+            sys.exit("unknown command %r" % command)
+    finally:
+        Disconnect(si)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+//! The vSphere driver against govmomi's vCenter simulator over real HTTPS, with VMware's
+//! own Python SDK (pyvmomi) checking what the driver left in the vCenter.
+
+use std::process::Command;
+
+use hybridstack_driver::{ComputeQuery, DiskFormat, DriverError, ImageSource, OwnershipQuery, PowerAction, PowerState};
+use hybridstack_driver_act::{Compute, ImageStore};
+use hybridstack_driver_vsphere::test_support::{start_vcsim, Vcsim, PASSWORD, USER};
+use hybridstack_driver_vsphere::{VsphereCloud, VsphereConfig};
+
+const INSTALLATION: &str = "0b7c5a3e-0000-4000-8000-00000000a001";
+
+async fn open(sim: &Vcsim, cfg: VsphereConfig) -> Result<VsphereCloud, DriverError> {
+    let _ = sim;
+    VsphereCloud::open("vc1", INSTALLATION, cfg, PASSWORD).await
+}
+
+/// What pyvmomi sees (see tests/pyvmomi_view.py).
+fn pyvmomi(sim: &Vcsim, command: &str) -> serde_json::Value {
+    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyvmomi_view.py");
+    let out = Command::new(format!("{venv}/bin/python"))
+        .arg(script)
+        .args([&sim.url, USER, command])
+        .env("VCENTER_PASSWORD", PASSWORD)
+        .output()
+        .expect("run pyvmomi_view.py (scripts/install-test-deps installs pyvmomi)");
+    assert!(out.status.success(), "pyvmomi_view.py {command}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON from pyvmomi_view.py")
+}
+
+fn err_text<T>(r: Result<T, DriverError>) -> String {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_logins_and_places_are_checked_when_a_cloud_opens() {
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.expect("opens trusting the simulator's certificate");
+    assert_eq!(cloud.name(), "vc1");
+
+    let untrusted = VsphereConfig { ca_file: None, ..sim.config() };
+    let e = err_text(open(&sim, untrusted.clone()).await);
+    assert!(e.contains("certificate is not trusted") && e.contains("--insecure"), "{e}");
+    open(&sim, VsphereConfig { insecure: true, ..untrusted }).await.expect("--insecure accepts it");
+
+    let e = err_text(VsphereCloud::open("vc1", INSTALLATION, sim.config(), "wrong").await);
+    assert!(e.contains("refused the login") && e.contains(USER), "{e}");
+    assert!(!e.contains(PASSWORD), "{e}");
+
+    let e = err_text(open(&sim, VsphereConfig { cluster: "nope".into(), ..sim.config() }).await);
+    assert!(e.contains("no cluster") && e.contains("DC0/host/nope"), "{e}");
+    let e = err_text(open(&sim, VsphereConfig { datastore: "nope".into(), ..sim.config() }).await);
+    assert!(e.contains("no datastore"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_version_and_clock_come_from_the_vcenter() {
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    let cap = cloud.capacity().await.unwrap();
+    assert_eq!(cap.hypervisor_type, "VMware vCenter Server");
+    assert_eq!(cap.hypervisor_hostname, "DC0_C0");
+    assert!(cap.vcpus > 0 && cap.memory_mb > 0 && cap.local_gb > 0, "{cap:?}");
+    assert!(cap.free_disk_gb <= cap.local_gb, "{cap:?}");
+    let h = cloud.health().await.unwrap();
+    assert_eq!(h.about.api_type, "VirtualCenter");
+    assert!(h.about.version.starts_with("6.5"), "{:?}", h.about);
+    // The simulator runs on this host's clock.
+    assert!(h.clock_skew_secs.abs() < 300, "{}", h.clock_skew_secs);
+    let lines = cloud.describe().await.unwrap();
+    assert!(lines[0].contains("VMware vCenter Server") && lines[1].starts_with("clock skew"), "{lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_session_is_opened_again() {
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    cloud.capacity().await.unwrap();
+    // An administrator ends every other session (pyvmomi's is the one kept).
+    assert!(pyvmomi(&sim, "terminate-others").as_u64().unwrap() >= 1);
+    // A container view needs a session (the simulator reads properties without one).
+    Compute::list_owned(&cloud).await.expect("the driver logs in again");
+    cloud.capacity().await.expect("and keeps working");
+    assert_eq!(pyvmomi(&sim, "terminate-others"), 1, "the driver's new session");
+}
+
+fn raw_image(dir: &std::path::Path, id: &str) -> ImageSource {
+    // Not a whole number of sectors: the VMDK extent must be padded.
+    let data: Vec<u8> = (0..(3 << 20) + 100).map(|i| (i % 251) as u8).collect();
+    let path = dir.join(format!("{id}.raw"));
+    std::fs::write(&path, &data).unwrap();
+    ImageSource { image_id: id.into(), path, format: DiskFormat::Raw, size: data.len() as u64 }
+}
+
+fn spec(id: &str, image_ref: &str) -> hybridstack_driver::ServerSpec {
+    hybridstack_driver::ServerSpec {
+        id: id.into(),
+        name: "web-1".into(),
+        flavor_name: "m1.small".into(),
+        vcpus: 2,
+        ram_mb: 256,
+        disk_gb: 1,
+        image: None,
+        cloud_image: Some(image_ref.into()),
+        root_volume: None,
+        volumes: vec![],
+        kernel: None,
+        ramdisk: None,
+        kernel_cmdline: None,
+        nics: vec![],
+        guest: Default::default(),
+        start: true,
+        fresh: true,
+    }
+}
+
+fn vms_named<'a>(inv: &'a serde_json::Value, name: &str) -> Vec<&'a serde_json::Value> {
+    inv["vms"].as_array().unwrap().iter().filter(|v| v["name"] == name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_lives_and_dies_as_a_vm_pyvmomi_agrees_with() {
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let image_id = "5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0001";
+    let stored = cloud.put(&raw_image(work.path(), image_id)).await.unwrap();
+    assert!(stored.reference.starts_with("[LocalDS_0] hybridstack/") && stored.reference.ends_with(".vmdk"));
+    let files = pyvmomi(&sim, "inventory")["files"].clone();
+    let files: Vec<&str> = files.as_array().unwrap().iter().filter_map(|f| f.as_str()).collect();
+    assert!(files.iter().any(|f| f.ends_with(&format!("{image_id}-flat.vmdk"))), "{files:?}");
+
+    let id = "a1b2c3d4-0000-4000-8000-000000000001";
+    let s = spec(id, &stored.reference);
+    cloud.ensure_server(&s).await.unwrap();
+    // A retried step finds the VM instead of making a second.
+    cloud.ensure_server(&hybridstack_driver::ServerSpec { fresh: false, ..s.clone() }).await.unwrap();
+
+    let inv = pyvmomi(&sim, "inventory");
+    let vms = vms_named(&inv, id);
+    assert_eq!(vms.len(), 1, "{inv}");
+    let vm = vms[0];
+    assert_eq!(vm["instance_uuid"], id);
+    assert_eq!(vm["power"], "poweredOn");
+    assert_eq!(vm["num_cpu"], 2);
+    assert_eq!(vm["memory_mb"], 256);
+    assert_eq!(vm["extra"]["hybridstack.id"], id);
+    assert_eq!(vm["extra"]["hybridstack.cloud"], "vc1");
+    assert_eq!(vm["extra"]["hybridstack.installation"], INSTALLATION);
+    let disks = vm["disks"].as_array().unwrap();
+    assert_eq!(disks.len(), 1, "{vm}");
+    assert_eq!(disks[0]["capacity_kb"], 1 << 20, "grown to the flavor's 1 GiB: {vm}");
+    assert!(disks[0]["file"].as_str().unwrap().ends_with(&format!("{id}/root.vmdk")), "{vm}");
+
+    assert_eq!(cloud.power_state(id).await.unwrap(), PowerState::Running);
+    cloud.power(id, PowerAction::Stop).await.unwrap();
+    assert_eq!(cloud.power_state(id).await.unwrap(), PowerState::Shutdown);
+    cloud.power(id, PowerAction::Stop).await.expect("stopping a stopped VM is done already");
+    cloud.power(id, PowerAction::Start).await.unwrap();
+    cloud.power(id, PowerAction::Suspend).await.unwrap();
+    assert_eq!(cloud.power_state(id).await.unwrap(), PowerState::Suspended);
+    cloud.power(id, PowerAction::Resume).await.unwrap();
+    cloud.power(id, PowerAction::HardReboot).await.unwrap();
+    cloud.power(id, PowerAction::SoftReboot).await.unwrap();
+    assert_eq!(cloud.power_state(id).await.unwrap(), PowerState::Running);
+    assert!(matches!(cloud.power(id, PowerAction::Pause).await, Err(DriverError::NotSupported(_))));
+    assert_eq!(pyvmomi(&sim, "inventory")["vms"][0]["power"], "poweredOn");
+
+    let owned = Compute::list_owned(&cloud).await.unwrap();
+    assert_eq!(owned.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec![id]);
+    // Another installation on the same vCenter sees the VM as foreign, never as its own.
+    let other = VsphereCloud::open("vc1", "another-installation", sim.config(), PASSWORD).await.unwrap();
+    assert!(Compute::list_owned(&other).await.unwrap().is_empty());
+    assert!(other.power_state(id).await.is_err());
+    other.delete_server(id).await.expect("not its VM: nothing to delete");
+    let foreign = other.list_foreign().await.unwrap();
+    assert_eq!(foreign.len(), 1, "{foreign:?}");
+    assert_eq!(foreign[0].id, id);
+
+    cloud.delete_server(id).await.unwrap();
+    cloud.delete_server(id).await.expect("deleting what is gone succeeds");
+    assert!(vms_named(&pyvmomi(&sim, "inventory"), id).is_empty());
+    assert!(Compute::list_owned(&cloud).await.unwrap().is_empty());
+
+    cloud.delete(image_id, &stored.reference).await.unwrap();
+    cloud.delete(image_id, &stored.reference).await.expect("deleting what is gone succeeds");
+    let inv = pyvmomi(&sim, "inventory");
+    assert!(inv["vms"].as_array().unwrap().is_empty(), "{inv}");
+    let left: Vec<&str> = inv["files"].as_array().unwrap().iter().filter_map(|f| f.as_str()).collect();
+    assert!(left.iter().all(|f| !f.contains(image_id)), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_not_built_says_so() {
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    let mut s = spec("a1b2c3d4-0000-4000-8000-000000000002", "[LocalDS_0] x.vmdk");
+    s.nics.push(hybridstack_driver::NicSpec {
+        port_id: "p".into(),
+        network_id: "n".into(),
+        mac_address: "fa:16:3e:00:00:01".into(),
+    });
+    assert!(matches!(cloud.ensure_server(&s).await, Err(DriverError::NotSupported(_))));
+    assert!(matches!(cloud.console_output("x", None).await, Err(DriverError::NotSupported(_))));
+    assert!(pyvmomi(&sim, "inventory")["vms"].as_array().unwrap().is_empty());
+}
