@@ -62,29 +62,37 @@ impl Compute for VsphereCloud {
 
 #[async_trait]
 impl Network for VsphereCloud {
-    async fn ensure_network(&self, _n: &NetworkSpec) -> Result<String, DriverError> {
-        Err(not_yet("a network (distributed port group)"))
+    async fn ensure_network(&self, n: &NetworkSpec) -> Result<String, DriverError> {
+        self.ensure_port_group(n).await
     }
 
-    async fn delete_network(&self, _id: &str) -> Result<(), DriverError> {
-        // Nothing of a network is ever made on this cloud yet, so there is nothing to remove.
+    async fn delete_network(&self, id: &str) -> Result<(), DriverError> {
+        self.delete_port_group(id).await
+    }
+
+    /// A port is a NIC its server's VM gets at creation; here it only needs its network.
+    async fn ensure_port(&self, p: &PortSpec) -> Result<String, DriverError> {
+        self.port_group_of(&p.network_id)
+            .await?
+            .map(|pg| pg.key)
+            .ok_or_else(|| DriverError::NotFound(format!("network {} is not realised on this cloud", p.network_id)))
+    }
+
+    /// Nothing filters a port here (security groups are off in the capabilities).
+    async fn refresh_port(&self, _p: &PortSpec) -> Result<(), DriverError> {
         Ok(())
     }
 
-    async fn ensure_port(&self, _p: &PortSpec) -> Result<String, DriverError> {
-        Err(not_yet("a port"))
-    }
-
-    async fn refresh_port(&self, _p: &PortSpec) -> Result<(), DriverError> {
-        Err(not_yet("a port"))
-    }
-
+    /// The NIC goes with its VM.
     async fn delete_port(&self, _id: &str) -> Result<(), DriverError> {
         Ok(())
     }
 
-    async fn ensure_security_group(&self, _g: &SecurityGroupSpec) -> Result<String, DriverError> {
-        Err(not_yet("a security group"))
+    async fn ensure_security_group(&self, g: &SecurityGroupSpec) -> Result<String, DriverError> {
+        Err(DriverError::NotSupported(format!(
+            "security group {}: a vCenter cloud's distributed switch filters no traffic per port",
+            g.id
+        )))
     }
 
     async fn delete_security_group(&self, _id: &str) -> Result<(), DriverError> {
@@ -95,6 +103,7 @@ impl Network for VsphereCloud {
         Err(not_yet("a router"))
     }
 
+    /// Never made here, so nothing to remove.
     async fn delete_router(&self, _id: &str) -> Result<(), DriverError> {
         Ok(())
     }
@@ -103,12 +112,13 @@ impl Network for VsphereCloud {
         Err(not_yet("a floating IP"))
     }
 
+    /// Never made here, so nothing to remove.
     async fn delete_floating_ip(&self, _id: &str) -> Result<(), DriverError> {
         Ok(())
     }
 
     async fn list_owned(&self) -> Result<Vec<Owned>, DriverError> {
-        Ok(Vec::new())
+        self.owned_port_groups().await
     }
 }
 

@@ -10,9 +10,11 @@
 //! step finds what the first attempt made and the reconcilers tell ours from the rest of
 //! the vCenter.
 //!
-//! Not built yet (each returns "not supported by this cloud" rather than pretend):
-//! networks as distributed port groups, VMDK volumes, datastore images, resize, snapshots
-//! and console output. Servers run without NICs meanwhile.
+//! A network is a distributed port group with a VLAN of the cloud's range, and a port a NIC
+//! on it (`networks.rs`); the datastore is an image store (`images.rs`, `datastore.rs`).
+//!
+//! Not built yet (each returns "not supported by this cloud" rather than pretend): VMDK
+//! volumes, resize, rebuild, snapshots, console output, routers and floating IPs.
 
 mod acting;
 mod collector;
@@ -20,6 +22,7 @@ mod config;
 mod datastore;
 mod images;
 mod inventory;
+mod networks;
 mod servers;
 mod soap;
 mod tasks;
@@ -48,6 +51,10 @@ pub struct VsphereCloud {
     place: inventory::Placement,
     /// The VM folder servers go in, once found or made.
     folder: tokio::sync::OnceCell<xml::Mor>,
+    /// The distributed switch networks go on, once found.
+    switch: tokio::sync::OnceCell<networks::Switch>,
+    /// Held while a network's VLAN is chosen and its port group made.
+    vlan_lock: tokio::sync::Mutex<()>,
 }
 
 /// What `cloud check` reports of a vCenter besides its capacity.
@@ -91,6 +98,8 @@ impl VsphereCloud {
             soap,
             place,
             folder: tokio::sync::OnceCell::new(),
+            switch: tokio::sync::OnceCell::new(),
+            vlan_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -105,6 +114,12 @@ impl VsphereCloud {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether marks (a VM's extraConfig, a port group's description) say the object is
+    /// this cloud's of this installation.
+    pub(crate) fn ours(&self, marks: &std::collections::HashMap<String, String>) -> bool {
+        marks.get(KEY_CLOUD) == Some(&self.name) && marks.get(KEY_INSTALLATION) == Some(&self.installation)
     }
 }
 
@@ -139,12 +154,17 @@ impl ComputeQuery for VsphereCloud {
 }
 
 impl NetworkQuery for VsphereCloud {
+    /// A port group is a VLAN segment: any subnet, IPv4 or IPv6, can live on it. A plain
+    /// distributed switch filters nothing per port, so security groups are not enforced, and
+    /// routers and floating IPs are not built yet.
     fn capabilities(&self) -> NetworkCapabilities {
-        NetworkCapabilities::default()
-    }
-
-    fn check_subnet(&self, _s: &hybridstack_driver::SubnetSpec) -> Result<(), DriverError> {
-        Err(DriverError::NotSupported("networks on a vCenter cloud (distributed port groups) are not built yet".into()))
+        NetworkCapabilities {
+            ipv6: true,
+            routers: false,
+            floating_ips: false,
+            security_groups: false,
+            remote_group_rules: false,
+        }
     }
 }
 
@@ -157,6 +177,8 @@ impl BlockQuery for VsphereCloud {
 #[async_trait]
 impl OwnershipQuery for VsphereCloud {
     async fn list_foreign(&self) -> Result<Vec<Foreign>, DriverError> {
-        servers::foreign(self).await
+        let mut found = servers::foreign(self).await?;
+        found.extend(self.foreign_port_groups().await?);
+        Ok(found)
     }
 }

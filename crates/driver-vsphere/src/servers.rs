@@ -18,6 +18,8 @@ use crate::{VsphereCloud, KEY_CLOUD, KEY_ID, KEY_INSTALLATION};
 const ROOT_DISK: &str = "root.vmdk";
 /// The key the SCSI controller takes in a create spec (negative: assigned by vCenter).
 const NEW_CONTROLLER: i32 = -100;
+/// The keys NICs take in a create spec: -200, -201…
+const NEW_NIC: i32 = -200;
 /// How long a graceful shutdown through VMware Tools may take before the VM is powered off.
 const SHUTDOWN_GRACE_SECS: u64 = 60;
 
@@ -73,10 +75,6 @@ const VM_PROPS: &[&str] = &[
 ];
 
 impl VsphereCloud {
-    fn ours(&self, extra: &HashMap<String, String>) -> bool {
-        extra.get(KEY_CLOUD) == Some(&self.name) && extra.get(KEY_INSTALLATION) == Some(&self.installation)
-    }
-
     /// The VM carrying our server `id`, if it is this cloud's of this installation.
     async fn find_vm(&self, id: &str) -> Result<Option<Vm>, DriverError> {
         let si = self.soap.content().search_index.clone();
@@ -141,11 +139,6 @@ impl VsphereCloud {
     }
 
     pub(crate) async fn ensure_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
-        if !s.nics.is_empty() {
-            return Err(DriverError::NotSupported(
-                "network interfaces on a vCenter cloud (distributed port groups) are not built yet".into(),
-            ));
-        }
         if s.root_volume.is_some() || !s.volumes.is_empty() {
             return Err(DriverError::NotSupported("volumes on a vCenter cloud are not built yet".into()));
         }
@@ -178,6 +171,7 @@ impl VsphereCloud {
     async fn create_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
         let controller =
             Xml::new().text("key", NEW_CONTROLLER.to_string()).text("busNumber", "0").text("sharedBus", "noSharing");
+        let nics = self.nic_devices(s).await?;
         let config = Xml::new()
             .text("name", &s.id)
             .text("instanceUuid", &s.id)
@@ -190,6 +184,7 @@ impl VsphereCloud {
                 "deviceChange",
                 Xml::new().text("operation", "add").typed_node("device", "ParaVirtualSCSIController", controller),
             )
+            .nodes("deviceChange", nics)
             .node("extraConfig", extra_option(KEY_ID, &s.id))
             .node("extraConfig", extra_option(KEY_CLOUD, &self.name))
             .node("extraConfig", extra_option(KEY_INSTALLATION, &self.installation));
@@ -207,6 +202,39 @@ impl VsphereCloud {
             }
             Err(f) => Err(f.into_driver_error("CreateVM_Task")),
         }
+    }
+
+    /// A VMXNET3 NIC per port, on its network's port group, with the port's MAC.
+    async fn nic_devices(&self, s: &ServerSpec) -> Result<Vec<Xml>, DriverError> {
+        if s.nics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let switch = self.switch().await?;
+        let groups = self.port_groups().await?;
+        let mut out = Vec::with_capacity(s.nics.len());
+        for (i, nic) in s.nics.iter().enumerate() {
+            let pg = groups
+                .iter()
+                .find(|pg| self.ours(&pg.marks) && pg.marks.get(KEY_ID) == Some(&nic.network_id))
+                .ok_or_else(|| {
+                    DriverError::NotFound(format!("network {} is not realised on this cloud", nic.network_id))
+                })?;
+            let port = Xml::new().text("switchUuid", &switch.uuid).text("portgroupKey", &pg.key);
+            let connect =
+                Xml::new().text("startConnected", "true").text("allowGuestControl", "true").text("connected", "true");
+            let card = Xml::new()
+                .text("key", (NEW_NIC - i32::try_from(i).unwrap_or(0)).to_string())
+                .typed_node(
+                    "backing",
+                    "VirtualEthernetCardDistributedVirtualPortBackingInfo",
+                    Xml::new().node("port", port),
+                )
+                .node("connectable", connect)
+                .text("addressType", "manual")
+                .text("macAddress", &nic.mac_address);
+            out.push(Xml::new().text("operation", "add").typed_node("device", "VirtualVmxnet3", card));
+        }
+        Ok(out)
     }
 
     /// Copies the image's disk into the VM's directory (over a partial copy of an earlier

@@ -51,6 +51,14 @@ impl Xml {
         self
     }
 
+    /// One element per item of an array field.
+    pub fn nodes(mut self, name: &str, items: Vec<Xml>) -> Xml {
+        for i in items {
+            self = self.node(name, i);
+        }
+        self
+    }
+
     /// A field declared as a base type holding a subtype (`VirtualDeviceConfigSpec.device`
     /// holding a `VirtualDisk`).
     pub fn typed_node(mut self, name: &str, xsi_type: &str, inner: Xml) -> Xml {

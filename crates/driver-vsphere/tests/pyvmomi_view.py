@@ -4,8 +4,10 @@ reports what the vCenter holds, for tests to compare with what hybridstack says.
 
 Usage: pyvmomi_view.py URL USER COMMAND   (the password in VCENTER_PASSWORD)
   inventory         JSON: every VM (name, instanceUuid, power state, CPUs, memory, the
-                    hybridstack.* extraConfig keys, disks with file and size, NICs) and every
-                    file (not directory) under `hybridstack/` on each datastore
+                    hybridstack.* extraConfig keys, disks with file and size, NICs with MAC
+                    and port group), every distributed port group (name, key, VLAN,
+                    description), and every file (not directory) under `hybridstack/` on
+                    each datastore
   terminate-others  ends every session but this one (what an administrator does in the
                     vSphere client); prints how many
 """
@@ -48,7 +50,12 @@ def vm_view(vm):
         if isinstance(d, vim.vm.device.VirtualDisk)
     ]
     nics = [
-        {"mac": d.macAddress, "backing": type(d.backing).__name__}
+        {
+            "mac": d.macAddress,
+            "type": type(d).__name__.rsplit(".", 1)[-1],
+            "portgroup": getattr(getattr(d.backing, "port", None), "portgroupKey", None),
+            "switch": getattr(getattr(d.backing, "port", None), "switchUuid", None),
+        }
         for d in devices
         if isinstance(d, vim.vm.device.VirtualEthernetCard)
     ]
@@ -66,6 +73,22 @@ def vm_view(vm):
         "disks": disks,
         "nics": nics,
     }
+
+
+def port_groups(si):
+    out = []
+    for pg in all_of(si, vim.dvs.DistributedVirtualPortgroup):
+        vlan = getattr(getattr(pg.config.defaultPortConfig, "vlan", None), "vlanId", None)
+        out.append(
+            {
+                "name": pg.name,
+                "key": pg.key,
+                # A trunk's (the uplinks') is a list of ranges, not one VLAN.
+                "vlan": vlan if isinstance(vlan, int) else None,
+                "description": pg.config.description,
+            }
+        )
+    return out
 
 
 def our_files(si):
@@ -93,7 +116,7 @@ def main():
     try:
         if command == "inventory":
             vms = [vm_view(vm) for vm in all_of(si, vim.VirtualMachine)]
-            print(json.dumps({"vms": vms, "files": our_files(si)}))
+            print(json.dumps({"vms": vms, "files": our_files(si), "port_groups": port_groups(si)}))
         elif command == "terminate-others":
             sm = si.content.sessionManager
             mine = sm.currentSession.key

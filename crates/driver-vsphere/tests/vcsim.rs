@@ -194,17 +194,107 @@ async fn a_server_lives_and_dies_as_a_vm_pyvmomi_agrees_with() {
     assert!(left.iter().all(|f| !f.contains(image_id)), "{left:?}");
 }
 
+fn network(id: &str) -> hybridstack_driver::NetworkSpec {
+    hybridstack_driver::NetworkSpec { id: id.into(), name: id.into(), mtu: 1500, external: false, subnets: vec![] }
+}
+
+fn ours<'a>(inv: &'a serde_json::Value, network_id: &str) -> Vec<&'a serde_json::Value> {
+    inv["port_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|pg| pg["description"].as_str().is_some_and(|d| d.contains(&format!("hybridstack.id={network_id};"))))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networks_are_port_groups_on_free_vlans_and_ports_are_nics_on_them() {
+    use hybridstack_driver_act::Network;
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    let n1 = "11111111-0000-4000-8000-000000000001";
+    let n2 = "11111111-0000-4000-8000-000000000002";
+    let key1 = cloud.ensure_network(&network(n1)).await.unwrap();
+    assert_eq!(cloud.ensure_network(&network(n1)).await.unwrap(), key1, "found again, not made twice");
+    // Another installation on the same switch takes the next VLAN; ours skips it.
+    let other = VsphereCloud::open("vc1", "another-installation", sim.config(), PASSWORD).await.unwrap();
+    other.ensure_network(&network("99999999-0000-4000-8000-000000000009")).await.unwrap();
+    cloud.ensure_network(&network(n2)).await.unwrap();
+    let inv = pyvmomi(&sim, "inventory");
+    let vlan = |id: &str| ours(&inv, id).first().map(|pg| pg["vlan"].clone());
+    assert_eq!(vlan(n1), Some(100.into()), "{inv}");
+    assert_eq!(vlan("99999999-0000-4000-8000-000000000009"), Some(101.into()), "{inv}");
+    assert_eq!(vlan(n2), Some(102.into()), "{inv}");
+    assert_eq!(ours(&inv, n1)[0]["key"], key1.as_str());
+
+    let owned: Vec<String> = Network::list_owned(&cloud).await.unwrap().into_iter().map(|o| o.id).collect();
+    assert_eq!(owned.len(), 2, "{owned:?}");
+    assert!(owned.contains(&n1.to_string()) && owned.contains(&n2.to_string()));
+    let foreign = cloud.list_foreign().await.unwrap();
+    assert!(foreign.iter().any(|f| f.kind == "network" && f.id.starts_with("99999999")), "{foreign:?}");
+
+    let port = |net: &str| hybridstack_driver::PortSpec {
+        id: "p1".into(),
+        network_id: net.into(),
+        mac_address: "fa:16:3e:00:00:01".into(),
+        fixed_ips: vec![],
+        port_security_enabled: true,
+        security_groups: vec![],
+        allowed_address_pairs: vec![],
+        dhcp: false,
+    };
+    assert_eq!(cloud.ensure_port(&port(n1)).await.unwrap(), key1);
+    assert!(matches!(cloud.ensure_port(&port("not-realised")).await, Err(DriverError::NotFound(_))));
+
+    let work = tempfile::tempdir().unwrap();
+    let image_id = "5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0002";
+    let stored = cloud.put(&raw_image(work.path(), image_id)).await.unwrap();
+    let id = "a1b2c3d4-0000-4000-8000-000000000003";
+    let mut s = spec(id, &stored.reference);
+    for (i, net) in [n1, n2].iter().enumerate() {
+        s.nics.push(hybridstack_driver::NicSpec {
+            port_id: format!("p{i}"),
+            network_id: net.to_string(),
+            mac_address: format!("fa:16:3e:00:00:0{i}"),
+        });
+    }
+    cloud.ensure_server(&s).await.unwrap();
+    let inv = pyvmomi(&sim, "inventory");
+    let vm = vms_named(&inv, id)[0];
+    let nics = vm["nics"].as_array().unwrap();
+    assert_eq!(nics.len(), 2, "{vm}");
+    assert_eq!(nics[0]["mac"], "fa:16:3e:00:00:00");
+    assert_eq!(nics[0]["type"], "VirtualVmxnet3");
+    assert_eq!(nics[0]["portgroup"], key1.as_str());
+    assert_eq!(nics[1]["portgroup"], ours(&inv, n2)[0]["key"]);
+
+    cloud.delete_server(id).await.unwrap();
+    cloud.delete_network(n1).await.unwrap();
+    cloud.delete_network(n2).await.unwrap();
+    cloud.delete_network(n2).await.expect("deleting what is gone succeeds");
+    cloud.delete(image_id, &stored.reference).await.unwrap();
+    let inv = pyvmomi(&sim, "inventory");
+    assert!(ours(&inv, n1).is_empty() && ours(&inv, n2).is_empty(), "{inv}");
+    assert!(Network::list_owned(&cloud).await.unwrap().is_empty());
+
+    // A range of one VLAN holds one network; without a range there are none.
+    let narrow = VsphereConfig { vlan_range: Some("100-100".into()), ..sim.config() };
+    let narrow = VsphereCloud::open("vc2", INSTALLATION, narrow, PASSWORD).await.unwrap();
+    narrow.ensure_network(&network(n1)).await.unwrap();
+    let e = err_text(narrow.ensure_network(&network(n2)).await);
+    assert!(e.contains("every VLAN of its range 100-100"), "{e}");
+    narrow.delete_network(n1).await.unwrap();
+    let none = VsphereCloud::open("vc3", INSTALLATION, VsphereConfig { vlan_range: None, ..sim.config() }, PASSWORD)
+        .await
+        .unwrap();
+    assert!(matches!(none.ensure_network(&network(n1)).await, Err(DriverError::NotSupported(_))));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_is_not_built_says_so() {
     let sim = start_vcsim();
     let cloud = open(&sim, sim.config()).await.unwrap();
-    let mut s = spec("a1b2c3d4-0000-4000-8000-000000000002", "[LocalDS_0] x.vmdk");
-    s.nics.push(hybridstack_driver::NicSpec {
-        port_id: "p".into(),
-        network_id: "n".into(),
-        mac_address: "fa:16:3e:00:00:01".into(),
-    });
-    assert!(matches!(cloud.ensure_server(&s).await, Err(DriverError::NotSupported(_))));
     assert!(matches!(cloud.console_output("x", None).await, Err(DriverError::NotSupported(_))));
+    assert!(matches!(cloud.resize(&spec("x", "[LocalDS_0] x.vmdk")).await, Err(DriverError::NotSupported(_))));
     assert!(pyvmomi(&sim, "inventory")["vms"].as_array().unwrap().is_empty());
 }

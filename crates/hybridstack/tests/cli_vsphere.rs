@@ -4,7 +4,9 @@
 //! certificate trusted through `--ca-file`; a raw image uploaded to Glance is copied onto the
 //! datastore when a server first boots from it; the server runs as a VM pyvmomi finds by our
 //! id, stops, starts, reboots, suspends and resumes, refuses a pause with the reason, and is
-//! deleted; after the image is deleted too, pyvmomi finds nothing of ours.
+//! deleted; a server on a network gets a NIC with its port's MAC on the network's port group
+//! (a VLAN of the cloud's range); after the image and the network are deleted too, pyvmomi
+//! finds nothing of ours.
 //!
 //! Needs the test venv with pyvmomi and the simulator binary (scripts/install-test-deps).
 
@@ -183,12 +185,52 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
         "{listed}"
     );
 
+    // A network is a port group on a VLAN of the cloud's range; a port, a NIC with its MAC.
+    admin.json(&["network", "create", "--availability-zone-hint", CLOUD, "vc-net"]);
+    admin.json(&["subnet", "create", "--network", "vc-net", "--subnet-range", "10.20.0.0/24", "vc-sub"]);
+    let on_net = admin.json(&[
+        "server",
+        "create",
+        "--image",
+        &image,
+        "--flavor",
+        "v.small",
+        "--network",
+        "vc-net",
+        "--availability-zone",
+        CLOUD,
+        "--wait",
+        "on-vc-net",
+    ]);
+    assert_eq!(field(&on_net, "status"), "ACTIVE", "{on_net}");
+    let ports = admin.json(&["port", "list", "--server", "on-vc-net"]);
+    let mac = ports[0]["MAC Address"].as_str().expect("a port").to_string();
+    let inv = pyvmomi(&sim);
+    let vm = inv["vms"].as_array().unwrap().iter().find(|v| v["extra"]["hybridstack.id"] == field(&on_net, "id"));
+    let nic = &vm.expect("the VM")["nics"][0];
+    assert_eq!(nic["mac"], mac.as_str(), "{inv}");
+    let network_id = field(&admin.json(&["network", "show", "vc-net"]), "id").to_string();
+    let group = inv["port_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == nic["portgroup"])
+        .unwrap_or_else(|| panic!("the NIC's port group: {inv}"))
+        .clone();
+    assert!(group["description"].as_str().unwrap().contains(&network_id), "{group}");
+    assert!((100..=199).contains(&group["vlan"].as_u64().unwrap()), "{group}");
+    admin.ok(&["server", "delete", "--wait", "on-vc-net"]);
+    admin.ok(&["network", "delete", "vc-net"]);
+
     admin.ok(&["server", "delete", "--wait", "on-vc"]);
     admin.ok(&["image", "delete", &image]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let inv = pyvmomi(&sim);
-        let clean = inv["vms"].as_array().unwrap().is_empty() && inv["files"].as_array().unwrap().is_empty();
+        let ours = |g: &Value| g["description"].as_str().is_some_and(|d| d.contains("hybridstack."));
+        let clean = inv["vms"].as_array().unwrap().is_empty()
+            && inv["files"].as_array().unwrap().is_empty()
+            && !inv["port_groups"].as_array().unwrap().iter().any(ours);
         if clean {
             break;
         }
