@@ -156,7 +156,12 @@ async fn ec2_instances_follow_the_compute_driver() {
     assert!(matches!(cloud.ensure_server(&no_ami).await, Err(DriverError::Rejected(_))));
     let bad_ami = ServerSpec { cloud_image: Some("ami-00000000deadbeef0".into()), ..spec(&id(3), "t3.micro") };
     assert!(matches!(cloud.ensure_server(&bad_ami).await, Err(DriverError::NotFound(_) | DriverError::Rejected(_))));
-    let nic = NicSpec { port_id: "p".into(), network_id: "n".into(), mac_address: "fa:16:3e:00:00:01".into() };
+    let nic = NicSpec {
+        port_id: "p".into(),
+        network_id: "n".into(),
+        mac_address: "fa:16:3e:00:00:01".into(),
+        addresses: vec![],
+    };
     let with_nic = ServerSpec { nics: vec![nic], ..spec(&id(3), "t3.micro") };
     // A port that was never realised on this cloud.
     assert!(matches!(cloud.ensure_server(&with_nic).await, Err(DriverError::NotFound(_))));

@@ -261,7 +261,11 @@ async fn vpc_ebs_and_amis_follow_the_drivers() {
     assert!(g.security_groups()[0].ip_permissions_egress().is_empty());
 
     // A server on the port: its instance has the ENI and its address.
-    let s1 = server(40, vec![NicSpec { port_id: id(30), network_id: id(1), mac_address: String::new() }], AMI);
+    let s1 = server(
+        40,
+        vec![NicSpec { port_id: id(30), network_id: id(1), mac_address: String::new(), addresses: vec![] }],
+        AMI,
+    );
     cloud.ensure_server(&s1).await.expect("server");
     let inst = ec2
         .describe_instances()

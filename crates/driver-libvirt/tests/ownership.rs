@@ -166,7 +166,12 @@ async fn installations_share_a_host_without_sharing_objects_and_legacy_objects_a
         dhcp: true,
     };
     old.ensure_port(&p).await.expect("port");
-    let nic = NicSpec { port_id: port.clone(), network_id: net.clone(), mac_address: p.mac_address.clone() };
+    let nic = NicSpec {
+        port_id: port.clone(),
+        network_id: net.clone(),
+        mac_address: p.mac_address.clone(),
+        addresses: vec![],
+    };
     old.ensure_server(&server(&s_old, vec![nic])).await.expect("the old release's guest");
     let r = RouterSpec {
         id: router.clone(),

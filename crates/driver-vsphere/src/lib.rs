@@ -11,7 +11,8 @@
 //! the vCenter.
 //!
 //! A network is a distributed port group with a VLAN of the cloud's range, and a port a NIC
-//! on it (`networks.rs`); the datastore is an image store (`images.rs`, `datastore.rs`).
+//! on it (`networks.rs`); the config drive (with the addresses: vCenter has no DHCP) is an
+//! ISO on a CD-ROM; the datastore is an image store (`images.rs`, `datastore.rs`).
 //!
 //! Not built yet (each returns "not supported by this cloud" rather than pretend): VMDK
 //! volumes, resize, rebuild, snapshots, console output, routers and floating IPs.

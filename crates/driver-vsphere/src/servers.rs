@@ -16,6 +16,8 @@ use crate::{VsphereCloud, KEY_CLOUD, KEY_ID, KEY_INSTALLATION};
 
 /// The root disk's file name in the VM's directory.
 const ROOT_DISK: &str = "root.vmdk";
+/// The config drive's ISO in the VM's directory.
+const CONFIG_DRIVE: &str = "config-2.iso";
 /// The key the SCSI controller takes in a create spec (negative: assigned by vCenter).
 const NEW_CONTROLLER: i32 = -100;
 /// The keys NICs take in a create spec: -200, -201…
@@ -63,6 +65,10 @@ struct Vm {
     /// The SCSI controller's key, and whether a disk sits on its unit 0.
     controller: Option<i32>,
     root_attached: bool,
+    /// The first IDE controller's key (the config drive's CD-ROM goes there), and whether
+    /// the drive is attached.
+    ide: Option<i32>,
+    config_drive_attached: bool,
     tools_running: bool,
 }
 
@@ -97,16 +103,23 @@ impl VsphereCloud {
             o.prop("config.hardware.device").map(|d| d.children.iter().collect()).unwrap_or_default();
         let key = |d: &Node| d.text_at(&["key"]).and_then(|k| k.parse::<i32>().ok());
         let controller = devices.iter().find(|d| d.kind().ends_with("SCSIController")).and_then(|d| key(d));
-        let root_attached = devices.iter().any(|d| {
-            d.kind() == "VirtualDisk"
-                && d.text_at(&["backing", "fileName"]).is_some_and(|f| f.ends_with(&format!("/{ROOT_DISK}")))
-        });
+        let backed_by = |kind: &str, file: &str| {
+            devices.iter().any(|d| {
+                d.kind() == kind
+                    && d.text_at(&["backing", "fileName"]).is_some_and(|f| f.ends_with(&format!("/{file}")))
+            })
+        };
+        let root_attached = backed_by("VirtualDisk", ROOT_DISK);
+        let config_drive_attached = backed_by("VirtualCdrom", CONFIG_DRIVE);
+        let ide = devices.iter().find(|d| d.kind() == "VirtualIDEController").and_then(|d| key(d));
         Ok(Some(Vm {
             power: power_of(&o),
             vmx: o.text("config.files.vmPathName").unwrap_or_default().to_string(),
             tools_running: o.text("guest.toolsRunningStatus") == Some("guestToolsRunning"),
             controller,
             root_attached,
+            ide,
+            config_drive_attached,
             mor,
         }))
     }
@@ -161,6 +174,9 @@ impl VsphereCloud {
         };
         if !vm.root_attached {
             self.add_root_disk(&vm, source, s.disk_gb).await?;
+        }
+        if !vm.config_drive_attached {
+            self.add_config_drive(&vm, s).await?;
         }
         if s.start && vm.power != PowerState::Running {
             self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
@@ -273,6 +289,32 @@ impl VsphereCloud {
         let spec = Xml::new()
             .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualDisk", disk));
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the root disk").await?;
+        Ok(())
+    }
+
+    /// Builds the config drive (the cloud has no DHCP: addresses are given statically), writes
+    /// it into the VM's directory and puts it in a CD-ROM on the first IDE controller.
+    async fn add_config_drive(&self, vm: &Vm, s: &ServerSpec) -> Result<(), DriverError> {
+        let work = tempfile::tempdir().map_err(|e| DriverError::Failed(format!("temporary directory: {e}")))?;
+        let dir = work.path().to_path_buf();
+        let spec = s.clone();
+        let iso = tokio::task::spawn_blocking(move || hybridstack_driver::config_drive::build_iso(&spec, false, &dir))
+            .await
+            .map_err(|e| DriverError::Failed(format!("building the config drive: {e}")))??;
+        let dest = format!("{}/{CONFIG_DRIVE}", directory_of(&vm.vmx));
+        crate::datastore::put_file(self, &dest, &iso).await?;
+        let ide = vm.ide.ok_or_else(|| DriverError::Failed(format!("VM {} has no IDE controller", vm.mor.value)))?;
+        let connect =
+            Xml::new().text("startConnected", "true").text("allowGuestControl", "true").text("connected", "true");
+        let cdrom = Xml::new()
+            .text("key", "-300")
+            .typed_node("backing", "VirtualCdromIsoBackingInfo", Xml::new().text("fileName", &dest))
+            .node("connectable", connect)
+            .text("controllerKey", ide.to_string())
+            .text("unitNumber", "0");
+        let spec = Xml::new()
+            .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualCdrom", cdrom));
+        self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the config drive").await?;
         Ok(())
     }
 

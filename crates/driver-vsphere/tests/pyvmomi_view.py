@@ -10,6 +10,8 @@ Usage: pyvmomi_view.py URL USER COMMAND   (the password in VCENTER_PASSWORD)
                     each datastore
   terminate-others  ends every session but this one (what an administrator does in the
                     vSphere client); prints how many
+  fetch DC PATH OUT downloads datastore file `[ds] path` of datacenter DC over the /folder
+                    endpoint with this session, to OUT; prints its size
 """
 
 import json
@@ -17,6 +19,7 @@ import os
 import ssl
 import sys
 import urllib.parse
+import urllib.request
 
 from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
@@ -59,6 +62,11 @@ def vm_view(vm):
         for d in devices
         if isinstance(d, vim.vm.device.VirtualEthernetCard)
     ]
+    cdroms = [
+        d.backing.fileName
+        for d in devices
+        if isinstance(d, vim.vm.device.VirtualCdrom) and hasattr(d.backing, "fileName")
+    ]
     extra = {}
     for o in cfg.extraConfig if cfg else []:
         if o.key.startswith("hybridstack."):
@@ -72,6 +80,7 @@ def vm_view(vm):
         "extra": extra,
         "disks": disks,
         "nics": nics,
+        "cdroms": cdroms,
     }
 
 
@@ -108,15 +117,29 @@ def our_files(si):
     return sorted(out)
 
 
+def fetch(si, url, dc, ds_path, out):
+    ds, rel = ds_path[1:].split("] ", 1)
+    u = urllib.parse.urlparse(url)
+    query = urllib.parse.urlencode({"dcPath": dc, "dsName": ds})
+    target = "%s://%s/folder/%s?%s" % (u.scheme, u.netloc, urllib.parse.quote(rel), query)
+    req = urllib.request.Request(target, headers={"Cookie": si._stub.cookie})
+    with urllib.request.urlopen(req, context=ssl._create_unverified_context()) as r, open(out, "wb") as f:
+        data = r.read()
+        f.write(data)
+    return len(data)
+
+
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
-    url, user, command = sys.argv[1:]
+    url, user, command = sys.argv[1:4]
     si = connect(url, user)
     try:
         if command == "inventory":
             vms = [vm_view(vm) for vm in all_of(si, vim.VirtualMachine)]
             print(json.dumps({"vms": vms, "files": our_files(si), "port_groups": port_groups(si)}))
+        elif command == "fetch" and len(sys.argv) == 7:
+            print(fetch(si, url, *sys.argv[4:7]))
         elif command == "terminate-others":
             sm = si.content.sessionManager
             mine = sm.currentSession.key

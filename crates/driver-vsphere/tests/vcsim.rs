@@ -17,11 +17,17 @@ async fn open(sim: &Vcsim, cfg: VsphereConfig) -> Result<VsphereCloud, DriverErr
 
 /// What pyvmomi sees (see tests/pyvmomi_view.py).
 fn pyvmomi(sim: &Vcsim, command: &str) -> serde_json::Value {
+    pyvmomi_args(sim, &[command])
+}
+
+fn pyvmomi_args(sim: &Vcsim, args: &[&str]) -> serde_json::Value {
+    let command = args[0];
     let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyvmomi_view.py");
     let out = Command::new(format!("{venv}/bin/python"))
         .arg(script)
-        .args([&sim.url, USER, command])
+        .args([&sim.url, USER])
+        .args(args)
         .env("VCENTER_PASSWORD", PASSWORD)
         .output()
         .expect("run pyvmomi_view.py (scripts/install-test-deps installs pyvmomi)");
@@ -256,8 +262,18 @@ async fn networks_are_port_groups_on_free_vlans_and_ports_are_nics_on_them() {
             port_id: format!("p{i}"),
             network_id: net.to_string(),
             mac_address: format!("fa:16:3e:00:00:0{i}"),
+            addresses: vec![hybridstack_driver::NicAddress {
+                address: format!("10.{i}.0.5"),
+                cidr: format!("10.{i}.0.0/24"),
+                gateway: Some(format!("10.{i}.0.1")),
+                dhcp: true,
+                ..Default::default()
+            }],
         });
     }
+    s.guest.hostname = "web-1".into();
+    s.guest.key_name = Some("k1".into());
+    s.guest.public_key = Some("ssh-ed25519 AAAAC3Nza test".into());
     cloud.ensure_server(&s).await.unwrap();
     let inv = pyvmomi(&sim, "inventory");
     let vm = vms_named(&inv, id)[0];
@@ -267,6 +283,25 @@ async fn networks_are_port_groups_on_free_vlans_and_ports_are_nics_on_them() {
     assert_eq!(nics[0]["type"], "VirtualVmxnet3");
     assert_eq!(nics[0]["portgroup"], key1.as_str());
     assert_eq!(nics[1]["portgroup"], ours(&inv, n2)[0]["key"]);
+    // The config drive: on a CD-ROM, with the addresses given statically (no DHCP here).
+    let cdroms = vm["cdroms"].as_array().unwrap();
+    assert_eq!(cdroms.len(), 1, "{vm}");
+    let iso = work.path().join("config.iso");
+    pyvmomi_args(&sim, &["fetch", "DC0", cdroms[0].as_str().unwrap(), iso.to_str().unwrap()]);
+    let read = |file: &str| -> serde_json::Value {
+        let out = Command::new("isoinfo")
+            .args(["-R", "-i", iso.to_str().unwrap(), "-x", &format!("/openstack/latest/{file}")])
+            .output()
+            .expect("isoinfo (genisoimage)");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{file}: {e}"))
+    };
+    let net = read("network_data.json");
+    assert_eq!(net["links"][1]["ethernet_mac_address"], "fa:16:3e:00:00:01", "{net}");
+    assert_eq!(net["networks"][1]["type"], "ipv4", "{net}");
+    assert_eq!(net["networks"][1]["ip_address"], "10.1.0.5", "{net}");
+    let meta = read("meta_data.json");
+    assert_eq!((meta["uuid"].as_str(), meta["hostname"].as_str()), (Some(id), Some("web-1")), "{meta}");
+    assert_eq!(meta["public_keys"]["k1"], "ssh-ed25519 AAAAC3Nza test", "{meta}");
 
     cloud.delete_server(id).await.unwrap();
     cloud.delete_network(n1).await.unwrap();

@@ -29,6 +29,23 @@ pub struct NicSpec {
     pub port_id: String,
     pub network_id: String,
     pub mac_address: String,
+    /// The port's fixed addresses with what their subnets tell a guest, for the config
+    /// drive's network data (a cloud without DHCP has no other way to hand them over).
+    pub addresses: Vec<NicAddress>,
+}
+
+/// A fixed address of a NIC, with its subnet's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NicAddress {
+    pub address: String,
+    /// The subnet's CIDR (its prefix length is the address's).
+    pub cidr: String,
+    pub gateway: Option<String>,
+    pub dns_nameservers: Vec<String>,
+    /// (destination CIDR, next hop)
+    pub routes: Vec<(String, String)>,
+    /// Whether the subnet has DHCP on (a cloud with DHCP serves the address that way).
+    pub dhcp: bool,
 }
 
 /// What a server learns about itself at boot (Nova's config drive / metadata): its host name,

@@ -1,5 +1,6 @@
 //! The seam between the control plane and the clouds, read-only half: the specs a cloud is
-//! asked to realise, its capability flags, the error type, and the query traits core may
+//! asked to realise (and `config_drive`, the one rendering of a spec every backend hands its
+//! guests), its capability flags, the error type, and the query traits core may
 //! call at request time (`ComputeQuery`, `NetworkQuery`, `BlockQuery`, `ImageStoreQuery`,
 //! `OwnershipQuery`). The calls that change a cloud extend these in `hybridstack-driver-act`,
 //! which only the engine and the backends depend on. Each backend crate (`driver-libvirt`,
@@ -8,6 +9,7 @@
 //! [`DriverError::NotSupported`], never a pretend success.
 
 mod compute;
+pub mod config_drive;
 mod error;
 mod image_store;
 mod network;
@@ -15,8 +17,8 @@ mod ownership;
 mod volume;
 
 pub use compute::{
-    Capacity, CloudFlavor, CloudImage, ComputeCapabilities, ComputeQuery, GuestConfig, ImageFile, NicSpec, OwnedServer,
-    PowerAction, PowerState, ServerSpec, VolumeAtDevice,
+    Capacity, CloudFlavor, CloudImage, ComputeCapabilities, ComputeQuery, GuestConfig, ImageFile, NicAddress, NicSpec,
+    OwnedServer, PowerAction, PowerState, ServerSpec, VolumeAtDevice,
 };
 pub use error::DriverError;
 pub use image_store::{DiskFormat, ImageSource, ImageStoreQuery, StoredImage};

@@ -301,7 +301,8 @@ impl Compute {
         let mut nics = Vec::new();
         for (port_id, _) in &s.ports {
             if let Some(p) = self.networking.port_internal(port_id).await? {
-                nics.push(NicSpec { port_id: p.id, network_id: p.network_id, mac_address: p.mac_address });
+                let addresses = self.networking.nic_addresses(&p).await?;
+                nics.push(NicSpec { port_id: p.id, network_id: p.network_id, mac_address: p.mac_address, addresses });
             }
         }
         Ok(ServerSpec {

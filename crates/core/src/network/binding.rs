@@ -1,7 +1,7 @@
 //! What compute needs from the network service: ports created on a server's behalf, port
 //! binding to the cloud a server runs on, and the specs a cloud's `Network` driver realises.
 
-use hybridstack_driver::{NetworkSpec, PortSpec, SubnetSpec};
+use hybridstack_driver::{NetworkSpec, NicAddress, PortSpec, SubnetSpec};
 use hybridstack_store::write::Write;
 
 use super::model::Address;
@@ -171,6 +171,25 @@ impl Networking {
                 })
                 .collect(),
         })
+    }
+
+    /// The port's fixed addresses with their subnets' settings, for a guest's config drive.
+    pub async fn nic_addresses(&self, p: &Port) -> Result<Vec<NicAddress>, CoreError> {
+        let subnets = self.children::<Subnet>(&p.network_id).await?;
+        Ok(p.fixed_ips
+            .iter()
+            .filter_map(|f| {
+                let s = subnets.iter().find(|s| s.id == f.subnet_id)?;
+                Some(NicAddress {
+                    address: f.ip_address.clone(),
+                    cidr: s.cidr.clone(),
+                    gateway: s.gateway_ip.clone(),
+                    dns_nameservers: s.dns_nameservers.clone(),
+                    routes: s.host_routes.iter().map(|r| (r.destination.clone(), r.nexthop.clone())).collect(),
+                    dhcp: s.enable_dhcp,
+                })
+            })
+            .collect())
     }
 
     /// The port as a cloud realises it.
