@@ -15,7 +15,7 @@
 //! ISO on a CD-ROM; the datastore is an image store (`images.rs`, `datastore.rs`).
 //!
 //! Not built yet (each returns "not supported by this cloud" rather than pretend): VMDK
-//! volumes, resize, rebuild, snapshots, console output, routers and floating IPs.
+//! volumes, resize, rebuild, snapshots, routers and floating IPs.
 
 mod acting;
 mod collector;
@@ -132,7 +132,7 @@ impl ComputeQuery for VsphereCloud {
             suspend: true,
             resize: false,
             snapshot: false,
-            console_output: false,
+            console_output: true,
             image_files: false,
         }
     }
@@ -141,8 +141,8 @@ impl ComputeQuery for VsphereCloud {
         inventory::capacity(&self.soap, &self.place, &self.cfg.cluster).await
     }
 
-    async fn console_output(&self, _id: &str, _lines: Option<usize>) -> Result<String, DriverError> {
-        Err(DriverError::NotSupported("console output of a vCenter VM".into()))
+    async fn console_output(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        self.console(id, lines).await
     }
 
     async fn describe(&self) -> Result<Vec<String>, DriverError> {

@@ -18,6 +18,8 @@ use crate::{VsphereCloud, KEY_CLOUD, KEY_ID, KEY_INSTALLATION};
 const ROOT_DISK: &str = "root.vmdk";
 /// The config drive's ISO in the VM's directory.
 const CONFIG_DRIVE: &str = "config-2.iso";
+/// The file the VM's serial port writes its console to, in the VM's directory.
+const CONSOLE_LOG: &str = "console.log";
 /// The key the SCSI controller takes in a create spec (negative: assigned by vCenter).
 const NEW_CONTROLLER: i32 = -100;
 /// The keys NICs take in a create spec: -200, -201…
@@ -69,6 +71,9 @@ struct Vm {
     /// the drive is attached.
     ide: Option<i32>,
     config_drive_attached: bool,
+    /// The SIO controller's key (the serial port's), and whether the console file is there.
+    sio: Option<i32>,
+    console_attached: bool,
     tools_running: bool,
 }
 
@@ -112,6 +117,8 @@ impl VsphereCloud {
         let root_attached = backed_by("VirtualDisk", ROOT_DISK);
         let config_drive_attached = backed_by("VirtualCdrom", CONFIG_DRIVE);
         let ide = devices.iter().find(|d| d.kind() == "VirtualIDEController").and_then(|d| key(d));
+        let sio = devices.iter().find(|d| d.kind() == "VirtualSIOController").and_then(|d| key(d));
+        let console_attached = backed_by("VirtualSerialPort", CONSOLE_LOG);
         Ok(Some(Vm {
             power: power_of(&o),
             vmx: o.text("config.files.vmPathName").unwrap_or_default().to_string(),
@@ -120,6 +127,8 @@ impl VsphereCloud {
             root_attached,
             ide,
             config_drive_attached,
+            sio,
+            console_attached,
             mor,
         }))
     }
@@ -177,6 +186,9 @@ impl VsphereCloud {
         }
         if !vm.config_drive_attached {
             self.add_config_drive(&vm, s).await?;
+        }
+        if !vm.console_attached {
+            self.add_console(&vm).await?;
         }
         if s.start && vm.power != PowerState::Running {
             self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
@@ -316,6 +328,44 @@ impl VsphereCloud {
             .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualCdrom", cdrom));
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the config drive").await?;
         Ok(())
+    }
+
+    /// A serial port writing to a file in the VM's directory: the console output vCenter
+    /// keeps for a guest that logs to its serial console (as Nova's vmwareapi driver reads it).
+    async fn add_console(&self, vm: &Vm) -> Result<(), DriverError> {
+        let sio = vm.sio.ok_or_else(|| DriverError::Failed(format!("VM {} has no SIO controller", vm.mor.value)))?;
+        let dest = format!("{}/{CONSOLE_LOG}", directory_of(&vm.vmx));
+        let connect =
+            Xml::new().text("startConnected", "true").text("allowGuestControl", "false").text("connected", "true");
+        let port = Xml::new()
+            .text("key", "-400")
+            .typed_node("backing", "VirtualSerialPortFileBackingInfo", Xml::new().text("fileName", &dest))
+            .node("connectable", connect)
+            .text("controllerKey", sio.to_string())
+            .text("yieldOnPoll", "true");
+        let spec = Xml::new()
+            .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualSerialPort", port));
+        self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the console's serial port")
+            .await?;
+        Ok(())
+    }
+
+    /// The last `lines` lines of the console file; empty while the guest has written none.
+    pub(crate) async fn console(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
+        let vm = self.find_vm(id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {id}")))?;
+        let file = format!("{}/{CONSOLE_LOG}", directory_of(&vm.vmx));
+        let text = match crate::datastore::get_text(self, &file).await {
+            Ok(t) => t,
+            Err(DriverError::NotFound(_)) => String::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(match lines {
+            Some(n) => {
+                let all: Vec<&str> = text.lines().collect();
+                all[all.len().saturating_sub(n)..].join("\n")
+            }
+            None => text,
+        })
     }
 
     /// A virtual disk's size in KiB, from the extent lines of its descriptor (ours: the

@@ -12,6 +12,8 @@ Usage: pyvmomi_view.py URL USER COMMAND   (the password in VCENTER_PASSWORD)
                     vSphere client); prints how many
   fetch DC PATH OUT downloads datastore file `[ds] path` of datacenter DC over the /folder
                     endpoint with this session, to OUT; prints its size
+  put DC PATH IN    writes local file IN to datastore file `[ds] path` (what a guest's serial
+                    console does to its file); prints its size
 """
 
 import json
@@ -67,6 +69,11 @@ def vm_view(vm):
         for d in devices
         if isinstance(d, vim.vm.device.VirtualCdrom) and hasattr(d.backing, "fileName")
     ]
+    serials = [
+        d.backing.fileName
+        for d in devices
+        if isinstance(d, vim.vm.device.VirtualSerialPort) and hasattr(d.backing, "fileName")
+    ]
     extra = {}
     for o in cfg.extraConfig if cfg else []:
         if o.key.startswith("hybridstack."):
@@ -81,6 +88,7 @@ def vm_view(vm):
         "disks": disks,
         "nics": nics,
         "cdroms": cdroms,
+        "serials": serials,
     }
 
 
@@ -117,12 +125,25 @@ def our_files(si):
     return sorted(out)
 
 
-def fetch(si, url, dc, ds_path, out):
+def folder_url(url, dc, ds_path):
     ds, rel = ds_path[1:].split("] ", 1)
     u = urllib.parse.urlparse(url)
     query = urllib.parse.urlencode({"dcPath": dc, "dsName": ds})
-    target = "%s://%s/folder/%s?%s" % (u.scheme, u.netloc, urllib.parse.quote(rel), query)
-    req = urllib.request.Request(target, headers={"Cookie": si._stub.cookie})
+    return "%s://%s/folder/%s?%s" % (u.scheme, u.netloc, urllib.parse.quote(rel), query)
+
+
+def put(si, url, dc, ds_path, src):
+    data = open(src, "rb").read()
+    req = urllib.request.Request(
+        folder_url(url, dc, ds_path), data=data, method="PUT", headers={"Cookie": si._stub.cookie}
+    )
+    with urllib.request.urlopen(req, context=ssl._create_unverified_context()):
+        pass
+    return len(data)
+
+
+def fetch(si, url, dc, ds_path, out):
+    req = urllib.request.Request(folder_url(url, dc, ds_path), headers={"Cookie": si._stub.cookie})
     with urllib.request.urlopen(req, context=ssl._create_unverified_context()) as r, open(out, "wb") as f:
         data = r.read()
         f.write(data)
@@ -140,6 +161,8 @@ def main():
             print(json.dumps({"vms": vms, "files": our_files(si), "port_groups": port_groups(si)}))
         elif command == "fetch" and len(sys.argv) == 7:
             print(fetch(si, url, *sys.argv[4:7]))
+        elif command == "put" and len(sys.argv) == 7:
+            print(put(si, url, *sys.argv[4:7]))
         elif command == "terminate-others":
             sm = si.content.sessionManager
             mine = sm.currentSession.key

@@ -162,6 +162,17 @@ async fn a_server_lives_and_dies_as_a_vm_pyvmomi_agrees_with() {
     assert_eq!(disks[0]["capacity_kb"], 1 << 20, "grown to the flavor's 1 GiB: {vm}");
     assert!(disks[0]["file"].as_str().unwrap().ends_with(&format!("{id}/root.vmdk")), "{vm}");
 
+    // The console: a serial port writing to a file in the VM's directory. The simulator's
+    // VMs run no guest, so a line is written there as a guest would.
+    let serials = vm["serials"].as_array().unwrap();
+    assert_eq!(serials.len(), 1, "{vm}");
+    assert_eq!(cloud.console_output(id, None).await.unwrap(), "", "nothing written yet");
+    let log = work.path().join("console.log");
+    std::fs::write(&log, "booting\nlogin: \n").unwrap();
+    pyvmomi_args(&sim, &["put", "DC0", serials[0].as_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(cloud.console_output(id, Some(1)).await.unwrap(), "login: ");
+    assert!(cloud.console_output(id, None).await.unwrap().starts_with("booting"));
+
     assert_eq!(cloud.power_state(id).await.unwrap(), PowerState::Running);
     cloud.power(id, PowerAction::Stop).await.unwrap();
     assert_eq!(cloud.power_state(id).await.unwrap(), PowerState::Shutdown);
@@ -329,7 +340,7 @@ async fn networks_are_port_groups_on_free_vlans_and_ports_are_nics_on_them() {
 async fn what_is_not_built_says_so() {
     let sim = start_vcsim();
     let cloud = open(&sim, sim.config()).await.unwrap();
-    assert!(matches!(cloud.console_output("x", None).await, Err(DriverError::NotSupported(_))));
+    assert!(matches!(cloud.console_output("x", None).await, Err(DriverError::NotFound(_))));
     assert!(matches!(cloud.resize(&spec("x", "[LocalDS_0] x.vmdk")).await, Err(DriverError::NotSupported(_))));
     assert!(pyvmomi(&sim, "inventory")["vms"].as_array().unwrap().is_empty());
 }
