@@ -39,16 +39,16 @@ impl Compute for VsphereCloud {
         Err(not_yet("rebuild"))
     }
 
-    async fn resize(&self, _s: &ServerSpec) -> Result<(), DriverError> {
-        Err(not_yet("resize"))
+    async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.resize_vm(s).await
     }
 
-    async fn confirm_resize(&self, _id: &str) -> Result<(), DriverError> {
-        Err(not_yet("resize"))
+    async fn confirm_resize(&self, id: &str) -> Result<(), DriverError> {
+        self.confirm_resize_vm(id).await
     }
 
-    async fn revert_resize(&self, _s: &ServerSpec) -> Result<(), DriverError> {
-        Err(not_yet("resize"))
+    async fn revert_resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.revert_resize_vm(s).await
     }
 
     async fn snapshot(&self, _id: &str, _dest: &Path) -> Result<(), DriverError> {

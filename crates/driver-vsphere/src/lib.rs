@@ -15,7 +15,8 @@
 //! ISO on a CD-ROM; the datastore is an image store (`images.rs`, `datastore.rs`).
 //!
 //! Not built yet (each returns "not supported by this cloud" rather than pretend): VMDK
-//! volumes, resize, rebuild, snapshots, routers and floating IPs.
+//! volumes, rebuild, snapshots, routers and floating IPs. Resize with confirm and revert is
+//! `resize.rs`.
 
 mod acting;
 mod collector;
@@ -24,6 +25,7 @@ mod datastore;
 mod images;
 mod inventory;
 mod networks;
+mod resize;
 mod servers;
 mod soap;
 mod tasks;
@@ -130,7 +132,7 @@ impl ComputeQuery for VsphereCloud {
         ComputeCapabilities {
             pause: false,
             suspend: true,
-            resize: false,
+            resize: true,
             snapshot: false,
             console_output: true,
             image_files: false,

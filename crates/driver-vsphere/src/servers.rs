@@ -15,7 +15,7 @@ use crate::xml::{Mor, Node, Xml};
 use crate::{VsphereCloud, KEY_CLOUD, KEY_ID, KEY_INSTALLATION};
 
 /// The root disk's file name in the VM's directory.
-const ROOT_DISK: &str = "root.vmdk";
+pub(crate) const ROOT_DISK: &str = "root.vmdk";
 /// The config drive's ISO in the VM's directory.
 const CONFIG_DRIVE: &str = "config-2.iso";
 /// The file the VM's serial port writes its console to, in the VM's directory.
@@ -51,7 +51,7 @@ fn power_of(o: &Object) -> PowerState {
 }
 
 /// `[ds] dir/file` split into the datastore path's directory: `[ds] dir`.
-fn directory_of(ds_path: &str) -> &str {
+pub(crate) fn directory_of(ds_path: &str) -> &str {
     ds_path.rsplit_once('/').map_or(ds_path, |(d, _)| d)
 }
 
@@ -60,13 +60,15 @@ fn extra_option(key: &str, value: &str) -> Xml {
 }
 
 /// What a VM of ours holds that the create steps look at.
-struct Vm {
-    mor: Mor,
-    power: PowerState,
-    vmx: String,
+pub(crate) struct Vm {
+    pub(crate) mor: Mor,
+    pub(crate) power: PowerState,
+    pub(crate) vmx: String,
     /// The SCSI controller's key, and whether a disk sits on its unit 0.
-    controller: Option<i32>,
-    root_attached: bool,
+    pub(crate) controller: Option<i32>,
+    pub(crate) root_attached: bool,
+    /// The root disk's device key, when attached.
+    pub(crate) root_key: Option<i32>,
     /// The first IDE controller's key (the config drive's CD-ROM goes there), and whether
     /// the drive is attached.
     ide: Option<i32>,
@@ -87,7 +89,7 @@ const VM_PROPS: &[&str] = &[
 
 impl VsphereCloud {
     /// The VM carrying our server `id`, if it is this cloud's of this installation.
-    async fn find_vm(&self, id: &str) -> Result<Option<Vm>, DriverError> {
+    pub(crate) async fn find_vm(&self, id: &str) -> Result<Option<Vm>, DriverError> {
         let si = self.soap.content().search_index.clone();
         let body = Xml::new()
             .mor("datacenter", &self.place.datacenter)
@@ -115,6 +117,13 @@ impl VsphereCloud {
             })
         };
         let root_attached = backed_by("VirtualDisk", ROOT_DISK);
+        let root_key = devices
+            .iter()
+            .find(|d| {
+                d.kind() == "VirtualDisk"
+                    && d.text_at(&["backing", "fileName"]).is_some_and(|f| f.ends_with(&format!("/{ROOT_DISK}")))
+            })
+            .and_then(|d| key(d));
         let config_drive_attached = backed_by("VirtualCdrom", CONFIG_DRIVE);
         let ide = devices.iter().find(|d| d.kind() == "VirtualIDEController").and_then(|d| key(d));
         let sio = devices.iter().find(|d| d.kind() == "VirtualSIOController").and_then(|d| key(d));
@@ -125,6 +134,7 @@ impl VsphereCloud {
             tools_running: o.text("guest.toolsRunningStatus") == Some("guestToolsRunning"),
             controller,
             root_attached,
+            root_key,
             ide,
             config_drive_attached,
             sio,
@@ -289,15 +299,20 @@ impl VsphereCloud {
                 .text("eagerZero", "false");
             self.task(&vdm, "ExtendVirtualDisk_Task", extend, "grow the root disk").await?;
         }
+        self.attach_root(vm, &dest, want_kb).await
+    }
+
+    /// Attaches the root disk file at SCSI 0:0 with its size.
+    pub(crate) async fn attach_root(&self, vm: &Vm, file: &str, kb: u64) -> Result<(), DriverError> {
         let controller =
             vm.controller.ok_or_else(|| DriverError::Failed(format!("VM {} has no SCSI controller", vm.mor.value)))?;
-        let backing = Xml::new().text("fileName", &dest).text("diskMode", "persistent").text("thinProvisioned", "true");
+        let backing = Xml::new().text("fileName", file).text("diskMode", "persistent").text("thinProvisioned", "true");
         let disk = Xml::new()
             .text("key", "-101")
             .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
             .text("controllerKey", controller.to_string())
             .text("unitNumber", "0")
-            .text("capacityInKB", want_kb.to_string());
+            .text("capacityInKB", kb.to_string());
         let spec = Xml::new()
             .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualDisk", disk));
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the root disk").await?;
@@ -371,7 +386,7 @@ impl VsphereCloud {
     /// A virtual disk's size in KiB, from the extent lines of its descriptor (ours: the
     /// image store wrote it), which is exact where the datastore browser's file sizes differ
     /// between vCenter (descriptor and extent shown as one) and the simulator (as two).
-    async fn disk_kb(&self, ds_path: &str) -> Result<u64, DriverError> {
+    pub(crate) async fn disk_kb(&self, ds_path: &str) -> Result<u64, DriverError> {
         let descriptor = crate::datastore::get_text(self, ds_path).await?;
         Ok(crate::datastore::descriptor_sectors(&descriptor)
             .ok_or_else(|| DriverError::Failed(format!("{ds_path} is not a VMDK descriptor")))?
@@ -417,17 +432,7 @@ impl VsphereCloud {
             PowerAction::Start | PowerAction::Resume if !on => {
                 self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
             }
-            PowerAction::Stop if on => {
-                if vm.tools_running {
-                    self.soap.call("ShutdownGuest", &vm.mor, Xml::new()).await?;
-                    let off =
-                        wait_for(&self.soap, &vm.mor, "runtime.powerState", "poweredOff", SHUTDOWN_GRACE_SECS).await?;
-                    if off {
-                        return Ok(());
-                    }
-                }
-                self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
-            }
+            PowerAction::Stop if on => self.power_off(&vm).await?,
             PowerAction::SoftReboot if on && vm.tools_running => {
                 self.soap.call("RebootGuest", &vm.mor, Xml::new()).await?;
             }
@@ -450,6 +455,22 @@ impl VsphereCloud {
             // Already in the state asked for.
             _ => {}
         }
+        Ok(())
+    }
+
+    /// Shuts the guest down through VMware Tools when they run, else (or when it does not stop
+    /// in time) powers the VM off. A VM already off is left so.
+    pub(crate) async fn power_off(&self, vm: &Vm) -> Result<(), DriverError> {
+        if vm.power == PowerState::Shutdown {
+            return Ok(());
+        }
+        if vm.power == PowerState::Running && vm.tools_running {
+            self.soap.call("ShutdownGuest", &vm.mor, Xml::new()).await?;
+            if wait_for(&self.soap, &vm.mor, "runtime.powerState", "poweredOff", SHUTDOWN_GRACE_SECS).await? {
+                return Ok(());
+            }
+        }
+        self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
         Ok(())
     }
 

@@ -6,8 +6,8 @@ Usage: pyvmomi_view.py URL USER COMMAND   (the password in VCENTER_PASSWORD)
   inventory         JSON: every VM (name, instanceUuid, power state, CPUs, memory, the
                     hybridstack.* extraConfig keys, disks with file and size, NICs with MAC
                     and port group), every distributed port group (name, key, VLAN,
-                    description), and every file (not directory) under `hybridstack/` on
-                    each datastore
+                    description), and every file (not directory) on each datastore (the
+                    simulator's hold only what the tests made)
   terminate-others  ends every session but this one (what an administrator does in the
                     vSphere client); prints how many
   fetch DC PATH OUT downloads datastore file `[ds] path` of datacenter DC over the /folder
@@ -108,11 +108,11 @@ def port_groups(si):
     return out
 
 
-def our_files(si):
+def all_files(si):
     out = []
     for ds in all_of(si, vim.Datastore):
         spec = vim.host.DatastoreBrowser.SearchSpec(matchPattern=["*"])
-        task = ds.browser.SearchDatastoreSubFolders_Task("[%s] hybridstack" % ds.name, spec)
+        task = ds.browser.SearchDatastoreSubFolders_Task("[%s]" % ds.name, spec)
         try:
             WaitForTask(task)
         except vim.fault.FileNotFound:
@@ -158,7 +158,7 @@ def main():
     try:
         if command == "inventory":
             vms = [vm_view(vm) for vm in all_of(si, vim.VirtualMachine)]
-            print(json.dumps({"vms": vms, "files": our_files(si), "port_groups": port_groups(si)}))
+            print(json.dumps({"vms": vms, "files": all_files(si), "port_groups": port_groups(si)}))
         elif command == "fetch" and len(sys.argv) == 7:
             print(fetch(si, url, *sys.argv[4:7]))
         elif command == "put" and len(sys.argv) == 7:

@@ -187,6 +187,28 @@ async fn a_server_lives_and_dies_as_a_vm_pyvmomi_agrees_with() {
     assert!(matches!(cloud.power(id, PowerAction::Pause).await, Err(DriverError::NotSupported(_))));
     assert_eq!(pyvmomi(&sim, "inventory")["vms"][0]["power"], "poweredOn");
 
+    // Resize to 4 vCPUs, 512 MiB and a 2 GiB disk, revert to the old flavor (the disk too),
+    // resize again and confirm.
+    let bigger = hybridstack_driver::ServerSpec { vcpus: 4, ram_mb: 512, disk_gb: 2, fresh: false, ..s.clone() };
+    let shape = |sim: &Vcsim| {
+        let inv = pyvmomi(sim, "inventory");
+        let vm = vms_named(&inv, id)[0].clone();
+        (vm["num_cpu"].clone(), vm["memory_mb"].clone(), vm["disks"][0]["capacity_kb"].clone(), vm["power"].clone())
+    };
+    cloud.resize(&bigger).await.unwrap();
+    assert_eq!(shape(&sim), (4.into(), 512.into(), (2 << 20).into(), "poweredOn".into()));
+    cloud.revert_resize(&hybridstack_driver::ServerSpec { fresh: false, ..s.clone() }).await.unwrap();
+    assert_eq!(shape(&sim), (2.into(), 256.into(), (1 << 20).into(), "poweredOn".into()));
+    cloud.resize(&bigger).await.unwrap();
+    cloud.resize(&bigger).await.expect("a retried resize finds it done");
+    let files = pyvmomi(&sim, "inventory")["files"].to_string();
+    assert!(files.contains(&format!("{id}/root.pre-resize-flat.vmdk")), "the copy kept for a revert: {files}");
+    cloud.confirm_resize(id).await.unwrap();
+    cloud.confirm_resize(id).await.expect("confirming again is done already");
+    assert_eq!(shape(&sim), (4.into(), 512.into(), (2 << 20).into(), "poweredOn".into()));
+    let files = pyvmomi(&sim, "inventory")["files"].to_string();
+    assert!(!files.contains("pre-resize"), "the copy kept for a revert is gone: {files}");
+
     let owned = Compute::list_owned(&cloud).await.unwrap();
     assert_eq!(owned.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec![id]);
     // Another installation on the same vCenter sees the VM as foreign, never as its own.
@@ -208,7 +230,7 @@ async fn a_server_lives_and_dies_as_a_vm_pyvmomi_agrees_with() {
     let inv = pyvmomi(&sim, "inventory");
     assert!(inv["vms"].as_array().unwrap().is_empty(), "{inv}");
     let left: Vec<&str> = inv["files"].as_array().unwrap().iter().filter_map(|f| f.as_str()).collect();
-    assert!(left.iter().all(|f| !f.contains(image_id)), "{left:?}");
+    assert!(left.is_empty(), "the datastore holds nothing of ours: {left:?}");
 }
 
 fn network(id: &str) -> hybridstack_driver::NetworkSpec {
@@ -341,6 +363,6 @@ async fn what_is_not_built_says_so() {
     let sim = start_vcsim();
     let cloud = open(&sim, sim.config()).await.unwrap();
     assert!(matches!(cloud.console_output("x", None).await, Err(DriverError::NotFound(_))));
-    assert!(matches!(cloud.resize(&spec("x", "[LocalDS_0] x.vmdk")).await, Err(DriverError::NotSupported(_))));
+    assert!(matches!(cloud.rebuild(&spec("x", "[LocalDS_0] x.vmdk")).await, Err(DriverError::NotSupported(_))));
     assert!(pyvmomi(&sim, "inventory")["vms"].as_array().unwrap().is_empty());
 }

@@ -3,8 +3,8 @@
 //! the API. The cloud is registered with its password sealed in the store and its
 //! certificate trusted through `--ca-file`; a raw image uploaded to Glance is copied onto the
 //! datastore when a server first boots from it; the server runs as a VM pyvmomi finds by our
-//! id, stops, starts, reboots, suspends and resumes, refuses a pause with the reason, and is
-//! deleted; a server on a network gets a NIC with its port's MAC on the network's port group
+//! id, stops, starts, reboots, suspends and resumes, resizes (reverted, then confirmed),
+//! refuses a pause with the reason, and is deleted; a server on a network gets a NIC with its port's MAC on the network's port group
 //! (a VLAN of the cloud's range); after the image and the network are deleted too, pyvmomi
 //! finds nothing of ours.
 //!
@@ -175,6 +175,25 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert_eq!(pyvmomi(&sim)["vms"][0]["power"], "suspended");
     admin.ok(&["server", "resume", "on-vc"]);
     wait_server(&admin, "on-vc", "ACTIVE");
+    // Resize: revert puts CPUs, memory and disk back; confirm keeps the new size.
+    admin.json(&["flavor", "create", "--vcpus", "4", "--ram", "512", "--disk", "2", "v.large"]);
+    let shape = |sim: &Vcsim| {
+        let vm = pyvmomi(sim)["vms"][0].clone();
+        (vm["num_cpu"].as_u64(), vm["memory_mb"].as_u64(), vm["disks"][0]["capacity_kb"].as_u64())
+    };
+    admin.ok(&["server", "resize", "--flavor", "v.large", "--wait", "on-vc"]);
+    wait_server(&admin, "on-vc", "VERIFY_RESIZE");
+    assert_eq!(shape(&sim), (Some(4), Some(512), Some(2 << 20)));
+    admin.ok(&["server", "resize", "revert", "on-vc"]);
+    wait_server(&admin, "on-vc", "ACTIVE");
+    assert_eq!(shape(&sim), (Some(2), Some(256), Some(1 << 20)));
+    admin.ok(&["server", "resize", "--flavor", "v.large", "--wait", "on-vc"]);
+    wait_server(&admin, "on-vc", "VERIFY_RESIZE");
+    admin.ok(&["server", "resize", "confirm", "on-vc"]);
+    let resized = wait_server(&admin, "on-vc", "ACTIVE");
+    assert!(resized["flavor"].to_string().contains("v.large"), "{resized}");
+    assert_eq!(shape(&sim), (Some(4), Some(512), Some(2 << 20)));
+
     // The console file is empty (the simulator runs no guest), which the API shows as is.
     admin.ok(&["console", "log", "show", "on-vc"]);
     let paused = admin.run(&["server", "pause", "on-vc"]);
