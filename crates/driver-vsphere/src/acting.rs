@@ -124,45 +124,45 @@ impl Network for VsphereCloud {
 
 #[async_trait]
 impl BlockStorage for VsphereCloud {
-    async fn ensure_volume(&self, _v: &VolumeSpec) -> Result<(), DriverError> {
-        Err(not_yet("a volume (VMDK)"))
+    async fn ensure_volume(&self, v: &VolumeSpec) -> Result<(), DriverError> {
+        self.ensure_vmdk(v).await
     }
 
-    async fn delete_volume(&self, _id: &str) -> Result<(), DriverError> {
-        Ok(())
+    async fn delete_volume(&self, id: &str) -> Result<(), DriverError> {
+        self.delete_vmdk_volume(id).await
     }
 
-    async fn extend_volume(&self, _id: &str, _size_gb: u64) -> Result<(), DriverError> {
-        Err(not_yet("extending a volume"))
+    async fn extend_volume(&self, id: &str, size_gb: u64) -> Result<(), DriverError> {
+        self.extend_vmdk(id, size_gb).await
     }
 
-    async fn ensure_snapshot(&self, _snapshot_id: &str, _volume_id: &str) -> Result<(), DriverError> {
-        Err(not_yet("a volume snapshot"))
+    async fn ensure_snapshot(&self, snapshot_id: &str, volume_id: &str) -> Result<(), DriverError> {
+        self.snapshot_vmdk(snapshot_id, volume_id).await
     }
 
-    async fn delete_snapshot(&self, _id: &str) -> Result<(), DriverError> {
-        Ok(())
+    async fn delete_snapshot(&self, id: &str) -> Result<(), DriverError> {
+        self.delete_snapshot_vmdk(id).await
     }
 
     async fn attach_volume(
         &self,
-        _server_id: &str,
-        _volume_id: &str,
-        _device: Option<&str>,
+        server_id: &str,
+        volume_id: &str,
+        device: Option<&str>,
     ) -> Result<String, DriverError> {
-        Err(not_yet("attaching a volume"))
+        self.attach_vmdk(server_id, volume_id, device).await
     }
 
-    async fn detach_volume(&self, _server_id: &str, _volume_id: &str) -> Result<(), DriverError> {
-        Err(not_yet("detaching a volume"))
+    async fn detach_volume(&self, server_id: &str, volume_id: &str) -> Result<(), DriverError> {
+        self.detach_vmdk(server_id, volume_id).await
     }
 
-    async fn volume_to_file(&self, _id: &str, _dest: &Path) -> Result<(), DriverError> {
-        Err(not_yet("uploading a volume to an image"))
+    async fn volume_to_file(&self, id: &str, dest: &Path) -> Result<(), DriverError> {
+        self.vmdk_to_file(id, dest).await
     }
 
     async fn list_owned_volumes(&self) -> Result<Vec<OwnedVolume>, DriverError> {
-        Ok(Vec::new())
+        self.owned_vmdks().await
     }
 }
 

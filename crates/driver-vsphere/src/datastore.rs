@@ -95,6 +95,50 @@ pub async fn delete(c: &VsphereCloud, ds_path: &str) -> Result<(), DriverError> 
     }
 }
 
+/// The names of the VMDKs in a directory (a descriptor's name; the `-flat` extents a
+/// simulator lists beside it are left out, as vCenter shows the two as one). A directory that
+/// does not exist holds none.
+pub async fn vmdks_in(c: &VsphereCloud, dir: &str) -> Result<Vec<String>, DriverError> {
+    let browser = crate::collector::properties_of(&c.soap, &c.place.datastore, &["browser"])
+        .await?
+        .mor("browser")
+        .ok_or_else(|| DriverError::Failed("the datastore has no browser".into()))?;
+    let spec = Xml::new().text("matchPattern", "*.vmdk");
+    let body = Xml::new().text("datastorePath", dir).node("searchSpec", spec);
+    let found = match c.task(&browser, "SearchDatastore_Task", body, "list a datastore directory").await {
+        Ok(found) => found,
+        Err(DriverError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(found
+        .map(|r| {
+            r.all("file")
+                .filter_map(|f| f.text_at(&["path"]).map(str::to_string))
+                .filter(|n| !n.ends_with("-flat.vmdk"))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Downloads a file to a local path, streamed.
+pub async fn get_file(c: &VsphereCloud, ds_path: &str, local: &std::path::Path) -> Result<(), DriverError> {
+    use tokio::io::AsyncWriteExt;
+    let url = folder_url(c, relative(c, ds_path)?)?;
+    let mut resp = request(c, reqwest::Method::GET, url).send().await.map_err(|e| http_error(ds_path, e))?;
+    match resp.status().as_u16() {
+        200 => {}
+        404 => return Err(DriverError::NotFound(format!("{ds_path} on the datastore"))),
+        s => return Err(DriverError::Failed(format!("reading {ds_path}: the datastore answered HTTP {s}"))),
+    }
+    let mut f = tokio::fs::File::create(local)
+        .await
+        .map_err(|e| DriverError::Failed(format!("cannot write {}: {e}", local.display())))?;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| http_error(ds_path, e))? {
+        f.write_all(&chunk).await.map_err(|e| DriverError::Failed(format!("{}: {e}", local.display())))?;
+    }
+    f.flush().await.map_err(|e| DriverError::Failed(format!("{}: {e}", local.display())))
+}
+
 fn file_manager(c: &VsphereCloud) -> Result<crate::xml::Mor, DriverError> {
     c.soap
         .content()

@@ -4,7 +4,7 @@
 //! the pair from the raw image the control plane hands over, and both files go up over the
 //! datastore's `/folder` endpoint.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use hybridstack_driver::{DiskFormat, DriverError, ImageSource, ImageStoreQuery, StoredImage};
@@ -12,6 +12,38 @@ use hybridstack_driver_act::ImageStore;
 
 use crate::datastore;
 use crate::VsphereCloud;
+
+/// A flat VMDK made from a local disk image, in a directory of its own.
+pub(crate) struct FlatVmdk {
+    pub descriptor: PathBuf,
+    pub extent: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Converts a raw or qcow2 image into a flat VMDK named `name` with `qemu-img`.
+pub(crate) async fn flat_vmdk(src: &Path, format: &str, name: &str) -> Result<FlatVmdk, DriverError> {
+    if !matches!(format, "raw" | "qcow2") {
+        return Err(DriverError::Rejected(format!("a {format} image cannot be written to a datastore")));
+    }
+    let dir = tempfile::tempdir().map_err(|e| DriverError::Failed(format!("temporary directory: {e}")))?;
+    let descriptor = dir.path().join(format!("{name}.vmdk"));
+    let out = tokio::process::Command::new("qemu-img")
+        .args(["convert", "-q", "-f", format, "-O", "vmdk", "-o", "subformat=monolithicFlat"])
+        .arg(src)
+        .arg(&descriptor)
+        .output()
+        .await
+        .map_err(|e| DriverError::Failed(format!("cannot run qemu-img: {e}")))?;
+    if !out.status.success() {
+        return Err(DriverError::Failed(format!(
+            "qemu-img could not make a VMDK of {}: {}",
+            src.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let extent = dir.path().join(format!("{name}-flat.vmdk"));
+    Ok(FlatVmdk { descriptor, extent, _dir: dir })
+}
 
 impl VsphereCloud {
     fn image_dir(&self, image_id: &str) -> String {
@@ -46,29 +78,13 @@ impl ImageStore for VsphereCloud {
         if src.format != DiskFormat::Raw {
             return Err(DriverError::Rejected(format!("image {}: the datastore store takes raw data", src.image_id)));
         }
-        let work = tempfile::tempdir().map_err(|e| DriverError::Failed(format!("temporary directory: {e}")))?;
-        let descriptor = work.path().join(format!("{}.vmdk", src.image_id));
-        let out = tokio::process::Command::new("qemu-img")
-            .args(["convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=monolithicFlat"])
-            .arg(&src.path)
-            .arg(&descriptor)
-            .output()
-            .await
-            .map_err(|e| DriverError::Failed(format!("cannot run qemu-img: {e}")))?;
-        if !out.status.success() {
-            return Err(DriverError::Failed(format!(
-                "qemu-img could not make a VMDK of image {}: {}",
-                src.image_id,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        let extent = work.path().join(format!("{}-flat.vmdk", src.image_id));
+        let made = flat_vmdk(&src.path, "raw", &src.image_id).await?;
         let dir = self.image_dir(&src.image_id);
         datastore::make_directory(self, &dir).await?;
         // The extent first: a descriptor on the datastore means the image is whole.
-        datastore::put_file(self, &format!("{dir}/{}-flat.vmdk", src.image_id), &extent).await?;
+        datastore::put_file(self, &format!("{dir}/{}-flat.vmdk", src.image_id), &made.extent).await?;
         let reference = format!("{dir}/{}.vmdk", src.image_id);
-        datastore::put_file(self, &reference, &descriptor).await?;
+        datastore::put_file(self, &reference, &made.descriptor).await?;
         Ok(StoredImage { reference, format: DiskFormat::Raw })
     }
 

@@ -15,8 +15,8 @@
 //! ISO on a CD-ROM; the datastore is an image store (`images.rs`, `datastore.rs`).
 //!
 //! Not built yet (each returns "not supported by this cloud" rather than pretend): VMDK
-//! volumes, rebuild, snapshots, routers and floating IPs. Resize with confirm and revert is
-//! `resize.rs`.
+//! rebuild, server snapshots, routers and floating IPs. Resize with confirm and revert is
+//! `resize.rs`; volumes are VMDKs on the datastore (`volumes.rs`).
 
 mod acting;
 mod collector;
@@ -31,6 +31,7 @@ mod soap;
 mod tasks;
 #[doc(hidden)]
 pub mod test_support;
+mod volumes;
 mod xml;
 
 use async_trait::async_trait;
@@ -172,8 +173,14 @@ impl NetworkQuery for VsphereCloud {
 }
 
 impl BlockQuery for VsphereCloud {
+    /// A VMDK a running VM holds is locked: it is neither grown nor copied while in use.
     fn volume_capabilities(&self) -> VolumeCapabilities {
-        VolumeCapabilities::default()
+        VolumeCapabilities { online_extend: false, snapshot_in_use: false }
+    }
+
+    /// SCSI disks after the root (sda): sdb… skipping the controller's own unit.
+    fn data_devices(&self) -> Vec<String> {
+        ('b'..='o').map(|c| format!("sd{c}")).collect()
     }
 }
 

@@ -7,28 +7,14 @@
 use hybridstack_driver::{DriverError, ServerSpec};
 
 use crate::servers::{directory_of, Vm, ROOT_DISK};
-use crate::xml::{Mor, Xml};
+use crate::xml::Xml;
 use crate::VsphereCloud;
 
 const BACKUP: &str = "root.pre-resize.vmdk";
 
 impl VsphereCloud {
-    fn disk_manager(&self) -> Result<Mor, DriverError> {
-        self.soap.content().virtual_disk_manager.clone().ok_or_else(|| {
-            DriverError::NotSupported("this endpoint has no VirtualDiskManager (a lone ESXi host?)".into())
-        })
-    }
-
     async fn require_vm(&self, id: &str) -> Result<Vm, DriverError> {
         self.find_vm(id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {id}")))
-    }
-
-    async fn exists(&self, ds_path: &str) -> Result<bool, DriverError> {
-        match crate::datastore::get_text(self, ds_path).await {
-            Ok(_) => Ok(true),
-            Err(DriverError::NotFound(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 
     async fn set_size(&self, vm: &Vm, s: &ServerSpec) -> Result<(), DriverError> {
@@ -43,15 +29,8 @@ impl VsphereCloud {
         if s.root_volume.is_none() {
             let dir = directory_of(&vm.vmx).to_string();
             let (root, backup) = (format!("{dir}/{ROOT_DISK}"), format!("{dir}/{BACKUP}"));
-            if !self.exists(&backup).await? {
-                let copy = Xml::new()
-                    .text("sourceName", &root)
-                    .mor("sourceDatacenter", &self.place.datacenter)
-                    .text("destName", &backup)
-                    .mor("destDatacenter", &self.place.datacenter)
-                    .text("force", "true");
-                self.task(&self.disk_manager()?, "CopyVirtualDisk_Task", copy, "keep the root disk for a revert")
-                    .await?;
+            if !self.disk_exists(&backup).await? {
+                self.copy_disk(&root, &backup).await?;
             }
             let have = self.disk_kb(&root).await?;
             let want = s.disk_gb << 20;
@@ -85,29 +64,13 @@ impl VsphereCloud {
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "grow the root disk").await?;
         // vCenter grows the file with the edit; the simulator keeps the file as it was. Where
         // the descriptor still says the old size, the file is grown as an unattached disk is.
-        if self.disk_kb(root).await? < kb {
-            let extend = Xml::new()
-                .text("name", root)
-                .mor("datacenter", &self.place.datacenter)
-                .text("newCapacityKb", kb.to_string())
-                .text("eagerZero", "false");
-            self.task(&self.disk_manager()?, "ExtendVirtualDisk_Task", extend, "grow the root disk's file").await?;
-        }
-        Ok(())
+        self.grow_to(root, kb).await
     }
 
     pub(crate) async fn confirm_resize_vm(&self, id: &str) -> Result<(), DriverError> {
         let vm = self.require_vm(id).await?;
         let backup = format!("{}/{BACKUP}", directory_of(&vm.vmx));
-        self.delete_disk(&backup).await
-    }
-
-    async fn delete_disk(&self, ds_path: &str) -> Result<(), DriverError> {
-        let body = Xml::new().text("name", ds_path).mor("datacenter", &self.place.datacenter);
-        match self.task(&self.disk_manager()?, "DeleteVirtualDisk_Task", body, "delete a disk").await {
-            Ok(_) | Err(DriverError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.delete_vmdk(&backup).await
     }
 
     pub(crate) async fn revert_resize_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
@@ -115,27 +78,15 @@ impl VsphereCloud {
         self.power_off(&vm).await?;
         let dir = directory_of(&vm.vmx).to_string();
         let (root, backup) = (format!("{dir}/{ROOT_DISK}"), format!("{dir}/{BACKUP}"));
-        if self.exists(&backup).await? {
+        if self.disk_exists(&backup).await? {
             if let Some(key) = vm.root_key {
-                let remove = Xml::new().text("operation", "remove").typed_node(
-                    "device",
-                    "VirtualDisk",
-                    Xml::new().text("key", key.to_string()),
-                );
-                let spec = Xml::new().node("deviceChange", remove);
-                self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "take the grown disk off").await?;
+                self.remove_disk_device(&vm, key, "take the grown disk off").await?;
             }
-            let copy = Xml::new()
-                .text("sourceName", &backup)
-                .mor("sourceDatacenter", &self.place.datacenter)
-                .text("destName", &root)
-                .mor("destDatacenter", &self.place.datacenter)
-                .text("force", "true");
-            self.task(&self.disk_manager()?, "CopyVirtualDisk_Task", copy, "put the root disk back").await?;
+            self.copy_disk(&backup, &root).await?;
             let vm = self.require_vm(&s.id).await?;
             let kb = self.disk_kb(&root).await?;
             self.attach_root(&vm, &root, kb).await?;
-            self.delete_disk(&backup).await?;
+            self.delete_vmdk(&backup).await?;
         }
         self.set_size(&vm, s).await?;
         if s.start {

@@ -69,6 +69,8 @@ pub(crate) struct Vm {
     pub(crate) root_attached: bool,
     /// The root disk's device key, when attached.
     pub(crate) root_key: Option<i32>,
+    /// Every disk on the VM: its own root and the volumes attached.
+    pub(crate) disks: Vec<crate::volumes::Disk>,
     /// The first IDE controller's key (the config drive's CD-ROM goes there), and whether
     /// the drive is attached.
     ide: Option<i32>,
@@ -116,14 +118,10 @@ impl VsphereCloud {
                     && d.text_at(&["backing", "fileName"]).is_some_and(|f| f.ends_with(&format!("/{file}")))
             })
         };
-        let root_attached = backed_by("VirtualDisk", ROOT_DISK);
-        let root_key = devices
-            .iter()
-            .find(|d| {
-                d.kind() == "VirtualDisk"
-                    && d.text_at(&["backing", "fileName"]).is_some_and(|f| f.ends_with(&format!("/{ROOT_DISK}")))
-            })
-            .and_then(|d| key(d));
+        // The root is whatever sits on SCSI unit 0: the VM's own disk, or a volume it boots from.
+        let disks = crate::volumes::disks_of(&devices);
+        let root_key = disks.iter().find(|d| d.unit == 0).map(|d| d.key);
+        let root_attached = root_key.is_some();
         let config_drive_attached = backed_by("VirtualCdrom", CONFIG_DRIVE);
         let ide = devices.iter().find(|d| d.kind() == "VirtualIDEController").and_then(|d| key(d));
         let sio = devices.iter().find(|d| d.kind() == "VirtualSIOController").and_then(|d| key(d));
@@ -135,6 +133,7 @@ impl VsphereCloud {
             controller,
             root_attached,
             root_key,
+            disks,
             ide,
             config_drive_attached,
             sio,
@@ -171,17 +170,11 @@ impl VsphereCloud {
     }
 
     pub(crate) async fn ensure_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
-        if s.root_volume.is_some() || !s.volumes.is_empty() {
-            return Err(DriverError::NotSupported("volumes on a vCenter cloud are not built yet".into()));
-        }
         if s.kernel.is_some() || s.ramdisk.is_some() {
             return Err(DriverError::NotSupported(
                 "direct kernel boot (kernel_id/ramdisk_id): a vCenter VM boots from its disk".into(),
             ));
         }
-        let source = s.cloud_image.as_deref().ok_or_else(|| {
-            DriverError::Rejected(format!("server {}: the image has no copy on this cloud's datastore", s.id))
-        })?;
         let vm = match if s.fresh { None } else { self.find_vm(&s.id).await? } {
             Some(vm) => vm,
             None => {
@@ -192,7 +185,25 @@ impl VsphereCloud {
             }
         };
         if !vm.root_attached {
-            self.add_root_disk(&vm, source, s.disk_gb).await?;
+            match &s.root_volume {
+                Some(v) => {
+                    let path = self.volume_path(v);
+                    let kb = self.disk_kb(&path).await?;
+                    self.attach_root(&vm, &path, kb).await?;
+                }
+                None => {
+                    let source = s.cloud_image.as_deref().ok_or_else(|| {
+                        DriverError::Rejected(format!(
+                            "server {}: the image has no copy on this cloud's datastore",
+                            s.id
+                        ))
+                    })?;
+                    self.add_root_disk(&vm, source, s.disk_gb).await?;
+                }
+            }
+        }
+        for v in &s.volumes {
+            self.attach_vmdk(&s.id, &v.volume_id, Some(&v.device)).await?;
         }
         if !vm.config_drive_attached {
             self.add_config_drive(&vm, s).await?;
@@ -278,28 +289,11 @@ impl VsphereCloud {
     /// Copies the image's disk into the VM's directory (over a partial copy of an earlier
     /// attempt), grows it to the flavor's size and attaches it at SCSI 0:0.
     async fn add_root_disk(&self, vm: &Vm, source: &str, disk_gb: u64) -> Result<(), DriverError> {
-        let vdm = self.soap.content().virtual_disk_manager.clone().ok_or_else(|| {
-            DriverError::NotSupported("this endpoint has no VirtualDiskManager (a lone ESXi host?)".into())
-        })?;
         let dest = format!("{}/{ROOT_DISK}", directory_of(&vm.vmx));
-        let copy = Xml::new()
-            .text("sourceName", source)
-            .mor("sourceDatacenter", &self.place.datacenter)
-            .text("destName", &dest)
-            .mor("destDatacenter", &self.place.datacenter)
-            .text("force", "true");
-        self.task(&vdm, "CopyVirtualDisk_Task", copy, "copy the image's disk").await?;
-        let image_kb = self.disk_kb(source).await?;
-        let want_kb = (disk_gb << 20).max(image_kb);
-        if want_kb > image_kb {
-            let extend = Xml::new()
-                .text("name", &dest)
-                .mor("datacenter", &self.place.datacenter)
-                .text("newCapacityKb", want_kb.to_string())
-                .text("eagerZero", "false");
-            self.task(&vdm, "ExtendVirtualDisk_Task", extend, "grow the root disk").await?;
-        }
-        self.attach_root(vm, &dest, want_kb).await
+        self.copy_disk(source, &dest).await?;
+        self.grow_to(&dest, disk_gb << 20).await?;
+        let kb = self.disk_kb(&dest).await?;
+        self.attach_root(vm, &dest, kb).await
     }
 
     /// Attaches the root disk file at SCSI 0:0 with its size.
@@ -415,6 +409,8 @@ impl VsphereCloud {
         if vm.power != PowerState::Shutdown {
             self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
         }
+        // vCenter deletes the files of a destroyed VM's disks: volumes are taken off first.
+        self.release_volumes(&vm).await?;
         match self.task(&vm.mor, "Destroy_Task", Xml::new(), "destroy VM").await {
             Err(DriverError::NotFound(_)) => Ok(()),
             other => other.map(|_| ()),

@@ -359,6 +359,96 @@ async fn networks_are_port_groups_on_free_vlans_and_ports_are_nics_on_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn volumes_are_vmdks_that_attach_boot_and_outlive_their_servers() {
+    use hybridstack_driver::{VolumeSource, VolumeSpec};
+    use hybridstack_driver_act::BlockStorage;
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let vol = |n: u8| format!("22222222-0000-4000-8000-00000000000{n}");
+    let (v1, v2, v3, v4, snap) = (vol(1), vol(2), vol(3), vol(4), vol(9));
+    let vspec = |id: &str, gb: u64, source: VolumeSource| VolumeSpec { id: id.into(), size_gb: gb, source };
+    cloud.ensure_volume(&vspec(&v1, 1, VolumeSource::Blank)).await.unwrap();
+    cloud.ensure_volume(&vspec(&v1, 1, VolumeSource::Blank)).await.expect("found, not made twice");
+    cloud.extend_volume(&v1, 2).await.unwrap();
+    cloud.ensure_snapshot(&snap, &v1).await.unwrap();
+    cloud.ensure_volume(&vspec(&v2, 3, VolumeSource::Snapshot(snap.clone()))).await.unwrap();
+    cloud.ensure_volume(&vspec(&v3, 2, VolumeSource::Volume(v1.clone()))).await.unwrap();
+    let raw = raw_image(work.path(), "img-for-volume");
+    let file =
+        hybridstack_driver::ImageFile { image_id: raw.image_id, path: raw.path, format: "raw".into(), size: raw.size };
+    cloud.ensure_volume(&vspec(&v4, 1, VolumeSource::Image(file))).await.unwrap();
+    let mut owned: Vec<(String, String)> =
+        cloud.list_owned_volumes().await.unwrap().into_iter().map(|o| (o.kind.to_string(), o.id)).collect();
+    owned.sort();
+    let mut want = vec![
+        ("snapshot".to_string(), snap.clone()),
+        ("volume".into(), v1.clone()),
+        ("volume".into(), v2.clone()),
+        ("volume".into(), v3.clone()),
+        ("volume".into(), v4.clone()),
+    ];
+    want.sort();
+    assert_eq!(owned, want);
+    // Another installation's directory is its own.
+    let other = VsphereCloud::open("vc1", "another-installation", sim.config(), PASSWORD).await.unwrap();
+    assert!(other.list_owned_volumes().await.unwrap().is_empty());
+
+    // The image volume holds the image's bytes, padded to whole sectors and grown.
+    let out = work.path().join("v4.raw");
+    cloud.volume_to_file(&v4, &out).await.unwrap();
+    let data = std::fs::read(&out).unwrap();
+    assert_eq!(data.len(), 1 << 30, "grown to 1 GiB");
+    assert!(data[..1000].iter().enumerate().all(|(i, b)| *b == (i % 251) as u8), "the image's bytes");
+
+    // Attached to a running server: /dev/sdb asked and given, the next free one after.
+    let image_id = "5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0003";
+    let stored = cloud.put(&raw_image(work.path(), image_id)).await.unwrap();
+    let id = "a1b2c3d4-0000-4000-8000-000000000004";
+    cloud.ensure_server(&spec(id, &stored.reference)).await.unwrap();
+    assert_eq!(cloud.attach_volume(id, &v1, Some("/dev/sdb")).await.unwrap(), "/dev/sdb");
+    assert_eq!(cloud.attach_volume(id, &v1, Some("/dev/sdc")).await.unwrap(), "/dev/sdb", "already there");
+    assert_eq!(cloud.attach_volume(id, &v2, Some("/dev/sdb")).await.unwrap(), "/dev/sdc", "sdb is taken");
+    let inv = pyvmomi(&sim, "inventory");
+    let disks = vms_named(&inv, id)[0]["disks"].as_array().unwrap().clone();
+    assert_eq!(disks.len(), 3, "{disks:?}");
+    let of =
+        |v: &str| disks.iter().find(|d| d["file"].as_str().unwrap().ends_with(&format!("volumes/{v}.vmdk"))).cloned();
+    assert_eq!(of(&v1).unwrap()["capacity_kb"], 2 << 20);
+    assert_eq!(of(&v2).unwrap()["capacity_kb"], 3 << 20);
+    cloud.detach_volume(id, &v2).await.unwrap();
+    cloud.detach_volume(id, &v2).await.expect("detaching what is detached is done");
+    // Deleting the server leaves the volume still attached to it.
+    cloud.delete_server(id).await.unwrap();
+    let files = pyvmomi(&sim, "inventory")["files"].to_string();
+    assert!(files.contains(&format!("volumes/{v1}.vmdk")), "{files}");
+
+    // Booting from a volume: the volume is the VM's SCSI 0:0.
+    let boot = "a1b2c3d4-0000-4000-8000-000000000005";
+    let mut s = spec(boot, &stored.reference);
+    s.cloud_image = None;
+    s.root_volume = Some(v3.clone());
+    s.volumes = vec![hybridstack_driver::VolumeAtDevice { volume_id: v2.clone(), device: "/dev/sdb".into() }];
+    cloud.ensure_server(&s).await.unwrap();
+    let inv = pyvmomi(&sim, "inventory");
+    let vm = vms_named(&inv, boot)[0];
+    let files: Vec<&str> = vm["disks"].as_array().unwrap().iter().map(|d| d["file"].as_str().unwrap()).collect();
+    assert_eq!(files.len(), 2, "{vm}");
+    assert!(files[0].ends_with(&format!("volumes/{v3}.vmdk")) || files[1].ends_with(&format!("volumes/{v3}.vmdk")));
+    cloud.delete_server(boot).await.unwrap();
+
+    for v in [&v1, &v2, &v3, &v4] {
+        cloud.delete_volume(v).await.unwrap();
+    }
+    cloud.delete_volume(&v1).await.expect("deleting what is gone succeeds");
+    cloud.delete_snapshot(&snap).await.unwrap();
+    cloud.delete(image_id, &stored.reference).await.unwrap();
+    assert!(cloud.list_owned_volumes().await.unwrap().is_empty());
+    let inv = pyvmomi(&sim, "inventory");
+    assert!(inv["files"].as_array().unwrap().is_empty(), "{inv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_is_not_built_says_so() {
     let sim = start_vcsim();
     let cloud = open(&sim, sim.config()).await.unwrap();

@@ -71,7 +71,49 @@ func (o *object) parse(s string) bool {
 	return true
 }
 
-var extentLine = regexp.MustCompile(`(?m)^(RW )\d+( FLAT )`)
+// CreateVirtualDiskTask is vCenter's CreateVirtualDisk_Task for a file-backed disk: a
+// descriptor whose extent line gives the size, and a (sparse) flat extent of that size.
+// 0.24.2 makes two empty files, which no client can read a size from.
+func (m *diskManager) CreateVirtualDiskTask(ctx *simulator.Context, req *types.CreateVirtualDisk_Task) soap.HasFault {
+	task := simulator.CreateTask(m, "createVirtualDisk", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		spec, ok := req.Spec.(*types.FileBackedVirtualDiskSpec)
+		if !ok {
+			return nil, &types.InvalidArgument{InvalidProperty: "spec"}
+		}
+		descriptor, fault := localFile(req.Name)
+		if fault != nil {
+			return nil, fault
+		}
+		if _, err := os.Stat(descriptor); err == nil {
+			return nil, &types.FileAlreadyExists{FileFault: types.FileFault{File: req.Name}}
+		}
+		if err := os.MkdirAll(path.Dir(descriptor), 0o755); err != nil {
+			return nil, &types.CannotCreateFile{FileFault: types.FileFault{File: req.Name}}
+		}
+		base := strings.TrimSuffix(path.Base(descriptor), ".vmdk")
+		flat := strings.TrimSuffix(descriptor, ".vmdk") + "-flat.vmdk"
+		f, err := os.Create(flat)
+		if err != nil {
+			return nil, &types.CannotCreateFile{FileFault: types.FileFault{File: req.Name}}
+		}
+		_ = f.Close()
+		if err := os.Truncate(flat, spec.CapacityKb*1024); err != nil {
+			return nil, &types.CannotCreateFile{FileFault: types.FileFault{File: req.Name}}
+		}
+		text := fmt.Sprintf("# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"vmfs\"\n\n"+
+			"# Extent description\nRW %d VMFS \"%s-flat.vmdk\"\n\nddb.adapterType = \"%s\"\n",
+			spec.CapacityKb*2, base, spec.AdapterType)
+		if err := ioutil.WriteFile(descriptor, []byte(text), 0o644); err != nil {
+			return nil, &types.CannotCreateFile{FileFault: types.FileFault{File: req.Name}}
+		}
+		return req.Name, nil
+	})
+	return &methods.CreateVirtualDisk_TaskBody{
+		Res: &types.CreateVirtualDisk_TaskResponse{Returnval: task.Run()},
+	}
+}
+
+var extentLine = regexp.MustCompile(`(?m)^(RW )\d+( (?:FLAT|VMFS) )`)
 
 // ExtendVirtualDiskTask is vCenter's ExtendVirtualDisk_Task for a flat disk: the extent grows
 // to newCapacityKb and the descriptor's extent line says so; a smaller size is refused, as

@@ -43,6 +43,19 @@ fn pyvmomi(sim: &Vcsim) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON from pyvmomi")
 }
 
+fn wait_volume(cli: &Cli, name: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let shown = cli.json(&["volume", "show", name]);
+        if field(&shown, "status") == want {
+            return;
+        }
+        assert!(!field(&shown, "status").starts_with("error"), "volume {name}: {shown}");
+        assert!(Instant::now() < deadline, "timed out waiting for volume {name} to be {want}: {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn wait_server(cli: &Cli, name: &str, want: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -193,6 +206,22 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     let resized = wait_server(&admin, "on-vc", "ACTIVE");
     assert!(resized["flavor"].to_string().contains("v.large"), "{resized}");
     assert_eq!(shape(&sim), (Some(4), Some(512), Some(2 << 20)));
+
+    // A volume: a VMDK on the datastore, hot-attached to the running VM and detached again.
+    let vol = admin.json(&["volume", "create", "--size", "1", "--availability-zone", CLOUD, "vc-vol"]);
+    let vol_id = field(&vol, "id").to_string();
+    wait_volume(&admin, "vc-vol", "available");
+    admin.ok(&["volume", "set", "--size", "2", "vc-vol"]);
+    wait_volume(&admin, "vc-vol", "available");
+    admin.ok(&["server", "add", "volume", "on-vc", "vc-vol"]);
+    wait_volume(&admin, "vc-vol", "in-use");
+    let disks = pyvmomi(&sim)["vms"][0]["disks"].clone();
+    let attached = disks.as_array().unwrap().iter().find(|d| d["file"].as_str().unwrap().contains(&vol_id)).cloned();
+    assert_eq!(attached.expect("the volume's disk")["capacity_kb"], 2 << 20, "{disks}");
+    admin.ok(&["server", "remove", "volume", "on-vc", "vc-vol"]);
+    wait_volume(&admin, "vc-vol", "available");
+    assert_eq!(pyvmomi(&sim)["vms"][0]["disks"].as_array().unwrap().len(), 1);
+    admin.ok(&["volume", "delete", "vc-vol"]);
 
     // The console file is empty (the simulator runs no guest), which the API shows as is.
     admin.ok(&["console", "log", "show", "on-vc"]);
