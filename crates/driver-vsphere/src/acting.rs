@@ -35,8 +35,8 @@ impl Compute for VsphereCloud {
         VsphereCloud::vm_power_state(self, id).await
     }
 
-    async fn rebuild(&self, _s: &ServerSpec) -> Result<(), DriverError> {
-        Err(not_yet("rebuild"))
+    async fn rebuild(&self, s: &ServerSpec) -> Result<(), DriverError> {
+        self.rebuild_vm(s).await
     }
 
     async fn resize(&self, s: &ServerSpec) -> Result<(), DriverError> {
@@ -51,8 +51,15 @@ impl Compute for VsphereCloud {
         self.revert_resize_vm(s).await
     }
 
-    async fn snapshot(&self, _id: &str, _dest: &Path) -> Result<(), DriverError> {
-        Err(not_yet("server snapshot"))
+    /// Images of a vCenter cloud are made on its datastore (`snapshot_to_cloud_image`).
+    async fn snapshot(&self, id: &str, _dest: &Path) -> Result<(), DriverError> {
+        Err(DriverError::NotSupported(format!(
+            "server {id}: a vCenter cloud makes images on its datastore, not as local files"
+        )))
+    }
+
+    async fn snapshot_to_cloud_image(&self, id: &str, image_id: &str, _name: &str) -> Result<String, DriverError> {
+        self.server_to_image(id, image_id).await
     }
 
     async fn list_owned(&self) -> Result<Vec<OwnedServer>, DriverError> {
@@ -159,6 +166,10 @@ impl BlockStorage for VsphereCloud {
 
     async fn volume_to_file(&self, id: &str, dest: &Path) -> Result<(), DriverError> {
         self.vmdk_to_file(id, dest).await
+    }
+
+    async fn volume_to_cloud_image(&self, volume_id: &str, image_id: &str, _name: &str) -> Result<String, DriverError> {
+        self.volume_to_image(volume_id, image_id).await
     }
 
     async fn list_owned_volumes(&self) -> Result<Vec<OwnedVolume>, DriverError> {

@@ -46,7 +46,7 @@ pub(crate) async fn flat_vmdk(src: &Path, format: &str, name: &str) -> Result<Fl
 }
 
 impl VsphereCloud {
-    fn image_dir(&self, image_id: &str) -> String {
+    pub(crate) fn image_dir(&self, image_id: &str) -> String {
         format!("[{}] hybridstack/{}/images/{image_id}", self.place.datastore_name, self.installation)
     }
 }

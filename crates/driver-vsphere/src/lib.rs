@@ -15,8 +15,9 @@
 //! ISO on a CD-ROM; the datastore is an image store (`images.rs`, `datastore.rs`).
 //!
 //! Not built yet (each returns "not supported by this cloud" rather than pretend): VMDK
-//! rebuild, server snapshots, routers and floating IPs. Resize with confirm and revert is
-//! `resize.rs`; volumes are VMDKs on the datastore (`volumes.rs`).
+//! routers and floating IPs. Resize with confirm and revert is `resize.rs`, rebuild
+//! `rebuild.rs`; volumes are VMDKs on the datastore (`volumes.rs`); images made from a
+//! server or a volume are copies into the datastore's image store (`snapshots.rs`).
 
 mod acting;
 mod collector;
@@ -25,8 +26,10 @@ mod datastore;
 mod images;
 mod inventory;
 mod networks;
+mod rebuild;
 mod resize;
 mod servers;
+mod snapshots;
 mod soap;
 mod tasks;
 #[doc(hidden)]
@@ -134,7 +137,7 @@ impl ComputeQuery for VsphereCloud {
             pause: false,
             suspend: true,
             resize: true,
-            snapshot: false,
+            snapshot: true,
             console_output: true,
             image_files: false,
         }

@@ -313,9 +313,9 @@ impl VsphereCloud {
         Ok(())
     }
 
-    /// Builds the config drive (the cloud has no DHCP: addresses are given statically), writes
-    /// it into the VM's directory and puts it in a CD-ROM on the first IDE controller.
-    async fn add_config_drive(&self, vm: &Vm, s: &ServerSpec) -> Result<(), DriverError> {
+    /// Builds the config drive (the cloud has no DHCP: addresses are given statically) and
+    /// writes it into the VM's directory; returns its datastore path.
+    pub(crate) async fn write_config_drive(&self, vm: &Vm, s: &ServerSpec) -> Result<String, DriverError> {
         let work = tempfile::tempdir().map_err(|e| DriverError::Failed(format!("temporary directory: {e}")))?;
         let dir = work.path().to_path_buf();
         let spec = s.clone();
@@ -324,6 +324,12 @@ impl VsphereCloud {
             .map_err(|e| DriverError::Failed(format!("building the config drive: {e}")))??;
         let dest = format!("{}/{CONFIG_DRIVE}", directory_of(&vm.vmx));
         crate::datastore::put_file(self, &dest, &iso).await?;
+        Ok(dest)
+    }
+
+    /// Writes the config drive and puts it in a CD-ROM on the first IDE controller.
+    async fn add_config_drive(&self, vm: &Vm, s: &ServerSpec) -> Result<(), DriverError> {
+        let dest = self.write_config_drive(vm, s).await?;
         let ide = vm.ide.ok_or_else(|| DriverError::Failed(format!("VM {} has no IDE controller", vm.mor.value)))?;
         let connect =
             Xml::new().text("startConnected", "true").text("allowGuestControl", "true").text("connected", "true");

@@ -25,7 +25,7 @@ import urllib.request
 
 from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 
 def connect(url, user):
@@ -46,7 +46,20 @@ def all_of(si, kind):
         view.Destroy()
 
 
-def vm_view(vm):
+def prop(si, obj, path):
+    """One property through the PropertyCollector (an unset one reads as None; the
+    simulator fails pyvmomi's lazy fetch of some unset properties)."""
+    pc = vmodl.query.PropertyCollector
+    spec = pc.FilterSpec(
+        objectSet=[pc.ObjectSpec(obj=obj)], propSet=[pc.PropertySpec(type=type(obj), pathSet=[path])]
+    )
+    for content in si.content.propertyCollector.RetrieveContents([spec]):
+        for p in content.propSet or []:
+            return p.val
+    return None
+
+
+def vm_view(si, vm):
     cfg = vm.config
     devices = cfg.hardware.device if cfg else []
     disks = [
@@ -89,6 +102,7 @@ def vm_view(vm):
         "nics": nics,
         "cdroms": cdroms,
         "serials": serials,
+        "snapshots": len(prop(si, vm, "snapshot.rootSnapshotList") or []),
     }
 
 
@@ -157,7 +171,7 @@ def main():
     si = connect(url, user)
     try:
         if command == "inventory":
-            vms = [vm_view(vm) for vm in all_of(si, vim.VirtualMachine)]
+            vms = [vm_view(si, vm) for vm in all_of(si, vim.VirtualMachine)]
             print(json.dumps({"vms": vms, "files": all_files(si), "port_groups": port_groups(si)}))
         elif command == "fetch" and len(sys.argv) == 7:
             print(fetch(si, url, *sys.argv[4:7]))

@@ -449,10 +449,70 @@ async fn volumes_are_vmdks_that_attach_boot_and_outlive_their_servers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_are_made_from_servers_and_volumes_and_a_rebuild_replaces_the_root() {
+    use hybridstack_driver::{VolumeSource, VolumeSpec};
+    use hybridstack_driver_act::BlockStorage;
+    let sim = start_vcsim();
+    let cloud = open(&sim, sim.config()).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let first = cloud.put(&raw_image(work.path(), "5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0011")).await.unwrap();
+    let id = "a1b2c3d4-0000-4000-8000-000000000011";
+    cloud.ensure_server(&spec(id, &first.reference)).await.unwrap();
+
+    // createImage of the running server: a copy in the image store, no VM snapshot left.
+    let made = "5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0012";
+    let reference = cloud.snapshot_to_cloud_image(id, made, "snap").await.unwrap();
+    assert!(reference.contains(&format!("images/{made}/{made}.vmdk")), "{reference}");
+    assert_eq!(cloud.snapshot_to_cloud_image(id, made, "snap").await.unwrap(), reference, "found again");
+    let inv = pyvmomi(&sim, "inventory");
+    assert_eq!(vms_named(&inv, id)[0]["snapshots"], 0, "{inv}");
+    assert!(inv["files"].to_string().contains(&format!("{made}-flat.vmdk")), "{inv}");
+    assert_eq!(vms_named(&inv, id)[0]["power"], "poweredOn");
+
+    // A server boots from the made image; another is rebuilt from it with a bigger disk.
+    let second = "a1b2c3d4-0000-4000-8000-000000000012";
+    cloud.ensure_server(&spec(second, &reference)).await.unwrap();
+    let rebuilt = hybridstack_driver::ServerSpec { disk_gb: 2, fresh: false, ..spec(id, &reference) };
+    cloud.rebuild(&rebuilt).await.unwrap();
+    cloud.rebuild(&rebuilt).await.expect("a retried rebuild gives the same VM");
+    let inv = pyvmomi(&sim, "inventory");
+    let vm = vms_named(&inv, id)[0];
+    assert_eq!(vm["power"], "poweredOn");
+    let disks = vm["disks"].as_array().unwrap();
+    assert_eq!(disks.len(), 1, "{vm}");
+    assert_eq!(disks[0]["capacity_kb"], 2 << 20, "{vm}");
+    assert_eq!(vm["cdroms"].as_array().unwrap().len(), 1, "{vm}");
+
+    // Upload-to-image of a volume: a copy in the image store too.
+    let vol = "22222222-0000-4000-8000-000000000011";
+    cloud.ensure_volume(&VolumeSpec { id: vol.into(), size_gb: 1, source: VolumeSource::Blank }).await.unwrap();
+    let from_volume = "5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0013";
+    let vref = cloud.volume_to_cloud_image(vol, from_volume, "vol-image").await.unwrap();
+    assert!(vref.ends_with(&format!("{from_volume}.vmdk")), "{vref}");
+
+    for s in [id, second] {
+        cloud.delete_server(s).await.unwrap();
+    }
+    cloud.delete_volume(vol).await.unwrap();
+    for (image, r) in
+        [("5d2b6f44-0d4e-4a53-9a55-1f0e5c0a0011", &first.reference), (made, &reference), (from_volume, &vref)]
+    {
+        cloud.delete(image, r).await.unwrap();
+    }
+    let inv = pyvmomi(&sim, "inventory");
+    assert!(inv["files"].as_array().unwrap().is_empty(), "{inv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_is_not_built_says_so() {
     let sim = start_vcsim();
     let cloud = open(&sim, sim.config()).await.unwrap();
     assert!(matches!(cloud.console_output("x", None).await, Err(DriverError::NotFound(_))));
-    assert!(matches!(cloud.rebuild(&spec("x", "[LocalDS_0] x.vmdk")).await, Err(DriverError::NotSupported(_))));
+    assert!(matches!(cloud.rebuild(&spec("x", "[LocalDS_0] x.vmdk")).await, Err(DriverError::NotFound(_))));
+    let router = hybridstack_driver::RouterSpec { id: "r".into(), gateway: None, interfaces: vec![] };
+    assert!(matches!(
+        hybridstack_driver_act::Network::ensure_router(&cloud, &router).await,
+        Err(DriverError::NotSupported(_))
+    ));
     assert!(pyvmomi(&sim, "inventory")["vms"].as_array().unwrap().is_empty());
 }

@@ -4,7 +4,8 @@
 //! certificate trusted through `--ca-file`; a raw image uploaded to Glance is copied onto the
 //! datastore when a server first boots from it; the server runs as a VM pyvmomi finds by our
 //! id, stops, starts, reboots, suspends and resumes, resizes (reverted, then confirmed),
-//! refuses a pause with the reason, and is deleted; a server on a network gets a NIC with its port's MAC on the network's port group
+//! is imaged (createImage) and rebuilt from its image, refuses a pause with the reason, and
+//! is deleted; a server on a network gets a NIC with its port's MAC on the network's port group
 //! (a VLAN of the cloud's range); after the image and the network are deleted too, pyvmomi
 //! finds nothing of ours.
 //!
@@ -223,6 +224,17 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert_eq!(pyvmomi(&sim)["vms"][0]["disks"].as_array().unwrap().len(), 1);
     admin.ok(&["volume", "delete", "vc-vol"]);
 
+    // createImage: the root disk copied into the datastore's image store, as a Glance image
+    // with its location on this cloud; the server is rebuilt from it.
+    let snap = admin.json(&["server", "image", "create", "--name", "vc-snap", "--wait", "on-vc"]);
+    let snap_id = field(&snap, "id").to_string();
+    let shown = admin.json(&["image", "show", &snap_id]);
+    assert_eq!(field(&shown, "status"), "active", "{shown}");
+    assert!(shown["properties"].to_string().contains(CLOUD), "{shown}");
+    admin.ok(&["server", "rebuild", "--image", &snap_id, "--wait", "on-vc"]);
+    wait_server(&admin, "on-vc", "ACTIVE");
+    assert_eq!(pyvmomi(&sim)["vms"][0]["power"], "poweredOn");
+
     // The console file is empty (the simulator runs no guest), which the API shows as is.
     admin.ok(&["console", "log", "show", "on-vc"]);
     let paused = admin.run(&["server", "pause", "on-vc"]);
@@ -273,7 +285,7 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     admin.ok(&["network", "delete", "vc-net"]);
 
     admin.ok(&["server", "delete", "--wait", "on-vc"]);
-    admin.ok(&["image", "delete", &image]);
+    admin.ok(&["image", "delete", &image, "vc-snap"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let inv = pyvmomi(&sim);
