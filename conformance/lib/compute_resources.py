@@ -8,11 +8,13 @@ As an admin, through the APIs under test:
   - two public flavors, the second larger (the resize target);
   - a shared network with a DHCP subnet that every test project boots on (fixed_network_name).
 
-  - with --copy-to CLOUD (an AWS cloud, which boots only its own images), both root-disk
-    images copied into that cloud's image store with Glance's copy-image, waiting until each
-    has its location there.
+  - with --copy-to CLOUD (an AWS or vCenter cloud, which boots only its own copies of
+    images), both root-disk images copied into that cloud's image store with Glance's
+    copy-image, waiting until each has its location there;
+  - with --disk-boot, the root-disk images carry no kernel_id/ramdisk_id (a vCenter VM boots
+    from its disk; direct kernel boot is libvirt's).
 
-Usage: compute_resources.py BASE_URL ADMIN_PASSWORD GUEST_DIR [--copy-to CLOUD]
+Usage: compute_resources.py BASE_URL ADMIN_PASSWORD GUEST_DIR [--copy-to CLOUD] [--disk-boot]
 """
 
 import json
@@ -44,7 +46,9 @@ def image(base, token, name, path, disk_format, container_format, props=None):
 
 def main():
     base, password, guest = sys.argv[1], sys.argv[2], sys.argv[3]
-    copy_to = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == "--copy-to" else None
+    args = sys.argv[4:]
+    copy_to = args[args.index("--copy-to") + 1] if "--copy-to" in args else None
+    disk_boot = "--disk-boot" in args
     auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "admin", "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
@@ -53,7 +57,7 @@ def main():
 
     kernel = image(base, token, "test-guest-kernel", f"{guest}/vmlinuz", "aki", "aki")
     ramdisk = image(base, token, "test-guest-initrd", f"{guest}/initrd.img", "ari", "ari")
-    boot = {"kernel_id": kernel, "ramdisk_id": ramdisk, "os_command_line": "console=ttyS0"}
+    boot = {} if disk_boot else {"kernel_id": kernel, "ramdisk_id": ramdisk, "os_command_line": "console=ttyS0"}
     disks = [image(base, token, name, f"{guest}/disk.qcow2", "qcow2", "bare", boot)
              for name in ("test-guest", "test-guest-alt")]
 

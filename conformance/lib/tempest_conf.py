@@ -51,7 +51,12 @@ def identity(ctx):
 
 def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
     r = json.loads(ctx.compute_json or "{}")
-    kvm = ctx.cloud_kind == "kvm"  # EC2 cannot pause or suspend, and has no config drive
+    kvm = ctx.cloud_kind == "kvm"
+    # EC2 cannot pause or suspend and has no config drive; a vSphere VM suspends but has no
+    # paused state, and gets a config drive on a CD-ROM.
+    suspend = ctx.cloud_kind in ("kvm", "vsphere")
+    config_drive = ctx.cloud_kind in ("kvm", "vsphere")
+    device = {"kvm": "vdc", "aws": "sdf", "vsphere": "sdb"}[ctx.cloud_kind]
     if not r:
         sys.exit("tempest_conf: the compute service needs --compute-json (compute_resources.py's output)")
     return {
@@ -62,14 +67,15 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
                     # The newest microversion hybridstack serves (api::compute::MAX_VERSION).
                     "max_microversion": "2.38",
                     # libvirt: vda is the root disk and vdb the config drive, so a guest's
-                    # first volume is vdc; EC2: data volumes take the slots from /dev/sdf.
-                    "volume_device_name": "vdc" if kvm else "sdf",
+                    # first volume is vdc; EC2: data volumes take the slots from /dev/sdf;
+                    # vSphere: SCSI disks after the root (sda), from sdb.
+                    "volume_device_name": device,
                     "build_timeout": "300", "build_interval": "1"},
         # What the libvirt cloud does (resize, snapshot, pause, suspend, console output) is on;
         # what no cloud does yet is off, so Tempest skips it rather than fails.
         "compute-feature-enabled": {
             "resize": "True", "snapshot": "True", "console_output": "True", "pause": str(kvm),
-            "suspend": str(kvm), "disk_config": "True",
+            "suspend": str(suspend), "disk_config": "True",
             # adminPass is not returned: no cloud can set a guest password yet.
             "enable_instance_password": "False",
             "change_password": "False", "shelve": "False", "shelve_migrate": "False",
@@ -78,7 +84,7 @@ def compute(ctx):  # Nova v2.1, on the cloud run-tempest registered
             "spice_console": "False", "serial_console": "False", "personality": "False",
             # Every libvirt guest gets a config drive (host name, key pair); no metadata service.
             # (EC2 instances get theirs from EC2's own metadata service, not Nova's.)
-            "config_drive": str(kvm), "metadata_service": "False",
+            "config_drive": str(config_drive), "metadata_service": "False",
             "attach_encrypted_volume": "False", "swap_volume": "False", "volume_multiattach": "False",
         },
         "enforce_scope": {"nova": "False"},
@@ -199,7 +205,7 @@ def main():
     p.add_argument("--uri-v3", required=True, help="e.g. http://127.0.0.1:PORT/identity/v3")
     p.add_argument("--admin-password", required=True)
     p.add_argument("--compute-json", default="", help="compute_resources.py's output")
-    p.add_argument("--cloud-kind", default="kvm", choices=["kvm", "aws"])
+    p.add_argument("--cloud-kind", default="kvm", choices=["kvm", "aws", "vsphere"])
     p.add_argument("--validation", default="True", choices=["True", "False"],
                    help="log in to guests over SSH (compute; needs guests reachable from this host)")
     p.add_argument("--region", default="RegionOne")

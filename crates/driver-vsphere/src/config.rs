@@ -26,6 +26,10 @@ pub struct VsphereConfig {
     /// PEM certificates to trust besides the system's (a private CA).
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// Dedicates the cloud to one project: only its servers and volumes go there, and only
+    /// it sees the zone (read by core from the settings, as for an AWS account of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
 }
 
 impl VsphereConfig {
@@ -74,6 +78,7 @@ mod tests {
             vlan_range: Some("100-199".into()),
             insecure: false,
             ca_file: None,
+            project_id: None,
         }
     }
 

@@ -76,6 +76,7 @@ impl Vcsim {
             vlan_range: Some("100-199".into()),
             insecure: false,
             ca_file: Some(self.cert_file.display().to_string()),
+            project_id: None,
         }
     }
 }

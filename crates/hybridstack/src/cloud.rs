@@ -100,34 +100,41 @@ pub(crate) enum AddKind {
     },
     /// A cluster of a VMware vCenter (6.5 or later), over its SOAP SDK. The password comes
     /// from VCENTER_PASSWORD and is sealed in the store.
-    Vsphere {
-        #[arg(long)]
-        name: String,
-        /// The SDK endpoint, `https://vc.example/sdk`.
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        user: String,
-        #[arg(long)]
-        datacenter: String,
-        #[arg(long)]
-        cluster: String,
-        /// The datastore holding the cloud's disks, images and volumes.
-        #[arg(long)]
-        datastore: String,
-        /// A VM folder for the cloud's VMs, under the datacenter's (made when missing).
-        #[arg(long)]
-        folder: Option<String>,
-        /// The VLAN ids the cloud's networks take, `first-last`.
-        #[arg(long)]
-        vlan_range: Option<String>,
-        /// Accept a certificate no trusted authority signed (a lab vCenter's self-signed one).
-        #[arg(long)]
-        insecure: bool,
-        /// PEM certificates to trust besides the system's (the vCenter's own CA).
-        #[arg(long)]
-        ca_file: Option<String>,
-    },
+    Vsphere(Box<VsphereArgs>),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct VsphereArgs {
+    #[arg(long)]
+    name: String,
+    /// The SDK endpoint, `https://vc.example/sdk`.
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    user: String,
+    #[arg(long)]
+    datacenter: String,
+    #[arg(long)]
+    cluster: String,
+    /// The datastore holding the cloud's disks, images and volumes.
+    #[arg(long)]
+    datastore: String,
+    /// A VM folder for the cloud's VMs, under the datacenter's (made when missing).
+    #[arg(long)]
+    folder: Option<String>,
+    /// The VLAN ids the cloud's networks take, `first-last`.
+    #[arg(long)]
+    vlan_range: Option<String>,
+    /// Accept a certificate no trusted authority signed (a lab vCenter's self-signed one).
+    #[arg(long)]
+    insecure: bool,
+    /// PEM certificates to trust besides the system's (the vCenter's own CA).
+    #[arg(long)]
+    ca_file: Option<String>,
+    /// Dedicate the cloud to one project: only that project's servers and volumes go
+    /// there, and only it sees the zone.
+    #[arg(long)]
+    project_id: Option<String>,
 }
 
 async fn clouds(s: &Settings) -> Result<(Arc<Clouds>, hybridstack_store::Store)> {
@@ -143,7 +150,7 @@ pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
         CloudCommand::Add { kind: AddKind::Libvirt { name, uri, domain_type } } => {
             add_libvirt(&s, &clouds, &store, name, uri, domain_type).await
         }
-        CloudCommand::Add { kind: kind @ AddKind::Vsphere { .. } } => add_vsphere(&clouds, &store, kind).await,
+        CloudCommand::Add { kind: AddKind::Vsphere(args) } => add_vsphere(&clouds, &store, *args).await,
         CloudCommand::Add { kind } => add_aws(&clouds, &store, kind).await,
         CloudCommand::Installation => {
             println!("{}", clouds.installation().await?);
@@ -225,15 +232,27 @@ async fn add_aws(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
 
 /// `cloud add vsphere`: the settings checked and the vCenter opened before anything is stored,
 /// so a wrong password, an untrusted certificate or a missing cluster is refused with why.
-async fn add_vsphere(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
-    let AddKind::Vsphere { name, url, user, datacenter, cluster, datastore, folder, vlan_range, insecure, ca_file } =
-        kind
-    else {
-        bail!("not a vCenter cloud");
-    };
+async fn add_vsphere(clouds: &Clouds, store: &Store, args: VsphereArgs) -> Result<()> {
+    let VsphereArgs {
+        name,
+        url,
+        user,
+        datacenter,
+        cluster,
+        datastore,
+        folder,
+        vlan_range,
+        insecure,
+        ca_file,
+        project_id,
+    } = args;
+    if let Some(p) = &project_id {
+        store.project_get::<Project>(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
+    }
     let password = std::env::var("VCENTER_PASSWORD")
         .map_err(|_| anyhow::anyhow!("the vCenter password must be in the VCENTER_PASSWORD environment variable"))?;
-    let cfg = VsphereConfig { url, user, datacenter, cluster, datastore, folder, vlan_range, insecure, ca_file };
+    let cfg =
+        VsphereConfig { url, user, datacenter, cluster, datastore, folder, vlan_range, insecure, ca_file, project_id };
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
     if store.cloud_list().await?.iter().any(|c| c.name == name) {
         println!("cloud {name} is already registered: nothing changed");

@@ -13,36 +13,14 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hybridstack_driver_vsphere::test_support::{start_vcsim, Vcsim, CLUSTER, DATACENTER, DATASTORE, PASSWORD, USER};
+use hybridstack_driver_vsphere::test_support::{start_vcsim, PASSWORD};
 use serde_json::Value;
 use support::cli::{field, Cli};
+use support::vsphere::{add_cloud, cloud_cmd, inventory as pyvmomi, nothing_left};
 
 const CLOUD: &str = "vc-e2e";
-
-fn cloud_cmd(server: &support::Server, password: &str, args: &[&str]) -> std::process::Output {
-    Command::new(support::binary())
-        .args(["cloud", "--data-dir"])
-        .arg(server.data.path())
-        .args(args)
-        .env("VCENTER_PASSWORD", password)
-        .output()
-        .expect("run hybridstack cloud")
-}
-
-fn pyvmomi(sim: &Vcsim) -> Value {
-    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../driver-vsphere/tests/pyvmomi_view.py");
-    let out = Command::new(format!("{venv}/bin/python"))
-        .args([script, &sim.url, USER, "inventory"])
-        .env("VCENTER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run pyvmomi_view.py");
-    assert!(out.status.success(), "pyvmomi: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON from pyvmomi")
-}
 
 fn wait_volume(cli: &Cli, name: &str, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -76,30 +54,7 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     let sim = start_vcsim();
     let server = support::start();
     let cert = sim.cert_file.display().to_string();
-    let add = |password: &str, extra: &[&str]| {
-        let mut args = vec![
-            "add",
-            "vsphere",
-            "--name",
-            CLOUD,
-            "--url",
-            &sim.url,
-            "--user",
-            USER,
-            "--datacenter",
-            DATACENTER,
-            "--cluster",
-            CLUSTER,
-            "--datastore",
-            DATASTORE,
-            "--folder",
-            "hybridstack-e2e",
-            "--vlan-range",
-            "100-199",
-        ];
-        args.extend_from_slice(extra);
-        cloud_cmd(&server, password, &args)
-    };
+    let add = |password: &str, extra: &[&str]| add_cloud(&server, &sim, CLOUD, password, extra);
     // A self-signed certificate is refused unless trusted or --insecure; a wrong password is
     // refused with the reason; neither stores anything.
     let refused = add(PASSWORD, &[]);
@@ -131,8 +86,7 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert!(vc["vCPUs"].as_u64().unwrap() > 0 && vc["Memory MB"].as_u64().unwrap() > 0, "{hypervisors}");
 
     let work = tempfile::tempdir().unwrap();
-    let raw = work.path().join("disk.raw");
-    std::fs::write(&raw, vec![7u8; 2 << 20]).unwrap();
+    let raw = support::vsphere::raw_image(work.path(), 2);
     let image = admin.json(&[
         "image",
         "create",
@@ -191,7 +145,7 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     wait_server(&admin, "on-vc", "ACTIVE");
     // Resize: revert puts CPUs, memory and disk back; confirm keeps the new size.
     admin.json(&["flavor", "create", "--vcpus", "4", "--ram", "512", "--disk", "2", "v.large"]);
-    let shape = |sim: &Vcsim| {
+    let shape = |sim: &hybridstack_driver_vsphere::test_support::Vcsim| {
         let vm = pyvmomi(sim)["vms"][0].clone();
         (vm["num_cpu"].as_u64(), vm["memory_mb"].as_u64(), vm["disks"][0]["capacity_kb"].as_u64())
     };
@@ -248,17 +202,47 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     );
 
     // A network is a port group on a VLAN of the cloud's range; a port, a NIC with its MAC.
+    // The server boots from an image copied onto the datastore beforehand (Glance's
+    // copy-image), with a key pair and a security group (not enforced on this cloud).
     admin.json(&["network", "create", "--availability-zone-hint", CLOUD, "vc-net"]);
     admin.json(&["subnet", "create", "--network", "vc-net", "--subnet-range", "10.20.0.0/24", "vc-sub"]);
+    admin.json(&["security", "group", "create", "vc-web"]);
+    admin.json(&["security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "vc-web"]);
+    let key_file = work.path().join("vc-key");
+    admin.json(&["keypair", "create", "--private-key", key_file.to_str().unwrap(), "vc-key"]);
+    let raw2 = support::vsphere::raw_image(work.path(), 3);
+    let copied = admin.json(&[
+        "image",
+        "create",
+        "--disk-format",
+        "raw",
+        "--container-format",
+        "bare",
+        "--file",
+        raw2.to_str().unwrap(),
+        "copied-raw",
+    ]);
+    let copied = field(&copied, "id").to_string();
+    // (--store takes several names: the option after it ends the list.)
+    admin.ok(&["image", "import", "--store", CLOUD, "--method", "copy-image", &copied]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !admin.json(&["image", "show", &copied])["properties"].to_string().contains(CLOUD) {
+        assert!(Instant::now() < deadline, "the image was not copied onto {CLOUD}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     let on_net = admin.json(&[
         "server",
         "create",
         "--image",
-        &image,
+        &copied,
         "--flavor",
         "v.small",
         "--network",
         "vc-net",
+        "--key-name",
+        "vc-key",
+        "--security-group",
+        "vc-web",
         "--availability-zone",
         CLOUD,
         "--wait",
@@ -283,17 +267,14 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert!((100..=199).contains(&group["vlan"].as_u64().unwrap()), "{group}");
     admin.ok(&["server", "delete", "--wait", "on-vc-net"]);
     admin.ok(&["network", "delete", "vc-net"]);
+    admin.ok(&["image", "delete", &copied]);
 
     admin.ok(&["server", "delete", "--wait", "on-vc"]);
     admin.ok(&["image", "delete", &image, "vc-snap"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let inv = pyvmomi(&sim);
-        let ours = |g: &Value| g["description"].as_str().is_some_and(|d| d.contains("hybridstack."));
-        let clean = inv["vms"].as_array().unwrap().is_empty()
-            && inv["files"].as_array().unwrap().is_empty()
-            && !inv["port_groups"].as_array().unwrap().iter().any(ours);
-        if clean {
+        if nothing_left(&inv) {
             break;
         }
         // The image's copy is purged by an engine operation queued with the delete.

@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod cli;
 pub mod guest;
+pub mod vsphere;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

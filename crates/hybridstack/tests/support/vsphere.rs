@@ -1,0 +1,82 @@
+//! A look behind the API at a vCenter cloud: the simulator registered as a cloud, and what
+//! VMware's own SDK (pyvmomi, from the test venv) sees in it.
+
+use std::process::{Command, Output};
+
+use hybridstack_driver_vsphere::test_support::{Vcsim, CLUSTER, DATACENTER, DATASTORE, PASSWORD, USER};
+use serde_json::Value;
+
+use super::Server;
+
+/// `hybridstack cloud --data-dir … ARGS` with `password` as VCENTER_PASSWORD.
+pub fn cloud_cmd(server: &Server, password: &str, args: &[&str]) -> Output {
+    Command::new(super::binary())
+        .args(["cloud", "--data-dir"])
+        .arg(server.data.path())
+        .args(args)
+        .env("VCENTER_PASSWORD", password)
+        .output()
+        .expect("run hybridstack cloud")
+}
+
+/// `cloud add vsphere` for the simulator's one cluster as cloud `name`, `extra` added (its
+/// CA is not trusted unless `extra` says so).
+pub fn add_cloud(server: &Server, sim: &Vcsim, name: &str, password: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "add",
+        "vsphere",
+        "--name",
+        name,
+        "--url",
+        &sim.url,
+        "--user",
+        USER,
+        "--datacenter",
+        DATACENTER,
+        "--cluster",
+        CLUSTER,
+        "--datastore",
+        DATASTORE,
+        "--folder",
+        "hybridstack-e2e",
+        "--vlan-range",
+        "100-199",
+    ];
+    args.extend_from_slice(extra);
+    cloud_cmd(server, password, &args)
+}
+
+/// `add_cloud` trusting the simulator's CA, which must succeed.
+pub fn add_trusted_cloud(server: &Server, sim: &Vcsim, name: &str) {
+    let cert = sim.cert_file.display().to_string();
+    let added = add_cloud(server, sim, name, PASSWORD, &["--ca-file", &cert]);
+    assert!(added.status.success(), "cloud add vsphere: {}", String::from_utf8_lossy(&added.stderr));
+}
+
+/// What pyvmomi sees: VMs, port groups and files (crates/driver-vsphere/tests/pyvmomi_view.py).
+pub fn inventory(sim: &Vcsim) -> Value {
+    let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../driver-vsphere/tests/pyvmomi_view.py");
+    let out = Command::new(format!("{venv}/bin/python"))
+        .args([script, &sim.url, USER, "inventory"])
+        .env("VCENTER_PASSWORD", PASSWORD)
+        .output()
+        .expect("run pyvmomi_view.py");
+    assert!(out.status.success(), "pyvmomi: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON from pyvmomi")
+}
+
+/// Whether the vCenter holds nothing of ours: no VM, no file, no port group marked as ours.
+pub fn nothing_left(inv: &Value) -> bool {
+    let ours = |g: &Value| g["description"].as_str().is_some_and(|d| d.contains("hybridstack."));
+    inv["vms"].as_array().is_some_and(Vec::is_empty)
+        && inv["files"].as_array().is_some_and(Vec::is_empty)
+        && !inv["port_groups"].as_array().is_some_and(|g| g.iter().any(ours))
+}
+
+/// A raw disk image of `mib` MiB (vCenter VMs boot their disks; the simulator runs none).
+pub fn raw_image(dir: &std::path::Path, mib: usize) -> std::path::PathBuf {
+    let path = dir.join("disk.raw");
+    std::fs::write(&path, vec![7u8; mib << 20]).expect("write the image");
+    path
+}
