@@ -334,13 +334,13 @@ fn kvm_leaks_nothing(server: &support::Server, cloud: &str, net_id: &str) {
         .map(str::to_string)
         .collect();
     assert!(domains.is_empty(), "leaked domains: {domains:?}");
-    let disks: Vec<String> = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)])
+    let disks: Vec<String> = virsh(&["vol-list", &support::guest::pool_of(server, cloud)])
         .lines()
         .filter(|l| l.trim_start().starts_with("disk-"))
         .map(str::to_string)
         .collect();
     assert!(disks.is_empty(), "leaked disks: {disks:?}");
-    if virsh(&["net-list", "--all", "--name"]).contains(&net_id) {
+    if virsh(&["net-list", "--all", "--name"]).contains(net_id) {
         let log = std::fs::read_to_string(server.data.path().join("serve.log")).unwrap_or_default();
         let notable: Vec<&str> =
             log.lines().filter(|l| l.contains("WARN") || l.contains("network") || l.contains("ERROR")).collect();
@@ -352,7 +352,7 @@ fn kvm_leaks_nothing(server: &support::Server, cloud: &str, net_id: &str) {
     }
     // The cloud's port filters and NAT tables: the test's own cleanup would remove them
     // silently, so they are looked for first.
-    let (installation_tag, cloud_tag) = support::guest::name_tags(&server, &cloud);
+    let (installation_tag, cloud_tag) = support::guest::name_tags(server, cloud);
     let filter_prefix = format!("hs-port-{installation_tag}-{cloud_tag}-");
     let filters: Vec<String> = virsh(&["nwfilter-list"])
         .lines()
