@@ -34,9 +34,18 @@ impl Drop for Vcsim {
     }
 }
 
-/// Starts the simulator (`HYBRIDSTACK_VCSIM`, default /var/tmp/hybridstack-vcsim/vcsim) and
-/// waits until it has written its URL; panics with the reason otherwise.
+/// Starts the simulator (`HYBRIDSTACK_VCSIM`, default /var/tmp/hybridstack-vcsim/vcsim) over
+/// HTTPS and waits until it has written its URL; panics with the reason otherwise.
 pub fn start_vcsim() -> Vcsim {
+    start_vcsim_with(&[])
+}
+
+/// The simulator over plain HTTP, for a fault-injecting proxy in front of it.
+pub fn start_vcsim_plain() -> Vcsim {
+    start_vcsim_with(&["-plain-http"])
+}
+
+fn start_vcsim_with(extra: &[&str]) -> Vcsim {
     let bin = std::env::var("HYBRIDSTACK_VCSIM").unwrap_or_else(|_| "/var/tmp/hybridstack-vcsim/vcsim".into());
     assert!(std::path::Path::new(&bin).exists(), "{bin} is missing: run scripts/lib/vcsim-build");
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -44,6 +53,7 @@ pub fn start_vcsim() -> Vcsim {
     let cert_file = dir.path().join("cert.pem");
     let child = Command::new(&bin)
         .args(["-user", USER, "-password", PASSWORD])
+        .args(extra)
         .arg("-url-file")
         .arg(&url_file)
         .arg("-cert-file")
@@ -79,4 +89,152 @@ impl Vcsim {
             project_id: None,
         }
     }
+}
+
+/// What the proxy does with a call it is told to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Answers with a vim25 fault of this type (HTTP 500, as vCenter answers faults).
+    Refuse(&'static str),
+    /// Closes the connection without passing the call on.
+    Cut,
+    /// Passes the call on and closes the connection without its answer: the call happened,
+    /// and the driver does not know.
+    Lose,
+}
+
+/// A small HTTP proxy in front of a plain-HTTP simulator that fails chosen vim25 methods
+/// (refused with a fault, or the connection cut) instead of passing them on: the simulator
+/// has no fault injection, and undo and retry paths need faults at the wire, where a real
+/// vCenter produces them.
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT/sdk`
+    pub url: String,
+    plan: std::sync::Arc<std::sync::Mutex<Vec<(String, u32, Failure)>>>,
+    injected: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl FaultProxy {
+    /// Listens on a free loopback port and forwards to `upstream` (the simulator's SDK URL).
+    pub fn start(upstream: &str) -> FaultProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/sdk", listener.local_addr().expect("addr"));
+        let upstream = upstream.trim_start_matches("http://").split('/').next().unwrap_or_default().to_string();
+        let plan: std::sync::Arc<std::sync::Mutex<Vec<(String, u32, Failure)>>> = Default::default();
+        let injected: std::sync::Arc<std::sync::atomic::AtomicU32> = Default::default();
+        let (p, n) = (plan.clone(), injected.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (p, n, up) = (p.clone(), n.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    let _ = relay(conn, &up, &p, &n);
+                });
+            }
+        });
+        FaultProxy { url, plan, injected }
+    }
+
+    /// The next `times` calls of `method` (`CreateVM_Task`…) fail as `how`.
+    pub fn fail(&self, method: &str, times: u32, how: Failure) {
+        if let Ok(mut plan) = self.plan.lock() {
+            plan.push((method.into(), times, how));
+        }
+    }
+
+    /// How many failures were injected so far.
+    pub fn injected(&self) -> u32 {
+        self.injected.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn relay(
+    mut client: std::net::TcpStream,
+    upstream: &str,
+    plan: &std::sync::Mutex<Vec<(String, u32, Failure)>>,
+    injected: &std::sync::atomic::AtomicU32,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    // One request per connection: the answer closes it, so the client opens the next.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let head_end = loop {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let length = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    // The method is the first element in the SOAP body.
+    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+    let method = body
+        .split_once("Body>")
+        .and_then(|(_, rest)| rest.trim_start().strip_prefix('<'))
+        .map(|rest| rest.split([' ', '>', '/']).next().unwrap_or_default())
+        .map(|m| m.rsplit(':').next().unwrap_or(m).to_string())
+        .unwrap_or_default();
+    let failure = plan.lock().ok().and_then(|mut plan| {
+        let f = plan.iter_mut().find(|(m, times, _)| *m == method && *times > 0)?;
+        f.1 -= 1;
+        Some(f.2)
+    });
+    match failure {
+        Some(Failure::Cut) => {
+            injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Ok(()); // dropped unanswered
+        }
+        Some(Failure::Refuse(kind)) => {
+            injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope \
+                 xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+                 xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><soapenv:Fault>\
+                 <faultcode>ServerFaultCode</faultcode><faultstring>injected by the test's fault proxy</faultstring>\
+                 <detail><{kind}Fault xmlns=\"urn:vim25\" xsi:type=\"{kind}\"></{kind}Fault></detail>\
+                 </soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+            );
+            write!(
+                client,
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{xml}",
+                xml.len()
+            )?;
+            return Ok(());
+        }
+        Some(Failure::Lose) | None => {}
+    }
+    let lose = failure == Some(Failure::Lose);
+    if lose {
+        injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+    let mut up = std::net::TcpStream::connect(upstream)?;
+    let mut forwarded: String = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    forwarded.push_str("Connection: close\r\n\r\n");
+    up.write_all(forwarded.as_bytes())?;
+    up.write_all(&buf[head_end..])?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    if !lose {
+        client.write_all(&answer)?;
+    }
+    Ok(())
 }

@@ -30,6 +30,10 @@ from pyVmomi import vim, vmodl
 
 def connect(url, user):
     u = urllib.parse.urlparse(url)
+    if u.scheme == "http":
+        return SmartConnect(
+            protocol="http", host=u.hostname, port=u.port or 80, user=user, pwd=os.environ["VCENTER_PASSWORD"]
+        )
     # The simulator's certificate is self-signed; what is checked here is the inventory.
     ctx = ssl._create_unverified_context()
     return SmartConnect(
