@@ -62,6 +62,8 @@ pub struct VsphereCloud {
     switch: tokio::sync::OnceCell<networks::Switch>,
     /// Held while a network's VLAN is chosen and its port group made.
     vlan_lock: tokio::sync::Mutex<()>,
+    /// The sizes of images' datastore copies (KiB), read once each.
+    image_sizes: parking_lot::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 /// What `cloud check` reports of a vCenter besides its capacity.
@@ -107,6 +109,7 @@ impl VsphereCloud {
             folder: tokio::sync::OnceCell::new(),
             switch: tokio::sync::OnceCell::new(),
             vlan_lock: tokio::sync::Mutex::new(()),
+            image_sizes: Default::default(),
         })
     }
 

@@ -5,7 +5,7 @@
 
 use hybridstack_driver::{DriverError, ServerSpec};
 
-use crate::servers::{directory_of, ROOT_DISK};
+use crate::servers::{directory_of, vm_dir, ROOT_DISK};
 use crate::xml::Xml;
 use crate::VsphereCloud;
 
@@ -17,9 +17,6 @@ impl VsphereCloud {
                 s.id
             )));
         }
-        let source = s.cloud_image.as_deref().ok_or_else(|| {
-            DriverError::Rejected(format!("server {}: the image has no copy on this cloud's datastore", s.id))
-        })?;
         let vm = self.find_vm(&s.id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {}", s.id)))?;
         self.power_off(&vm).await?;
         if let Some(key) = vm.root_key {
@@ -27,12 +24,10 @@ impl VsphereCloud {
         }
         let root = format!("{}/{ROOT_DISK}", directory_of(&vm.vmx));
         self.delete_vmdk(&root).await?;
-        self.copy_disk(source, &root).await?;
-        self.grow_to(&root, s.disk_gb << 20).await?;
+        let kb = self.root_disk_at(s, &root).await?;
         let vm = self.find_vm(&s.id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {}", s.id)))?;
-        let kb = self.disk_kb(&root).await?;
         self.attach_root(&vm, &root, kb).await?;
-        self.write_config_drive(&vm, s).await?;
+        self.write_config_drive(&vm_dir(&vm), s).await?;
         if s.start {
             self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
         }

@@ -64,7 +64,7 @@ impl VsphereCloud {
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "grow the root disk").await?;
         // vCenter grows the file with the edit; the simulator keeps the file as it was. Where
         // the descriptor still says the old size, the file is grown as an unattached disk is.
-        self.grow_to(root, kb).await
+        self.grow_to(root, kb).await.map(|_| ())
     }
 
     pub(crate) async fn confirm_resize_vm(&self, id: &str) -> Result<(), DriverError> {

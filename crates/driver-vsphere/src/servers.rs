@@ -51,6 +51,11 @@ fn power_of(o: &Object) -> PowerState {
 }
 
 /// `[ds] dir/file` split into the datastore path's directory: `[ds] dir`.
+/// The VM's directory on the datastore, where its own files are.
+pub(crate) fn vm_dir(vm: &Vm) -> String {
+    directory_of(&vm.vmx).to_string()
+}
+
 pub(crate) fn directory_of(ds_path: &str) -> &str {
     ds_path.rsplit_once('/').map_or(ds_path, |(d, _)| d)
 }
@@ -99,6 +104,11 @@ impl VsphereCloud {
             .text("vmSearch", "true")
             .text("instanceUuid", "true");
         let Some(mor) = self.soap.call("FindByUuid", &si, body).await?.as_mor() else { return Ok(None) };
+        self.read_vm(mor).await
+    }
+
+    /// What a VM of ours holds, read in one call; `None` when it is gone or not ours.
+    async fn read_vm(&self, mor: Mor) -> Result<Option<Vm>, DriverError> {
         let o = match properties_of(&self.soap, &mor, VM_PROPS).await {
             Ok(o) => o,
             // Destroyed between the search and the read.
@@ -176,13 +186,15 @@ impl VsphereCloud {
             ));
         }
         let vm = match if s.fresh { None } else { self.find_vm(&s.id).await? } {
-            Some(vm) => vm,
-            None => {
-                self.create_vm(s).await?;
-                self.find_vm(&s.id)
-                    .await?
-                    .ok_or_else(|| DriverError::Failed(format!("VM {} was created but cannot be found", s.id)))?
+            Some(vm) => {
+                // Found: a VM an earlier attempt (or an older release) made, brought up to
+                // the spec below. Its config drive is written again in case it was not.
+                if !vm.config_drive_attached {
+                    self.write_config_drive(&vm_dir(&vm), s).await?;
+                }
+                vm
             }
+            None => self.create_vm(s).await?,
         };
         if !vm.root_attached {
             match &s.root_volume {
@@ -192,24 +204,28 @@ impl VsphereCloud {
                     self.attach_root(&vm, &path, kb).await?;
                 }
                 None => {
-                    let source = s.cloud_image.as_deref().ok_or_else(|| {
-                        DriverError::Rejected(format!(
-                            "server {}: the image has no copy on this cloud's datastore",
-                            s.id
-                        ))
-                    })?;
-                    self.add_root_disk(&vm, source, s.disk_gb).await?;
+                    let dest = format!("{}/{ROOT_DISK}", vm_dir(&vm));
+                    let kb = self.root_disk_at(s, &dest).await?;
+                    self.attach_root(&vm, &dest, kb).await?;
                 }
             }
         }
         for v in &s.volumes {
             self.attach_vmdk(&s.id, &v.volume_id, Some(&v.device)).await?;
         }
+        // The CD-ROM and the serial port go on the VM's own IDE and SIO controllers, which
+        // exist once it does: one reconfigure for both.
+        let mut devices = Vec::new();
         if !vm.config_drive_attached {
-            self.add_config_drive(&vm, s).await?;
+            devices.push(self.cdrom_device(&vm)?);
         }
         if !vm.console_attached {
-            self.add_console(&vm).await?;
+            devices.push(self.serial_device(&vm)?);
+        }
+        if !devices.is_empty() {
+            let spec = Xml::new().nodes("deviceChange", devices);
+            self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the config drive and console")
+                .await?;
         }
         if s.start && vm.power != PowerState::Running {
             self.task(&vm.mor, "PowerOnVM_Task", Xml::new(), "power on").await?;
@@ -217,40 +233,82 @@ impl VsphereCloud {
         Ok(())
     }
 
-    async fn create_vm(&self, s: &ServerSpec) -> Result<(), DriverError> {
+    /// Makes the VM whole in one CreateVM_Task: its directory first holds the root disk
+    /// (copied from the image and grown, or a volume it boots from) and the config drive, and
+    /// the VM is registered there with its SCSI controller, root disk and NICs.
+    async fn create_vm(&self, s: &ServerSpec) -> Result<Vm, DriverError> {
+        let dir = self.datastore_path(&s.id);
+        crate::datastore::make_directory(self, &dir).await?;
+        let (root, kb) = match &s.root_volume {
+            Some(v) => {
+                let path = self.volume_path(v);
+                let kb = self.disk_kb(&path).await?;
+                (path, kb)
+            }
+            None => {
+                let dest = format!("{dir}/{ROOT_DISK}");
+                let kb = self.root_disk_at(s, &dest).await?;
+                (dest, kb)
+            }
+        };
+        self.write_config_drive(&dir, s).await?;
         let controller =
             Xml::new().text("key", NEW_CONTROLLER.to_string()).text("busNumber", "0").text("sharedBus", "noSharing");
+        let backing = Xml::new().text("fileName", &root).text("diskMode", "persistent").text("thinProvisioned", "true");
+        let disk = Xml::new()
+            .text("key", "-101")
+            .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
+            .text("controllerKey", NEW_CONTROLLER.to_string())
+            .text("unitNumber", "0")
+            .text("capacityInKB", kb.to_string());
         let nics = self.nic_devices(s).await?;
         let config = Xml::new()
             .text("name", &s.id)
             .text("instanceUuid", &s.id)
             .text("guestId", "otherLinux64Guest")
             .text("annotation", format!("hybridstack server {} ({})", s.name, s.id))
-            .node("files", Xml::new().text("vmPathName", self.datastore_path("")))
+            .node("files", Xml::new().text("vmPathName", format!("{dir}/{}.vmx", s.id)))
             .text("numCPUs", s.vcpus.to_string())
             .text("memoryMB", s.ram_mb.to_string())
             .node(
                 "deviceChange",
                 Xml::new().text("operation", "add").typed_node("device", "ParaVirtualSCSIController", controller),
             )
+            .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualDisk", disk))
             .nodes("deviceChange", nics)
             .node("extraConfig", extra_option(KEY_ID, &s.id))
             .node("extraConfig", extra_option(KEY_CLOUD, &self.name))
             .node("extraConfig", extra_option(KEY_INSTALLATION, &self.installation));
         let folder = self.vm_folder().await?;
         let body = Xml::new().node("config", config).mor("pool", &self.place.pool);
-        match self.soap.call_raw("CreateVM_Task", &folder, body).await? {
+        let made = match self.soap.call_raw("CreateVM_Task", &folder, body).await? {
             Ok(task) => {
                 let task = task.as_mor().ok_or_else(|| DriverError::Failed("CreateVM_Task returned no task".into()))?;
                 match wait(&self.soap, &task, "create VM").await {
-                    Ok(_) => Ok(()),
+                    Ok(result) => result.and_then(|r| r.as_mor()),
                     // A first attempt made it (the step is being retried with fresh unset).
-                    Err(DriverError::Rejected(m)) if m.contains("DuplicateName") => Ok(()),
-                    Err(e) => Err(e),
+                    Err(DriverError::Rejected(m)) if m.contains("DuplicateName") => None,
+                    Err(e) => return Err(e),
                 }
             }
-            Err(f) => Err(f.into_driver_error("CreateVM_Task")),
-        }
+            Err(f) => return Err(f.into_driver_error("CreateVM_Task")),
+        };
+        let vm = match made {
+            Some(mor) => self.read_vm(mor).await?,
+            None => self.find_vm(&s.id).await?,
+        };
+        vm.ok_or_else(|| DriverError::Failed(format!("VM {} was created but cannot be found", s.id)))
+    }
+
+    /// Copies the image's datastore copy to `dest` and grows it to the flavor's disk;
+    /// returns its size in KiB.
+    pub(crate) async fn root_disk_at(&self, s: &ServerSpec, dest: &str) -> Result<u64, DriverError> {
+        let source = s.cloud_image.as_deref().ok_or_else(|| {
+            DriverError::Rejected(format!("server {}: the image has no copy on this cloud's datastore", s.id))
+        })?;
+        self.copy_disk(source, dest).await?;
+        let image_kb = self.image_kb(source).await?;
+        self.grow_from(dest, image_kb, s.disk_gb << 20).await
     }
 
     /// A VMXNET3 NIC per port, on its network's port group, with the port's MAC.
@@ -288,14 +346,6 @@ impl VsphereCloud {
 
     /// Copies the image's disk into the VM's directory (over a partial copy of an earlier
     /// attempt), grows it to the flavor's size and attaches it at SCSI 0:0.
-    async fn add_root_disk(&self, vm: &Vm, source: &str, disk_gb: u64) -> Result<(), DriverError> {
-        let dest = format!("{}/{ROOT_DISK}", directory_of(&vm.vmx));
-        self.copy_disk(source, &dest).await?;
-        self.grow_to(&dest, disk_gb << 20).await?;
-        let kb = self.disk_kb(&dest).await?;
-        self.attach_root(vm, &dest, kb).await
-    }
-
     /// Attaches the root disk file at SCSI 0:0 with its size.
     pub(crate) async fn attach_root(&self, vm: &Vm, file: &str, kb: u64) -> Result<(), DriverError> {
         let controller =
@@ -314,61 +364,55 @@ impl VsphereCloud {
     }
 
     /// Builds the config drive (the cloud has no DHCP: addresses are given statically) and
-    /// writes it into the VM's directory; returns its datastore path.
-    pub(crate) async fn write_config_drive(&self, vm: &Vm, s: &ServerSpec) -> Result<String, DriverError> {
+    /// writes it into the VM's directory `dir`; returns its datastore path.
+    pub(crate) async fn write_config_drive(&self, dir: &str, s: &ServerSpec) -> Result<String, DriverError> {
         let work = tempfile::tempdir().map_err(|e| DriverError::Failed(format!("temporary directory: {e}")))?;
-        let dir = work.path().to_path_buf();
+        let local = work.path().to_path_buf();
         let spec = s.clone();
-        let iso = tokio::task::spawn_blocking(move || hybridstack_driver::config_drive::build_iso(&spec, false, &dir))
-            .await
-            .map_err(|e| DriverError::Failed(format!("building the config drive: {e}")))??;
-        let dest = format!("{}/{CONFIG_DRIVE}", directory_of(&vm.vmx));
+        let iso =
+            tokio::task::spawn_blocking(move || hybridstack_driver::config_drive::build_iso(&spec, false, &local))
+                .await
+                .map_err(|e| DriverError::Failed(format!("building the config drive: {e}")))??;
+        let dest = format!("{dir}/{CONFIG_DRIVE}");
         crate::datastore::put_file(self, &dest, &iso).await?;
         Ok(dest)
     }
 
-    /// Writes the config drive and puts it in a CD-ROM on the first IDE controller.
-    async fn add_config_drive(&self, vm: &Vm, s: &ServerSpec) -> Result<(), DriverError> {
-        let dest = self.write_config_drive(vm, s).await?;
+    /// A CD-ROM on the VM's first IDE controller holding the config drive.
+    fn cdrom_device(&self, vm: &Vm) -> Result<Xml, DriverError> {
         let ide = vm.ide.ok_or_else(|| DriverError::Failed(format!("VM {} has no IDE controller", vm.mor.value)))?;
+        let file = format!("{}/{CONFIG_DRIVE}", vm_dir(vm));
         let connect =
             Xml::new().text("startConnected", "true").text("allowGuestControl", "true").text("connected", "true");
         let cdrom = Xml::new()
             .text("key", "-300")
-            .typed_node("backing", "VirtualCdromIsoBackingInfo", Xml::new().text("fileName", &dest))
+            .typed_node("backing", "VirtualCdromIsoBackingInfo", Xml::new().text("fileName", file))
             .node("connectable", connect)
             .text("controllerKey", ide.to_string())
             .text("unitNumber", "0");
-        let spec = Xml::new()
-            .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualCdrom", cdrom));
-        self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the config drive").await?;
-        Ok(())
+        Ok(Xml::new().text("operation", "add").typed_node("device", "VirtualCdrom", cdrom))
     }
 
     /// A serial port writing to a file in the VM's directory: the console output vCenter
     /// keeps for a guest that logs to its serial console (as Nova's vmwareapi driver reads it).
-    async fn add_console(&self, vm: &Vm) -> Result<(), DriverError> {
+    fn serial_device(&self, vm: &Vm) -> Result<Xml, DriverError> {
         let sio = vm.sio.ok_or_else(|| DriverError::Failed(format!("VM {} has no SIO controller", vm.mor.value)))?;
-        let dest = format!("{}/{CONSOLE_LOG}", directory_of(&vm.vmx));
+        let file = format!("{}/{CONSOLE_LOG}", vm_dir(vm));
         let connect =
             Xml::new().text("startConnected", "true").text("allowGuestControl", "false").text("connected", "true");
         let port = Xml::new()
             .text("key", "-400")
-            .typed_node("backing", "VirtualSerialPortFileBackingInfo", Xml::new().text("fileName", &dest))
+            .typed_node("backing", "VirtualSerialPortFileBackingInfo", Xml::new().text("fileName", file))
             .node("connectable", connect)
             .text("controllerKey", sio.to_string())
             .text("yieldOnPoll", "true");
-        let spec = Xml::new()
-            .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualSerialPort", port));
-        self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the console's serial port")
-            .await?;
-        Ok(())
+        Ok(Xml::new().text("operation", "add").typed_node("device", "VirtualSerialPort", port))
     }
 
     /// The last `lines` lines of the console file; empty while the guest has written none.
     pub(crate) async fn console(&self, id: &str, lines: Option<usize>) -> Result<String, DriverError> {
         let vm = self.find_vm(id).await?.ok_or_else(|| DriverError::NotFound(format!("VM of server {id}")))?;
-        let file = format!("{}/{CONSOLE_LOG}", directory_of(&vm.vmx));
+        let file = format!("{}/{CONSOLE_LOG}", vm_dir(&vm));
         let text = match crate::datastore::get_text(self, &file).await {
             Ok(t) => t,
             Err(DriverError::NotFound(_)) => String::new(),
@@ -411,16 +455,22 @@ impl VsphereCloud {
     }
 
     pub(crate) async fn delete_vm(&self, id: &str) -> Result<(), DriverError> {
-        let Some(vm) = self.find_vm(id).await? else { return Ok(()) };
-        if vm.power != PowerState::Shutdown {
-            self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
+        // The VM's directory: where a create put the root disk and the config drive before
+        // registering the VM, so it may exist without a VM after a failed create.
+        let mut dir = self.datastore_path(id);
+        if let Some(vm) = self.find_vm(id).await? {
+            if vm.power != PowerState::Shutdown {
+                self.task(&vm.mor, "PowerOffVM_Task", Xml::new(), "power off").await?;
+            }
+            // vCenter deletes the files of a destroyed VM's disks: volumes are taken off first.
+            self.release_volumes(&vm).await?;
+            dir = vm_dir(&vm);
+            match self.task(&vm.mor, "Destroy_Task", Xml::new(), "destroy VM").await {
+                Ok(_) | Err(DriverError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
-        // vCenter deletes the files of a destroyed VM's disks: volumes are taken off first.
-        self.release_volumes(&vm).await?;
-        match self.task(&vm.mor, "Destroy_Task", Xml::new(), "destroy VM").await {
-            Err(DriverError::NotFound(_)) => Ok(()),
-            other => other.map(|_| ()),
-        }
+        crate::datastore::delete(self, &dir).await
     }
 
     pub(crate) async fn vm_power_state(&self, id: &str) -> Result<PowerState, DriverError> {

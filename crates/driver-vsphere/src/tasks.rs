@@ -17,6 +17,14 @@ const TASK_LIMIT: Duration = Duration::from_secs(3600);
 /// Waits for `task`; returns its `info.result` (a created VM's reference, say) on success, and
 /// its fault as a driver error on failure.
 pub async fn wait(soap: &Soap, task: &Mor, doing: &str) -> Result<Option<Node>, DriverError> {
+    // A quick task (a reconfigure, a power-on, every task of the simulator) has often ended
+    // by the time its call returns: one read tells, before a collector is set up to wait.
+    let now = crate::collector::properties_of(soap, task, &["info.state", "info.error", "info.result"]).await?;
+    match now.text("info.state") {
+        Some("success") => return Ok(now.prop("info.result").cloned()),
+        Some("error") => return Err(task_fault(now.prop("info.error")).into_driver_error(doing)),
+        _ => {}
+    }
     let root = soap.content().property_collector.clone();
     let pc = soap
         .call("CreatePropertyCollector", &root, Xml::new())

@@ -70,16 +70,34 @@ impl VsphereCloud {
         self.task(&self.disk_manager_ref()?, "CopyVirtualDisk_Task", copy, "copy a disk").await.map(|_| ())
     }
 
-    pub(crate) async fn grow_to(&self, ds_path: &str, kb: u64) -> Result<(), DriverError> {
-        if self.disk_kb(ds_path).await? >= kb {
-            return Ok(());
+    /// Grows a disk to at least `kb` KiB; returns its size.
+    pub(crate) async fn grow_to(&self, ds_path: &str, kb: u64) -> Result<u64, DriverError> {
+        let have = self.disk_kb(ds_path).await?;
+        self.grow_from(ds_path, have, kb).await
+    }
+
+    /// Grows a disk known to hold `have` KiB to at least `want`; returns its size.
+    pub(crate) async fn grow_from(&self, ds_path: &str, have: u64, want: u64) -> Result<u64, DriverError> {
+        if have >= want {
+            return Ok(have);
         }
         let extend = Xml::new()
             .text("name", ds_path)
             .mor("datacenter", &self.place.datacenter)
-            .text("newCapacityKb", kb.to_string())
+            .text("newCapacityKb", want.to_string())
             .text("eagerZero", "false");
-        self.task(&self.disk_manager_ref()?, "ExtendVirtualDisk_Task", extend, "grow a disk").await.map(|_| ())
+        self.task(&self.disk_manager_ref()?, "ExtendVirtualDisk_Task", extend, "grow a disk").await?;
+        Ok(want)
+    }
+
+    /// The size of an image's datastore copy, read once: an image never changes.
+    pub(crate) async fn image_kb(&self, reference: &str) -> Result<u64, DriverError> {
+        if let Some(kb) = self.image_sizes.lock().get(reference) {
+            return Ok(*kb);
+        }
+        let kb = self.disk_kb(reference).await?;
+        self.image_sizes.lock().insert(reference.to_string(), kb);
+        Ok(kb)
     }
 
     pub(crate) async fn delete_vmdk(&self, ds_path: &str) -> Result<(), DriverError> {
@@ -120,7 +138,7 @@ impl VsphereCloud {
                 }
             }
         }
-        self.grow_to(&path, v.size_gb << 20).await
+        self.grow_to(&path, v.size_gb << 20).await.map(|_| ())
     }
 
     pub(crate) async fn delete_vmdk_volume(&self, id: &str) -> Result<(), DriverError> {
@@ -128,7 +146,7 @@ impl VsphereCloud {
     }
 
     pub(crate) async fn extend_vmdk(&self, id: &str, size_gb: u64) -> Result<(), DriverError> {
-        self.grow_to(&self.volume_path(id), size_gb << 20).await
+        self.grow_to(&self.volume_path(id), size_gb << 20).await.map(|_| ())
     }
 
     pub(crate) async fn snapshot_vmdk(&self, snapshot_id: &str, volume_id: &str) -> Result<(), DriverError> {
