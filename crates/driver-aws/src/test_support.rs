@@ -119,32 +119,8 @@ fn relay(
     seen: &Seen,
 ) -> std::io::Result<()> {
     // One request per connection: the answer closes it, so the client opens the next.
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        let n = client.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let length = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
-        .and_then(Result::ok)
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = client.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+    let Some(request) = hybridstack_driver::test_wire::read_request(&mut client)? else { return Ok(()) };
+    let body = String::from_utf8_lossy(&request.body).to_string();
     let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or_default().to_string();
     if let Ok(mut seen) = seen.lock() {
         *seen.entry(action.clone()).or_default() += 1;
@@ -167,17 +143,7 @@ fn relay(
         )?;
         return Ok(());
     }
-    let mut up = std::net::TcpStream::connect(upstream)?;
-    let mut forwarded: String = head
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    forwarded.push_str("Connection: close\r\n\r\n");
-    up.write_all(forwarded.as_bytes())?;
-    up.write_all(&buf[head_end..])?;
-    let mut answer = Vec::new();
-    up.read_to_end(&mut answer)?;
+    let answer = hybridstack_driver::test_wire::forward(&request, upstream)?;
     client.write_all(&answer)?;
     Ok(())
 }

@@ -108,6 +108,15 @@ impl VsphereCloud {
             .collect())
     }
 
+    /// The switch's port groups; none where no switch spans the cluster (nothing of a network
+    /// was ever made there).
+    async fn port_groups_if_any(&self) -> Result<Vec<PortGroup>, DriverError> {
+        match self.port_groups().await {
+            Err(DriverError::NotSupported(_)) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
     /// The port group of our network `id`, if it is realised here.
     pub(crate) async fn port_group_of(&self, network_id: &str) -> Result<Option<PortGroup>, DriverError> {
         Ok(self
@@ -163,12 +172,7 @@ impl VsphereCloud {
     }
 
     pub(crate) async fn delete_port_group(&self, network_id: &str) -> Result<(), DriverError> {
-        let groups = match self.port_groups().await {
-            Ok(g) => g,
-            // No switch: nothing of a network was ever made here.
-            Err(DriverError::NotSupported(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+        let groups = self.port_groups_if_any().await?;
         let Some(pg) = groups
             .into_iter()
             .find(|pg| self.ours(&pg.marks) && pg.marks.get(KEY_ID).map(String::as_str) == Some(network_id))
@@ -183,11 +187,7 @@ impl VsphereCloud {
 
     /// Our port groups, for the reconciler.
     pub(crate) async fn owned_port_groups(&self) -> Result<Vec<Owned>, DriverError> {
-        let groups = match self.port_groups().await {
-            Ok(g) => g,
-            Err(DriverError::NotSupported(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
+        let groups = self.port_groups_if_any().await?;
         Ok(groups
             .into_iter()
             .filter(|pg| self.ours(&pg.marks))
@@ -197,11 +197,7 @@ impl VsphereCloud {
 
     /// Port groups marked as hybridstack's that are not this cloud's of this installation.
     pub(crate) async fn foreign_port_groups(&self) -> Result<Vec<Foreign>, DriverError> {
-        let groups = match self.port_groups().await {
-            Ok(g) => g,
-            Err(DriverError::NotSupported(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
+        let groups = self.port_groups_if_any().await?;
         Ok(groups
             .into_iter()
             .filter(|pg| !pg.marks.is_empty() && !self.ours(&pg.marks))

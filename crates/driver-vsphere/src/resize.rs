@@ -51,14 +51,7 @@ impl VsphereCloud {
         let key = vm.root_key.ok_or_else(|| DriverError::Failed(format!("VM {} has no root disk", vm.mor.value)))?;
         let controller =
             vm.controller.ok_or_else(|| DriverError::Failed(format!("VM {} has no SCSI controller", vm.mor.value)))?;
-        let backing = Xml::new().text("fileName", root).text("diskMode", "persistent").text("thinProvisioned", "true");
-        let disk = Xml::new()
-            .text("key", key.to_string())
-            .typed_node("deviceInfo", "Description", Xml::new().text("label", "Hard disk 1").text("summary", ""))
-            .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
-            .text("controllerKey", controller.to_string())
-            .text("unitNumber", "0")
-            .text("capacityInKB", kb.to_string());
+        let disk = crate::volumes::disk_device(key, root, controller, 0, kb, Some("Hard disk 1"));
         let spec = Xml::new()
             .node("deviceChange", Xml::new().text("operation", "edit").typed_node("device", "VirtualDisk", disk));
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "grow the root disk").await?;

@@ -51,6 +51,30 @@ fn power_of(o: &Object) -> PowerState {
 }
 
 /// `[ds] dir/file` split into the datastore path's directory: `[ds] dir`.
+/// A device backed by a datastore file, connected at power-on, added to a VM; `tail` holds
+/// the fields its type adds after the controller's key.
+fn file_device(
+    kind: &str,
+    backing: &str,
+    key: i32,
+    file: &str,
+    guest_control: bool,
+    controller: i32,
+    tail: Xml,
+) -> Xml {
+    let connect = Xml::new()
+        .text("startConnected", "true")
+        .text("allowGuestControl", guest_control.to_string())
+        .text("connected", "true");
+    let device = Xml::new()
+        .text("key", key.to_string())
+        .typed_node("backing", backing, Xml::new().text("fileName", file))
+        .node("connectable", connect)
+        .text("controllerKey", controller.to_string())
+        .append(tail);
+    Xml::new().text("operation", "add").typed_node("device", kind, device)
+}
+
 /// The VM's directory on the datastore, where its own files are.
 pub(crate) fn vm_dir(vm: &Vm) -> String {
     directory_of(&vm.vmx).to_string()
@@ -254,13 +278,7 @@ impl VsphereCloud {
         self.write_config_drive(&dir, s).await?;
         let controller =
             Xml::new().text("key", NEW_CONTROLLER.to_string()).text("busNumber", "0").text("sharedBus", "noSharing");
-        let backing = Xml::new().text("fileName", &root).text("diskMode", "persistent").text("thinProvisioned", "true");
-        let disk = Xml::new()
-            .text("key", "-101")
-            .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
-            .text("controllerKey", NEW_CONTROLLER.to_string())
-            .text("unitNumber", "0")
-            .text("capacityInKB", kb.to_string());
+        let disk = crate::volumes::disk_device(-101, &root, NEW_CONTROLLER, 0, kb, None);
         let nics = self.nic_devices(s).await?;
         let config = Xml::new()
             .text("name", &s.id)
@@ -350,13 +368,7 @@ impl VsphereCloud {
     pub(crate) async fn attach_root(&self, vm: &Vm, file: &str, kb: u64) -> Result<(), DriverError> {
         let controller =
             vm.controller.ok_or_else(|| DriverError::Failed(format!("VM {} has no SCSI controller", vm.mor.value)))?;
-        let backing = Xml::new().text("fileName", file).text("diskMode", "persistent").text("thinProvisioned", "true");
-        let disk = Xml::new()
-            .text("key", "-101")
-            .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
-            .text("controllerKey", controller.to_string())
-            .text("unitNumber", "0")
-            .text("capacityInKB", kb.to_string());
+        let disk = crate::volumes::disk_device(-101, file, controller, 0, kb, None);
         let spec = Xml::new()
             .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualDisk", disk));
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach the root disk").await?;
@@ -382,15 +394,15 @@ impl VsphereCloud {
     fn cdrom_device(&self, vm: &Vm) -> Result<Xml, DriverError> {
         let ide = vm.ide.ok_or_else(|| DriverError::Failed(format!("VM {} has no IDE controller", vm.mor.value)))?;
         let file = format!("{}/{CONFIG_DRIVE}", vm_dir(vm));
-        let connect =
-            Xml::new().text("startConnected", "true").text("allowGuestControl", "true").text("connected", "true");
-        let cdrom = Xml::new()
-            .text("key", "-300")
-            .typed_node("backing", "VirtualCdromIsoBackingInfo", Xml::new().text("fileName", file))
-            .node("connectable", connect)
-            .text("controllerKey", ide.to_string())
-            .text("unitNumber", "0");
-        Ok(Xml::new().text("operation", "add").typed_node("device", "VirtualCdrom", cdrom))
+        Ok(file_device(
+            "VirtualCdrom",
+            "VirtualCdromIsoBackingInfo",
+            -300,
+            &file,
+            true,
+            ide,
+            Xml::new().text("unitNumber", "0"),
+        ))
     }
 
     /// A serial port writing to a file in the VM's directory: the console output vCenter
@@ -398,15 +410,8 @@ impl VsphereCloud {
     fn serial_device(&self, vm: &Vm) -> Result<Xml, DriverError> {
         let sio = vm.sio.ok_or_else(|| DriverError::Failed(format!("VM {} has no SIO controller", vm.mor.value)))?;
         let file = format!("{}/{CONSOLE_LOG}", vm_dir(vm));
-        let connect =
-            Xml::new().text("startConnected", "true").text("allowGuestControl", "false").text("connected", "true");
-        let port = Xml::new()
-            .text("key", "-400")
-            .typed_node("backing", "VirtualSerialPortFileBackingInfo", Xml::new().text("fileName", file))
-            .node("connectable", connect)
-            .text("controllerKey", sio.to_string())
-            .text("yieldOnPoll", "true");
-        Ok(Xml::new().text("operation", "add").typed_node("device", "VirtualSerialPort", port))
+        let tail = Xml::new().text("yieldOnPoll", "true");
+        Ok(file_device("VirtualSerialPort", "VirtualSerialPortFileBackingInfo", -400, &file, false, sio, tail))
     }
 
     /// The last `lines` lines of the console file; empty while the guest has written none.

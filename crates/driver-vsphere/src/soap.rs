@@ -122,7 +122,7 @@ impl Soap {
         }
         let http = b.build().map_err(|e| DriverError::Failed(format!("HTTP client: {e}")))?;
         let this = Mor::new("ServiceInstance", "ServiceInstance");
-        let reply = post(&http, &endpoint.url, None, "RetrieveServiceContent", &this, Xml::new()).await?;
+        let (reply, _) = post(&http, &endpoint.url, None, "RetrieveServiceContent", &this, Xml::new()).await?;
         let content = match reply {
             Reply::Ok(n) => service_content(&n)?,
             Reply::Fault(f) => return Err(f.into_driver_error("RetrieveServiceContent")),
@@ -154,7 +154,7 @@ impl Soap {
         }
         let body = Xml::new().text("userName", &self.endpoint.user).text("password", &self.endpoint.password);
         let sm = self.content.session_manager.clone();
-        let (reply, cookie) = post_with_cookie(&self.http, &self.endpoint.url, None, "Login", &sm, body).await?;
+        let (reply, cookie) = post(&self.http, &self.endpoint.url, None, "Login", &sm, body).await?;
         match reply {
             Reply::Ok(_) => {}
             Reply::Fault(f) if f.kind == "InvalidLogin" => {
@@ -184,7 +184,7 @@ impl Soap {
     pub async fn call_raw(&self, method: &str, this: &Mor, body: Xml) -> Result<Result<Node, Fault>, DriverError> {
         for attempt in 0..2 {
             let cookie = self.cookie.read().clone();
-            match post(&self.http, &self.endpoint.url, cookie.as_deref(), method, this, body.clone()).await? {
+            match post(&self.http, &self.endpoint.url, cookie.as_deref(), method, this, body.clone()).await?.0 {
                 Reply::Ok(n) => return Ok(Ok(n)),
                 Reply::Fault(f) if f.kind == "NotAuthenticated" && attempt == 0 => {
                     tracing::info!(url = %self.endpoint.url, "vCenter session ended; logging in again");
@@ -197,18 +197,8 @@ impl Soap {
     }
 }
 
+/// Posts one call; returns the reply and the session cookie it set, if any.
 async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    cookie: Option<&str>,
-    method: &str,
-    this: &Mor,
-    body: Xml,
-) -> Result<Reply, DriverError> {
-    Ok(post_with_cookie(http, url, cookie, method, this, body).await?.0)
-}
-
-async fn post_with_cookie(
     http: &reqwest::Client,
     url: &str,
     cookie: Option<&str>,

@@ -25,13 +25,23 @@ pub async fn wait(soap: &Soap, task: &Mor, doing: &str) -> Result<Option<Node>, 
         Some("error") => return Err(task_fault(now.prop("info.error")).into_driver_error(doing)),
         _ => {}
     }
+    with_collector(soap, |pc| async move { watch(soap, &pc, task, doing).await }).await
+}
+
+/// Runs `f` with a property collector of its own, destroyed after (best effort: a collector
+/// left behind goes with the session).
+async fn with_collector<T, F, Fut>(soap: &Soap, f: F) -> Result<T, DriverError>
+where
+    F: FnOnce(Mor) -> Fut,
+    Fut: std::future::Future<Output = Result<T, DriverError>>,
+{
     let root = soap.content().property_collector.clone();
     let pc = soap
         .call("CreatePropertyCollector", &root, Xml::new())
         .await?
         .as_mor()
         .ok_or_else(|| DriverError::Failed("CreatePropertyCollector returned no collector".into()))?;
-    let outcome = watch(soap, &pc, task, doing).await;
+    let outcome = f(pc.clone()).await;
     let _ = soap.call("DestroyPropertyCollector", &pc, Xml::new()).await;
     outcome
 }
@@ -81,13 +91,7 @@ fn task_fault(error: Option<&Node>) -> Fault {
 /// Waits up to `limit_secs` for `obj`'s `path` to read `want` (a VM reaching `poweredOff`
 /// after a guest shutdown); says whether it did.
 pub async fn wait_for(soap: &Soap, obj: &Mor, path: &str, want: &str, limit_secs: u64) -> Result<bool, DriverError> {
-    let root = soap.content().property_collector.clone();
-    let pc = soap
-        .call("CreatePropertyCollector", &root, Xml::new())
-        .await?
-        .as_mor()
-        .ok_or_else(|| DriverError::Failed("CreatePropertyCollector returned no collector".into()))?;
-    let outcome = async {
+    with_collector(soap, |pc| async move {
         let prop = Xml::new().text("type", &obj.kind).text("all", "false").text("pathSet", path);
         let spec = Xml::new().node("propSet", prop).node("objectSet", Xml::new().mor("obj", obj).text("skip", "false"));
         soap.call("CreateFilter", &pc, Xml::new().node("spec", spec).text("partialUpdates", "false")).await?;
@@ -114,8 +118,6 @@ pub async fn wait_for(soap: &Soap, obj: &Mor, path: &str, want: &str, limit_secs
                 return Ok(true);
             }
         }
-    }
-    .await;
-    let _ = soap.call("DestroyPropertyCollector", &pc, Xml::new()).await;
-    outcome
+    })
+    .await
 }

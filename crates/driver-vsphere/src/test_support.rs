@@ -153,35 +153,11 @@ fn relay(
     plan: &std::sync::Mutex<Vec<(String, u32, Failure)>>,
     injected: &std::sync::atomic::AtomicU32,
 ) -> std::io::Result<()> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     // One request per connection: the answer closes it, so the client opens the next.
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    let head_end = loop {
-        let n = client.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let length = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>()))
-        .and_then(Result::ok)
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = client.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
+    let Some(request) = hybridstack_driver::test_wire::read_request(&mut client)? else { return Ok(()) };
     // The method is the first element in the SOAP body.
-    let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
+    let body = String::from_utf8_lossy(&request.body).to_string();
     let method = body
         .split_once("Body>")
         .and_then(|(_, rest)| rest.trim_start().strip_prefix('<'))
@@ -222,17 +198,7 @@ fn relay(
     if lose {
         injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
-    let mut up = std::net::TcpStream::connect(upstream)?;
-    let mut forwarded: String = head
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
-        .map(|l| format!("{l}\r\n"))
-        .collect();
-    forwarded.push_str("Connection: close\r\n\r\n");
-    up.write_all(forwarded.as_bytes())?;
-    up.write_all(&buf[head_end..])?;
-    let mut answer = Vec::new();
-    up.read_to_end(&mut answer)?;
+    let answer = hybridstack_driver::test_wire::forward(&request, upstream)?;
     if !lose {
         client.write_all(&answer)?;
     }

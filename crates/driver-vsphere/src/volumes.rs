@@ -189,13 +189,7 @@ impl VsphereCloud {
         let controller =
             vm.controller.ok_or_else(|| DriverError::Failed(format!("VM {} has no SCSI controller", vm.mor.value)))?;
         let kb = self.disk_kb(&path).await?;
-        let backing = Xml::new().text("fileName", &path).text("diskMode", "persistent").text("thinProvisioned", "true");
-        let disk = Xml::new()
-            .text("key", "-102")
-            .typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
-            .text("controllerKey", controller.to_string())
-            .text("unitNumber", unit.to_string())
-            .text("capacityInKB", kb.to_string());
+        let disk = disk_device(-102, &path, controller, unit, kb, None);
         let spec = Xml::new()
             .node("deviceChange", Xml::new().text("operation", "add").typed_node("device", "VirtualDisk", disk));
         self.task(&vm.mor, "ReconfigVM_Task", Xml::new().node("spec", spec), "attach a volume").await?;
@@ -251,6 +245,20 @@ impl VsphereCloud {
         }
         Ok(out)
     }
+}
+
+/// A VirtualDisk device on a SCSI unit, backed by a flat VMDK file (thin), for a device
+/// change. `label` names an existing device being edited (vCenter wants its description).
+pub(crate) fn disk_device(key: i32, file: &str, controller: i32, unit: u8, kb: u64, label: Option<&str>) -> Xml {
+    let backing = Xml::new().text("fileName", file).text("diskMode", "persistent").text("thinProvisioned", "true");
+    let mut disk = Xml::new().text("key", key.to_string());
+    if let Some(label) = label {
+        disk = disk.typed_node("deviceInfo", "Description", Xml::new().text("label", label).text("summary", ""));
+    }
+    disk.typed_node("backing", "VirtualDiskFlatVer2BackingInfo", backing)
+        .text("controllerKey", controller.to_string())
+        .text("unitNumber", unit.to_string())
+        .text("capacityInKB", kb.to_string())
 }
 
 /// A disk device of a VM as read.

@@ -51,6 +51,12 @@ impl Xml {
         self
     }
 
+    /// The fields of `more`, after these.
+    pub fn append(mut self, more: Xml) -> Xml {
+        self.0.push_str(&more.0);
+        self
+    }
+
     /// One element per item of an array field.
     pub fn nodes(mut self, name: &str, items: Vec<Xml>) -> Xml {
         for i in items {

@@ -14,6 +14,8 @@ mod error;
 mod image_store;
 mod network;
 mod ownership;
+#[doc(hidden)]
+pub mod test_wire;
 mod volume;
 
 pub use compute::{

@@ -14,23 +14,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use hybridstack_driver_aws::test_support::{start_moto, FaultProxy};
-use serde_json::Value;
 use support::aws::{add_cloud, boto3, wait_nothing_left};
 use support::cli::{cmd, field, Cli};
 
 const CLOUD: &str = "aws-faults";
-
-fn status(cli: &Cli, kind: &str, name: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let shown = cli.json(&[kind, "show", name]);
-        if field(&shown, "status") == want {
-            return shown;
-        }
-        assert!(Instant::now() < deadline, "{kind} {name} is not {want}: {shown}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
 
 #[test]
 fn aws_faults_are_undone_or_retried() {
@@ -45,7 +32,7 @@ fn aws_faults_are_undone_or_retried() {
     // The launch refused: everything made for the server before it is taken back.
     proxy.fail("RunInstances", 1, 400, "InsufficientInstanceCapacity");
     admin.ok(&["server", "create", "--image", &image, "--flavor", "t3.micro", "--network", "net", "refused"]);
-    let failed = status(&admin, "server", "refused", "ERROR");
+    let failed = admin.wait_status("server", "refused", &["ERROR"]);
     assert!(failed["fault"].to_string().contains("InsufficientInstanceCapacity"), "{failed}");
     assert_eq!(proxy.injected(), 1);
     wait_nothing_left(&moto.url, CLOUD);
@@ -59,7 +46,7 @@ fn aws_faults_are_undone_or_retried() {
 
     // An attach refused: the volume is free again, on AWS and in the API.
     admin.ok(&["volume", "create", "--size", "1", "--availability-zone", CLOUD, "data"]);
-    let vol = status(&admin, "volume", "data", "available");
+    let vol = admin.wait_status("volume", "data", &["available"]);
     proxy.fail("AttachVolume", 1, 400, "IncorrectState");
     let _ = admin.run(&["server", "add", "volume", "vm", "data"]);
     let deadline = Instant::now() + Duration::from_secs(60);

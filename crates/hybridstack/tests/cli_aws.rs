@@ -23,20 +23,6 @@ use support::cli::{cmd, field, Cli};
 const AMI: &str = "ami-760aaa0f";
 const SECRET: &str = "e2e-aws-secret-never-stored-in-clear";
 
-fn wait_server(cli: &Cli, name: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let shown = cli.json(&["server", "show", name]);
-        let status = field(&shown, "status").to_string();
-        if status == want {
-            return shown;
-        }
-        assert!(status != "ERROR", "server {name} went to ERROR: {shown}");
-        assert!(Instant::now() < deadline, "timed out waiting for {name} to be {want}: {shown}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 #[test]
 fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let moto = start_moto();
@@ -96,16 +82,16 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     assert!(mine("running", "t3.micro"), "{:?}", ec2_instances(&moto.url));
 
     admin.ok(&["server", "stop", "on-aws"]);
-    wait_server(&admin, "on-aws", "SHUTOFF");
+    admin.wait_status("server", "on-aws", &["SHUTOFF"]);
     assert!(mine("stopped", "t3.micro"));
     admin.ok(&["server", "start", "on-aws"]);
-    wait_server(&admin, "on-aws", "ACTIVE");
+    admin.wait_status("server", "on-aws", &["ACTIVE"]);
 
     admin.ok(&["server", "resize", "--flavor", "t3.small", "--wait", "on-aws"]);
-    wait_server(&admin, "on-aws", "VERIFY_RESIZE");
+    admin.wait_status("server", "on-aws", &["VERIFY_RESIZE"]);
     assert!(mine("running", "t3.small"), "{:?}", ec2_instances(&moto.url));
     admin.ok(&["server", "resize", "confirm", "on-aws"]);
-    let resized = wait_server(&admin, "on-aws", "ACTIVE");
+    let resized = admin.wait_status("server", "on-aws", &["ACTIVE"]);
     assert!(resized["flavor"].to_string().contains("t3.small"), "{resized}");
     admin.ok(&["console", "log", "show", "on-aws"]);
 
@@ -116,9 +102,9 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
          ec2.stop_instances(InstanceIds=[r['Reservations'][0]['Instances'][0]['InstanceId']])"
     );
     boto3(&moto.url, &stop);
-    wait_server(&admin, "on-aws", "SHUTOFF");
+    admin.wait_status("server", "on-aws", &["SHUTOFF"]);
     admin.ok(&["server", "start", "on-aws"]);
-    wait_server(&admin, "on-aws", "ACTIVE");
+    admin.wait_status("server", "on-aws", &["ACTIVE"]);
     // An instance carrying this installation's and this cloud's tags that no row owns.
     let orphan = "00000000-0000-4000-8000-0000000000aa";
     let installation = support::guest::installation(&server);
@@ -138,7 +124,7 @@ fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     }
     // Rebuild: a new instance under the same server id; the old one is terminated.
     admin.ok(&["server", "rebuild", "--image", &image, "--wait", "on-aws"]);
-    wait_server(&admin, "on-aws", "ACTIVE");
+    admin.wait_status("server", "on-aws", &["ACTIVE"]);
     let states: Vec<String> =
         ec2_instances(&moto.url).into_iter().filter(|(sid, ..)| *sid == id).map(|(_, st, _)| st).collect();
     let mut sorted = states.clone();

@@ -30,20 +30,7 @@ fn one_project_runs_a_server_on_kvm_aws_and_vcenter_and_lists_them_together() {
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
     let guest = support::guest::upload_test_guest(&admin, "guest");
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "192", "--disk", "1", "g.small"]);
-    let work = tempfile::tempdir().expect("temporary directory");
-    let raw = support::vsphere::raw_image(work.path(), 2);
-    let disk = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw.to_str().expect("path"),
-        "disk-raw",
-    ]);
-    let disk = field(&disk, "id").to_string();
+    let disk = support::vsphere::upload_raw(&admin, 2, "disk-raw");
 
     let create = |name: &str, image: &str, flavor: &str, zone: &str| {
         let made = admin.json(&[

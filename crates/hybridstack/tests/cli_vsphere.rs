@@ -22,39 +22,12 @@ use support::vsphere::{add_cloud, cloud_cmd, inventory as pyvmomi, nothing_left}
 
 const CLOUD: &str = "vc-e2e";
 
-fn wait_volume(cli: &Cli, name: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let shown = cli.json(&["volume", "show", name]);
-        if field(&shown, "status") == want {
-            return;
-        }
-        assert!(!field(&shown, "status").starts_with("error"), "volume {name}: {shown}");
-        assert!(Instant::now() < deadline, "timed out waiting for volume {name} to be {want}: {shown}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn wait_server(cli: &Cli, name: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let shown = cli.json(&["server", "show", name]);
-        let status = field(&shown, "status").to_string();
-        if status == want {
-            return shown;
-        }
-        assert!(status != "ERROR", "server {name} went to ERROR: {shown}");
-        assert!(Instant::now() < deadline, "timed out waiting for {name} to be {want}: {shown}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 #[test]
 fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     let sim = start_vcsim();
     let server = support::start();
     let cert = sim.cert_file.display().to_string();
-    let add = |password: &str, extra: &[&str]| add_cloud(&server, &sim, CLOUD, password, extra);
+    let add = |password: &str, extra: &[&str]| add_cloud(&server, &sim.url, CLOUD, password, extra);
     // A self-signed certificate is refused unless trusted or --insecure; a wrong password is
     // refused with the reason; neither stores anything.
     let refused = add(PASSWORD, &[]);
@@ -86,19 +59,7 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert!(vc["vCPUs"].as_u64().unwrap() > 0 && vc["Memory MB"].as_u64().unwrap() > 0, "{hypervisors}");
 
     let work = tempfile::tempdir().unwrap();
-    let raw = support::vsphere::raw_image(work.path(), 2);
-    let image = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw.to_str().unwrap(),
-        "tiny-raw",
-    ]);
-    let image = field(&image, "id").to_string();
+    let image = support::vsphere::upload_raw(&admin, 2, "tiny-raw");
     admin.json(&["flavor", "create", "--vcpus", "2", "--ram", "256", "--disk", "1", "v.small"]);
 
     let vm = admin.json(&[
@@ -132,17 +93,17 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert_eq!(vms[0]["disks"][0]["capacity_kb"], 1 << 20, "{inv}");
 
     admin.ok(&["server", "stop", "on-vc"]);
-    wait_server(&admin, "on-vc", "SHUTOFF");
+    admin.wait_status("server", "on-vc", &["SHUTOFF"]);
     assert_eq!(pyvmomi(&sim)["vms"][0]["power"], "poweredOff");
     admin.ok(&["server", "start", "on-vc"]);
-    wait_server(&admin, "on-vc", "ACTIVE");
+    admin.wait_status("server", "on-vc", &["ACTIVE"]);
     admin.ok(&["server", "reboot", "--hard", "on-vc"]);
-    wait_server(&admin, "on-vc", "ACTIVE");
+    admin.wait_status("server", "on-vc", &["ACTIVE"]);
     admin.ok(&["server", "suspend", "on-vc"]);
-    wait_server(&admin, "on-vc", "SUSPENDED");
+    admin.wait_status("server", "on-vc", &["SUSPENDED"]);
     assert_eq!(pyvmomi(&sim)["vms"][0]["power"], "suspended");
     admin.ok(&["server", "resume", "on-vc"]);
-    wait_server(&admin, "on-vc", "ACTIVE");
+    admin.wait_status("server", "on-vc", &["ACTIVE"]);
     // Resize: revert puts CPUs, memory and disk back; confirm keeps the new size.
     admin.json(&["flavor", "create", "--vcpus", "4", "--ram", "512", "--disk", "2", "v.large"]);
     let shape = |sim: &hybridstack_driver_vsphere::test_support::Vcsim| {
@@ -150,31 +111,31 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
         (vm["num_cpu"].as_u64(), vm["memory_mb"].as_u64(), vm["disks"][0]["capacity_kb"].as_u64())
     };
     admin.ok(&["server", "resize", "--flavor", "v.large", "--wait", "on-vc"]);
-    wait_server(&admin, "on-vc", "VERIFY_RESIZE");
+    admin.wait_status("server", "on-vc", &["VERIFY_RESIZE"]);
     assert_eq!(shape(&sim), (Some(4), Some(512), Some(2 << 20)));
     admin.ok(&["server", "resize", "revert", "on-vc"]);
-    wait_server(&admin, "on-vc", "ACTIVE");
+    admin.wait_status("server", "on-vc", &["ACTIVE"]);
     assert_eq!(shape(&sim), (Some(2), Some(256), Some(1 << 20)));
     admin.ok(&["server", "resize", "--flavor", "v.large", "--wait", "on-vc"]);
-    wait_server(&admin, "on-vc", "VERIFY_RESIZE");
+    admin.wait_status("server", "on-vc", &["VERIFY_RESIZE"]);
     admin.ok(&["server", "resize", "confirm", "on-vc"]);
-    let resized = wait_server(&admin, "on-vc", "ACTIVE");
+    let resized = admin.wait_status("server", "on-vc", &["ACTIVE"]);
     assert!(resized["flavor"].to_string().contains("v.large"), "{resized}");
     assert_eq!(shape(&sim), (Some(4), Some(512), Some(2 << 20)));
 
     // A volume: a VMDK on the datastore, hot-attached to the running VM and detached again.
     let vol = admin.json(&["volume", "create", "--size", "1", "--availability-zone", CLOUD, "vc-vol"]);
     let vol_id = field(&vol, "id").to_string();
-    wait_volume(&admin, "vc-vol", "available");
+    admin.wait_status("volume", "vc-vol", &["available"]);
     admin.ok(&["volume", "set", "--size", "2", "vc-vol"]);
-    wait_volume(&admin, "vc-vol", "available");
+    admin.wait_status("volume", "vc-vol", &["available"]);
     admin.ok(&["server", "add", "volume", "on-vc", "vc-vol"]);
-    wait_volume(&admin, "vc-vol", "in-use");
+    admin.wait_status("volume", "vc-vol", &["in-use"]);
     let disks = pyvmomi(&sim)["vms"][0]["disks"].clone();
     let attached = disks.as_array().unwrap().iter().find(|d| d["file"].as_str().unwrap().contains(&vol_id)).cloned();
     assert_eq!(attached.expect("the volume's disk")["capacity_kb"], 2 << 20, "{disks}");
     admin.ok(&["server", "remove", "volume", "on-vc", "vc-vol"]);
-    wait_volume(&admin, "vc-vol", "available");
+    admin.wait_status("volume", "vc-vol", &["available"]);
     assert_eq!(pyvmomi(&sim)["vms"][0]["disks"].as_array().unwrap().len(), 1);
     admin.ok(&["volume", "delete", "vc-vol"]);
 
@@ -186,7 +147,7 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert_eq!(field(&shown, "status"), "active", "{shown}");
     assert!(shown["properties"].to_string().contains(CLOUD), "{shown}");
     admin.ok(&["server", "rebuild", "--image", &snap_id, "--wait", "on-vc"]);
-    wait_server(&admin, "on-vc", "ACTIVE");
+    admin.wait_status("server", "on-vc", &["ACTIVE"]);
     assert_eq!(pyvmomi(&sim)["vms"][0]["power"], "poweredOn");
 
     // The console file is empty (the simulator runs no guest), which the API shows as is.
@@ -210,26 +171,8 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     admin.json(&["security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22", "vc-web"]);
     let key_file = work.path().join("vc-key");
     admin.json(&["keypair", "create", "--private-key", key_file.to_str().unwrap(), "vc-key"]);
-    let raw2 = support::vsphere::raw_image(work.path(), 3);
-    let copied = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw2.to_str().unwrap(),
-        "copied-raw",
-    ]);
-    let copied = field(&copied, "id").to_string();
-    // (--store takes several names: the option after it ends the list.)
-    admin.ok(&["image", "import", "--store", CLOUD, "--method", "copy-image", &copied]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !admin.json(&["image", "show", &copied])["properties"].to_string().contains(CLOUD) {
-        assert!(Instant::now() < deadline, "the image was not copied onto {CLOUD}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let copied = support::vsphere::upload_raw(&admin, 3, "copied-raw");
+    support::vsphere::copy_to(&admin, &copied, CLOUD);
     let on_net = admin.json(&[
         "server",
         "create",

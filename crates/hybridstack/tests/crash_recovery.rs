@@ -123,7 +123,6 @@ fn crash_run(store: &str, server: support::Server, target: Target) {
     // before the cleanup runs; otherwise its engine keeps making guests behind the cleanup.
     let (leftovers, mut server) = (support::guest::Leftovers::new(&server, &cloud), server);
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
-    let work = tempfile::tempdir().expect("temporary directory");
     let image = match &target {
         Target::Kvm => {
             support::guest::add_libvirt_cloud(&server, &cloud);
@@ -131,26 +130,9 @@ fn crash_run(store: &str, server: support::Server, target: Target) {
         }
         Target::Vcenter(sim) => {
             support::vsphere::add_trusted_cloud(&server, sim, &cloud);
-            let raw = support::vsphere::raw_image(work.path(), 2);
-            let made = admin.json(&[
-                "image",
-                "create",
-                "--disk-format",
-                "raw",
-                "--container-format",
-                "bare",
-                "--file",
-                raw.to_str().expect("path"),
-                "g",
-            ]);
-            let id = field(&made, "id").to_string();
+            let id = support::vsphere::upload_raw(&admin, 2, "g");
             // Copied onto the datastore before the run, as an operator would.
-            admin.ok(&["image", "import", "--store", &cloud, "--method", "copy-image", &id]);
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !admin.json(&["image", "show", &id])["properties"].to_string().contains(&cloud) {
-                assert!(Instant::now() < deadline, "the image was not copied onto {cloud}");
-                std::thread::sleep(Duration::from_millis(300));
-            }
+            support::vsphere::copy_to(&admin, &id, &cloud);
             id
         }
     };

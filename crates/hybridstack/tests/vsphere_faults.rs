@@ -14,69 +14,20 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use hybridstack_driver_vsphere::test_support::{
-    start_vcsim_plain, Failure, FaultProxy, CLUSTER, DATACENTER, DATASTORE, PASSWORD, USER,
-};
-use serde_json::Value;
+use hybridstack_driver_vsphere::test_support::{start_vcsim_plain, Failure, FaultProxy, PASSWORD};
 use support::cli::{field, Cli};
 
 const CLOUD: &str = "vc-faults";
-
-fn settle(cli: &Cli, name: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let shown = cli.json(&["server", "show", name]);
-        if ["ACTIVE", "ERROR"].contains(&field(&shown, "status")) {
-            return shown;
-        }
-        assert!(Instant::now() < deadline, "server {name} did not settle: {shown}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 #[test]
 fn vcenter_faults_at_each_step_are_undone_or_retried() {
     let sim = start_vcsim_plain();
     let proxy = FaultProxy::start(&sim.url);
     let server = support::start_with(&[("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "3600")]);
-    let added = support::vsphere::cloud_cmd(
-        &server,
-        PASSWORD,
-        &[
-            "add",
-            "vsphere",
-            "--name",
-            CLOUD,
-            "--url",
-            &proxy.url,
-            "--user",
-            USER,
-            "--datacenter",
-            DATACENTER,
-            "--cluster",
-            CLUSTER,
-            "--datastore",
-            DATASTORE,
-            "--vlan-range",
-            "100-199",
-        ],
-    );
+    let added = support::vsphere::add_cloud(&server, &proxy.url, CLOUD, PASSWORD, &[]);
     assert!(added.status.success(), "{added:?}");
     let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
-    let work = tempfile::tempdir().expect("temporary directory");
-    let raw = support::vsphere::raw_image(work.path(), 2);
-    let image = admin.json(&[
-        "image",
-        "create",
-        "--disk-format",
-        "raw",
-        "--container-format",
-        "bare",
-        "--file",
-        raw.to_str().expect("path"),
-        "disk",
-    ]);
-    let image = field(&image, "id").to_string();
+    let image = support::vsphere::upload_raw(&admin, 2, "disk");
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "128", "--disk", "1", "f1"]);
     admin.json(&["network", "create", "--availability-zone-hint", CLOUD, "net"]);
     admin.json(&["subnet", "create", "--network", "net", "--subnet-range", "10.61.0.0/24", "net-v4"]);
@@ -109,7 +60,7 @@ fn vcenter_faults_at_each_step_are_undone_or_retried() {
             CLOUD,
             &name,
         ]);
-        let shown = settle(&admin, &name);
+        let shown = admin.wait_status("server", &name, &["ACTIVE", "ERROR"]);
         assert_eq!(proxy.injected(), before + 1, "{method} {how:?} was not injected");
         assert_eq!(field(&shown, "status"), want, "{method} {how:?}: {shown}");
         let id = field(&shown, "id").to_string();

@@ -110,6 +110,24 @@ print(r.text)"#;
     }
 }
 
+impl Cli {
+    /// Shows `kind` `name` (`server`, `volume`…) until its status is one of `wants` (three
+    /// minutes at most) and returns it; a status of error that is not among them fails at once.
+    pub fn wait_status(&self, kind: &str, name: &str, wants: &[&str]) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        loop {
+            let shown = self.json(&[kind, "show", name]);
+            let status = field(&shown, "status").to_string();
+            if wants.contains(&status.as_str()) {
+                return shown;
+            }
+            assert!(!status.eq_ignore_ascii_case("error"), "{kind} {name} went to {status}: {shown}");
+            assert!(std::time::Instant::now() < deadline, "{kind} {name} is not {wants:?}: {shown}");
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+}
+
 pub fn field<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("no {k} in {v}"))
 }

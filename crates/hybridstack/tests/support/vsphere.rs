@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use hybridstack_driver_vsphere::test_support::{Vcsim, CLUSTER, DATACENTER, DATASTORE, PASSWORD, USER};
 use serde_json::Value;
 
+use super::cli::{field, Cli};
 use super::Server;
 
 /// `hybridstack cloud --data-dir … ARGS` with `password` as VCENTER_PASSWORD.
@@ -19,16 +20,17 @@ pub fn cloud_cmd(server: &Server, password: &str, args: &[&str]) -> Output {
         .expect("run hybridstack cloud")
 }
 
-/// `cloud add vsphere` for the simulator's one cluster as cloud `name`, `extra` added (its
-/// CA is not trusted unless `extra` says so).
-pub fn add_cloud(server: &Server, sim: &Vcsim, name: &str, password: &str, extra: &[&str]) -> Output {
+/// `cloud add vsphere` for the simulator's one cluster, at SDK `url` (the simulator's, or a
+/// proxy's before it), as cloud `name`, `extra` added (its CA is not trusted unless `extra`
+/// says so).
+pub fn add_cloud(server: &Server, url: &str, name: &str, password: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "add",
         "vsphere",
         "--name",
         name,
         "--url",
-        &sim.url,
+        url,
         "--user",
         USER,
         "--datacenter",
@@ -49,7 +51,7 @@ pub fn add_cloud(server: &Server, sim: &Vcsim, name: &str, password: &str, extra
 /// `add_cloud` trusting the simulator's CA, which must succeed.
 pub fn add_trusted_cloud(server: &Server, sim: &Vcsim, name: &str) {
     let cert = sim.cert_file.display().to_string();
-    let added = add_cloud(server, sim, name, PASSWORD, &["--ca-file", &cert]);
+    let added = add_cloud(server, &sim.url, name, PASSWORD, &["--ca-file", &cert]);
     assert!(added.status.success(), "cloud add vsphere: {}", String::from_utf8_lossy(&added.stderr));
 }
 
@@ -74,9 +76,25 @@ pub fn nothing_left(inv: &Value) -> bool {
         && !inv["port_groups"].as_array().is_some_and(|g| g.iter().any(ours))
 }
 
-/// A raw disk image of `mib` MiB (vCenter VMs boot their disks; the simulator runs none).
-pub fn raw_image(dir: &std::path::Path, mib: usize) -> std::path::PathBuf {
-    let path = dir.join("disk.raw");
+/// Uploads a raw disk image of `mib` MiB as Glance image `name` (vCenter VMs boot their
+/// disks; the simulator runs none); returns its id.
+pub fn upload_raw(admin: &Cli, mib: usize, name: &str) -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("disk.raw");
     std::fs::write(&path, vec![7u8; mib << 20]).expect("write the image");
-    path
+    let args = ["image", "create", "--disk-format", "raw", "--container-format", "bare", "--file"];
+    let made = admin.json(&[&args[..], &[path.to_str().expect("path"), name]].concat());
+    field(&made, "id").to_string()
+}
+
+/// Copies image `id` onto cloud `cloud`'s datastore with Glance's copy-image and waits (a
+/// minute at most) until the image has its location there.
+pub fn copy_to(admin: &Cli, id: &str, cloud: &str) {
+    // (--store takes several names: the option after it ends the list.)
+    admin.ok(&["image", "import", "--store", cloud, "--method", "copy-image", id]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !admin.json(&["image", "show", id])["properties"].to_string().contains(cloud) {
+        assert!(std::time::Instant::now() < deadline, "image {id} was not copied onto {cloud}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
 }
