@@ -243,19 +243,11 @@ async fn describe_all(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> Result<HashM
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{start_moto, FaultProxy};
-    use crate::{AwsCloud, AwsConfig, CredentialSource};
+    use crate::test_support::{moto_config, start_moto, FaultProxy};
+    use crate::AwsCloud;
 
     async fn cloud(url: &str) -> AwsCloud {
-        let cfg = AwsConfig {
-            region: "us-east-1".into(),
-            endpoint_url: Some(url.into()),
-            credentials: CredentialSource::Keys { access_key_id: "AKIAHYBRIDSTACKWATCH".into() },
-            vcpu_limit: 32,
-            zone: None,
-            project_id: None,
-            wait_secs: 30,
-        };
+        let cfg = moto_config(url, "AKIAHYBRIDSTACKWATCH", 32);
         AwsCloud::open("watch", "0f4d2c1a-7b9e-4c3d-8a2f-00000000a11c", cfg, Some("secret"))
             .await
             .expect("open the cloud")

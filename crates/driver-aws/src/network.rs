@@ -20,6 +20,7 @@ impl NetworkQuery for AwsCloud {
             floating_ips: true,
             security_groups: true,
             remote_group_rules: true,
+            vif_type: "other",
         }
     }
 

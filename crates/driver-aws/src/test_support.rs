@@ -149,6 +149,20 @@ fn relay(
 }
 
 /// A subnet to realise: DHCP on, no gateway, routes or name servers.
+/// A cloud's settings for the moto server at `url`: keys of `access_key_id` (moto keeps each
+/// key's resources apart), at most `vcpu_limit` vCPUs, and 30 s for each wait.
+pub fn moto_config(url: &str, access_key_id: &str, vcpu_limit: u64) -> crate::AwsConfig {
+    crate::AwsConfig {
+        region: "us-east-1".into(),
+        endpoint_url: Some(url.into()),
+        credentials: crate::CredentialSource::Keys { access_key_id: access_key_id.into() },
+        vcpu_limit,
+        zone: None,
+        project_id: None,
+        wait_secs: 30,
+    }
+}
+
 pub fn subnet_spec(id: &str, cidr: &str) -> hybridstack_driver::SubnetSpec {
     hybridstack_driver::SubnetSpec {
         id: id.into(),

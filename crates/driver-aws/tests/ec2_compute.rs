@@ -11,8 +11,8 @@
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use hybridstack_driver::{ComputeQuery as _, DriverError, GuestConfig, NicSpec, PowerAction, PowerState, ServerSpec};
 use hybridstack_driver_act::Compute;
-use hybridstack_driver_aws::test_support::start_moto;
-use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
+use hybridstack_driver_aws::test_support::{moto_config, start_moto};
+use hybridstack_driver_aws::{AwsCloud, AwsConfig};
 
 /// An AMI moto has in every region (Amazon Linux 2017.09), stable across its releases.
 const AMI: &str = "ami-760aaa0f";
@@ -20,15 +20,7 @@ const INSTALLATION: &str = "3c9e5d2a-1f0b-4e6c-9a7d-0000000a3e51";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro test";
 
 fn config(url: &str) -> AwsConfig {
-    AwsConfig {
-        region: "us-east-1".into(),
-        endpoint_url: Some(url.into()),
-        credentials: CredentialSource::Keys { access_key_id: "AKIAHYBRIDSTACKTEST1".into() },
-        vcpu_limit: 32,
-        zone: None,
-        project_id: None,
-        wait_secs: 30,
-    }
+    moto_config(url, "AKIAHYBRIDSTACKTEST1", 32)
 }
 
 fn spec(id: &str, flavor: &str) -> ServerSpec {
@@ -39,14 +31,7 @@ fn spec(id: &str, flavor: &str) -> ServerSpec {
         vcpus: 1,
         ram_mb: 512,
         disk_gb: 8,
-        image: None,
         cloud_image: Some(AMI.into()),
-        root_volume: None,
-        volumes: vec![],
-        kernel: None,
-        ramdisk: None,
-        kernel_cmdline: None,
-        nics: vec![],
         guest: GuestConfig {
             hostname: "vm".into(),
             public_key: Some(KEY.into()),
@@ -54,7 +39,7 @@ fn spec(id: &str, flavor: &str) -> ServerSpec {
             ..Default::default()
         },
         start: true,
-        fresh: false,
+        ..Default::default()
     }
 }
 

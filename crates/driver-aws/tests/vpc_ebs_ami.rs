@@ -23,23 +23,15 @@ use hybridstack_driver::{
     RouterInterface, RouterSpec, RuleSpec, SecurityGroupSpec, ServerSpec, SubnetSpec, VolumeSource, VolumeSpec,
 };
 use hybridstack_driver_act::{BlockStorage, Compute, ImageStore, Network};
-use hybridstack_driver_aws::test_support::start_moto;
-use hybridstack_driver_aws::{AwsCloud, AwsConfig, CredentialSource};
+use hybridstack_driver_aws::test_support::{moto_config, start_moto};
+use hybridstack_driver_aws::{AwsCloud, AwsConfig};
 
 const AMI: &str = "ami-760aaa0f";
 const INSTALLATION: &str = "3c9e5d2a-1f0b-4e6c-9a7d-0000000a3e51";
 const CLOUD: &str = "aws-vpc";
 
 fn config(url: &str) -> AwsConfig {
-    AwsConfig {
-        region: "us-east-1".into(),
-        endpoint_url: Some(url.into()),
-        credentials: CredentialSource::Keys { access_key_id: "AKIAHYBRIDSTACKTEST2".into() },
-        vcpu_limit: 16,
-        zone: None,
-        project_id: None,
-        wait_secs: 30,
-    }
+    moto_config(url, "AKIAHYBRIDSTACKTEST2", 16)
 }
 
 fn id(n: u32) -> String {
@@ -75,17 +67,11 @@ fn server(n: u32, nics: Vec<NicSpec>, ami: &str) -> ServerSpec {
         vcpus: 2,
         ram_mb: 1024,
         disk_gb: 8,
-        image: None,
         cloud_image: Some(ami.into()),
-        root_volume: None,
-        volumes: vec![],
-        kernel: None,
-        ramdisk: None,
-        kernel_cmdline: None,
         nics,
         guest: GuestConfig { hostname: format!("vm{n}"), ..Default::default() },
         start: true,
-        fresh: false,
+        ..Default::default()
     }
 }
 

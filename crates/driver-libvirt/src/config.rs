@@ -20,6 +20,10 @@ pub struct LibvirtConfig {
     /// How long a graceful shutdown may take before the guest is forced off.
     #[serde(default = "default_shutdown")]
     pub shutdown_timeout_secs: u64,
+    /// The availability zone the cloud is in, which other clouds may share; the zone named
+    /// after the cloud when `None` (read by core from the settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
 }
 
 fn default_shutdown() -> u64 {
@@ -38,6 +42,7 @@ impl LibvirtConfig {
             console_dir: format!("{data_dir}/libvirt/{name}/console"),
             domain_type: String::new(),
             shutdown_timeout_secs: default_shutdown(),
+            availability_zone: None,
         })
     }
 }

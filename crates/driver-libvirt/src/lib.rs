@@ -26,6 +26,7 @@ mod marks;
 mod net;
 mod ownership;
 mod routing;
+pub mod test_support;
 mod volumes;
 
 use std::sync::Arc;

@@ -298,6 +298,7 @@ impl NetworkQuery for LibvirtCloud {
             floating_ips: local,
             security_groups: true,
             remote_group_rules: true,
+            vif_type: "bridge",
         }
     }
 }

@@ -5,17 +5,13 @@
 //! Needs libvirtd on qemu:///system and the built test guest (scripts/install-test-deps).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hybridstack_driver::{DriverError, GuestConfig, ImageFile, OwnedVolume, ServerSpec, VolumeSource, VolumeSpec};
 use hybridstack_driver_act::{BlockStorage, Compute};
 use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 
-fn virsh(args: &[&str]) -> String {
-    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("virsh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use hybridstack_driver_libvirt::test_support::virsh;
 
 /// The cloud's guests and storage pool go at the end, whatever happened.
 struct Cleanup {
@@ -90,16 +86,12 @@ async fn volumes_are_made_snapshotted_hot_plugged_grown_and_unplugged() {
         ram_mb: 192,
         disk_gb: 0,
         image: Some(root.clone()),
-        cloud_image: None,
-        root_volume: None,
-        volumes: vec![],
         kernel: Some(file("blk-kernel", g.join("vmlinuz"), "raw")),
         ramdisk: Some(file("blk-initrd", g.join("initrd.img"), "raw")),
         kernel_cmdline: Some("console=ttyS0".into()),
-        nics: vec![],
         guest: GuestConfig { hostname: "blk".into(), ..Default::default() },
         start: true,
-        fresh: false,
+        ..Default::default()
     };
     cloud.ensure_server(&spec).await.expect("boot the guest");
 

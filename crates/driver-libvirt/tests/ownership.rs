@@ -21,10 +21,7 @@ use hybridstack_driver_libvirt::{LibvirtCloud, LibvirtConfig};
 const A: &str = "1a2b3c4d-5e6f-4a00-8000-00000000000a";
 const B: &str = "2b3c4d5e-6f70-4b00-8000-00000000000b";
 
-fn virsh(args: &[&str]) -> String {
-    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("virsh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use hybridstack_driver_libvirt::test_support::virsh;
 
 fn nft_tables() -> String {
     let out = Command::new("nft").args(["list", "tables", "ip"]).output().expect("nft");
@@ -66,16 +63,13 @@ fn server(id: &str, nics: Vec<NicSpec>) -> ServerSpec {
         ram_mb: 128,
         disk_gb: 0,
         image: Some(file("own-root", g.join("disk.qcow2"), "qcow2")),
-        cloud_image: None,
-        root_volume: None,
-        volumes: vec![],
         kernel: Some(file("own-kernel", g.join("vmlinuz"), "raw")),
         ramdisk: Some(file("own-initrd", g.join("initrd.img"), "raw")),
         kernel_cmdline: Some("console=ttyS0".into()),
         nics,
         guest: GuestConfig { hostname: "own".into(), ..Default::default() },
         start: true,
-        fresh: false,
+        ..Default::default()
     }
 }
 

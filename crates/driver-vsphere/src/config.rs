@@ -30,6 +30,10 @@ pub struct VsphereConfig {
     /// it sees the zone (read by core from the settings, as for an AWS account of its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// The availability zone the cloud is in, which other clouds may share; the zone named
+    /// after the cloud when `None` (read by core from the settings, as `project_id` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
 }
 
 impl VsphereConfig {
@@ -79,6 +83,7 @@ mod tests {
             insecure: false,
             ca_file: None,
             project_id: None,
+            availability_zone: None,
         }
     }
 

@@ -174,6 +174,7 @@ impl NetworkQuery for VsphereCloud {
             floating_ips: false,
             security_groups: false,
             remote_group_rules: false,
+            vif_type: "dvs",
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct ServiceContent {
     pub view_manager: Mor,
     pub search_index: Mor,
     pub session_manager: Mor,
+    /// The managers of datastore files and disks are optional in vim25 (a host agent may
+    /// lack them); the calls that need one fail with the reason rather than the login.
     pub file_manager: Option<Mor>,
     pub virtual_disk_manager: Option<Mor>,
     pub about: About,

@@ -87,6 +87,7 @@ impl Vcsim {
             insecure: false,
             ca_file: Some(self.cert_file.display().to_string()),
             project_id: None,
+            availability_zone: None,
         }
     }
 }

@@ -14,6 +14,11 @@ Usage: pyvmomi_view.py URL USER COMMAND   (the password in VCENTER_PASSWORD)
                     endpoint with this session, to OUT; prints its size
   put DC PATH IN    writes local file IN to datastore file `[ds] path` (what a guest's serial
                     console does to its file); prints its size
+  create-vm DC FOLDER NAME UUID KEY=VALUE...
+                    makes and powers on a VM named NAME with instanceUuid UUID and those
+                    extraConfig entries, in VM folder FOLDER of DC, on DC's first cluster
+                    and datastore (what someone else's tool, or a lost step, leaves behind)
+  power-off UUID    powers off the VM of that instanceUuid behind hybridstack's back
 """
 
 import json
@@ -168,6 +173,32 @@ def fetch(si, url, dc, ds_path, out):
     return len(data)
 
 
+def create_vm(si, dc_name, folder_name, name, uuid, pairs):
+    dc = next(d for d in all_of(si, vim.Datacenter) if d.name == dc_name)
+    folder = next(f for f in dc.vmFolder.childEntity if isinstance(f, vim.Folder) and f.name == folder_name)
+    cluster = next(c for c in dc.hostFolder.childEntity if isinstance(c, vim.ComputeResource))
+    spec = vim.vm.ConfigSpec(
+        name=name,
+        numCPUs=1,
+        memoryMB=64,
+        guestId="otherGuest64",
+        instanceUuid=uuid,
+        files=vim.vm.FileInfo(vmPathName="[%s]" % dc.datastore[0].name),
+        extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in (p.split("=", 1) for p in pairs)],
+    )
+    task = folder.CreateVM_Task(config=spec, pool=cluster.resourcePool)
+    WaitForTask(task)
+    WaitForTask(task.info.result.PowerOnVM_Task())
+    return task.info.result._moId
+
+
+def by_instance_uuid(si, uuid):
+    vm = si.content.searchIndex.FindByUuid(None, uuid, True, True)
+    if vm is None:
+        sys.exit("no VM has instanceUuid %s" % uuid)
+    return vm
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -181,6 +212,11 @@ def main():
             print(fetch(si, url, *sys.argv[4:7]))
         elif command == "put" and len(sys.argv) == 7:
             print(put(si, url, *sys.argv[4:7]))
+        elif command == "create-vm" and len(sys.argv) >= 8:
+            print(create_vm(si, sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8:]))
+        elif command == "power-off" and len(sys.argv) == 5:
+            WaitForTask(by_instance_uuid(si, sys.argv[4]).PowerOffVM_Task())
+            print("poweredOff")
         elif command == "terminate-others":
             sm = si.content.sessionManager
             mine = sm.currentSession.key

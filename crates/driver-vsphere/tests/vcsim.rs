@@ -110,17 +110,10 @@ fn spec(id: &str, image_ref: &str) -> hybridstack_driver::ServerSpec {
         vcpus: 2,
         ram_mb: 256,
         disk_gb: 1,
-        image: None,
         cloud_image: Some(image_ref.into()),
-        root_volume: None,
-        volumes: vec![],
-        kernel: None,
-        ramdisk: None,
-        kernel_cmdline: None,
-        nics: vec![],
-        guest: Default::default(),
         start: true,
         fresh: true,
+        ..Default::default()
     }
 }
 

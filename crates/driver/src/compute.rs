@@ -63,7 +63,7 @@ pub struct GuestConfig {
     pub project_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServerSpec {
     pub id: String,
     pub name: String,

@@ -140,13 +140,6 @@ mod tests {
             vcpus: 1,
             ram_mb: 64,
             disk_gb: 1,
-            image: None,
-            cloud_image: None,
-            root_volume: None,
-            volumes: vec![],
-            kernel: None,
-            ramdisk: None,
-            kernel_cmdline: None,
             nics: vec![NicSpec {
                 port_id: "0123456789abcdef".into(),
                 network_id: "n1".into(),
@@ -170,9 +163,9 @@ mod tests {
                     },
                 ],
             }],
-            guest: Default::default(),
             start: true,
             fresh: true,
+            ..Default::default()
         }
     }
 

@@ -134,6 +134,8 @@ pub struct NetworkCapabilities {
     pub floating_ips: bool,
     pub security_groups: bool,
     pub remote_group_rules: bool,
+    /// Neutron's `binding:vif_type` for a port bound here: `bridge`, `dvs`, `other`.
+    pub vif_type: &'static str,
 }
 
 /// What core may ask a cloud about its networks at request time; nothing here changes the

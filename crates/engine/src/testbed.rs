@@ -5,7 +5,6 @@
 //!
 //! Needs libvirtd on qemu:///system and the built guest (scripts/install-test-deps does both).
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -188,10 +187,7 @@ impl DriverFactory for Factory {
     }
 }
 
-pub(crate) fn virsh(args: &[&str]) -> String {
-    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("virsh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub(crate) use hybridstack_driver_libvirt::test_support::virsh;
 
 pub(crate) fn member(project: &str) -> RequestContext {
     RequestContext {

@@ -15,7 +15,7 @@ use crate::config::Settings;
 
 #[derive(Subcommand)]
 pub(crate) enum CloudCommand {
-    /// Register a cloud. Its name becomes an availability zone.
+    /// Register a cloud. It is in the availability zone of its name unless told another.
     Add {
         #[command(subcommand)]
         kind: AddKind,
@@ -67,6 +67,10 @@ pub(crate) enum AddKind {
         /// `kvm` or `qemu` (TCG); detected from the host when omitted.
         #[arg(long)]
         domain_type: Option<String>,
+        /// The availability zone the cloud is in, which other clouds may share (default: a
+        /// zone of the cloud's name).
+        #[arg(long)]
+        zone: Option<String>,
     },
     /// An AWS region (EC2). Credentials: the given access key (its secret from
     /// AWS_SECRET_ACCESS_KEY, sealed in the store), else the standard AWS chain; with
@@ -135,6 +139,10 @@ pub(crate) struct VsphereArgs {
     /// there, and only it sees the zone.
     #[arg(long)]
     project_id: Option<String>,
+    /// The availability zone the cloud is in, which other clouds may share (default: a
+    /// zone of the cloud's name).
+    #[arg(long)]
+    zone: Option<String>,
 }
 
 async fn clouds(s: &Settings) -> Result<(Arc<Clouds>, hybridstack_store::Store)> {
@@ -147,8 +155,8 @@ async fn clouds(s: &Settings) -> Result<(Arc<Clouds>, hybridstack_store::Store)>
 pub(crate) async fn run(s: Settings, cmd: CloudCommand) -> Result<()> {
     let (clouds, store) = clouds(&s).await?;
     match cmd {
-        CloudCommand::Add { kind: AddKind::Libvirt { name, uri, domain_type } } => {
-            add_libvirt(&s, &clouds, &store, name, uri, domain_type).await
+        CloudCommand::Add { kind: AddKind::Libvirt { name, uri, domain_type, zone } } => {
+            add_libvirt(&s, &clouds, &store, name, uri, (domain_type, zone)).await
         }
         CloudCommand::Add { kind: AddKind::Vsphere(args) } => add_vsphere(&clouds, &store, *args).await,
         CloudCommand::Add { kind } => add_aws(&clouds, &store, kind).await,
@@ -172,7 +180,7 @@ async fn add_libvirt(
     store: &Store,
     name: String,
     uri: String,
-    domain_type: Option<String>,
+    (domain_type, zone): (Option<String>, Option<String>),
 ) -> Result<()> {
     let domain_type = match domain_type {
         Some(t) if t == "kvm" || t == "qemu" => t,
@@ -189,6 +197,7 @@ async fn add_libvirt(
     let mut cfg = LibvirtConfig::defaults(&name, &installation, &uri, &s.data_dir.display().to_string())?;
     cfg.domain_type = domain_type.clone();
     cfg.shutdown_timeout_secs = s.shutdown_timeout_secs;
+    cfg.availability_zone = zone;
     if store.cloud_list().await?.iter().any(|c| c.name == name) {
         println!("cloud {name} is already registered: nothing changed");
         return Ok(());
@@ -233,26 +242,25 @@ async fn add_aws(clouds: &Clouds, store: &Store, kind: AddKind) -> Result<()> {
 /// `cloud add vsphere`: the settings checked and the vCenter opened before anything is stored,
 /// so a wrong password, an untrusted certificate or a missing cluster is refused with why.
 async fn add_vsphere(clouds: &Clouds, store: &Store, args: VsphereArgs) -> Result<()> {
-    let VsphereArgs {
-        name,
-        url,
-        user,
-        datacenter,
-        cluster,
-        datastore,
-        folder,
-        vlan_range,
-        insecure,
-        ca_file,
-        project_id,
-    } = args;
-    if let Some(p) = &project_id {
+    if let Some(p) = &args.project_id {
         store.project_get::<Project>(p).await.map_err(|_| anyhow::anyhow!("--project-id {p}: no such project"))?;
     }
     let password = std::env::var("VCENTER_PASSWORD")
         .map_err(|_| anyhow::anyhow!("the vCenter password must be in the VCENTER_PASSWORD environment variable"))?;
-    let cfg =
-        VsphereConfig { url, user, datacenter, cluster, datastore, folder, vlan_range, insecure, ca_file, project_id };
+    let name = args.name;
+    let cfg = VsphereConfig {
+        url: args.url,
+        user: args.user,
+        datacenter: args.datacenter,
+        cluster: args.cluster,
+        datastore: args.datastore,
+        folder: args.folder,
+        vlan_range: args.vlan_range,
+        insecure: args.insecure,
+        ca_file: args.ca_file,
+        project_id: args.project_id,
+        availability_zone: args.zone,
+    };
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
     if store.cloud_list().await?.iter().any(|c| c.name == name) {
         println!("cloud {name} is already registered: nothing changed");

@@ -26,11 +26,7 @@ const SECRET: &str = "e2e-aws-secret-never-stored-in-clear";
 #[test]
 fn an_aws_cloud_beside_a_kvm_cloud_through_the_openstack_cli() {
     let moto = start_moto();
-    let server = support::start_with(&[
-        ("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10"),
-        ("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "2"),
-        ("HYBRIDSTACK_ORPHAN_GRACE_SECS", "2"),
-    ]);
+    let server = support::start_reconciling();
     let kvm = format!("kvm-{}", std::process::id());
     let _leftovers = support::guest::Leftovers::new(&server, &kvm);
     support::guest::add_libvirt_cloud(&server, &kvm);

@@ -17,29 +17,17 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use hybridstack_driver_aws::test_support::start_moto;
 use serde_json::Value;
 use support::aws::{add_cloud, boto3, wait_nothing_left};
 use support::cli::{cmd, field, Cli};
+use support::wait_for;
 
 const CLOUD: &str = "aws-only";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHd6oBEIpamKyF9h7X+d1QhQKxHrzDnSIc8mvAYUpEro e2e";
 
-fn wait_for(what: &str, mut done: impl FnMut() -> Option<Value>) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(v) = done() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 fn status_is(cli: &Cli, kind: &str, name: &str, want: &str) -> Value {
-    wait_for(&format!("{kind} {name} to be {want}"), || {
+    wait_for(&format!("{kind} {name} to be {want}"), 120, || {
         let shown = cli.json(&[kind, "show", name]);
         let status = field(&shown, "status").to_string();
         assert!(!status.eq_ignore_ascii_case("error"), "{kind} {name} went to error: {shown}");
@@ -113,6 +101,9 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     let blue_id = field(&blue, "id").to_string();
     let port = &admin.json(&["port", "list", "--server", &blue_id])[0];
     let fixed = port["Fixed IP Addresses"][0]["ip_address"].as_str().expect("fixed ip").to_string();
+    let bound = admin.json(&["port", "show", port["ID"].as_str().expect("an id")]);
+    assert_eq!(bound["binding_vif_type"], "other", "{bound}");
+    assert_eq!(bound["binding_vif_details"]["port_filter"], true, "{bound}");
     let instance =
         &describe(&moto.url, "describe_instances", "Reservations", "tag:hybridstack:id", &blue_id)[0]["Instances"][0];
     assert_eq!(instance["PrivateIpAddress"], Value::from(fixed.as_str()), "{instance}");
@@ -131,7 +122,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
 
     // The router: one internet gateway per network, each attached to its VPC.
     let router_id = field(&admin.json(&["router", "show", "edge"]), "id").to_string();
-    let igws = wait_for("the router's gateways", || {
+    let igws = wait_for("the router's gateways", 120, || {
         let g = describe(&moto.url, "describe_internet_gateways", "InternetGateways", "tag:hybridstack:id", &router_id);
         (g.len() == 2 && g.iter().all(|x| x["Attachments"].as_array().is_some_and(|a| !a.is_empty())))
             .then(|| Value::from(g))
@@ -142,7 +133,7 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     let fip = admin.json(&["floating", "ip", "create", "public"]);
     let fip_id = field(&fip, "id").to_string();
     admin.ok(&["server", "add", "floating", "ip", "vm-blue", field(&fip, "floating_ip_address")]);
-    wait_for("the Elastic IP", || {
+    wait_for("the Elastic IP", 120, || {
         let a = describe(&moto.url, "describe_addresses", "Addresses", "tag:hybridstack:id", &fip_id);
         a.first().filter(|a| a["PrivateIpAddress"] == fixed.as_str()).cloned()
     });
@@ -203,37 +194,19 @@ fn an_aws_cloud_alone_through_the_openstack_cli() {
     let local = upload("tiny");
     // The image first: `--store` takes every word after it.
     admin.ok(&["image", "import", "tiny", "--method", "copy-image", "--store", CLOUD]);
-    wait_for("the copy to the AWS store", || {
+    wait_for("the copy to the AWS store", 120, || {
         let shown = admin.json(&["image", "show", "tiny"]);
         shown["properties"].to_string().contains(&format!("hybridstack:location:{CLOUD}")).then_some(shown)
     });
-    let from_copy = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        field(&local, "id"),
-        "--flavor",
-        "t3.micro",
-        "--network",
-        "green",
-        "--wait",
-        "vm-copied",
-    ]);
+    let boot_on_green = |image: &serde_json::Value, name: &str| {
+        let args = ["server", "create", "--image", field(image, "id"), "--flavor", "t3.micro"];
+        admin.json(&[&args[..], &["--network", "green", "--wait", name]].concat())
+    };
+    let from_copy = boot_on_green(&local, "vm-copied");
     assert_eq!(field(&from_copy, "OS-EXT-AZ:availability_zone"), CLOUD, "{from_copy}");
     // A local image never copied: the boot copies it in first.
     let second = upload("tiny2");
-    let booted = admin.json(&[
-        "server",
-        "create",
-        "--image",
-        field(&second, "id"),
-        "--flavor",
-        "t3.micro",
-        "--network",
-        "green",
-        "--wait",
-        "vm-booted",
-    ]);
+    let booted = boot_on_green(&second, "vm-booted");
     assert_eq!(field(&booted, "status"), "ACTIVE", "{booted}");
     let copied = admin.json(&["image", "show", "tiny2"]);
     assert!(copied["properties"].to_string().contains(&format!("hybridstack:location:{CLOUD}")), "{copied}");

@@ -7,22 +7,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 use support::cli::{cmd, field, Cli};
 use support::guest::virsh;
-
-fn wait_for<F: FnMut() -> Option<String>>(what: &str, secs: u64, mut f: F) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
+use support::wait_for;
 
 fn status(cli: &Cli, server: &str) -> String {
     field(&cli.json(&["server", "show", server]), "status").to_string()
@@ -34,11 +22,7 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
         virsh(&["version"]).contains("libvirt") || !virsh(&["uri"]).is_empty(),
         "libvirtd does not answer on qemu:///system: run scripts/lib/libvirt-up"
     );
-    let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
-    let cloud = format!("cli-{}", std::process::id());
-    let leftovers = support::guest::Leftovers::new(&server, &cloud);
-    support::guest::add_libvirt_cloud(&server, &cloud);
-    let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+    let support::guest::KvmPlatform { server, leftovers, cloud, admin } = support::guest::kvm_platform("cli");
     support::guest::upload_test_guest(&admin, "guest");
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "192", "--disk", "1", "g.small"]);
     admin.json(&["flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "2", "g.medium"]);
@@ -57,6 +41,10 @@ fn the_openstack_cli_runs_a_guest_on_libvirt() {
     let ports = admin.json(&["port", "list", "--server", &id, "--long"]);
     let port = &ports[0];
     let mac = port["MAC Address"].as_str().unwrap_or_default().to_string();
+    // Bound to the cloud as a bridge port whose security groups an nwfilter enforces.
+    let bound = admin.json(&["port", "show", port["ID"].as_str().expect("an id")]);
+    assert_eq!(bound["binding_vif_type"], "bridge", "{bound}");
+    assert_eq!(bound["binding_vif_details"]["port_filter"], true, "{bound}");
     let fixed = &port["Fixed IP Addresses"];
     let ip = match fixed {
         Value::Array(a) => a.first().and_then(|f| f["ip_address"].as_str()).unwrap_or_default().to_string(),

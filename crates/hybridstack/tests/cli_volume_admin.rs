@@ -9,25 +9,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 use support::cli::{field, Cli};
 use support::guest::virsh;
-
-fn wait_for(what: &str, mut f: impl FnMut() -> Option<Value>) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
+use support::wait_for;
 
 fn wait_status(cli: &Cli, name: &str, want: &str) -> Value {
-    wait_for(&format!("volume {name} to be {want}"), || {
+    wait_for(&format!("volume {name} to be {want}"), 120, || {
         let shown = cli.json(&["volume", "show", name]);
         (field(&shown, "status") == want).then_some(shown)
     })
@@ -42,11 +30,8 @@ fn refused(cli: &Cli, args: &[&str], why: &str) {
 
 #[test]
 fn types_quotas_reset_boot_from_volume_and_attachments() {
-    let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
-    let cloud = format!("cinder-adm-{}", std::process::id());
-    let _leftovers = support::guest::Leftovers::new(&server, &cloud);
-    support::guest::add_libvirt_cloud(&server, &cloud);
-    let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+    let support::guest::KvmPlatform { server, leftovers: _leftovers, cloud, admin } =
+        support::guest::kvm_platform("cinder-adm");
     let image = support::guest::upload_test_guest(&admin, "guest");
 
     // Types: extra specs, the zone pin, the default type's protection, private access.
@@ -136,11 +121,11 @@ fn types_quotas_reset_boot_from_volume_and_attachments() {
     wait_status(&admin, "g1", "available");
 
     admin.ok(&["server", "delete", "--wait", "bfv"]);
-    wait_for("the root volume to be deleted with its server", || {
+    wait_for("the root volume to be deleted with its server", 120, || {
         (!admin.run(&["volume", "show", &root_id]).status.success()).then_some(Value::Null)
     });
     admin.ok(&["volume", "delete", "g1"]);
-    wait_for("g1 to go", || (!admin.run(&["volume", "show", "g1"]).status.success()).then_some(Value::Null));
+    wait_for("g1 to go", 120, || (!admin.run(&["volume", "show", "g1"]).status.success()).then_some(Value::Null));
     admin.ok(&["volume", "type", "delete", "gold", "secret"]);
     let pool = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)]);
     assert!(!pool.lines().any(|l| l.trim_start().starts_with("vol-")), "nothing is left in the pool: {pool}");

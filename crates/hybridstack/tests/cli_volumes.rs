@@ -9,9 +9,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use hybridstack_driver_libvirt::test_support::block_volumes_left;
 use serde_json::Value;
 use support::cli::{field, Cli};
-use support::guest::virsh;
 
 fn wait_status(cli: &Cli, kind: &str, name: &str, want: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -37,11 +37,8 @@ fn wait_gone(cli: &Cli, kind: &[&str], name: &str) {
 
 #[test]
 fn the_openstack_cli_manages_volumes_on_libvirt() {
-    let server = support::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
-    let cloud = format!("cinder-{}", std::process::id());
-    let _leftovers = support::guest::Leftovers::new(&server, &cloud);
-    support::guest::add_libvirt_cloud(&server, &cloud);
-    let admin = Cli::password(&server.url, "admin", support::ADMIN_PASSWORD, "admin");
+    let support::guest::KvmPlatform { server, leftovers: _leftovers, cloud, admin } =
+        support::guest::kvm_platform("cinder");
     support::guest::upload_test_guest(&admin, "guest");
 
     let v1 = admin.json(&["volume", "create", "--size", "1", "v1"]);
@@ -100,11 +97,6 @@ fn the_openstack_cli_manages_volumes_on_libvirt() {
     for v in ["v1", "v2", "v3"] {
         wait_gone(&admin, &["volume"], v);
     }
-    let pool = virsh(&["vol-list", &support::guest::pool_of(&server, &cloud)]);
-    let left: Vec<&str> = pool
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with("vol-") || n.starts_with("snap-"))
-        .collect();
-    assert!(left.is_empty(), "nothing is left in the pool: {pool}");
+    let left = block_volumes_left(&support::guest::pool_of(&server, &cloud));
+    assert!(left.is_empty(), "nothing is left in the pool: {left:?}");
 }

@@ -3,10 +3,13 @@
 //! the API. The cloud is registered with its password sealed in the store and its
 //! certificate trusted through `--ca-file`; a raw image uploaded to Glance is copied onto the
 //! datastore when a server first boots from it; the server runs as a VM pyvmomi finds by our
-//! id, stops, starts, reboots, suspends and resumes, resizes (reverted, then confirmed),
+//! id, stops, starts, reboots, suspends and resumes, shows SHUTOFF when powered off behind
+//! our back (the reconciler, which also deletes a VM marked as ours that no server owns),
+//! resizes (reverted, then confirmed),
 //! is imaged (createImage) and rebuilt from its image, refuses a pause with the reason, and
 //! is deleted; a server on a network gets a NIC with its port's MAC on the network's port group
-//! (a VLAN of the cloud's range); after the image and the network are deleted too, pyvmomi
+//! (a VLAN of the cloud's range) and a binding that says no port filter enforces its security
+//! group; after the image and the network are deleted too, pyvmomi
 //! finds nothing of ours.
 //!
 //! Needs the test venv with pyvmomi and the simulator binary (scripts/install-test-deps).
@@ -15,7 +18,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use hybridstack_driver_vsphere::test_support::{start_vcsim, PASSWORD};
+use hybridstack_driver_vsphere::test_support::{start_vcsim, DATACENTER, PASSWORD};
 use serde_json::Value;
 use support::cli::{field, Cli};
 use support::vsphere::{add_cloud, cloud_cmd, inventory as pyvmomi, nothing_left};
@@ -25,7 +28,7 @@ const CLOUD: &str = "vc-e2e";
 #[test]
 fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     let sim = start_vcsim();
-    let server = support::start();
+    let server = support::start_reconciling();
     let cert = sim.cert_file.display().to_string();
     let add = |password: &str, extra: &[&str]| add_cloud(&server, &sim.url, CLOUD, password, extra);
     // A self-signed certificate is refused unless trusted or --insecure; a wrong password is
@@ -35,6 +38,8 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not trusted"), "{refused:?}");
     let refused = add("wrong", &["--ca-file", &cert]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("refused the login"), "{refused:?}");
+    let refused = add(PASSWORD, &["--ca-file", &cert, "--zone", "no spaces"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Invalid availability zone"), "{refused:?}");
     let added = add(PASSWORD, &["--ca-file", &cert]);
     assert!(added.status.success(), "{added:?}");
     assert!(String::from_utf8_lossy(&added.stdout).contains("VMware vCenter Server 6.5"), "{added:?}");
@@ -104,6 +109,34 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert_eq!(pyvmomi(&sim)["vms"][0]["power"], "suspended");
     admin.ok(&["server", "resume", "on-vc"]);
     admin.wait_status("server", "on-vc", &["ACTIVE"]);
+    // The reconciler: a VM powered off behind our back shows SHUTOFF, and a VM marked as
+    // this installation's and this cloud's that no server owns is deleted, files and all.
+    support::vsphere::pyvmomi(&sim, &["power-off", &id]);
+    admin.wait_status("server", "on-vc", &["SHUTOFF"]);
+    admin.ok(&["server", "start", "on-vc"]);
+    admin.wait_status("server", "on-vc", &["ACTIVE"]);
+    let orphan = "00000000-0000-4000-8000-0000000000ab";
+    let marks = [
+        format!("hybridstack.id={orphan}"),
+        format!("hybridstack.cloud={CLOUD}"),
+        format!("hybridstack.installation={}", support::guest::installation(&server)),
+    ];
+    let args = ["create-vm", DATACENTER, support::vsphere::FOLDER, orphan, orphan];
+    support::vsphere::pyvmomi(&sim, &[&args[..], &marks.iter().map(String::as_str).collect::<Vec<_>>()].concat());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let inv = pyvmomi(&sim);
+        let files = inv["files"].to_string();
+        if inv["vms"].as_array().map(Vec::len) == Some(1) && !files.contains(orphan) {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let log = std::fs::read_to_string(server.data.path().join("serve.log")).unwrap_or_default();
+            let warned: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("orphan")).collect();
+            panic!("the orphan VM was not deleted: {inv}\nthe server's warnings:\n{}", warned.join("\n"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
     // Resize: revert puts CPUs, memory and disk back; confirm keeps the new size.
     admin.json(&["flavor", "create", "--vcpus", "4", "--ram", "512", "--disk", "2", "v.large"]);
     let shape = |sim: &hybridstack_driver_vsphere::test_support::Vcsim| {
@@ -194,6 +227,18 @@ fn a_vcenter_cloud_through_the_openstack_cli_as_pyvmomi_sees_it() {
     assert_eq!(field(&on_net, "status"), "ACTIVE", "{on_net}");
     let ports = admin.json(&["port", "list", "--server", "on-vc-net"]);
     let mac = ports[0]["MAC Address"].as_str().expect("a port").to_string();
+    // Neutron says the group is not enforced here: the binding has no port filter.
+    let bound = admin.json(&["port", "show", ports[0]["ID"].as_str().expect("an id")]);
+    assert_eq!(bound["binding_vif_type"], "dvs", "{bound}");
+    assert_eq!(bound["binding_vif_details"]["port_filter"], false, "{bound}");
+    // Nor can the port take a floating IP: refused with the reason, nothing half made.
+    admin.json(&["network", "create", "--external", "vc-public"]);
+    admin.json(&["subnet", "create", "--network", "vc-public", "--subnet-range", "203.0.113.0/24", "vc-public-v4"]);
+    let port_id = ports[0]["ID"].as_str().expect("an id");
+    let refused = admin.run(&["floating", "ip", "create", "--port", port_id, "vc-public"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not supported by this cloud"), "{refused:?}");
+    assert_eq!(admin.json(&["floating", "ip", "list"]).as_array().map(Vec::len), Some(0));
+    admin.ok(&["network", "delete", "vc-public"]);
     let inv = pyvmomi(&sim);
     let vm = inv["vms"].as_array().unwrap().iter().find(|v| v["extra"]["hybridstack.id"] == field(&on_net, "id"));
     let nic = &vm.expect("the VM")["nics"][0];

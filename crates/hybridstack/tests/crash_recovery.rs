@@ -129,7 +129,7 @@ fn crash_run(store: &str, server: support::Server, target: Target) {
             support::guest::upload_test_guest(&admin, "g")
         }
         Target::Vcenter(sim) => {
-            support::vsphere::add_trusted_cloud(&server, sim, &cloud);
+            support::vsphere::add_trusted_cloud(&server, sim, &cloud, &[]);
             let id = support::vsphere::upload_raw(&admin, 2, "g");
             // Copied onto the datastore before the run, as an operator would.
             support::vsphere::copy_to(&admin, &id, &cloud);

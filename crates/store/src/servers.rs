@@ -37,7 +37,8 @@ pub struct ServerQuery {
     pub status: Option<String>,
     pub flavor_id: Option<String>,
     pub image_id: Option<String>,
-    pub cloud: Option<String>,
+    /// Only servers on one of these clouds (none when empty).
+    pub clouds: Option<Vec<String>>,
     pub changes_since: Option<i64>,
     pub changes_before: Option<i64>,
     /// Rows strictly after this (created_at, id) in newest-first order.
@@ -101,8 +102,13 @@ impl Store {
         if let Some(s) = &q.image_id {
             sql += &format!(" AND image_id = {}", arg(Bind::Text(s.clone()), &mut binds));
         }
-        if let Some(s) = &q.cloud {
-            sql += &format!(" AND cloud = {}", arg(Bind::Text(s.clone()), &mut binds));
+        if let Some(clouds) = &q.clouds {
+            let each: Vec<String> = clouds.iter().map(|c| arg(Bind::Text(c.clone()), &mut binds)).collect();
+            sql += &if each.is_empty() {
+                " AND 1 = 0".to_string()
+            } else {
+                format!(" AND cloud IN ({})", each.join(", "))
+            };
         }
         if let Some(t) = q.changes_since {
             sql += &format!(" AND updated_at >= {}", arg(Bind::Int(t), &mut binds));

@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use hybridstack_core::compute::model::RequestedNetwork;
+use hybridstack_core::compute::model::{RequestedNetwork, Server};
 use hybridstack_core::compute::{BlockDeviceRequest, CreateRequest, ListQuery, NetworkRequest, ServerUpdate};
 use serde_json::{json, Map, Value};
 
@@ -370,7 +370,8 @@ async fn listing(
         }
     }
     if detail {
-        let servers = servers.iter().map(|s| views::server(&base, s, ctx, mv)).collect();
+        let zone = |s: &Server| st.compute.clouds.zone_of(&s.cloud);
+        let servers = servers.iter().map(|s| views::server(&base, s, zone(s), ctx, mv)).collect();
         Ok(axum::Json(Page { servers, servers_links }).into_response())
     } else {
         let servers = servers.iter().map(|s| views::server_brief(&base, s)).collect();
@@ -395,7 +396,8 @@ async fn detail(Call(st, ctx): Call, mv: Mv, RawQuery(raw): RawQuery) -> Result<
 
 async fn show(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>) -> Result<Response> {
     let s = st.compute.server_get(&ctx, &id).await?;
-    Ok(axum::Json(json!({"server": views::server(st.public_url(), &s, &ctx, mv)})).into_response())
+    let zone = st.compute.clouds.zone_of(&s.cloud);
+    Ok(axum::Json(json!({"server": views::server(st.public_url(), &s, zone, &ctx, mv)})).into_response())
 }
 
 async fn update(Call(st, ctx): Call, mv: Mv, Path(id): Path<String>, body: Bytes) -> Result<Response> {

@@ -208,7 +208,7 @@ pub(crate) struct ServerView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     progress: Option<u8>,
     #[serde(rename = "OS-EXT-AZ:availability_zone")]
-    availability_zone: &'a str,
+    availability_zone: String,
     config_drive: &'a str,
     key_name: Option<&'a str>,
     #[serde(rename = "OS-SRV-USG:launched_at")]
@@ -241,7 +241,8 @@ fn bookmark(base: &str, kind: &str, id: &str) -> [Link; 1] {
     [Link { rel: "bookmark", href: format!("{base}{}/{kind}/{id}", super::PREFIX) }]
 }
 
-pub(crate) fn server<'a>(base: &str, s: &'a Server, ctx: &RequestContext, mv: Mv) -> ServerView<'a> {
+/// A server in full; `zone` is the availability zone of its cloud.
+pub(crate) fn server<'a>(base: &str, s: &'a Server, zone: String, ctx: &RequestContext, mv: Mv) -> ServerView<'a> {
     let status = s.status();
     let placed = |v: &'a str| if s.cloud.is_empty() { None } else { Some(v) };
     let mut addresses: BTreeMap<&str, Vec<AddressView>> = BTreeMap::new();
@@ -293,7 +294,7 @@ pub(crate) fn server<'a>(base: &str, s: &'a Server, ctx: &RequestContext, mv: Mv
         ],
         disk_config: "MANUAL",
         progress: progress(status),
-        availability_zone: &s.cloud,
+        availability_zone: zone,
         config_drive: &s.config_drive,
         key_name: s.key_name.as_deref(),
         launched_at: s.launched_at.as_deref().map(|t| t.trim_end_matches('Z')),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hybridstack_core::compute::Hypervisor;
 use hybridstack_core::CoreError;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{path, NovaError, Result};
 use crate::auth::Call;
@@ -37,8 +37,14 @@ async fn zones_detail(Call(st, ctx): Call) -> Result<Response> {
     let items: Vec<Value> = z
         .iter()
         .map(|z| {
-            json!({"zoneName": z.name, "zoneState": {"available": z.available},
-                "hosts": {z.name.clone(): {"nova-compute": {"available": z.available, "active": true, "updated_at": null}}}})
+            let hosts: Map<String, Value> = z
+                .clouds
+                .iter()
+                .map(|(c, up)| {
+                    (c.clone(), json!({"nova-compute": {"available": up, "active": true, "updated_at": null}}))
+                })
+                .collect();
+            json!({"zoneName": z.name, "zoneState": {"available": z.available}, "hosts": hosts})
         })
         .collect();
     Ok(axum::Json(json!({"availabilityZoneInfo": items})).into_response())
@@ -118,7 +124,7 @@ async fn services(Call(st, ctx): Call) -> Result<Response> {
     let items: Vec<Value> = hs
         .iter()
         .map(|h| {
-            json!({"id": h.id, "binary": "nova-compute", "host": h.name, "zone": h.name,
+            json!({"id": h.id, "binary": "nova-compute", "host": h.name, "zone": st.compute.clouds.zone_of(&h.name),
                 "status": "enabled", "state": if h.state_up { "up" } else { "down" },
                 "updated_at": null, "disabled_reason": h.error, "forced_down": false})
         })

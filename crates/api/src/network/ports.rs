@@ -16,9 +16,10 @@ use super::{listing, one, path, show, showing, Body, NeutronError, Result};
 use crate::auth::Call;
 use crate::AppState;
 
-/// Binding details other than the vnic type are for administrators only.
+/// Binding details other than the vnic type are for administrators only (Neutron's policy).
 fn render(ctx: &RequestContext, p: &Port) -> Result<Map<String, Value>> {
-    let hide: &[&str] = if ctx.is_admin() { &[] } else { &["binding:host_id"] };
+    let hide: &[&str] =
+        if ctx.is_admin() { &[] } else { &["binding:host_id", "binding:vif_type", "binding:vif_details"] };
     show(p, hide)
 }
 

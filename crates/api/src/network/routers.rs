@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use hybridstack_core::network::model::Router as RouterDoc;
-use hybridstack_core::network::{Gateway, InterfaceInfo, InterfaceRef};
+use hybridstack_core::network::{Gateway, InterfaceChange, InterfaceInfo, InterfaceRef};
 use hybridstack_core::policy::RequestContext;
 use hybridstack_core::CoreError;
 use serde_json::{json, Map, Value};
@@ -91,11 +91,13 @@ fn interface_args(body: &Bytes) -> Result<InterfaceRef> {
 }
 
 async fn add_interface(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
-    Ok(interface(s.networking.router_add_interface(&ctx, &id, interface_args(&body)?).await?))
+    let change = InterfaceChange::Add(interface_args(&body)?);
+    Ok(interface(s.networking.router_interface(&ctx, &id, change).await?))
 }
 
 async fn remove_interface(Call(s, ctx): Call, Path(id): Path<String>, body: Bytes) -> Result<Response> {
-    Ok(interface(s.networking.router_remove_interface(&ctx, &id, interface_args(&body)?).await?))
+    let change = InterfaceChange::Remove(interface_args(&body)?);
+    Ok(interface(s.networking.router_interface(&ctx, &id, change).await?))
 }
 
 pub(super) fn router() -> Router<AppState> {

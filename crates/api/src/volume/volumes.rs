@@ -119,11 +119,14 @@ impl Resource for Volumes {
 
     fn render(st: &AppState, ctx: &RequestContext, v: &Volume, how: &How<Cinder>) -> Result<Value> {
         let base = st.public_url();
-        Ok(match how.view {
-            View::Brief => summary(base, v),
+        let mut body = match how.view {
+            View::Brief => return Ok(summary(base, v)),
             View::Full => versioned(view(base, v), how.version, ctx.is_admin()),
             View::Created | View::Updated => versioned(created(base, v), how.version, ctx.is_admin()),
-        })
+        };
+        // The volume records its cloud; Cinder shows the zone that cloud is in.
+        body["availability_zone"] = st.compute.clouds.zone_of(&v.availability_zone).into();
+        Ok(body)
     }
 
     /// The caller's volumes, filtered by the query's exact-match fields, sorted and paged.
@@ -140,7 +143,7 @@ impl Resource for Volumes {
             vols.retain(|v| v.project_id == p);
         }
         if let Some(z) = q.get("availability_zone") {
-            vols.retain(|v| v.availability_zone == z);
+            vols.retain(|v| st.compute.clouds.answers_to(&v.availability_zone, z));
         }
         if let Some(b) = q.get("bootable") {
             let want = matches!(b.to_ascii_lowercase().as_str(), "true" | "1" | "yes");

@@ -1,4 +1,4 @@
-//! `os-availability-zone`: one zone per registered cloud, as for compute.
+//! `os-availability-zone`: the zones of the registered clouds, as compute lists them.
 
 use crate::routes::Router;
 use axum::response::{IntoResponse, Response};
@@ -12,14 +12,13 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route(&route("/os-availability-zone"), get(list))
 }
 
-async fn list(InProject(st, _ctx): InProject) -> Result<Response> {
+async fn list(InProject(st, ctx): InProject) -> Result<Response> {
     let zones: Vec<_> = st
         .compute
-        .clouds
-        .list()
+        .zones(&ctx)
         .await?
         .into_iter()
-        .map(|c| json!({"zoneName": c.name, "zoneState": {"available": c.error.is_none()}}))
+        .map(|z| json!({"zoneName": z.name, "zoneState": {"available": z.available}}))
         .collect();
     Ok(axum::Json(json!({"availabilityZoneInfo": zones})).into_response())
 }

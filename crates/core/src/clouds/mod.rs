@@ -1,6 +1,7 @@
 //! Core's ground floor: the registered clouds, their handles, and what the services ask of
-//! them (zones, subnets a cloud can host, image stores). Each cloud is one availability
-//! zone. Every other service is built on a `Clouds` and none of them is known here, so
+//! them (zones, subnets a cloud can host, image stores). Each cloud is in one availability
+//! zone: the `availability_zone` of its settings, else the zone named after the cloud, so
+//! several clouds may make up one zone. Every other service is built on a `Clouds` and none of them is known here, so
 //! services are built in dependency order with nothing wired after construction.
 //!
 //! Core never names a backend crate: the binary hands in a `DriverFactory` that opens a
@@ -79,6 +80,9 @@ pub struct Clouds {
     /// Clouds dedicated to one project (an AWS account of the project's own): cloud name to
     /// project id, from the `project_id` of the cloud's settings.
     dedicated: RwLock<BTreeMap<String, String>>,
+    /// The zones of the clouds whose settings name one (`availability_zone`): cloud name to
+    /// zone. A cloud not here is the zone of its own name.
+    zones: RwLock<BTreeMap<String, String>>,
     /// This installation's id (read from the store, or made, on first use).
     installation: tokio::sync::OnceCell<String>,
     /// The engine's doorbell, rung when an operation is queued so an idle worker takes it at
@@ -96,6 +100,10 @@ pub struct CloudInfo {
     pub error: Option<String>,
 }
 
+/// The key of a cloud's settings that names its availability zone (read by core; the
+/// drivers carry it as they carry `project_id`).
+pub const ZONE_SETTING: &str = "availability_zone";
+
 pub fn valid_cloud_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
@@ -112,6 +120,7 @@ impl Clouds {
             broken: RwLock::default(),
             sealer: None,
             dedicated: RwLock::default(),
+            zones: RwLock::default(),
             installation: tokio::sync::OnceCell::new(),
             doorbell: Arc::default(),
         })
@@ -126,6 +135,7 @@ impl Clouds {
             broken: RwLock::default(),
             sealer: Some(ring),
             dedicated: RwLock::default(),
+            zones: RwLock::default(),
             installation: tokio::sync::OnceCell::new(),
             doorbell: Arc::default(),
         })
@@ -198,14 +208,31 @@ impl Clouds {
         }
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         self.open.write().retain(|k, _| names.contains(&k.as_str()));
-        *self.dedicated.write() = rows
-            .iter()
-            .filter_map(|r| {
-                let config: Value = serde_json::from_str(&r.config).ok()?;
-                Some((r.name.clone(), config.get("project_id")?.as_str()?.to_string()))
-            })
-            .collect();
+        let setting = |r: &CloudRow, key: &str| {
+            let config: Value = serde_json::from_str(&r.config).ok()?;
+            Some((r.name.clone(), config.get(key)?.as_str()?.to_string()))
+        };
+        *self.dedicated.write() = rows.iter().filter_map(|r| setting(r, "project_id")).collect();
+        *self.zones.write() = rows.iter().filter_map(|r| setting(r, ZONE_SETTING)).collect();
         Ok(())
+    }
+
+    /// The availability zone `cloud` is in ("" for no cloud: a server not placed yet).
+    pub fn zone_of(&self, cloud: &str) -> String {
+        self.zones.read().get(cloud).cloned().unwrap_or_else(|| cloud.to_string())
+    }
+
+    /// Whether `cloud` answers to `zone`: the zone it is in, or its own name (which picks
+    /// that one cloud of a zone, and is how a volume's cloud pins its server).
+    pub fn answers_to(&self, cloud: &str, zone: &str) -> bool {
+        cloud == zone || self.zone_of(cloud) == zone
+    }
+
+    /// The registered clouds that answer to `zone`, by name.
+    pub async fn clouds_in(&self, zone: &str) -> Result<Vec<String>, CoreError> {
+        self.refresh().await?;
+        let rows = self.store.cloud_list().await?;
+        Ok(rows.into_iter().map(|r| r.name).filter(|c| self.answers_to(c, zone)).collect())
     }
 
     /// Whether a server or volume of `project` may be placed on `cloud`: every shared cloud,
@@ -274,6 +301,15 @@ impl Clouds {
                 "Invalid cloud name {name:?}: use 1 to 63 letters, digits, '-' or '_', starting with a letter or digit."
             )));
         }
+        match config.get(ZONE_SETTING) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(z)) if valid_cloud_name(z) => {}
+            Some(z) => {
+                return Err(CoreError::BadRequest(format!(
+                    "Invalid availability zone {z}: use 1 to 63 letters, digits, '-' or '_', starting with a letter or digit."
+                )))
+            }
+        }
         let factory = self.factory.clone();
         let sealed = match &secret {
             Some(s) => {
@@ -319,19 +355,22 @@ impl Clouds {
         self.open.read().values().filter_map(|h| h.images.clone()).collect()
     }
 
-    /// Whether a cloud of that name is registered (a network's zone hint names one).
+    /// Whether a registered cloud answers to that zone (a network's zone hint names one).
     pub async fn zone_known(&self, zone: &str) -> Result<bool, CoreError> {
-        Ok(self.store.cloud_list().await?.iter().any(|c| c.name == zone))
+        Ok(!self.clouds_in(zone).await?.is_empty())
     }
 
-    /// Why the zone's cloud cannot host the subnet (a 400), if it cannot.
+    /// Why a cloud of the zone cannot host the subnet (a 400), if one cannot.
     pub async fn check_subnet(&self, zone: &str, s: &hybridstack_driver::SubnetSpec) -> Result<(), CoreError> {
-        let cloud = self.require(zone).await?;
-        cloud.network.check_subnet(s).map_err(|e| {
-            CoreError::BadRequest(format!(
-                "Invalid input for operation: availability zone {zone} cannot host this subnet: {e}"
-            ))
-        })
+        for name in self.clouds_in(zone).await? {
+            let cloud = self.require(&name).await?;
+            cloud.network.check_subnet(s).map_err(|e| {
+                CoreError::BadRequest(format!(
+                    "Invalid input for operation: availability zone {zone} cannot host this subnet: {e}"
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     pub async fn remove(&self, name: &str) -> Result<(), CoreError> {

@@ -28,7 +28,7 @@ pub struct BlockDeviceRequest {
 }
 
 /// What the mappings come to: the image to boot from (empty when the root is a volume), the
-/// zone the volumes pin the server to, and its block devices with what to make of each.
+/// cloud the volumes pin the server to (a cloud name answers as a zone), and its block devices with what to make of each.
 pub(crate) struct BootPlan {
     pub image_ref: String,
     pub zone: Option<String>,
@@ -134,13 +134,18 @@ impl Compute {
                 create: new,
             });
         }
+        // The volumes' clouds: the server must run on theirs.
         if let Some(first) = zones.first() {
             if zones.iter().any(|z| z != first) {
-                return Err(bad("The server's volumes are in different availability zones.".into()));
+                return Err(bad("The server's volumes are on different clouds.".into()));
             }
-            if let Some(a) = asked_zone.map(|z| z.split(':').next().unwrap_or_default()).filter(|z| !z.is_empty()) {
-                if a != first {
-                    return Err(bad(format!("The volumes are in availability zone {first}, not the {a} asked for.")));
+            if let Some(a) = asked_zone.filter(|z| !z.is_empty()) {
+                let (zone, host) = a.split_once(':').unwrap_or((a, ""));
+                if !self.clouds.answers_to(first, zone) || !(host.is_empty() || host == first) {
+                    return Err(bad(format!(
+                        "The volumes are in availability zone {} (cloud {first}), not the {a} asked for.",
+                        self.clouds.zone_of(first)
+                    )));
                 }
             }
             plan.zone = Some(first.clone());

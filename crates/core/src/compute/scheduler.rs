@@ -1,5 +1,6 @@
-//! Placement: which cloud a server runs on. Each cloud is a zone; the scheduler keeps the
-//! clouds that match the requested zone, can boot the server's image (from the image's data
+//! Placement: which cloud a server runs on. The scheduler keeps the clouds that answer to the
+//! requested zone (the zone they are in, or their own name; Nova's `zone:host` names one
+//! cloud of the zone), can boot the server's image (from the image's data
 //! here, or from the cloud's own copy of it, an AMI) and have room for the flavor (with the usual
 //! overcommit: 16 vCPUs and 1.5 MiB of RAM per physical one), and picks the project's own
 //! cloud where it has one (a cloud dedicated to it: its own AWS account), then one that boots
@@ -17,7 +18,12 @@ impl Compute {
     /// The cloud for `s`, or the fault message explaining why there is none.
     pub async fn choose_cloud(&self, s: &Server) -> Result<Result<String, String>, CoreError> {
         self.clouds.refresh().await?;
-        let zone = s.requested_zone.as_deref().map(|z| z.split(':').next().unwrap_or_default().to_string());
+        let asked = s.requested_zone.as_deref().unwrap_or_default();
+        let (zone, host) = asked.split_once(':').unwrap_or((asked, ""));
+        let zone = Some(zone.to_string()).filter(|z| !z.is_empty());
+        let fits = |cloud: &str| {
+            zone.as_ref().is_none_or(|z| self.clouds.answers_to(cloud, z)) && (host.is_empty() || host == cloud)
+        };
         let usage = self.store().server_usage_by_cloud().await?;
         let mut reasons = Vec::new();
         let mut best: Option<((bool, bool, u64), String)> = None;
@@ -36,7 +42,7 @@ impl Compute {
             reasons.push("no cloud is registered (hybridstack cloud add …)".to_string());
         }
         for c in clouds {
-            if zone.as_ref().is_some_and(|z| !z.is_empty() && *z != c.name) {
+            if !fits(&c.name) {
                 continue;
             }
             // Another project's own cloud is not there for this one (and is not named).
@@ -108,14 +114,12 @@ impl Compute {
             if !self.clouds.serves(&name, &s.project_id) {
                 continue;
             }
-            if zone.as_ref().is_none_or(|z| z.is_empty() || *z == name) {
+            if fits(&name) {
                 reasons.push(format!("cloud {name} cannot be opened: {why}"));
             }
         }
-        if let (Some(z), None) = (&zone, &best) {
-            if !z.is_empty() && reasons.is_empty() {
-                reasons.push(format!("no cloud serves availability zone {z}"));
-            }
+        if best.is_none() && !asked.is_empty() && reasons.is_empty() {
+            reasons.push(format!("no cloud serves availability zone {asked}"));
         }
         Ok(match best {
             Some((_, name)) => Ok(name),

@@ -338,10 +338,16 @@ impl Compute {
             ),
             None => None,
         };
-        if let Some(z) = &r.availability_zone {
-            let zone = z.split(':').next().unwrap_or_default();
+        if let Some(z) = r.availability_zone.as_deref().filter(|z| !z.is_empty()) {
+            let (zone, host) = z.split_once(':').unwrap_or((z, ""));
             let project = ctx.project_id().unwrap_or_default();
-            if !zone.is_empty() && (self.clouds.require(zone).await.is_err() || !self.clouds.serves(zone, project)) {
+            let mut usable = Vec::new();
+            for cloud in self.clouds.clouds_in(zone).await? {
+                if self.clouds.require(&cloud).await.is_ok() && self.clouds.serves(&cloud, project) {
+                    usable.push(cloud);
+                }
+            }
+            if usable.is_empty() || !(host.is_empty() || usable.iter().any(|c| c == host)) {
                 return Err(CoreError::BadRequest(format!("The requested availability zone is not available: {z}")));
             }
         }
@@ -404,7 +410,8 @@ impl Compute {
                 task_state: Some("scheduling".into()),
                 power_state: 0,
                 cloud: String::new(),
-                requested_zone: r.availability_zone.clone().filter(|z| !z.is_empty()).or_else(|| p.boot.zone.clone()),
+                // The volumes' cloud, when they pin one, within the zone asked for.
+                requested_zone: p.boot.zone.clone().or_else(|| r.availability_zone.clone().filter(|z| !z.is_empty())),
                 flavor: (&p.flavor).into(),
                 old_flavor: None,
                 image_id: p.boot.image_ref.clone(),
@@ -537,7 +544,10 @@ impl Compute {
             status: q.status.clone(),
             flavor_id: q.flavor.clone(),
             image_id: q.image.clone(),
-            cloud: q.availability_zone.clone(),
+            clouds: match q.availability_zone.as_deref() {
+                Some(z) => Some(self.clouds.clouds_in(z).await?),
+                None => None,
+            },
             changes_since,
             changes_before,
             after,

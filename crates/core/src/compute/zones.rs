@@ -1,4 +1,5 @@
-//! Availability zones and hypervisors: each registered cloud is one of each.
+//! Availability zones and hypervisors: each registered cloud is one hypervisor, in the zone
+//! of its settings or of its own name.
 
 use super::Compute;
 use crate::policy::RequestContext;
@@ -7,7 +8,10 @@ use crate::CoreError;
 #[derive(Debug, Clone)]
 pub struct Zone {
     pub name: String,
+    /// Whether any of its clouds is.
     pub available: bool,
+    /// Its clouds (Nova's hosts), each with whether it can be opened.
+    pub clouds: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -32,14 +36,22 @@ impl Compute {
         self.clouds.refresh().await?;
         let broken = self.clouds.broken();
         let project = ctx.project_id().unwrap_or_default();
-        Ok(self
-            .clouds
-            .list()
-            .await?
-            .into_iter()
-            .filter(|c| ctx.is_admin() || self.clouds.serves(&c.name, project))
-            .map(|c| Zone { available: !broken.contains_key(&c.name), name: c.name })
-            .collect())
+        let mut zones: Vec<Zone> = Vec::new();
+        for c in self.clouds.list().await? {
+            if !(ctx.is_admin() || self.clouds.serves(&c.name, project)) {
+                continue;
+            }
+            let name = self.clouds.zone_of(&c.name);
+            let up = !broken.contains_key(&c.name);
+            match zones.iter_mut().find(|z| z.name == name) {
+                Some(z) => {
+                    z.available |= up;
+                    z.clouds.push((c.name, up));
+                }
+                None => zones.push(Zone { name, available: up, clouds: vec![(c.name, up)] }),
+            }
+        }
+        Ok(zones)
     }
 
     pub async fn hypervisors(&self, ctx: &RequestContext) -> Result<Vec<Hypervisor>, CoreError> {

@@ -51,22 +51,7 @@ async fn admin_ctx(n: &Node) -> RequestContext {
 
 /// A project with a user holding `role` on it; returns (project id, user id).
 async fn user_with_role(n: &Node, admin: &RequestContext, name: &str, role: &str) -> (String, String) {
-    let p =
-        n.id.project_create(
-            admin,
-            Project {
-                id: String::new(),
-                name: format!("proj-{name}"),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                parent_id: None,
-                description: String::new(),
-                enabled: true,
-                tags: vec![],
-                extra: Default::default(),
-            },
-        )
-        .await
-        .expect("project");
+    let p = n.id.project_create(admin, project_named(&format!("proj-{name}"))).await.expect("project");
     let u =
         n.id.user_create(
             admin,
@@ -149,21 +134,7 @@ async fn readers_cannot_write_and_projects_are_private() {
             .expect("ctx")
             .1;
     assert_eq!(rita.roles, ["reader"]);
-    let attempt =
-        n.id.project_create(
-            &rita,
-            Project {
-                id: String::new(),
-                name: "x".into(),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                parent_id: None,
-                description: String::new(),
-                enabled: true,
-                tags: vec![],
-                extra: Default::default(),
-            },
-        )
-        .await;
+    let attempt = n.id.project_create(&rita, project_named("x")).await;
     assert!(matches!(attempt, Err(crate::CoreError::Forbidden(_))));
     assert!(n.id.project_get(&rita, &p1).await.is_ok());
     assert!(matches!(n.id.project_get(&rita, &p2).await, Err(crate::CoreError::NotFound(_))));
@@ -316,4 +287,18 @@ async fn ten_thousand_revocations_leave_other_tokens_valid() {
     assert!(n.id.revocation_count() >= 10_001);
     assert!(n.id.validate(&keep.token).await.is_ok());
     assert!(n.id.validate(&victim.token).await.is_err());
+}
+
+/// A project of the default domain, as a create request gives it.
+fn project_named(name: &str) -> Project {
+    Project {
+        id: String::new(),
+        name: name.into(),
+        domain_id: DEFAULT_DOMAIN_ID.into(),
+        parent_id: None,
+        description: String::new(),
+        enabled: true,
+        tags: vec![],
+        extra: Default::default(),
+    }
 }

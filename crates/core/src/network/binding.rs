@@ -88,6 +88,17 @@ impl Networking {
         p.device_id = server_id.into();
         p.device_owner = format!("compute:{cloud}");
         p.host_id = cloud.into();
+        match self.clouds.get(cloud) {
+            Some(c) => {
+                let caps = c.network.capabilities();
+                p.vif_type = caps.vif_type.into();
+                p.vif_details = serde_json::Map::from_iter([("port_filter".into(), caps.security_groups.into())]);
+            }
+            None => {
+                p.vif_type = "binding_failed".into();
+                p.vif_details.clear();
+            }
+        }
         p.status = "ACTIVE".into();
         p.updated_at = now();
         p.revision_number += 1;
@@ -101,6 +112,8 @@ impl Networking {
         p.device_id.clear();
         p.device_owner.clear();
         p.host_id.clear();
+        p.vif_type = super::model::unbound();
+        p.vif_details.clear();
         p.status = "DOWN".into();
         p.updated_at = now();
         p.revision_number += 1;

@@ -48,6 +48,16 @@ impl Networking {
                 format!("Bad floatingip request: Port {port_id} is not owned by the project."),
             ));
         }
+        if let Some(cloud) = self.clouds.get(&port.host_id).filter(|c| !c.network.capabilities().floating_ips) {
+            return Err(fault(
+                Fault::BadRequest,
+                format!(
+                    "Bad floatingip request: Port {port_id} is bound on cloud {}, which cannot carry floating IPs: \
+                     not supported by this cloud.",
+                    cloud.name
+                ),
+            ));
+        }
         let v4: Vec<_> = port.fixed_ips.iter().filter(|f| !f.ip_address.contains(':')).cloned().collect();
         let chosen = match fixed {
             Some(ip) => v4.iter().find(|f| f.ip_address == ip).cloned().ok_or_else(|| {

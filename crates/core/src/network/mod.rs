@@ -31,7 +31,7 @@ use crate::CoreError;
 pub use networks::NetworkRequest;
 pub use ports::{IpRequest, PortRequest};
 pub use quotas::QUOTAS;
-pub use routers::{Gateway, InterfaceInfo, InterfaceRef};
+pub use routers::{Gateway, InterfaceChange, InterfaceInfo, InterfaceRef};
 pub use security_groups::RuleRequest;
 pub use subnet_pools::SubnetPoolRequest;
 pub use subnets::SubnetRequest;

@@ -101,6 +101,13 @@ pub struct Port {
     pub vnic_type: String,
     #[serde(rename = "binding:host_id")]
     pub host_id: String,
+    /// How the port is plugged on the cloud it is bound to; `unbound` until then.
+    #[serde(rename = "binding:vif_type", default = "unbound")]
+    pub vif_type: String,
+    /// `port_filter` says whether that cloud enforces the port's security groups (a vSphere
+    /// distributed switch does not), so an operator reading the port is not misled.
+    #[serde(rename = "binding:vif_details", default)]
+    pub vif_details: serde_json::Map<String, Value>,
     pub ip_allocation: String,
     pub propagate_uplink_status: bool,
     pub description: String,
@@ -108,6 +115,10 @@ pub struct Port {
     pub created_at: String,
     pub updated_at: String,
     pub revision_number: u64,
+}
+
+pub(crate) fn unbound() -> String {
+    "unbound".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -337,6 +337,8 @@ impl Networking {
             port_security_enabled: port_security,
             vnic_type: "normal".into(),
             host_id: r.host_id.unwrap_or_default(),
+            vif_type: super::model::unbound(),
+            vif_details: Default::default(),
             ip_allocation: "immediate".into(),
             propagate_uplink_status: false,
             description: r.description.unwrap_or_default(),

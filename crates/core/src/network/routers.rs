@@ -31,6 +31,27 @@ pub struct InterfaceInfo {
     pub subnet_ids: Vec<String>,
 }
 
+/// What `router_interface` does.
+#[derive(Debug, Clone)]
+pub enum InterfaceChange {
+    Add(InterfaceRef),
+    Remove(InterfaceRef),
+}
+
+impl InterfaceInfo {
+    fn of(r: Router, port: Port) -> Self {
+        let subnet_ids: Vec<String> = port.fixed_ips.into_iter().map(|f| f.subnet_id).collect();
+        InterfaceInfo {
+            router_id: r.id,
+            project_id: r.project_id,
+            port_id: port.id,
+            network_id: port.network_id,
+            subnet_id: subnet_ids.first().cloned().unwrap_or_default(),
+            subnet_ids,
+        }
+    }
+}
+
 /// A requested gateway: the external network, and `enable_snat` if given.
 pub type Gateway = (String, Option<bool>);
 
@@ -227,16 +248,28 @@ impl Networking {
         Ok(out)
     }
 
-    pub async fn router_add_interface(
+    /// Adds an interface to router `id`, or takes one off (Neutron's add_router_interface
+    /// and remove_router_interface).
+    pub async fn router_interface(
         &self,
         ctx: &RequestContext,
         id: &str,
-        at: InterfaceRef,
+        change: InterfaceChange,
     ) -> Result<InterfaceInfo, CoreError> {
-        let InterfaceRef { subnet_id, port_id } = at;
         ctx.require_member()?;
         let r = self.router_get(ctx, id).await?;
-        let existing = self.router_cidrs(&r).await?;
+        let port = match change {
+            InterfaceChange::Add(at) => self.interface_added(ctx, &r, at).await?,
+            InterfaceChange::Remove(at) => self.interface_removed(&r, at).await?,
+        };
+        Ok(InterfaceInfo::of(r, port))
+    }
+
+    /// The port of a new interface: one made on the subnet's gateway address, or the
+    /// caller's, taken over.
+    async fn interface_added(&self, ctx: &RequestContext, r: &Router, at: InterfaceRef) -> Result<Port, CoreError> {
+        let InterfaceRef { subnet_id, port_id } = at;
+        let existing = self.router_cidrs(r).await?;
         let port = match (subnet_id, port_id) {
             (Some(sid), None) => {
                 let s = self.subnet_get(ctx, &sid).await?;
@@ -304,28 +337,14 @@ impl Networking {
                 ))
             }
         };
-        let first =
-            port.fixed_ips.first().cloned().ok_or_else(|| CoreError::Internal("router port has no address".into()))?;
-        Ok(InterfaceInfo {
-            router_id: r.id,
-            project_id: r.project_id,
-            port_id: port.id.clone(),
-            network_id: port.network_id.clone(),
-            subnet_id: first.subnet_id,
-            subnet_ids: port.fixed_ips.iter().map(|f| f.subnet_id.clone()).collect(),
-        })
+        Ok(port)
     }
 
-    pub async fn router_remove_interface(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        at: InterfaceRef,
-    ) -> Result<InterfaceInfo, CoreError> {
+    /// The port of the interface taken off, deleted unless a floating IP still needs it.
+    async fn interface_removed(&self, r: &Router, at: InterfaceRef) -> Result<Port, CoreError> {
         let InterfaceRef { subnet_id, port_id } = at;
-        ctx.require_member()?;
-        let r = self.router_get(ctx, id).await?;
-        let ports = self.interfaces_of(&r.id).await?;
+        let id = r.id.as_str();
+        let ports = self.interfaces_of(id).await?;
         let port = match (&subnet_id, &port_id) {
             (_, Some(pid)) => ports.into_iter().find(|p| &p.id == pid).ok_or_else(|| {
                 fault(Fault::RouterInterfaceNotFound, format!("Router {id} does not have an interface with id {pid}"))
@@ -360,13 +379,6 @@ impl Networking {
         let mut c = Write::default();
         Self::drop_port(&mut c, &port.id);
         self.apply(c).await?;
-        Ok(InterfaceInfo {
-            router_id: r.id,
-            project_id: r.project_id,
-            port_id: port.id,
-            network_id: port.network_id,
-            subnet_id: subnets.first().cloned().unwrap_or_default(),
-            subnet_ids: subnets,
-        })
+        Ok(port)
     }
 }

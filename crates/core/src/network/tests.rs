@@ -8,6 +8,7 @@ use hybridstack_store::testing;
 use super::*;
 use crate::policy::testing::{admin, member};
 use crate::policy::RequestContext;
+use InterfaceChange::{Add, Remove};
 
 async fn network_with_subnet(n: &Networking, c: &RequestContext, cidr: &str) -> (String, String) {
     let net =
@@ -181,7 +182,7 @@ async fn floating_ips_need_a_router_path_to_the_external_network() {
         .expect("router");
     assert!(router.external_gateway_info.as_ref().is_some_and(|g| g.external_fixed_ips.len() == 1));
     let iface = n
-        .router_add_interface(&c, &router.id, InterfaceRef { subnet_id: Some(subnet.clone()), port_id: None })
+        .router_interface(&c, &router.id, Add(InterfaceRef { subnet_id: Some(subnet.clone()), port_id: None }))
         .await
         .expect("interface");
     let fip =
@@ -192,7 +193,7 @@ async fn floating_ips_need_a_router_path_to_the_external_network() {
     let after = n.fip_get(&c, &fip.id).await.expect("fip");
     assert!(after.port_id.is_none() && after.router_id.is_none(), "deleting the port disassociates");
     n.fip_delete(&c, &fip.id).await.expect("delete fip");
-    n.router_remove_interface(&c, &router.id, InterfaceRef { subnet_id: Some(subnet), port_id: None })
+    n.router_interface(&c, &router.id, Remove(InterfaceRef { subnet_id: Some(subnet), port_id: None }))
         .await
         .expect("remove interface");
     assert!(n.port_get(&c, &iface.port_id).await.is_err());

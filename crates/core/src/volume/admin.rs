@@ -108,13 +108,14 @@ impl Volumes {
                 t.name
             )));
         }
-        if let Some(zones) = t.zones().filter(|z| !z.contains(&doc.availability_zone)) {
+        let outside = |zones: &Vec<String>| !zones.iter().any(|z| self.clouds.answers_to(&doc.availability_zone, z));
+        if let Some(zones) = t.zones().filter(outside) {
             return Err(CoreError::NotSupported(format!(
                 "Volume type {} only allows availability zones {}; moving volume {id} out of {} would be a \
                  migration, which is not supported by this cloud.",
                 t.name,
                 zones.join(", "),
-                doc.availability_zone
+                self.clouds.zone_of(&doc.availability_zone)
             )));
         }
         let used = self.volume_quota_usage(&doc.project_id).await?;

@@ -29,7 +29,7 @@ pub struct Volume {
     /// creating, available, in-use, attaching, detaching, extending, deleting, error,
     /// error_deleting, error_extending
     pub status: String,
-    /// The cloud holding it, which is its availability zone.
+    /// The cloud holding it (Cinder's field; the API shows the zone that cloud is in).
     pub availability_zone: String,
     /// The type's name as last shown; reads refresh it from `volume_type_id`.
     pub volume_type: String,

@@ -2,7 +2,7 @@
 //! admin creates, each with extra specs and, when private, the projects that may use it.
 //! A type's name is unique: a second object keyed by the name claims it in the same write.
 //!
-//! Extra specs hybridstack acts on: `RESKEY:availability_zones` (a comma list of the clouds
+//! Extra specs hybridstack acts on: `RESKEY:availability_zones` (a comma list of the zones
 //! a volume of the type may be created in, as Cinder reads it). Others are kept and shown.
 
 use std::collections::BTreeMap;

@@ -114,9 +114,10 @@ impl Volumes {
         self.write(vec![object(VOLUME, &v.id, &v.project_id, "", v, None)?], vec![]).await
     }
 
-    /// The cloud a new volume goes to: the zone asked for, else its source's, else the
-    /// first registered cloud the type allows. A source's zone and a different one asked
-    /// for conflict, and so does a zone the volume type excludes.
+    /// The cloud a new volume goes to: its source's (a snapshot or volume stays on its
+    /// cloud), else one of the zone asked for, else of any zone the type allows; the
+    /// project's own cloud first, then by name. A source outside the zone asked for
+    /// conflicts, and so does a zone the volume type excludes.
     async fn zone_for(
         &self,
         project: &str,
@@ -124,41 +125,51 @@ impl Volumes {
         source: Option<String>,
         allowed: Option<Vec<String>>,
     ) -> Result<String, CoreError> {
-        // Fresh, so a cloud registered since the last look is known with its project.
+        // Fresh, so a cloud registered since the last look is known with its project and zone.
         self.clouds.refresh().await?;
         let mut clouds = self.clouds.list().await?;
         // Another project's own cloud does not hold this project's volumes.
         clouds.retain(|c| self.clouds.serves(&c.name, project));
+        let answers = |cloud: &str, zones: &[String]| zones.iter().any(|z| self.clouds.answers_to(cloud, z));
         if let Some(allowed) = &allowed {
-            let name = asked.or(source.as_deref());
-            if let Some(z) = name.filter(|z| !allowed.iter().any(|a| a == z)) {
+            let refused = match (asked, source.as_deref()) {
+                (Some(a), _) if !allowed.iter().any(|z| z == a) => Some(a.to_string()),
+                (None, Some(s)) if !answers(s, allowed) => Some(self.clouds.zone_of(s)),
+                _ => None,
+            };
+            if let Some(z) = refused {
                 return Err(CoreError::BadRequest(format!(
                     "Invalid input received: the volume type only allows availability zones {}, not {z}.",
                     allowed.join(", ")
                 )));
             }
-            clouds.retain(|c| allowed.contains(&c.name));
+            clouds.retain(|c| answers(&c.name, allowed));
+        }
+        if let Some(a) = asked {
+            clouds.retain(|c| self.clouds.answers_to(&c.name, a));
+            if clouds.is_empty() {
+                return Err(CoreError::BadRequest(format!(
+                    "Invalid input received: availability zone {a} is invalid."
+                )));
+            }
         }
         match (asked, source) {
-            (Some(a), Some(s)) if a != s => Err(CoreError::BadRequest(format!(
-                "Invalid input received: the source is in availability zone {s}, not {a}."
+            (Some(a), Some(s)) if !self.clouds.answers_to(&s, a) => Err(CoreError::BadRequest(format!(
+                "Invalid input received: the source is in availability zone {}, not {a}.",
+                self.clouds.zone_of(&s)
             ))),
-            (Some(a), _) => {
-                if clouds.iter().any(|c| c.name == a) {
-                    Ok(a.to_string())
-                } else {
-                    Err(CoreError::BadRequest(format!("Invalid input received: availability zone {a} is invalid.")))
-                }
-            }
-            (None, Some(s)) => Ok(s),
-            (None, None) => {
+            (_, Some(s)) => Ok(s),
+            (asked, None) => {
                 let mut names: Vec<String> = clouds.into_iter().filter(|c| c.error.is_none()).map(|c| c.name).collect();
                 // The project's own cloud first, then by name.
                 names.sort_by_key(|n| (!self.clouds.dedicated_to(n, project), n.clone()));
-                names.into_iter().next().ok_or_else(|| {
-                    CoreError::BadRequest(
+                names.into_iter().next().ok_or_else(|| match asked {
+                    Some(a) => CoreError::BadRequest(format!(
+                        "Invalid input received: no cloud of availability zone {a} can hold volumes now."
+                    )),
+                    None => CoreError::BadRequest(
                         "No cloud (of those the volume type allows) is registered to hold volumes.".into(),
-                    )
+                    ),
                 })
             }
         }
@@ -301,9 +312,14 @@ impl Volumes {
 
     fn check_same_cloud(&self, v: &Volume, server_cloud: &str) -> Result<(), CoreError> {
         if v.availability_zone != server_cloud {
+            let zone = |c: &str| self.clouds.zone_of(c);
             return Err(CoreError::BadRequest(format!(
-                "Volume {} is in availability zone {} and the server in {server_cloud}; they must match.",
-                v.id, v.availability_zone
+                "Volume {} is on cloud {} (availability zone {}) and the server on cloud {server_cloud} (availability \
+                 zone {}); a volume attaches only to servers of its own cloud.",
+                v.id,
+                v.availability_zone,
+                zone(&v.availability_zone),
+                zone(server_cloud)
             )));
         }
         Ok(())

@@ -128,13 +128,8 @@ async fn volumes_live_through_the_engine_and_attach_to_a_running_server() {
     engine.drain().await.expect("engine");
     assert!(volumes.volume_list(c, false).await.expect("list").is_empty());
     assert!(volumes.snapshot_list(c, false).await.expect("list").is_empty());
-    let pool = virsh(&["vol-list", &bed.cfg.pool]);
-    let left: Vec<&str> = pool
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with("vol-") || n.starts_with("snap-"))
-        .collect();
-    assert!(left.is_empty(), "nothing is left in the pool: {pool}");
+    let left = hybridstack_driver_libvirt::test_support::block_volumes_left(&bed.cfg.pool);
+    assert!(left.is_empty(), "nothing is left in the pool: {left:?}");
 }
 
 fn from_image(image: &str) -> BlockDeviceRequest {

@@ -54,17 +54,20 @@ pub fn remove_port_filters(installation_tag: &str, cloud: &str) {
     }
 }
 
-pub fn virsh(args: &[&str]) -> String {
-    let out = Command::new("virsh").arg("-q").args(["-c", "qemu:///system"]).args(args).output().expect("run virsh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub use hybridstack_driver_libvirt::test_support::virsh;
 
 /// Registers the local libvirtd (TCG) as cloud `name` of `server`.
 pub fn add_libvirt_cloud(server: &Server, name: &str) {
+    add_libvirt_cloud_with(server, name, &[]);
+}
+
+/// Registers the local libvirtd as cloud `name` with more options of `cloud add libvirt`.
+pub fn add_libvirt_cloud_with(server: &Server, name: &str, extra: &[&str]) {
     let added = Command::new(super::binary())
         .args(["cloud", "--data-dir"])
         .arg(server.data.path())
         .args(["add", "libvirt", "--name", name, "--domain-type", "qemu"])
+        .args(extra)
         .output()
         .expect("run cloud add");
     assert!(added.status.success(), "cloud add failed: {}", String::from_utf8_lossy(&added.stderr));
@@ -147,4 +150,22 @@ impl Drop for Leftovers {
         virsh(&["pool-destroy", &self.pool]);
         virsh(&["pool-undefine", &self.pool]);
     }
+}
+
+/// A server under test with the local libvirtd as cloud `<prefix>-<pid>`, cleaned up after.
+/// (Bind `server` first when destructuring, so it is dropped after the clean-up.)
+pub struct KvmPlatform {
+    pub server: Server,
+    pub leftovers: Leftovers,
+    pub cloud: String,
+    pub admin: Cli,
+}
+
+pub fn kvm_platform(prefix: &str) -> KvmPlatform {
+    let server = super::start_with(&[("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10")]);
+    let cloud = format!("{prefix}-{}", std::process::id());
+    let leftovers = Leftovers::new(&server, &cloud);
+    add_libvirt_cloud(&server, &cloud);
+    let admin = Cli::password(&server.url, "admin", super::ADMIN_PASSWORD, "admin");
+    KvmPlatform { leftovers, cloud, admin, server }
 }

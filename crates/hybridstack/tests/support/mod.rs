@@ -72,6 +72,18 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
+/// Polls `f` every half second until it gives a value; fails the test after `secs` seconds.
+pub fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hybridstack"))
 }
@@ -83,6 +95,16 @@ pub fn start() -> Server {
 /// Starts a server with extra environment for `serve` (e.g. settings under test).
 pub fn start_with(env: &[(&str, &str)]) -> Server {
     start_in(tempfile::tempdir().expect("tempdir"), env)
+}
+
+/// Starts a server whose reconciler passes every 2 s and deletes an orphan 2 s after seeing it,
+/// for tests of what it corrects and collects.
+pub fn start_reconciling() -> Server {
+    start_with(&[
+        ("HYBRIDSTACK_SHUTDOWN_TIMEOUT_SECS", "10"),
+        ("HYBRIDSTACK_RECONCILE_INTERVAL_SECS", "2"),
+        ("HYBRIDSTACK_ORPHAN_GRACE_SECS", "2"),
+    ])
 }
 
 /// Starts a server whose store is a fresh PostgreSQL database (`HYBRIDSTACK_TEST_POSTGRES_URL`

@@ -9,6 +9,9 @@ use serde_json::Value;
 use super::cli::{field, Cli};
 use super::Server;
 
+/// The VM folder the clouds `add_cloud` registers keep their VMs in.
+pub const FOLDER: &str = "hybridstack-e2e";
+
 /// `hybridstack cloud --data-dir … ARGS` with `password` as VCENTER_PASSWORD.
 pub fn cloud_cmd(server: &Server, password: &str, args: &[&str]) -> Output {
     Command::new(super::binary())
@@ -40,7 +43,7 @@ pub fn add_cloud(server: &Server, url: &str, name: &str, password: &str, extra: 
         "--datastore",
         DATASTORE,
         "--folder",
-        "hybridstack-e2e",
+        FOLDER,
         "--vlan-range",
         "100-199",
     ];
@@ -49,23 +52,30 @@ pub fn add_cloud(server: &Server, url: &str, name: &str, password: &str, extra: 
 }
 
 /// `add_cloud` trusting the simulator's CA, which must succeed.
-pub fn add_trusted_cloud(server: &Server, sim: &Vcsim, name: &str) {
+pub fn add_trusted_cloud(server: &Server, sim: &Vcsim, name: &str, extra: &[&str]) {
     let cert = sim.cert_file.display().to_string();
-    let added = add_cloud(server, &sim.url, name, PASSWORD, &["--ca-file", &cert]);
+    let added = add_cloud(server, &sim.url, name, PASSWORD, &[&["--ca-file", &cert][..], extra].concat());
     assert!(added.status.success(), "cloud add vsphere: {}", String::from_utf8_lossy(&added.stderr));
 }
 
-/// What pyvmomi sees: VMs, port groups and files (crates/driver-vsphere/tests/pyvmomi_view.py).
-pub fn inventory(sim: &Vcsim) -> Value {
+/// Runs a command of VMware's SDK against the simulator
+/// (crates/driver-vsphere/tests/pyvmomi_view.py); its output.
+pub fn pyvmomi(sim: &Vcsim, args: &[&str]) -> String {
     let venv = std::env::var("HYBRIDSTACK_TEST_VENV").unwrap_or_else(|_| "/var/tmp/hybridstack-venv".into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../driver-vsphere/tests/pyvmomi_view.py");
     let out = Command::new(format!("{venv}/bin/python"))
-        .args([script, &sim.url, USER, "inventory"])
+        .args([script, &sim.url, USER])
+        .args(args)
         .env("VCENTER_PASSWORD", PASSWORD)
         .output()
         .expect("run pyvmomi_view.py");
-    assert!(out.status.success(), "pyvmomi: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON from pyvmomi")
+    assert!(out.status.success(), "pyvmomi {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What pyvmomi sees: VMs, port groups and files.
+pub fn inventory(sim: &Vcsim) -> Value {
+    serde_json::from_str(&pyvmomi(sim, &["inventory"])).expect("JSON from pyvmomi")
 }
 
 /// Whether the vCenter holds nothing of ours: no VM, no file, no port group marked as ours.
