@@ -176,6 +176,11 @@ impl Clouds {
 
     /// Opens every registered cloud not open yet; keeps the reason for those that fail.
     pub async fn refresh(&self) -> Result<(), CoreError> {
+        self.refreshed_rows().await.map(|_| ())
+    }
+
+    /// `refresh`, answering the registered clouds' rows it read.
+    async fn refreshed_rows(&self) -> Result<Vec<CloudRow>, CoreError> {
         let rows = self.store.cloud_list().await?;
         let installation = self.installation().await?;
         for r in &rows {
@@ -214,7 +219,7 @@ impl Clouds {
         };
         *self.dedicated.write() = rows.iter().filter_map(|r| setting(r, "project_id")).collect();
         *self.zones.write() = rows.iter().filter_map(|r| setting(r, ZONE_SETTING)).collect();
-        Ok(())
+        Ok(rows)
     }
 
     /// The availability zone `cloud` is in ("" for no cloud: a server not placed yet).
@@ -230,8 +235,7 @@ impl Clouds {
 
     /// The registered clouds that answer to `zone`, by name.
     pub async fn clouds_in(&self, zone: &str) -> Result<Vec<String>, CoreError> {
-        self.refresh().await?;
-        let rows = self.store.cloud_list().await?;
+        let rows = self.refreshed_rows().await?;
         Ok(rows.into_iter().map(|r| r.name).filter(|c| self.answers_to(c, zone)).collect())
     }
 
